@@ -1,0 +1,199 @@
+import { sql } from "drizzle-orm";
+import {
+  check,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+/**
+ * D1 is the source of truth. Versions, label history and the audit log are append-only: the
+ * triggers in the hand-written migration refuse UPDATE and DELETE on them.
+ */
+
+const createdAt = {
+  createdAt: text("created_at")
+    .notNull()
+    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
+};
+
+export const projects = sqliteTable("projects", {
+  /** The slug used in URLs; never changes. */
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  ...createdAt,
+});
+
+export const prompts = sqliteTable(
+  "prompts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id),
+    name: text("name").notNull(),
+    type: text("type", { enum: ["text", "chat"] }).notNull(),
+    description: text("description").notNull().default(""),
+    /** JSON array of strings. */
+    tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    latestVersion: integer("latest_version").notNull().default(0),
+    createdBy: text("created_by").notNull(),
+    ...createdAt,
+    updatedAt: text("updated_at").notNull(),
+    archivedAt: text("archived_at"),
+  },
+  (table) => [uniqueIndex("prompts_project_name").on(table.projectId, table.name)],
+);
+
+export const versions = sqliteTable(
+  "versions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    promptId: integer("prompt_id")
+      .notNull()
+      .references(() => prompts.id),
+    version: integer("version").notNull(),
+    /** JSON: a template string, or `[{role, content}]` for chat prompts. */
+    prompt: text("prompt", { mode: "json" }).notNull(),
+    config: text("config", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    /** JSON array of VariableSpec, derived from the templates and the author's declarations. */
+    variables: text("variables", { mode: "json" }).notNull(),
+    commitMessage: text("commit_message"),
+    author: text("author").notNull(),
+    hash: text("hash").notNull(),
+    ...createdAt,
+  },
+  (table) => [
+    uniqueIndex("versions_prompt_version").on(table.promptId, table.version),
+    check("versions_positive", sql`${table.version} >= 1`),
+  ],
+);
+
+export const labels = sqliteTable(
+  "labels",
+  {
+    promptId: integer("prompt_id")
+      .notNull()
+      .references(() => prompts.id),
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    /** The id of the label_history row of the last move: monotonic, the KV pointer's `rev`. */
+    rev: integer("rev").notNull(),
+    updatedBy: text("updated_by").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.promptId, table.name] })],
+);
+
+export const labelHistory = sqliteTable(
+  "label_history",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    promptId: integer("prompt_id")
+      .notNull()
+      .references(() => prompts.id),
+    label: text("label").notNull(),
+    /** null when the label did not exist before this move. */
+    fromVersion: integer("from_version"),
+    /** null when this move deleted the label. */
+    toVersion: integer("to_version"),
+    isRollback: integer("is_rollback", { mode: "boolean" }).notNull().default(false),
+    actor: text("actor").notNull(),
+    ...createdAt,
+  },
+  (table) => [index("label_history_prompt_label").on(table.promptId, table.label, table.id)],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: text("project_id").notNull(),
+    actor: text("actor").notNull(),
+    actorRole: text("actor_role").notNull(),
+    /** e.g. `prompt.create`, `label.move`, `key.revoke`, `access.denied`. */
+    action: text("action").notNull(),
+    targetType: text("target_type").notNull(),
+    target: text("target").notNull(),
+    before: text("before", { mode: "json" }),
+    after: text("after", { mode: "json" }),
+    requestId: text("request_id").notNull(),
+    ...createdAt,
+  },
+  (table) => [index("audit_log_project").on(table.projectId, table.id)],
+);
+
+/**
+ * One row per change to deliver. Written in the same batch as the change; pending until the
+ * change is published to KV and its event is on the queue. The cron retries pending rows.
+ */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** Stable event id, also the webhook id receivers deduplicate on. */
+    eventId: text("event_id").notNull(),
+    projectId: text("project_id").notNull(),
+    /** The KV projection this change affects: `prompt:{name}`, `key:{id}`, or null. */
+    publishTarget: text("publish_target"),
+    eventType: text("event_type").notNull(),
+    payload: text("payload", { mode: "json" }).notNull(),
+    ...createdAt,
+    publishedAt: text("published_at"),
+    enqueuedAt: text("enqueued_at"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+  },
+  (table) => [
+    uniqueIndex("outbox_event_id").on(table.eventId),
+    index("outbox_pending").on(table.enqueuedAt, table.publishedAt, table.id),
+  ],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id),
+    name: text("name").notNull(),
+    role: text("role", { enum: ["reader", "editor", "publisher", "admin"] }).notNull(),
+    /** The first characters of the key, to recognise it in lists; never enough to use it. */
+    prefix: text("prefix").notNull(),
+    /** SHA-256 hex of the whole key. The key itself is never stored. */
+    hash: text("hash").notNull(),
+    createdBy: text("created_by").notNull(),
+    ...createdAt,
+    expiresAt: text("expires_at"),
+    revokedAt: text("revoked_at"),
+    lastUsedAt: text("last_used_at"),
+  },
+  (table) => [uniqueIndex("api_keys_hash").on(table.hash)],
+);
+
+/**
+ * Preconditions of a batch. A guard inserts a row only when its precondition does not hold;
+ * the named CHECK then fails the statement, which aborts the whole batch — an UPDATE that
+ * matches no row would not. The constraint name reaches the error message, which says why.
+ */
+export const batchGuards = sqliteTable(
+  "batch_guards",
+  { reason: text("reason").notNull() },
+  (table) => [
+    check("stale_revision", sql`${table.reason} <> 'stale_revision'`),
+    check("version_not_found", sql`${table.reason} <> 'version_not_found'`),
+    check("prompt_archived", sql`${table.reason} <> 'prompt_archived'`),
+  ],
+);
+
+export type PromptRow = typeof prompts.$inferSelect;
+export type VersionRow = typeof versions.$inferSelect;
+export type LabelRow = typeof labels.$inferSelect;
+export type LabelHistoryRow = typeof labelHistory.$inferSelect;
+export type AuditRow = typeof auditLog.$inferSelect;
+export type OutboxRow = typeof outbox.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

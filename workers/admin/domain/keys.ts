@@ -1,0 +1,93 @@
+import { and, asc, eq, isNull } from "drizzle-orm";
+import type { KeyRole } from "../../shared/kv-records";
+import { generateKey, hashKey } from "../../shared/keys";
+import { ProblemError } from "../../shared/problem";
+import type { Database } from "../db/client";
+import { type ApiKeyRow, apiKeys } from "../db/schema";
+import { keyTarget } from "../publishing/publisher";
+import { commitChange } from "./changes";
+import type { MutationContext } from "./context";
+import { getProject } from "./projects";
+
+export interface KeyView {
+  id: string;
+  name: string;
+  role: KeyRole;
+  prefix: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+function toKeyView(row: ApiKeyRow): KeyView {
+  const { hash: _hash, projectId: _projectId, ...view } = row;
+  return view;
+}
+
+/** Creates a key; its plaintext is returned here once and never again. */
+export async function createKey(
+  ctx: MutationContext,
+  projectId: string,
+  input: { name: string; role: KeyRole; expiresAt?: string },
+): Promise<{ key: KeyView; secret: string }> {
+  await getProject(ctx.db, projectId);
+  const secret = generateKey(input.role);
+  const id = `key_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const row = {
+    id,
+    projectId,
+    name: input.name,
+    role: input.role,
+    prefix: secret.slice(0, secret.lastIndexOf("_") + 5),
+    hash: await hashKey(secret),
+    createdBy: ctx.actor.id,
+    createdAt: new Date().toISOString(),
+    expiresAt: input.expiresAt ?? null,
+  };
+  await commitChange(ctx, {
+    projectId,
+    statements: [ctx.db.insert(apiKeys).values(row)],
+    audit: {
+      action: "key.create",
+      targetType: "key",
+      target: id,
+      after: { name: row.name, role: row.role, prefix: row.prefix, expiresAt: row.expiresAt },
+    },
+    event: { type: "key.created", publishTarget: keyTarget(id), payload: { keyId: id, role: row.role } },
+  });
+  const stored = await ctx.db.query.apiKeys.findFirst({ where: eq(apiKeys.id, id) });
+  if (!stored) throw new ProblemError("internal_error", "The key was not recorded.");
+  return { key: toKeyView(stored), secret };
+}
+
+export async function listKeys(db: Database, projectId: string): Promise<KeyView[]> {
+  await getProject(db, projectId);
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.projectId, projectId))
+    .orderBy(asc(apiKeys.createdAt));
+  return rows.map(toKeyView);
+}
+
+export async function revokeKey(ctx: MutationContext, projectId: string, keyId: string) {
+  const key = await ctx.db.query.apiKeys.findFirst({
+    where: and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId)),
+  });
+  if (!key) throw new ProblemError("not_found", `Key '${keyId}' does not exist in this project.`);
+  if (key.revokedAt) return;
+  const now = new Date().toISOString();
+  await commitChange(ctx, {
+    projectId,
+    statements: [
+      ctx.db
+        .update(apiKeys)
+        .set({ revokedAt: now })
+        .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt))),
+    ],
+    audit: { action: "key.revoke", targetType: "key", target: keyId, before: { revokedAt: null }, after: { revokedAt: now } },
+    event: { type: "key.revoked", publishTarget: keyTarget(keyId), payload: { keyId } },
+  });
+}

@@ -1,0 +1,251 @@
+import { and, asc, eq, gt, isNotNull, isNull, like, sql } from "drizzle-orm";
+import { ProblemError } from "../../shared/problem";
+import type { PromptType } from "../../shared/prompt";
+import type { Database } from "../db/client";
+import { type PromptRow, labels, prompts } from "../db/schema";
+import { promptTarget } from "../publishing/publisher";
+import { commitChange } from "./changes";
+import type { MutationContext } from "./context";
+import { archivedGuard } from "./guards";
+import { type LabelView, listLabels } from "./labels";
+import { getProject } from "./projects";
+import {
+  type VersionInput,
+  type VersionView,
+  createVersionStatements,
+  getVersion,
+  prepareVersion,
+} from "./versions";
+
+export interface PromptView {
+  name: string;
+  type: PromptType;
+  description: string;
+  tags: string[];
+  latestVersion: number;
+  labels: LabelView[];
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+}
+
+export async function findPrompt(
+  db: Database,
+  projectId: string,
+  name: string,
+): Promise<PromptRow> {
+  const prompt = await db.query.prompts.findFirst({
+    where: and(eq(prompts.projectId, projectId), eq(prompts.name, name)),
+  });
+  if (!prompt) {
+    throw new ProblemError("not_found", `Prompt '${name}' does not exist in project '${projectId}'.`);
+  }
+  return prompt;
+}
+
+export async function toPromptView(db: Database, prompt: PromptRow): Promise<PromptView> {
+  return {
+    name: prompt.name,
+    type: prompt.type,
+    description: prompt.description,
+    tags: prompt.tags,
+    latestVersion: prompt.latestVersion,
+    labels: await listLabels(db, prompt.id),
+    createdBy: prompt.createdBy,
+    createdAt: prompt.createdAt,
+    updatedAt: prompt.updatedAt,
+    archivedAt: prompt.archivedAt,
+  };
+}
+
+export interface PromptFilter {
+  /** Substring of the name. */
+  q?: string;
+  tag?: string;
+  /** Only prompts that have this label. */
+  label?: string;
+  archived?: boolean;
+  limit: number;
+  /** The last name of the previous page. */
+  after?: string;
+}
+
+export async function listPrompts(
+  db: Database,
+  projectId: string,
+  filter: PromptFilter,
+): Promise<{ items: PromptView[]; nextCursor: string | null }> {
+  await getProject(db, projectId);
+  const escaped = filter.q?.replace(/[\\%_]/g, (char) => `\\${char}`);
+  const rows = await db
+    .select()
+    .from(prompts)
+    .where(
+      and(
+        eq(prompts.projectId, projectId),
+        filter.archived ? isNotNull(prompts.archivedAt) : isNull(prompts.archivedAt),
+        escaped ? like(prompts.name, `%${escaped}%`) : undefined,
+        filter.tag
+          ? sql`EXISTS (SELECT 1 FROM json_each(${prompts.tags}) WHERE value = ${filter.tag})`
+          : undefined,
+        filter.label
+          ? sql`EXISTS (SELECT 1 FROM ${labels} WHERE ${labels.promptId} = ${prompts.id} AND ${labels.name} = ${filter.label})`
+          : undefined,
+        filter.after ? gt(prompts.name, filter.after) : undefined,
+      ),
+    )
+    .orderBy(asc(prompts.name))
+    .limit(filter.limit + 1);
+  const page = rows.slice(0, filter.limit);
+  const items = await Promise.all(page.map((row) => toPromptView(db, row)));
+  const last = page[page.length - 1];
+  return { items, nextCursor: rows.length > filter.limit && last ? last.name : null };
+}
+
+export interface CreatePromptInput {
+  name: string;
+  type?: PromptType;
+  description?: string;
+  tags?: string[];
+  /** The first version, created in the same batch. */
+  version?: VersionInput;
+}
+
+export async function createPrompt(
+  ctx: MutationContext,
+  projectId: string,
+  input: CreatePromptInput,
+): Promise<{ prompt: PromptView; version: VersionView | null }> {
+  await getProject(ctx.db, projectId);
+  const prepared = input.version ? await prepareVersion(input.version, input.type) : undefined;
+  const type = input.type ?? prepared?.type;
+  if (!type) {
+    throw new ProblemError("validation_failed", "Say what kind of prompt this is.", {
+      errors: [{ field: "body.type", message: "give 'text' or 'chat', or a first version" }],
+    });
+  }
+  const now = new Date().toISOString();
+  const promptId = sql`(SELECT id FROM prompts WHERE project_id = ${projectId} AND name = ${input.name})`;
+  const statements = [
+    ctx.db.insert(prompts).values({
+      projectId,
+      name: input.name,
+      type,
+      description: input.description ?? "",
+      tags: input.tags ?? [],
+      createdBy: ctx.actor.id,
+      createdAt: now,
+      updatedAt: now,
+    }),
+    ...(prepared && input.version
+      ? createVersionStatements(ctx.db, promptId, 1, prepared, input.version.labels ?? [], ctx.actor, now)
+      : []),
+  ];
+  await commitChange(ctx, {
+    projectId,
+    statements,
+    audit: {
+      action: "prompt.create",
+      targetType: "prompt",
+      target: input.name,
+      after: {
+        type,
+        description: input.description ?? "",
+        tags: input.tags ?? [],
+        version: prepared ? { version: 1, hash: prepared.hash, labels: input.version?.labels ?? [] } : null,
+      },
+    },
+    event: {
+      type: "prompt.created",
+      publishTarget: prepared ? promptTarget(input.name, 1) : null,
+      payload: {
+        prompt: { name: input.name, type },
+        version: prepared ? 1 : null,
+        labels: prepared ? ["latest", ...(input.version?.labels ?? [])] : [],
+      },
+    },
+  });
+  const prompt = await findPrompt(ctx.db, projectId, input.name);
+  return {
+    prompt: await toPromptView(ctx.db, prompt),
+    version: prepared ? await getVersion(ctx.db, prompt, 1) : null,
+  };
+}
+
+export async function createVersion(
+  ctx: MutationContext,
+  prompt: PromptRow,
+  input: VersionInput,
+): Promise<VersionView> {
+  const prepared = await prepareVersion(input, prompt.type);
+  const version = prompt.latestVersion + 1;
+  const now = new Date().toISOString();
+  const labelsToSet = input.labels ?? [];
+  await commitChange(ctx, {
+    projectId: prompt.projectId,
+    statements: [
+      archivedGuard(ctx.db, prompt.id),
+      ...createVersionStatements(ctx.db, prompt.id, version, prepared, labelsToSet, ctx.actor, now),
+    ],
+    audit: {
+      action: "version.create",
+      targetType: "version",
+      target: `${prompt.name}#${version}`,
+      after: { version, hash: prepared.hash, commitMessage: prepared.commitMessage, labels: labelsToSet },
+    },
+    event: {
+      type: "prompt.version.created",
+      publishTarget: promptTarget(prompt.name, version),
+      payload: {
+        prompt: { name: prompt.name, type: prompt.type },
+        version,
+        hash: prepared.hash,
+        commitMessage: prepared.commitMessage,
+        labels: ["latest", ...labelsToSet],
+      },
+    },
+  });
+  return getVersion(ctx.db, { ...prompt, latestVersion: version }, version);
+}
+
+export interface PromptPatch {
+  description?: string;
+  tags?: string[];
+  archived?: boolean;
+}
+
+export async function updatePrompt(
+  ctx: MutationContext,
+  prompt: PromptRow,
+  patch: PromptPatch,
+): Promise<PromptView> {
+  const now = new Date().toISOString();
+  const archivedAt =
+    patch.archived === undefined ? prompt.archivedAt : patch.archived ? (prompt.archivedAt ?? now) : null;
+  const next = {
+    description: patch.description ?? prompt.description,
+    tags: patch.tags ?? prompt.tags,
+    archivedAt,
+  };
+  const archiving = !prompt.archivedAt && archivedAt;
+  const restoring = prompt.archivedAt && !archivedAt;
+  await commitChange(ctx, {
+    projectId: prompt.projectId,
+    statements: [ctx.db.update(prompts).set({ ...next, updatedAt: now }).where(eq(prompts.id, prompt.id))],
+    audit: {
+      action: archiving ? "prompt.archive" : restoring ? "prompt.restore" : "prompt.update",
+      targetType: "prompt",
+      target: prompt.name,
+      before: { description: prompt.description, tags: prompt.tags, archivedAt: prompt.archivedAt },
+      after: next,
+    },
+    event: {
+      type: archiving ? "prompt.archived" : restoring ? "prompt.restored" : "prompt.updated",
+      // Archiving withdraws the prompt's labels from the edge; restoring publishes them again.
+      publishTarget: archiving || restoring ? promptTarget(prompt.name) : null,
+      payload: { prompt: { name: prompt.name, type: prompt.type }, ...next },
+    },
+  });
+  return toPromptView(ctx.db, await findPrompt(ctx.db, prompt.projectId, prompt.name));
+}

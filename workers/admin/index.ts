@@ -1,0 +1,82 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { ProblemError, problemResponse } from "../shared/problem";
+import { openDatabase } from "./db/client";
+import type { EventMessage, Platform } from "./domain/context";
+import { consumeEvents } from "./events/consumer";
+import { type AdminHonoEnv, createRouter } from "./http/app";
+import { MAX_BODY_BYTES, handleError, requestId, requireAdmin } from "./http/middleware";
+import { retryPendingOutbox } from "./publishing/outbox";
+import { registerKeyRoutes } from "./routes/keys";
+import { registerLabelRoutes } from "./routes/labels";
+import { registerProjectRoutes } from "./routes/projects";
+import { registerPromptRoutes } from "./routes/prompts";
+import { registerVersionRoutes } from "./routes/versions";
+
+/** The admin JSON API, mounted at /api. Its register calls are the table of contents. */
+const api = createRouter();
+api.use("/v1/*", requireAdmin());
+api.use(
+  "/v1/*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ProblemError("payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+    },
+  }),
+);
+registerProjectRoutes(api);
+registerPromptRoutes(api);
+registerVersionRoutes(api);
+registerLabelRoutes(api);
+registerKeyRoutes(api);
+
+api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+  type: "http",
+  scheme: "bearer",
+  description: "The deployment's admin token",
+});
+api.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: {
+    title: "Cuecard admin API",
+    version: "1.0.0",
+    description: "Control plane: prompts, immutable versions, labels, keys, audit.",
+  },
+  servers: [{ url: "/api", description: "This deployment" }],
+  security: [{ adminToken: [] }],
+});
+api.get("/docs", swaggerUI({ url: "/api/openapi.json" }));
+
+const app = new Hono<AdminHonoEnv>();
+app.use(requestId());
+app.route("/api", api);
+app.get("/", (c) =>
+  c.html(
+    "<!doctype html><title>Cuecard</title><h1>Cuecard admin</h1><p>API reference: <a href=/api/docs>/api/docs</a></p>",
+  ),
+);
+app.notFound((c) =>
+  problemResponse(
+    new ProblemError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`),
+    c.get("requestId"),
+  ),
+);
+app.onError(handleError);
+api.onError(handleError);
+
+function platformOf(env: AdminEnv): Platform {
+  return { db: openDatabase(env.DB), kv: env.PROMPTS_KV, events: env.EVENTS };
+}
+
+export default {
+  fetch: app.fetch,
+  /** Retries outbox rows whose publish or enqueue failed after their commit. */
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(retryPendingOutbox(platformOf(env)));
+  },
+  async queue(batch, env) {
+    await consumeEvents(batch as MessageBatch<EventMessage>, platformOf(env));
+  },
+} satisfies ExportedHandler<AdminEnv>;

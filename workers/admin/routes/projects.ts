@@ -1,0 +1,126 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { projectSlug } from "../../shared/names";
+import { openDatabase } from "../db/client";
+import { listAudit } from "../domain/audit";
+import { createProject, getProject, listProjects } from "../domain/projects";
+import { type AdminHonoEnv, mutationContext } from "../http/app";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { republishProject } from "../publishing/publisher";
+import { ProjectParams, errorResponses, conflictResponse, jsonBody, jsonResponse, limitQuery } from "./schemas";
+
+const Project = z
+  .object({ id: z.string(), name: z.string(), createdAt: z.string() })
+  .openapi("Project");
+
+const listProjectsRoute = createRoute({
+  method: "get",
+  path: "/v1/projects",
+  tags: ["projects"],
+  summary: "List projects",
+  responses: { 200: jsonResponse(z.object({ items: z.array(Project) }), "Projects"), ...errorResponses },
+});
+
+const createProjectRoute = createRoute({
+  method: "post",
+  path: "/v1/projects",
+  tags: ["projects"],
+  summary: "Create a project",
+  request: {
+    body: jsonBody(z.strictObject({ id: projectSlug, name: z.string().min(1).max(100) })),
+  },
+  responses: { 201: jsonResponse(Project, "Created"), ...errorResponses, ...conflictResponse },
+});
+
+const getProjectRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}",
+  tags: ["projects"],
+  summary: "Get a project",
+  request: { params: ProjectParams },
+  responses: { 200: jsonResponse(Project, "The project"), ...errorResponses },
+});
+
+const PublishReport = z
+  .object({
+    versionsWritten: z.number().int(),
+    pointersWritten: z.number().int(),
+    pointersDeleted: z.number().int(),
+    keysWritten: z.number().int(),
+    keysDeleted: z.number().int(),
+  })
+  .openapi("PublishReport");
+
+const republishRoute = createRoute({
+  method: "post",
+  path: "/v1/projects/{project}/republish",
+  tags: ["projects"],
+  summary: "Rebuild every KV key of the project from D1",
+  description:
+    "KV is a derived cache of D1. This rewrites every version, label pointer and key record of the project and removes KV keys that D1 no longer backs.",
+  request: { params: ProjectParams },
+  responses: { 200: jsonResponse(PublishReport, "What was written"), ...errorResponses },
+});
+
+const AuditEntry = z
+  .object({
+    id: z.number().int(),
+    projectId: z.string(),
+    actor: z.string(),
+    actorRole: z.string(),
+    action: z.string(),
+    targetType: z.string(),
+    target: z.string(),
+    before: z.unknown(),
+    after: z.unknown(),
+    requestId: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi("AuditEntry");
+
+const auditRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}/audit",
+  tags: ["audit"],
+  summary: "Browse the audit log, newest first",
+  request: {
+    params: ProjectParams,
+    query: z.object({
+      action: z.string().max(64).optional(),
+      actor: z.string().max(128).optional(),
+      target: z.string().max(256).optional(),
+      limit: limitQuery,
+      cursor: z.coerce.number().int().positive().optional(),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ items: z.array(AuditEntry), nextCursor: z.number().int().nullable() }),
+      "Audit entries",
+    ),
+    ...errorResponses,
+  },
+});
+
+export function registerProjectRoutes(app: OpenAPIHono<AdminHonoEnv>) {
+  app.openapi(listProjectsRoute, async (c) =>
+    c.json({ items: await listProjects(openDatabase(c.env.DB)) }, 200),
+  );
+  app.openapi(createProjectRoute, async (c) =>
+    c.json(await createProject(mutationContext(c), c.req.valid("json")), 201),
+  );
+  app.openapi(getProjectRoute, async (c) =>
+    c.json(await getProject(openDatabase(c.env.DB), c.req.valid("param").project), 200),
+  );
+  app.openapi(republishRoute, async (c) => {
+    const { project } = c.req.valid("param");
+    const db = openDatabase(c.env.DB);
+    await getProject(db, project);
+    return c.json(await republishProject({ db, kv: c.env.PROMPTS_KV }, project), 200);
+  });
+  app.openapi(auditRoute, async (c) => {
+    const { project } = c.req.valid("param");
+    const { cursor, ...filter } = c.req.valid("query");
+    const page = await listAudit(openDatabase(c.env.DB), project, { ...filter, before: cursor });
+    return c.json(page, 200);
+  });
+}

@@ -1,0 +1,78 @@
+import type { ModelConfig, PromptContent, PromptType, VariableSpec } from "./prompt";
+
+/**
+ * What the admin worker publishes to Workers KV and the edge worker reads. D1 is the truth;
+ * these records are a derived, rebuildable projection of it.
+ *
+ * Key families (`@` and `#` cannot occur in project slugs, prompt names or labels):
+ * - `p/{project}/{name}@{label}` label pointer. It embeds the version(s) it points at, so a label
+ *   resolve is a single KV read on an isolate-cache miss.
+ * - `v/{project}/{name}#{version}` immutable version, for pinned `?version=N` reads.
+ * - `k/{sha256 of the key}` read-key record, so the edge checks a key without D1.
+ */
+
+export const KV_FORMAT = 1;
+
+/** One immutable version as served by the edge. */
+export interface PublishedVersion {
+  name: string;
+  type: PromptType;
+  version: number;
+  prompt: PromptContent;
+  config: ModelConfig;
+  variables: VariableSpec[];
+  hash: string;
+  commitMessage: string | null;
+  createdAt: string;
+}
+
+/** A share of a label's traffic. One target today; several for A/B tests and rollouts later. */
+export interface LabelTarget {
+  version: number;
+  weight: number;
+}
+
+export interface LabelPointer {
+  format: typeof KV_FORMAT;
+  /** Monotonic across every move of every label: a late write of a lower rev never wins. */
+  rev: number;
+  name: string;
+  label: string;
+  targets: LabelTarget[];
+  /** The target versions, embedded so a resolve needs no second read. */
+  versions: PublishedVersion[];
+  updatedAt: string;
+}
+
+export type KeyRole = "reader" | "editor" | "publisher" | "admin";
+
+export interface ReadKeyRecord {
+  format: typeof KV_FORMAT;
+  keyId: string;
+  projectId: string;
+  role: KeyRole;
+  expiresAt: string | null;
+}
+
+export const labelPointerKey = (projectId: string, name: string, label: string) =>
+  `p/${projectId}/${name}@${label}`;
+export const labelPointerPrefix = (projectId: string, name: string) => `p/${projectId}/${name}@`;
+export const projectPointerPrefix = (projectId: string) => `p/${projectId}/`;
+export const versionKey = (projectId: string, name: string, version: number) =>
+  `v/${projectId}/${name}#${version}`;
+export const readKeyRecordKey = (keyHash: string) => `k/${keyHash}`;
+
+/** Picks the version a pointer serves. With one target this is that target. */
+export function pointerVersion(
+  pointer: LabelPointer,
+  draw = Math.random(),
+): PublishedVersion | undefined {
+  let remaining = draw * pointer.targets.reduce((sum, target) => sum + target.weight, 0);
+  for (const target of pointer.targets) {
+    remaining -= target.weight;
+    if (remaining < 0 || target === pointer.targets[pointer.targets.length - 1]) {
+      return pointer.versions.find((version) => version.version === target.version);
+    }
+  }
+  return undefined;
+}

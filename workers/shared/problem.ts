@@ -1,0 +1,141 @@
+/**
+ * One error envelope for both workers: RFC 9457 problem+json with a stable `code` and the
+ * request id. Bodies never carry stack traces, SQL or secrets.
+ */
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+export type ProblemCode =
+  | "bad_request"
+  | "invalid_json"
+  | "unsupported_media_type"
+  | "payload_too_large"
+  | "validation_failed"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "method_not_allowed"
+  | "conflict"
+  | "stale_revision"
+  | "precondition_failed"
+  | "internal_error"
+  | "unavailable";
+
+export const PROBLEM_STATUS: Record<ProblemCode, number> = {
+  bad_request: 400,
+  invalid_json: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  validation_failed: 422,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  stale_revision: 409,
+  precondition_failed: 412,
+  internal_error: 500,
+  unavailable: 503,
+};
+
+const TITLES: Record<ProblemCode, string> = {
+  bad_request: "Bad request",
+  invalid_json: "Malformed JSON body",
+  unsupported_media_type: "Unsupported media type",
+  payload_too_large: "Request body too large",
+  validation_failed: "Validation failed",
+  unauthorized: "Unauthorized",
+  forbidden: "Forbidden",
+  not_found: "Not found",
+  method_not_allowed: "Method not allowed",
+  conflict: "Conflict",
+  stale_revision: "Stale revision",
+  precondition_failed: "Precondition failed",
+  internal_error: "Internal error",
+  unavailable: "Service unavailable",
+};
+
+export interface FieldError {
+  /** Dotted path of the offending field, e.g. `body.prompt[1].role`. */
+  field: string;
+  message: string;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  requestId?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+/** Thrown by domain code and handlers; turned into problem+json by each worker's error handler. */
+export class ProblemError extends Error {
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly errors?: FieldError[];
+  readonly extensions?: Record<string, unknown>;
+
+  constructor(
+    code: ProblemCode,
+    detail: string,
+    options: { errors?: FieldError[]; extensions?: Record<string, unknown> } = {},
+  ) {
+    super(detail);
+    this.name = "ProblemError";
+    this.code = code;
+    this.status = PROBLEM_STATUS[code];
+    this.errors = options.errors;
+    this.extensions = options.extensions;
+  }
+}
+
+export function problemBody(error: ProblemError, requestId?: string): Problem {
+  return {
+    ...error.extensions,
+    type: `https://cuecard.dev/problems/${error.code.replaceAll("_", "-")}`,
+    title: TITLES[error.code],
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+    ...(requestId ? { requestId } : {}),
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+}
+
+export function problemResponse(
+  error: ProblemError,
+  requestId?: string,
+  headers: HeadersInit = {},
+): Response {
+  const response = new Response(JSON.stringify(problemBody(error, requestId)), {
+    status: error.status,
+    headers,
+  });
+  response.headers.set("content-type", PROBLEM_CONTENT_TYPE);
+  if (requestId) response.headers.set("x-request-id", requestId);
+  return response;
+}
+
+/** Maps any thrown value to a ProblemError without leaking its message when it is unexpected. */
+export function toProblem(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  return new ProblemError(
+    "internal_error",
+    "Something went wrong on our side. Retry later; if it persists, report the request id.",
+  );
+}
+
+/** zod-style issues → field errors, prefixed by the request part they came from. */
+export function fieldErrors(
+  part: string,
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): FieldError[] {
+  return issues.map((issue) => ({
+    field: [part, ...issue.path.map(String)].join("."),
+    message: issue.message,
+  }));
+}

@@ -1,0 +1,93 @@
+import { z } from "zod";
+import { variableName } from "./names";
+
+/** The content of a version: a text template, or chat messages whose contents are templates. */
+export const CHAT_ROLES = ["system", "developer", "user", "assistant"] as const;
+export type ChatRole = (typeof CHAT_ROLES)[number];
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export type PromptType = "text" | "chat";
+export type PromptContent = string | ChatMessage[];
+
+/** Total UTF-8 bytes of all templates of one version. Counted in bytes, not code points. */
+export const TEMPLATE_MAX_BYTES = 64 * 1024;
+export const CHAT_MESSAGES_MAX = 100;
+export const CONFIG_MAX_BYTES = 16 * 1024;
+
+export const chatMessage = z.strictObject({
+  role: z.enum(CHAT_ROLES, { message: `role must be one of ${CHAT_ROLES.join(", ")}` }),
+  content: z.string(),
+});
+
+export const promptContent = z.union([
+  z.string(),
+  z.array(chatMessage).min(1, "a chat prompt needs at least one message").max(CHAT_MESSAGES_MAX),
+]);
+
+export const VARIABLE_TYPES = ["string", "number", "boolean", "list", "object", "any"] as const;
+
+/** A variable a version uses: derived from its templates, optionally declared with more detail. */
+export interface VariableSpec {
+  name: string;
+  type: (typeof VARIABLE_TYPES)[number];
+  /** A required variable with no default must be given to render. */
+  required: boolean;
+  default?: unknown;
+  description?: string;
+}
+
+export const variableDeclaration = z.strictObject({
+  type: z.enum(VARIABLE_TYPES).optional(),
+  required: z.boolean().optional(),
+  default: z.unknown().optional(),
+  description: z.string().max(500).optional(),
+});
+export type VariableDeclaration = z.infer<typeof variableDeclaration>;
+
+export const variableDeclarations = z.record(variableName, variableDeclaration);
+
+/** Model parameters: any JSON object (model, temperature, tools…), capped in size. */
+export const modelConfig = z.record(z.string(), z.unknown());
+export type ModelConfig = Record<string, unknown>;
+
+export function promptTypeOf(content: PromptContent): PromptType {
+  return typeof content === "string" ? "text" : "chat";
+}
+
+export function templatesOf(content: PromptContent): string[] {
+  return typeof content === "string" ? [content] : content.map((message) => message.content);
+}
+
+const encoder = new TextEncoder();
+export function utf8Bytes(value: string): number {
+  return encoder.encode(value).byteLength;
+}
+
+/** JSON with sorted object keys, so equal content always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(value));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The content hash of a version: what the edge uses as its ETag. */
+export async function contentHash(content: {
+  type: PromptType;
+  prompt: PromptContent;
+  config: ModelConfig;
+  variables: VariableSpec[];
+}): Promise<string> {
+  return `sha256:${await sha256Hex(canonicalJson(content))}`;
+}

@@ -1,0 +1,185 @@
+import Mustache from "mustache";
+import { RESERVED_VARIABLES, variableNameProblem } from "./names";
+import {
+  type PromptContent,
+  templatesOf,
+  type VariableDeclaration,
+  type VariableSpec,
+} from "./prompt";
+
+/**
+ * Mustache templates (`{{customer}}`, `{{#vip}}…{{/vip}}`), parsed and rendered by the `mustache`
+ * library. Rendering never HTML-escapes: prompts are not HTML.
+ *
+ * Which names count as variables of a version:
+ * - every tag outside a section, and every section name, is a top-level variable (required
+ *   unless declared otherwise or given a default);
+ * - tags inside a `{{#section}}` may name a field of the section's item or a top-level value, so
+ *   they are optional variables: they may be given, and are never reported as missing.
+ */
+
+// The library memoises every template it parses in an unbounded map; an edge isolate serving
+// many prompts must not grow without bound, so parsing is not cached here.
+Mustache.templateCache = undefined;
+
+export const MAX_SECTION_DEPTH = 16;
+
+export class TemplateError extends Error {
+  constructor(
+    message: string,
+    /** Index of the chat message the error is in, when the prompt is a chat. */
+    readonly messageIndex?: number,
+  ) {
+    super(message);
+    this.name = "TemplateError";
+  }
+}
+
+type Token = [string, string, number, number, Token[]?, number?];
+
+interface FoundVariables {
+  required: Set<string>;
+  optional: Set<string>;
+}
+
+function rootOf(name: string): string {
+  const dot = name.indexOf(".");
+  return dot === -1 ? name : name.slice(0, dot);
+}
+
+function collect(tokens: Token[], inSection: boolean, depth: number, found: FoundVariables) {
+  if (depth > MAX_SECTION_DEPTH) {
+    throw new TemplateError(`sections are nested more than ${MAX_SECTION_DEPTH} deep`);
+  }
+  for (const token of tokens) {
+    const [kind, value] = token;
+    if (kind === "text" || kind === "!" || kind === "=") continue;
+    if (kind === ">") {
+      throw new TemplateError(
+        `partials ({{>${value}}}) are not supported; inline the text instead`,
+      );
+    }
+    if (value === ".") {
+      if (!inSection) throw new TemplateError("{{.}} is only meaningful inside a section");
+      if (kind === "#" || kind === "^") collect(token[4] ?? [], true, depth + 1, found);
+      continue;
+    }
+    const name = rootOf(value);
+    const problem = variableNameProblem(name);
+    if (problem) throw new TemplateError(problem);
+    (inSection ? found.optional : found.required).add(name);
+    if (kind === "#") collect(token[4] ?? [], true, depth + 1, found);
+    else if (kind === "^") collect(token[4] ?? [], inSection, depth + 1, found);
+  }
+}
+
+function parse(template: string): Token[] {
+  try {
+    return Mustache.parse(template) as unknown as Token[];
+  } catch (error) {
+    throw new TemplateError(
+      `template does not parse: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+/**
+ * The variables a prompt uses, merged with what the author declared. Throws TemplateError for a
+ * template that does not parse or uses an unsupported or unsafe construct.
+ */
+export function deriveVariables(
+  content: PromptContent,
+  declared: Record<string, VariableDeclaration> = {},
+): VariableSpec[] {
+  const found: FoundVariables = { required: new Set(), optional: new Set() };
+  templatesOf(content).forEach((template, index) => {
+    try {
+      collect(parse(template), false, 0, found);
+    } catch (error) {
+      if (error instanceof TemplateError && typeof content !== "string") {
+        throw new TemplateError(error.message, index);
+      }
+      throw error;
+    }
+  });
+  for (const name of found.required) found.optional.delete(name);
+
+  const specs: VariableSpec[] = [];
+  const names = [...found.required, ...found.optional];
+  for (const name of Object.keys(declared)) {
+    if (!names.includes(name)) {
+      throw new TemplateError(`variable '${name}' is declared but not used by the template`);
+    }
+  }
+  for (const name of names) {
+    const declaration = declared[name] ?? {};
+    const spec: VariableSpec = {
+      name,
+      type: declaration.type ?? "any",
+      required:
+        declaration.default === undefined && (declaration.required ?? found.required.has(name)),
+    };
+    if (declaration.default !== undefined) spec.default = declaration.default;
+    if (declaration.description !== undefined) spec.description = declaration.description;
+    specs.push(spec);
+  }
+  return specs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export interface RenderProblems {
+  missing: string[];
+  unknown: string[];
+}
+
+export class RenderError extends Error {
+  constructor(readonly problems: RenderProblems) {
+    const parts: string[] = [];
+    if (problems.missing.length) parts.push(`missing variables: ${problems.missing.join(", ")}`);
+    if (problems.unknown.length) parts.push(`unknown variables: ${problems.unknown.join(", ")}`);
+    super(parts.join("; "));
+    this.name = "RenderError";
+  }
+}
+
+/** The values a render uses: given values over declared defaults; refuses missing and unknown. */
+export function resolveVariables(
+  specs: VariableSpec[],
+  given: Record<string, unknown>,
+): Record<string, unknown> {
+  const known = new Map(specs.map((spec) => [spec.name, spec]));
+  const unknown = Object.keys(given).filter(
+    (name) => !known.has(name) || RESERVED_VARIABLES.has(name),
+  );
+  const missing = specs
+    .filter((spec) => spec.required && given[spec.name] === undefined)
+    .map((spec) => spec.name);
+  if (missing.length || unknown.length) throw new RenderError({ missing, unknown });
+
+  // A null-prototype view: a given `__proto__` can never reach Object.prototype.
+  const view: Record<string, unknown> = Object.create(null);
+  for (const spec of specs) {
+    const value = given[spec.name] ?? spec.default;
+    if (value !== undefined) view[spec.name] = value;
+  }
+  return view;
+}
+
+const noEscape = { escape: (value: unknown) => String(value) };
+
+export function renderTemplate(template: string, view: Record<string, unknown>): string {
+  return Mustache.render(template, view, undefined, noEscape);
+}
+
+/** Renders a text prompt to a string, a chat prompt to messages with rendered contents. */
+export function renderPrompt<T extends PromptContent>(
+  content: T,
+  specs: VariableSpec[],
+  given: Record<string, unknown>,
+): T {
+  const view = resolveVariables(specs, given);
+  if (typeof content === "string") return renderTemplate(content, view) as T;
+  return content.map((message) => ({
+    role: message.role,
+    content: renderTemplate(message.content, view),
+  })) as T;
+}
