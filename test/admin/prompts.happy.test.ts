@@ -137,9 +137,15 @@ describe("prompts, versions and labels", () => {
   it("audits every mutation", async () => {
     const name = await createTextPrompt("x");
     await api("PUT", `/projects/default/prompts/${enc(name)}/labels/production`, { version: 1 });
-    const audit = await json(await api("GET", `/projects/default/audit?target=${enc(`${name}@production`)}`));
+    const audit = await json(
+      await api("GET", `/projects/default/audit?target=${enc(`${name}@production`)}`),
+    );
     expect(audit.items).toHaveLength(1);
-    expect(audit.items[0]).toMatchObject({ action: "label.move", actor: "bootstrap", after: { version: 1 } });
+    expect(audit.items[0]).toMatchObject({
+      action: "label.move",
+      actor: "bootstrap",
+      after: { version: 1 },
+    });
     const created = await json(await api("GET", `/projects/default/audit?target=${enc(name)}`));
     expect(created.items[0].action).toBe("prompt.create");
   });
@@ -149,6 +155,8 @@ describe("prompts, versions and labels", () => {
     const doc = await json(await exports.default.fetch("http://admin.test/api/openapi.json"));
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.servers).toEqual([{ url: "/api", description: "This deployment" }]);
-    expect(Object.keys(doc.paths)).toContain("/v1/projects/{project}/prompts/{name}/labels/{label}");
+    expect(Object.keys(doc.paths)).toContain(
+      "/v1/projects/{project}/prompts/{name}/labels/{label}",
+    );
   });
 });

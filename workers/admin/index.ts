@@ -6,7 +6,7 @@ import { openDatabase } from "./db/client";
 import type { EventMessage, Platform } from "./domain/context";
 import { consumeEvents } from "./events/consumer";
 import { type AdminHonoEnv, createRouter } from "./http/app";
-import { MAX_BODY_BYTES, handleError, requestId, requireAdmin } from "./http/middleware";
+import { handleError, MAX_BODY_BYTES, requestId, requireAdmin } from "./http/middleware";
 import { retryPendingOutbox } from "./publishing/outbox";
 import { registerKeyRoutes } from "./routes/keys";
 import { registerLabelRoutes } from "./routes/labels";
@@ -22,7 +22,10 @@ api.use(
   bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
-      throw new ProblemError("payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+      throw new ProblemError(
+        "payload_too_large",
+        `The body is larger than ${MAX_BODY_BYTES} bytes.`,
+      );
     },
   }),
 );

@@ -15,9 +15,7 @@ import {
  */
 
 const createdAt = {
-  createdAt: text("created_at")
-    .notNull()
-    .default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
+  createdAt: text("created_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`),
 };
 
 export const projects = sqliteTable("projects", {

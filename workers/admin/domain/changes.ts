@@ -95,7 +95,10 @@ export function batchProblem(error: unknown): ProblemError {
       "The prompt is archived. Restore it (PATCH with archived: false) before changing it.",
     );
   }
-  if (message.includes("prompts.project_id, prompts.name") || message.includes("prompts_project_name")) {
+  if (
+    message.includes("prompts.project_id, prompts.name") ||
+    message.includes("prompts_project_name")
+  ) {
     return new ProblemError("conflict", "A prompt with this name already exists in the project.");
   }
   if (message.includes("versions.prompt_id, versions.version")) {

@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull } from "drizzle-orm";
-import type { KeyRole } from "../../shared/kv-records";
 import { generateKey, hashKey } from "../../shared/keys";
+import type { KeyRole } from "../../shared/kv-records";
 import { ProblemError } from "../../shared/problem";
 import type { Database } from "../db/client";
 import { type ApiKeyRow, apiKeys } from "../db/schema";
@@ -55,7 +55,11 @@ export async function createKey(
       target: id,
       after: { name: row.name, role: row.role, prefix: row.prefix, expiresAt: row.expiresAt },
     },
-    event: { type: "key.created", publishTarget: keyTarget(id), payload: { keyId: id, role: row.role } },
+    event: {
+      type: "key.created",
+      publishTarget: keyTarget(id),
+      payload: { keyId: id, role: row.role },
+    },
   });
   const stored = await ctx.db.query.apiKeys.findFirst({ where: eq(apiKeys.id, id) });
   if (!stored) throw new ProblemError("internal_error", "The key was not recorded.");
@@ -87,7 +91,13 @@ export async function revokeKey(ctx: MutationContext, projectId: string, keyId: 
         .set({ revokedAt: now })
         .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt))),
     ],
-    audit: { action: "key.revoke", targetType: "key", target: keyId, before: { revokedAt: null }, after: { revokedAt: now } },
+    audit: {
+      action: "key.revoke",
+      targetType: "key",
+      target: keyId,
+      before: { revokedAt: null },
+      after: { revokedAt: now },
+    },
     event: { type: "key.revoked", publishTarget: keyTarget(keyId), payload: { keyId } },
   });
 }

@@ -1,11 +1,11 @@
-import { type SQL, and, asc, desc, eq, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { LATEST_LABEL } from "../../shared/names";
 import { ProblemError } from "../../shared/problem";
 import type { Database } from "../db/client";
-import { type LabelHistoryRow, type PromptRow, labelHistory, labels } from "../db/schema";
+import { type LabelHistoryRow, labelHistory, labels, type PromptRow } from "../db/schema";
+import { promptTarget } from "../publishing/publisher";
 import { commitChange } from "./changes";
 import type { Actor, MutationContext } from "./context";
-import { promptTarget } from "../publishing/publisher";
 import { archivedGuard, guard } from "./guards";
 
 export interface LabelView {
@@ -44,13 +44,20 @@ function labelExists(promptId: SQL | number, label: string, rev?: number) {
     : sql`EXISTS (SELECT 1 FROM labels WHERE prompt_id = ${promptId} AND name = ${label} AND rev = ${rev})`;
 }
 
-function revGuard(db: Database, promptId: SQL | number, label: string, expectedRev?: number | null) {
+function revGuard(
+  db: Database,
+  promptId: SQL | number,
+  label: string,
+  expectedRev?: number | null,
+) {
   if (expectedRev === undefined) return [];
   return [
     guard(
       db,
       "stale_revision",
-      expectedRev === null ? sql`NOT ${labelExists(promptId, label)}` : labelExists(promptId, label, expectedRev),
+      expectedRev === null
+        ? sql`NOT ${labelExists(promptId, label)}`
+        : labelExists(promptId, label, expectedRev),
     ),
   ];
 }
@@ -124,9 +131,7 @@ async function findLabel(db: Database, promptId: number, label: string) {
 function refuseLatest(label: string) {
   if (label === LATEST_LABEL) {
     throw new ProblemError("validation_failed", "The latest label cannot be changed by hand.", {
-      errors: [
-        { field: "path.label", message: "'latest' moves to each new version by itself" },
-      ],
+      errors: [{ field: "path.label", message: "'latest' moves to each new version by itself" }],
     });
   }
 }
@@ -139,8 +144,7 @@ export async function moveLabel(
 ): Promise<{ label: LabelView; changed: boolean }> {
   refuseLatest(label);
   const before = await findLabel(ctx.db, prompt.id, label);
-  const stale =
-    input.expectedRev !== undefined && (before?.rev ?? null) !== input.expectedRev;
+  const stale = input.expectedRev !== undefined && (before?.rev ?? null) !== input.expectedRev;
   if (!stale && before && before.version === input.version && !input.isRollback) {
     return { label: before, changed: false };
   }
@@ -216,7 +220,11 @@ export async function deleteLabel(
     event: {
       type: "prompt.label.deleted",
       publishTarget: promptTarget(prompt.name),
-      payload: { prompt: { name: prompt.name, type: prompt.type }, label, fromVersion: before.version },
+      payload: {
+        prompt: { name: prompt.name, type: prompt.type },
+        label,
+        fromVersion: before.version,
+      },
     },
   });
 }

@@ -2,7 +2,7 @@ import { and, asc, eq, gt, isNotNull, isNull, like, sql } from "drizzle-orm";
 import { ProblemError } from "../../shared/problem";
 import type { PromptType } from "../../shared/prompt";
 import type { Database } from "../db/client";
-import { type PromptRow, labels, prompts } from "../db/schema";
+import { labels, type PromptRow, prompts } from "../db/schema";
 import { promptTarget } from "../publishing/publisher";
 import { commitChange } from "./changes";
 import type { MutationContext } from "./context";
@@ -10,11 +10,11 @@ import { archivedGuard } from "./guards";
 import { type LabelView, listLabels } from "./labels";
 import { getProject } from "./projects";
 import {
-  type VersionInput,
-  type VersionView,
   createVersionStatements,
   getVersion,
   prepareVersion,
+  type VersionInput,
+  type VersionView,
 } from "./versions";
 
 export interface PromptView {
@@ -39,7 +39,10 @@ export async function findPrompt(
     where: and(eq(prompts.projectId, projectId), eq(prompts.name, name)),
   });
   if (!prompt) {
-    throw new ProblemError("not_found", `Prompt '${name}' does not exist in project '${projectId}'.`);
+    throw new ProblemError(
+      "not_found",
+      `Prompt '${name}' does not exist in project '${projectId}'.`,
+    );
   }
   return prompt;
 }
@@ -139,7 +142,15 @@ export async function createPrompt(
       updatedAt: now,
     }),
     ...(prepared && input.version
-      ? createVersionStatements(ctx.db, promptId, 1, prepared, input.version.labels ?? [], ctx.actor, now)
+      ? createVersionStatements(
+          ctx.db,
+          promptId,
+          1,
+          prepared,
+          input.version.labels ?? [],
+          ctx.actor,
+          now,
+        )
       : []),
   ];
   await commitChange(ctx, {
@@ -153,7 +164,9 @@ export async function createPrompt(
         type,
         description: input.description ?? "",
         tags: input.tags ?? [],
-        version: prepared ? { version: 1, hash: prepared.hash, labels: input.version?.labels ?? [] } : null,
+        version: prepared
+          ? { version: 1, hash: prepared.hash, labels: input.version?.labels ?? [] }
+          : null,
       },
     },
     event: {
@@ -192,7 +205,12 @@ export async function createVersion(
       action: "version.create",
       targetType: "version",
       target: `${prompt.name}#${version}`,
-      after: { version, hash: prepared.hash, commitMessage: prepared.commitMessage, labels: labelsToSet },
+      after: {
+        version,
+        hash: prepared.hash,
+        commitMessage: prepared.commitMessage,
+        labels: labelsToSet,
+      },
     },
     event: {
       type: "prompt.version.created",
@@ -222,7 +240,11 @@ export async function updatePrompt(
 ): Promise<PromptView> {
   const now = new Date().toISOString();
   const archivedAt =
-    patch.archived === undefined ? prompt.archivedAt : patch.archived ? (prompt.archivedAt ?? now) : null;
+    patch.archived === undefined
+      ? prompt.archivedAt
+      : patch.archived
+        ? (prompt.archivedAt ?? now)
+        : null;
   const next = {
     description: patch.description ?? prompt.description,
     tags: patch.tags ?? prompt.tags,
@@ -232,7 +254,12 @@ export async function updatePrompt(
   const restoring = prompt.archivedAt && !archivedAt;
   await commitChange(ctx, {
     projectId: prompt.projectId,
-    statements: [ctx.db.update(prompts).set({ ...next, updatedAt: now }).where(eq(prompts.id, prompt.id))],
+    statements: [
+      ctx.db
+        .update(prompts)
+        .set({ ...next, updatedAt: now })
+        .where(eq(prompts.id, prompt.id)),
+    ],
     audit: {
       action: archiving ? "prompt.archive" : restoring ? "prompt.restore" : "prompt.update",
       targetType: "prompt",

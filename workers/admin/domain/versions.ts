@@ -1,22 +1,22 @@
-import { type SQL, and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { ProblemError } from "../../shared/problem";
 import {
   CONFIG_MAX_BYTES,
+  contentHash,
   type ModelConfig,
   type PromptContent,
   type PromptType,
-  TEMPLATE_MAX_BYTES,
-  type VariableDeclaration,
-  type VariableSpec,
-  contentHash,
   promptTypeOf,
+  TEMPLATE_MAX_BYTES,
   templatesOf,
   utf8Bytes,
+  type VariableDeclaration,
+  type VariableSpec,
 } from "../../shared/prompt";
-import { TemplateError, deriveVariables } from "../../shared/template";
+import { deriveVariables, TemplateError } from "../../shared/template";
 import type { Database } from "../db/client";
-import { type PromptRow, type VersionRow, labels, prompts, versions } from "../db/schema";
+import { labels, type PromptRow, prompts, type VersionRow, versions } from "../db/schema";
 import type { Actor } from "./context";
 import { moveLabelStatements } from "./labels";
 
@@ -155,7 +155,10 @@ export function createVersionStatements(
   return statements;
 }
 
-export async function versionLabels(db: Database, promptId: number): Promise<Map<number, string[]>> {
+export async function versionLabels(
+  db: Database,
+  promptId: number,
+): Promise<Map<number, string[]>> {
   const rows = await db
     .select({ name: labels.name, version: labels.version })
     .from(labels)
@@ -167,7 +170,11 @@ export async function versionLabels(db: Database, promptId: number): Promise<Map
   return byVersion;
 }
 
-export function toVersionView(prompt: PromptRow, row: VersionRow, labelNames: string[]): VersionView {
+export function toVersionView(
+  prompt: PromptRow,
+  row: VersionRow,
+  labelNames: string[],
+): VersionView {
   return {
     name: prompt.name,
     type: prompt.type,

@@ -1,6 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ProblemError, fieldErrors } from "../../shared/problem";
+import { fieldErrors, ProblemError } from "../../shared/problem";
 import { openDatabase } from "../db/client";
 import type { Actor, MutationContext } from "../domain/context";
 
@@ -17,7 +17,8 @@ export function createRouter() {
   return new OpenAPIHono<AdminHonoEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        const part = result.target === "json" ? "body" : result.target === "param" ? "path" : result.target;
+        const part =
+          result.target === "json" ? "body" : result.target === "param" ? "path" : result.target;
         throw new ProblemError("validation_failed", "Some fields are not valid; see errors.", {
           errors: fieldErrors(part, result.error.issues),
         });

@@ -1,7 +1,7 @@
-import { HTTPException } from "hono/http-exception";
 import { createMiddleware } from "hono/factory";
+import { HTTPException } from "hono/http-exception";
 import { bearerToken } from "../../shared/keys";
-import { ProblemError, type ProblemCode, problemResponse, toProblem } from "../../shared/problem";
+import { type ProblemCode, ProblemError, problemResponse, toProblem } from "../../shared/problem";
 import type { AdminContext, AdminHonoEnv } from "./app";
 
 /** Request bodies larger than this are refused with 413 before they are parsed. */
@@ -55,7 +55,8 @@ const HTTP_CODES: Record<number, ProblemCode> = {
 };
 
 const HTTP_DETAILS: Partial<Record<ProblemCode, string>> = {
-  invalid_json: "The body is not valid JSON. Send a JSON object with content-type application/json.",
+  invalid_json:
+    "The body is not valid JSON. Send a JSON object with content-type application/json.",
   payload_too_large: `The body is larger than ${MAX_BODY_BYTES} bytes.`,
   unsupported_media_type: "Send the body as JSON with content-type application/json.",
 };
@@ -64,7 +65,8 @@ const HTTP_DETAILS: Partial<Record<ProblemCode, string>> = {
 export function handleError(error: unknown, c: AdminContext): Response {
   let problem: ProblemError;
   if (error instanceof HTTPException) {
-    const code = HTTP_CODES[error.status] ?? (error.status >= 500 ? "internal_error" : "bad_request");
+    const code =
+      HTTP_CODES[error.status] ?? (error.status >= 500 ? "internal_error" : "bad_request");
     problem = new ProblemError(code, HTTP_DETAILS[code] ?? error.message);
   } else {
     problem = toProblem(error);

@@ -2,17 +2,17 @@ import { and, asc, eq } from "drizzle-orm";
 import {
   KV_FORMAT,
   type LabelPointer,
-  type PublishedVersion,
-  type ReadKeyRecord,
   labelPointerKey,
   labelPointerPrefix,
+  type PublishedVersion,
   projectPointerPrefix,
+  type ReadKeyRecord,
   readKeyRecordKey,
   versionKey,
 } from "../../shared/kv-records";
 import type { PromptContent, VariableSpec } from "../../shared/prompt";
 import type { Database } from "../db/client";
-import { type PromptRow, type VersionRow, apiKeys, labels, prompts, versions } from "../db/schema";
+import { apiKeys, labels, type PromptRow, prompts, type VersionRow, versions } from "../db/schema";
 
 /**
  * D1 → KV. The publisher always reads the *current* D1 state and writes that, so a late or
@@ -212,7 +212,10 @@ export async function republishProject(
     .where(eq(prompts.projectId, projectId));
   const known = new Set(projectPrompts.map((prompt) => prompt.name));
   for (const { name } of projectPrompts) {
-    addReports(report, await publishPrompt(deps, projectId, name, { allVersions: true, force: true }));
+    addReports(
+      report,
+      await publishPrompt(deps, projectId, name, { allVersions: true, force: true }),
+    );
   }
   // Pointers of prompts D1 does not know at all (e.g. written by hand, or a restored backup).
   const prefix = projectPointerPrefix(projectId);

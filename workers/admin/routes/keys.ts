@@ -1,8 +1,8 @@
-import { type OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../db/client";
 import { createKey, listKeys, revokeKey } from "../domain/keys";
 import { type AdminHonoEnv, mutationContext } from "../http/app";
-import { ProjectParams, errorResponses, jsonBody, jsonResponse } from "./schemas";
+import { errorResponses, jsonBody, jsonResponse, ProjectParams } from "./schemas";
 
 const Key = z
   .object({
@@ -71,7 +71,10 @@ export function registerKeyRoutes(app: OpenAPIHono<AdminHonoEnv>) {
     c.json({ items: await listKeys(openDatabase(c.env.DB), c.req.valid("param").project) }, 200),
   );
   app.openapi(createKeyRoute, async (c) =>
-    c.json(await createKey(mutationContext(c), c.req.valid("param").project, c.req.valid("json")), 201),
+    c.json(
+      await createKey(mutationContext(c), c.req.valid("param").project, c.req.valid("json")),
+      201,
+    ),
   );
   app.openapi(revokeKeyRoute, async (c) => {
     const { project, keyId } = c.req.valid("param");

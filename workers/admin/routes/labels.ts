@@ -1,35 +1,35 @@
-import { type OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { settableLabelName, versionNumber } from "../../shared/names";
 import { openDatabase } from "../db/client";
-import { deleteLabel, labelHistoryOf, listLabels, moveLabel, rollbackLabel } from "../domain/labels";
+import {
+  deleteLabel,
+  labelHistoryOf,
+  listLabels,
+  moveLabel,
+  rollbackLabel,
+} from "../domain/labels";
 import { findPrompt } from "../domain/prompts";
 import { type AdminHonoEnv, mutationContext } from "../http/app";
 import {
-  Label,
-  LabelMove,
-  LabelParams,
-  PromptParams,
   conflictResponse,
   errorResponses,
   jsonBody,
   jsonResponse,
+  Label,
+  LabelMove,
+  LabelParams,
   limitQuery,
+  PromptParams,
 } from "./schemas";
 
 const SettableLabelParams = LabelParams.extend({
   label: settableLabelName.openapi({ param: { name: "label", in: "path" }, example: "production" }),
 });
 
-const expectedRev = z
-  .number()
-  .int()
-  .positive()
-  .nullable()
-  .optional()
-  .openapi({
-    description:
-      "The label's `rev` as you last saw it (null: the label must not exist yet). If it moved since, the request fails with 409 and nothing changes.",
-  });
+const expectedRev = z.number().int().positive().nullable().optional().openapi({
+  description:
+    "The label's `rev` as you last saw it (null: the label must not exist yet). If it moved since, the request fails with 409 and nothing changes.",
+});
 
 const LabelChange = z.object({ label: Label, changed: z.boolean() }).openapi("LabelChange");
 
@@ -39,7 +39,10 @@ const listLabelsRoute = createRoute({
   tags: ["labels"],
   summary: "List a prompt's labels",
   request: { params: PromptParams },
-  responses: { 200: jsonResponse(z.object({ items: z.array(Label) }), "Labels"), ...errorResponses },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(Label) }), "Labels"),
+    ...errorResponses,
+  },
 });
 
 const moveLabelRoute = createRoute({
@@ -109,7 +112,11 @@ const rollbackRoute = createRoute({
       },
     },
   },
-  responses: { 200: jsonResponse(LabelChange, "The label"), ...errorResponses, ...conflictResponse },
+  responses: {
+    200: jsonResponse(LabelChange, "The label"),
+    ...errorResponses,
+    ...conflictResponse,
+  },
 });
 
 export function registerLabelRoutes(app: OpenAPIHono<AdminHonoEnv>) {

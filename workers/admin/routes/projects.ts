@@ -1,12 +1,19 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { projectSlug } from "../../shared/names";
 import { openDatabase } from "../db/client";
 import { listAudit } from "../domain/audit";
 import { createProject, getProject, listProjects } from "../domain/projects";
 import { type AdminHonoEnv, mutationContext } from "../http/app";
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import { republishProject } from "../publishing/publisher";
-import { ProjectParams, errorResponses, conflictResponse, jsonBody, jsonResponse, limitQuery } from "./schemas";
+import {
+  conflictResponse,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  limitQuery,
+  ProjectParams,
+} from "./schemas";
 
 const Project = z
   .object({ id: z.string(), name: z.string(), createdAt: z.string() })
@@ -17,7 +24,10 @@ const listProjectsRoute = createRoute({
   path: "/v1/projects",
   tags: ["projects"],
   summary: "List projects",
-  responses: { 200: jsonResponse(z.object({ items: z.array(Project) }), "Projects"), ...errorResponses },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(Project) }), "Projects"),
+    ...errorResponses,
+  },
 });
 
 const createProjectRoute = createRoute({

@@ -1,4 +1,4 @@
-import { type OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { labelName, promptName } from "../../shared/names";
 import { openDatabase } from "../db/client";
 import {
@@ -10,17 +10,17 @@ import {
 } from "../domain/prompts";
 import { type AdminHonoEnv, mutationContext } from "../http/app";
 import {
-  ProjectParams,
-  Prompt,
-  PromptParams,
-  Version,
-  VersionInput,
   conflictResponse,
   errorResponses,
   jsonBody,
   jsonResponse,
   limitQuery,
+  ProjectParams,
+  Prompt,
+  PromptParams,
   tag,
+  Version,
+  VersionInput,
 } from "./schemas";
 
 const listPromptsRoute = createRoute({

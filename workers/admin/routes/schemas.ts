@@ -8,9 +8,9 @@ import {
 } from "../../shared/names";
 import {
   CHAT_ROLES,
-  VARIABLE_TYPES,
   modelConfig,
   promptContent,
+  VARIABLE_TYPES,
   variableDeclarations,
 } from "../../shared/prompt";
 

@@ -1,18 +1,18 @@
-import { type OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../db/client";
 import { createVersion, findPrompt } from "../domain/prompts";
 import { getVersion, listVersions } from "../domain/versions";
 import { type AdminHonoEnv, mutationContext } from "../http/app";
 import {
-  PromptParams,
-  Version,
-  VersionInput,
-  VersionParams,
   conflictResponse,
   errorResponses,
   jsonBody,
   jsonResponse,
   limitQuery,
+  PromptParams,
+  Version,
+  VersionInput,
+  VersionParams,
 } from "./schemas";
 
 const listVersionsRoute = createRoute({

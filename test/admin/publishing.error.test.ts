@@ -1,0 +1,257 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { count, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import worker from "../../workers/admin";
+import { openDatabase } from "../../workers/admin/db/client";
+import { auditLog, labelHistory, outbox, prompts } from "../../workers/admin/db/schema";
+import type { EventMessage } from "../../workers/admin/domain/context";
+import { moveLabel } from "../../workers/admin/domain/labels";
+import { createPrompt, createVersion, findPrompt } from "../../workers/admin/domain/prompts";
+import { retryPendingOutbox } from "../../workers/admin/publishing/outbox";
+import { republishProject } from "../../workers/admin/publishing/publisher";
+import type { LabelPointer } from "../../workers/shared/kv-records";
+import { addVersion, api, createTextPrompt, enc, json, uniqueName } from "./api";
+import { d1FailingLateInBatch, failingKv, failingQueue, testContext } from "./faults";
+
+const db = openDatabase(env.DB);
+
+async function pointer(name: string, label = "production") {
+  return env.PROMPTS_KV.get<LabelPointer>(`p/default/${name}@${label}`, "json");
+}
+
+async function pendingOutbox() {
+  const rows = await db.select().from(outbox);
+  return rows.filter((row) => !row.publishedAt || !row.enqueuedAt);
+}
+
+describe("publishing guarantees", () => {
+  it("a statement failing late in a batch writes nothing: no prompt, version, audit or outbox row", async () => {
+    const name = uniqueName();
+    const before = await db.select({ n: count() }).from(auditLog);
+    const ctx = testContext({ d1: d1FailingLateInBatch() });
+    await expect(
+      createPrompt(ctx, "default", { name, version: { prompt: "x", labels: ["production"] } }),
+    ).rejects.toMatchObject({ status: 500, code: "internal_error" });
+    expect(await db.select().from(prompts).where(eq(prompts.name, name))).toEqual([]);
+    expect(await db.select({ n: count() }).from(auditLog)).toEqual(before);
+    expect(
+      (await db.select().from(outbox)).some((row) => JSON.stringify(row.payload).includes(name)),
+    ).toBe(false);
+    expect(await pointer(name)).toBeNull();
+  });
+
+  it("the 500 for a failed batch carries a request id and no SQL", async () => {
+    const ctx = testContext({ d1: d1FailingLateInBatch() });
+    const error = await createPrompt(ctx, "default", { name: uniqueName(), type: "text" }).catch(
+      (e) => e,
+    );
+    expect(error.message).not.toMatch(/no_such_table|INSERT|SQL/i);
+  });
+
+  it("two label moves racing with the same expected rev: exactly one wins, one audit row, one outbox row", async () => {
+    const name = await createTextPrompt("one", ["production"]);
+    await addVersion(name, "two");
+    await addVersion(name, "three");
+    const path = `/projects/default/prompts/${enc(name)}/labels/production`;
+    const { rev } = (
+      await json(await api("GET", `/projects/default/prompts/${enc(name)}`))
+    ).labels.find((l: { name: string }) => l.name === "production");
+    const auditBefore = await db
+      .select({ n: count() })
+      .from(auditLog)
+      .where(eq(auditLog.target, `${name}@production`));
+
+    const results = await Promise.all([
+      api("PUT", path, { version: 2, expectedRev: rev }),
+      api("PUT", path, { version: 3, expectedRev: rev }),
+    ]);
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409]);
+    const loser = results.find((r) => r.status === 409);
+    expect(loser?.headers.get("content-type")).toBe("application/problem+json");
+    expect(await loser?.json()).toMatchObject({ code: "stale_revision" });
+
+    const auditAfter = await db
+      .select({ n: count() })
+      .from(auditLog)
+      .where(eq(auditLog.target, `${name}@production`));
+    expect(auditAfter[0]!.n - auditBefore[0]!.n).toBe(1);
+    const moves = (await db.select().from(outbox)).filter(
+      (row) => row.eventType === "prompt.label.moved" && JSON.stringify(row.payload).includes(name),
+    );
+    expect(moves).toHaveLength(1);
+    const prompt = await findPrompt(db, "default", name);
+    const history = await db
+      .select()
+      .from(labelHistory)
+      .where(eq(labelHistory.promptId, prompt.id));
+    expect(history.filter((h) => h.label === "production")).toHaveLength(2);
+  });
+
+  it("a stale expectedRev is refused even without a race", async () => {
+    const name = await createTextPrompt("one", ["production"]);
+    const response = await api("PUT", `/projects/default/prompts/${enc(name)}/labels/production`, {
+      version: 1,
+      expectedRev: 1,
+    });
+    expect(response.status).toBe(409);
+  });
+
+  it("KV failing during publish: the mutation commits, the outbox stays pending, the retry converges", async () => {
+    const name = uniqueName();
+    const ctx = testContext({ kv: failingKv(3) });
+    const created = await createPrompt(ctx, "default", {
+      name,
+      version: { prompt: "v1", labels: ["production"] },
+    });
+    expect(created.version?.version).toBe(1);
+    expect(await pointer(name)).toBeNull();
+    const pending = (await pendingOutbox()).filter((row) => row.publishTarget?.includes(name));
+    expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ publishedAt: null, attempts: 1 });
+    expect(pending[0]?.lastError).toContain("429");
+
+    // KV keeps failing for two more retries, then recovers.
+    const flaky = testContext({ kv: failingKv(2) });
+    await retryPendingOutbox(flaky);
+    await retryPendingOutbox(flaky);
+    expect(await pointer(name)).toBeNull();
+    await retryPendingOutbox(flaky);
+    expect((await pointer(name))?.versions[0]?.prompt).toBe("v1");
+    expect((await pendingOutbox()).filter((row) => row.publishTarget?.includes(name))).toEqual([]);
+  });
+
+  it("the cron trigger retries pending outbox rows", async () => {
+    const name = uniqueName();
+    await createPrompt(testContext({ kv: failingKv() }), "default", {
+      name,
+      version: { prompt: "cron", labels: ["production"] },
+    });
+    expect(await pointer(name)).toBeNull();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await pointer(name))?.versions[0]?.prompt).toBe("cron");
+  });
+
+  it("Queue.send failing after the commit loses no event: the row is re-sent later", async () => {
+    const name = uniqueName();
+    await createPrompt(testContext({ events: failingQueue() }), "default", {
+      name,
+      version: { prompt: "q", labels: ["production"] },
+    });
+    // Publishing happened; only the event is pending.
+    expect((await pointer(name))?.versions[0]?.prompt).toBe("q");
+    const [row] = (await pendingOutbox()).filter((r) => r.publishTarget?.includes(name));
+    expect(row).toMatchObject({ enqueuedAt: null });
+    expect(row?.publishedAt).not.toBeNull();
+
+    const report = await retryPendingOutbox(testContext());
+    expect(report.failed).toBe(0);
+    const after = await db.select().from(outbox).where(eq(outbox.eventId, row!.eventId));
+    expect(after[0]?.enqueuedAt).not.toBeNull();
+  });
+
+  it("publish messages duplicated or out of order leave KV at the newest revision", async () => {
+    const name = await createTextPrompt("one", ["production"]);
+    const v2 = await addVersion(name, "two", ["production"]);
+    const v3 = await addVersion(name, "three", ["production"]);
+    expect(v3.version).toBe(3);
+    void v2;
+    const events = (await db.select().from(outbox)).filter((row) =>
+      row.publishTarget?.includes(name),
+    );
+    expect(events.length).toBeGreaterThanOrEqual(3);
+    // Redeliver every event twice, newest first.
+    const messages = [...events, ...events].reverse().map((row, i) => ({
+      id: `m${i}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body: {
+        eventId: row.eventId,
+        type: row.eventType,
+        projectId: row.projectId,
+        publishTarget: row.publishTarget,
+        payload: row.payload,
+        createdAt: row.createdAt,
+      } satisfies EventMessage,
+    }));
+    const batch = createMessageBatch<EventMessage>("cuecard-events", messages);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.retryMessages).toEqual([]);
+    expect((await pointer(name))?.versions[0]?.prompt).toBe("three");
+  });
+
+  it("a pointer is never overwritten by an older revision", async () => {
+    const name = await createTextPrompt("one", ["production"]);
+    const current = await pointer(name);
+    const newer = {
+      ...current!,
+      rev: current!.rev + 1000,
+      versions: [{ ...current!.versions[0]!, prompt: "newer" }],
+    };
+    await env.PROMPTS_KV.put(`p/default/${name}@production`, JSON.stringify(newer));
+    await api("PUT", `/projects/default/prompts/${enc(name)}/labels/staging`, { version: 1 });
+    expect((await pointer(name))?.versions[0]?.prompt).toBe("newer");
+    // republish is the explicit "D1 wins" repair.
+    await api("POST", "/projects/default/republish");
+    expect((await pointer(name))?.versions[0]?.prompt).toBe("one");
+  });
+
+  it("republish rebuilds a wiped KV from D1 and removes keys D1 does not back", async () => {
+    const name = await createTextPrompt("one", ["production", "staging"]);
+    await addVersion(name, "two");
+    for (const key of (await env.PROMPTS_KV.list({ prefix: `p/default/${name}@` })).keys) {
+      await env.PROMPTS_KV.delete(key.name);
+    }
+    await env.PROMPTS_KV.put(`p/default/${name}@ghost`, "{}");
+    await env.PROMPTS_KV.put("p/default/never/existed@production", "{}");
+    const report = await republishProject({ db, kv: env.PROMPTS_KV }, "default");
+    expect(report.pointersDeleted).toBeGreaterThanOrEqual(2);
+    expect((await pointer(name))?.versions[0]?.prompt).toBe("one");
+    expect((await pointer(name, "latest"))?.versions[0]?.prompt).toBe("two");
+    expect(await env.PROMPTS_KV.get(`v/default/${name}#2`)).not.toBeNull();
+    expect(await env.PROMPTS_KV.get(`p/default/${name}@ghost`)).toBeNull();
+    expect(await env.PROMPTS_KV.get("p/default/never/existed@production")).toBeNull();
+  });
+
+  it("versions and the audit log refuse UPDATE and DELETE in the database itself", async () => {
+    const name = await createTextPrompt("immutable");
+    const prompt = await findPrompt(db, "default", name);
+    await expect(
+      env.DB.prepare("UPDATE versions SET prompt = '\"changed\"' WHERE prompt_id = ?")
+        .bind(prompt.id)
+        .run(),
+    ).rejects.toThrow(/immutable/);
+    await expect(
+      env.DB.prepare("DELETE FROM versions WHERE prompt_id = ?").bind(prompt.id).run(),
+    ).rejects.toThrow(/immutable/);
+    await expect(env.DB.prepare("UPDATE audit_log SET actor = 'x'").run()).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(env.DB.prepare("DELETE FROM audit_log").run()).rejects.toThrow(/append-only/);
+    await expect(env.DB.prepare("DELETE FROM label_history").run()).rejects.toThrow(/append-only/);
+  });
+
+  it("a version of the wrong type or for a missing prompt is refused with a clear error", async () => {
+    const name = await createTextPrompt("text");
+    const prompt = await findPrompt(db, "default", name);
+    await expect(
+      createVersion(testContext(), prompt, { prompt: [{ role: "user", content: "x" }] }),
+    ).rejects.toMatchObject({ status: 422 });
+    await expect(
+      moveLabel(testContext(), prompt, "production", { version: 99 }),
+    ).rejects.toMatchObject({
+      status: 404,
+    });
+  });
+});
