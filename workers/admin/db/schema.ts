@@ -22,6 +22,11 @@ export const projects = sqliteTable("projects", {
   /** The slug used in URLs; never changes. */
   id: text("id").primaryKey(),
   name: text("name").notNull(),
+  /** Labels only publishers and admins may move. */
+  protectedLabels: text("protected_labels", { mode: "json" })
+    .$type<string[]>()
+    .notNull()
+    .default(sql`'["production"]'`),
   ...createdAt,
 });
 
@@ -173,6 +178,107 @@ export const apiKeys = sqliteTable(
   (table) => [uniqueIndex("api_keys_hash").on(table.hash)],
 );
 
+/** Browser sessions of the admin UI, opened by signing in with a key. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    /** SHA-256 hex of the session cookie's value; the value itself is never stored. */
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id),
+    keyId: text("key_id").notNull(),
+    role: text("role", { enum: ["reader", "editor", "publisher", "admin"] }).notNull(),
+    /** Synchronizer token every mutating request of the session must echo. */
+    csrfToken: text("csrf_token").notNull(),
+    ...createdAt,
+    expiresAt: text("expires_at").notNull(),
+    revokedAt: text("revoked_at"),
+  },
+  (table) => [index("sessions_key").on(table.keyId)],
+);
+
+/** Where a project's events are delivered. */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id),
+    url: text("url").notNull(),
+    /** `standard` (Standard Webhooks) or `github_dispatch` (repository_dispatch). */
+    kind: text("kind", { enum: ["standard", "github_dispatch"] })
+      .notNull()
+      .default("standard"),
+    description: text("description").notNull().default(""),
+    /** Subscribed event types; empty means every type. */
+    eventTypes: text("event_types", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+    disabledReason: text("disabled_reason"),
+    /** `whsec_…` signing secret. Shown once at creation or rotation; never returned again. */
+    secret: text("secret").notNull(),
+    /** After a rotation the previous secret also signs until it expires, so receivers can switch. */
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: text("previous_secret_expires_at"),
+    /** Credential for `github_dispatch` endpoints. Never returned. */
+    authToken: text("auth_token"),
+    createdBy: text("created_by").notNull(),
+    ...createdAt,
+    updatedAt: text("updated_at").notNull(),
+  },
+  (table) => [index("webhook_endpoints_project").on(table.projectId)],
+);
+
+/** One logical delivery of one event to one endpoint, across all its attempts. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    /** Also the `webhook-id` header: stable across retries so receivers can deduplicate. */
+    id: text("id").primaryKey(),
+    projectId: text("project_id").notNull(),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: text("payload", { mode: "json" }).notNull(),
+    status: text("status", { enum: ["pending", "retrying", "succeeded", "failed"] })
+      .notNull()
+      .default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastLatencyMs: integer("last_latency_ms"),
+    /** A short, sanitised excerpt of the receiver's response; never the raw body. */
+    lastResponseExcerpt: text("last_response_excerpt"),
+    lastError: text("last_error"),
+    nextRetryAt: text("next_retry_at"),
+    ...createdAt,
+    updatedAt: text("updated_at").notNull(),
+  },
+  (table) => [
+    uniqueIndex("webhook_deliveries_event_endpoint").on(table.eventId, table.endpointId),
+    index("webhook_deliveries_endpoint").on(table.endpointId, table.createdAt),
+  ],
+);
+
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id),
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms"),
+    responseExcerpt: text("response_excerpt"),
+    error: text("error"),
+    ...createdAt,
+  },
+  (table) => [index("webhook_attempts_delivery").on(table.deliveryId, table.attempt)],
+);
+
 /**
  * Preconditions of a batch. A guard inserts a row only when its precondition does not hold;
  * the named CHECK then fails the statement, which aborts the whole batch — an UPDATE that
@@ -195,3 +301,7 @@ export type LabelHistoryRow = typeof labelHistory.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
 export type OutboxRow = typeof outbox.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
