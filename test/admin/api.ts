@@ -1,8 +1,46 @@
 import { exports } from "cloudflare:workers";
 
-/** Calls the admin worker in-process, as an authenticated admin unless told otherwise. */
-export const ADMIN_TOKEN = "test-admin-token";
+/** The deployment's bootstrap token in tests (see vitest.config.ts). */
+export const BOOTSTRAP_TOKEN = "test-admin-token";
 
+let firstAdminKey: Promise<string> | undefined;
+
+/** The `default` project's first admin key, made with the bootstrap token once per test file. */
+export function adminKey(): Promise<string> {
+  firstAdminKey ??= (async () => {
+    const response = await exports.default.fetch("http://admin.test/api/v1/bootstrap", {
+      method: "POST",
+      headers: { authorization: `Bearer ${BOOTSTRAP_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ project: "default", keyName: "test admin" }),
+    });
+    if (response.status !== 201) throw new Error(`bootstrap failed: ${await response.text()}`);
+    return ((await response.json()) as { secret: string }).secret;
+  })();
+  return firstAdminKey;
+}
+
+/** A new key of `role` in `project` (default: `default`), made by that project's admin. */
+export async function keyFor(
+  role: string,
+  project = "default",
+  adminSecret?: string,
+): Promise<string> {
+  const response = await exports.default.fetch(
+    `http://admin.test/api/v1/projects/${project}/keys`,
+    {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${adminSecret ?? (await adminKey())}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ name: `${role} key`, role }),
+    },
+  );
+  if (response.status !== 201) throw new Error(`key creation failed: ${await response.text()}`);
+  return ((await response.json()) as { secret: string }).secret;
+}
+
+/** Calls the admin worker in-process, as the project's admin unless `headers` says otherwise. */
 export async function api(
   method: string,
   path: string,
@@ -12,7 +50,7 @@ export async function api(
   return exports.default.fetch(`http://admin.test/api/v1${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
+      authorization: `Bearer ${await adminKey()}`,
       ...(body === undefined ? {} : { "content-type": "application/json" }),
       ...headers,
     },

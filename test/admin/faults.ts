@@ -78,7 +78,7 @@ export function testContext(
     db: openDatabase(d1 ?? env.DB),
     kv: env.PROMPTS_KV,
     events: env.EVENTS as Queue<EventMessage>,
-    actor: { id: "tester", role: "admin" },
+    actor: { id: "key_tester", name: "tester", role: "admin", projectId: "default", via: "key" },
     requestId: `req_test_${Math.random().toString(36).slice(2)}`,
     ...rest,
   };

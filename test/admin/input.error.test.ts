@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, createTextPrompt, enc, json, uniqueName } from "./api";
+import { adminKey, api, createTextPrompt, enc, json, uniqueName } from "./api";
 
 async function expectProblem(response: Response, status: number, field?: string) {
   expect(response.status).toBe(status);
@@ -129,7 +129,7 @@ describe("bad input gets a clear error and writes nothing", () => {
 
   it("answers malformed JSON with 400, a wrong content type with 415, an empty body with 4xx", async () => {
     const url = "http://admin.test/api/v1/projects/default/prompts";
-    const headers = { authorization: "Bearer test-admin-token" };
+    const headers = { authorization: `Bearer ${await adminKey()}` };
     await expectProblem(
       await exports.default.fetch(url, {
         method: "POST",
@@ -159,7 +159,10 @@ describe("bad input gets a clear error and writes nothing", () => {
       "http://admin.test/api/v1/projects/default/prompts",
       {
         method: "POST",
-        headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${await adminKey()}`,
+          "content-type": "application/json",
+        },
         body: JSON.stringify({ name: "big", version: { prompt: "x".repeat(300_000) } }),
       },
     );

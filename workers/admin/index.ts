@@ -6,8 +6,10 @@ import { openDatabase } from "./db/client";
 import type { EventMessage, Platform } from "./domain/context";
 import { consumeEvents } from "./events/consumer";
 import { type AdminHonoEnv, createRouter } from "./http/app";
-import { handleError, MAX_BODY_BYTES, requestId, requireAdmin } from "./http/middleware";
+import { authorize } from "./http/auth";
+import { handleError, MAX_BODY_BYTES, requestId, securityHeaders } from "./http/middleware";
 import { retryPendingOutbox } from "./publishing/outbox";
+import { registerAccessRoutes } from "./routes/access";
 import { registerKeyRoutes } from "./routes/keys";
 import { registerLabelRoutes } from "./routes/labels";
 import { registerProjectRoutes } from "./routes/projects";
@@ -16,7 +18,7 @@ import { registerVersionRoutes } from "./routes/versions";
 
 /** The admin JSON API, mounted at /api. Its register calls are the table of contents. */
 const api = createRouter();
-api.use("/v1/*", requireAdmin());
+api.use("/v1/*", authorize());
 api.use(
   "/v1/*",
   bodyLimit({
@@ -29,6 +31,7 @@ api.use(
     },
   }),
 );
+registerAccessRoutes(api);
 registerProjectRoutes(api);
 registerPromptRoutes(api);
 registerVersionRoutes(api);
@@ -38,7 +41,7 @@ registerKeyRoutes(api);
 api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
   type: "http",
   scheme: "bearer",
-  description: "The deployment's admin token",
+  description: "An API key (cc_editor_…, cc_publisher_…, cc_admin_…)",
 });
 api.doc31("/openapi.json", {
   openapi: "3.1.0",
@@ -54,6 +57,7 @@ api.get("/docs", swaggerUI({ url: "/api/openapi.json" }));
 
 const app = new Hono<AdminHonoEnv>();
 app.use(requestId());
+app.use(securityHeaders());
 app.route("/api", api);
 app.get("/", (c) =>
   c.html(

@@ -213,7 +213,10 @@ export const webhookEndpoints = sqliteTable(
       .default("standard"),
     description: text("description").notNull().default(""),
     /** Subscribed event types; empty means every type. */
-    eventTypes: text("event_types", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    eventTypes: text("event_types", { mode: "json" })
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'`),
     active: integer("active", { mode: "boolean" }).notNull().default(true),
     disabledReason: text("disabled_reason"),
     /** `whsec_…` signing secret. Shown once at creation or rotation; never returned again. */

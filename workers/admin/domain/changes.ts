@@ -49,7 +49,7 @@ export async function commitChange(ctx: MutationContext, change: Change): Promis
     eventType: change.event.type,
     payload: {
       ...change.event.payload,
-      actor: { id: ctx.actor.id, role: ctx.actor.role },
+      actor: { id: ctx.actor.id, name: ctx.actor.name, role: ctx.actor.role },
       requestId: ctx.requestId,
     },
     createdAt,

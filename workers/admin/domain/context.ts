@@ -1,9 +1,22 @@
 import type { Database } from "../db/client";
 
-/** Who is acting. `bootstrap` is the deployment's bootstrap admin token. */
+import type { Role } from "../http/policy";
+
+/**
+ * Who is acting: an API key, a browser session opened with a key, a Cloudflare Access user, or
+ * the deployment's bootstrap token (which can only create a project's first admin key).
+ */
 export interface Actor {
+  /** Stable id for the audit log: a key id, `access:<email>`, or `bootstrap`. */
   id: string;
-  role: "reader" | "editor" | "publisher" | "admin";
+  /** What people read in timelines: the key's name or the user's email. */
+  name: string;
+  role: Role | "bootstrap";
+  /** The one project the credential belongs to; null for the bootstrap token. */
+  projectId: string | null;
+  via: "key" | "session" | "access" | "bootstrap";
+  /** The session, when the actor signed in through the UI. */
+  sessionId?: string;
 }
 
 /** The bindings the control plane works with, passed in rather than read from a global Env. */
@@ -30,5 +43,3 @@ export interface EventMessage {
   payload: unknown;
   createdAt: string;
 }
-
-export const nowIso = () => new Date().toISOString();

@@ -3,11 +3,11 @@ import { generateKey, hashKey } from "../../shared/keys";
 import type { KeyRole } from "../../shared/kv-records";
 import { ProblemError } from "../../shared/problem";
 import type { Database } from "../db/client";
-import { type ApiKeyRow, apiKeys } from "../db/schema";
+import { type ApiKeyRow, apiKeys, projects } from "../db/schema";
 import { keyTarget } from "../publishing/publisher";
 import { commitChange } from "./changes";
 import type { MutationContext } from "./context";
-import { getProject } from "./projects";
+import { createProject, getProject } from "./projects";
 
 export interface KeyView {
   id: string;
@@ -26,6 +26,38 @@ function toKeyView(row: ApiKeyRow): KeyView {
   return view;
 }
 
+/**
+ * The deployment's bootstrap token can do one thing: give a project (created here if needed) its
+ * first admin key. Once the project has an active admin key it is refused.
+ */
+export async function bootstrapProject(
+  ctx: MutationContext,
+  input: { project: string; projectName?: string; keyName: string },
+): Promise<{ key: KeyView; secret: string }> {
+  const project = await ctx.db.query.projects.findFirst({ where: eq(projects.id, input.project) });
+  if (project) {
+    const admins = await ctx.db
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(
+        and(
+          eq(apiKeys.projectId, input.project),
+          eq(apiKeys.role, "admin"),
+          isNull(apiKeys.revokedAt),
+        ),
+      );
+    if (admins.length > 0) {
+      throw new ProblemError(
+        "conflict",
+        `Project '${input.project}' already has an admin key; ask its admin for a key instead.`,
+      );
+    }
+  } else {
+    await createProject(ctx, { id: input.project, name: input.projectName ?? input.project });
+  }
+  return createKey(ctx, input.project, { name: input.keyName, role: "admin" });
+}
+
 /** Creates a key; its plaintext is returned here once and never again. */
 export async function createKey(
   ctx: MutationContext,
@@ -42,7 +74,7 @@ export async function createKey(
     role: input.role,
     prefix: secret.slice(0, secret.lastIndexOf("_") + 5),
     hash: await hashKey(secret),
-    createdBy: ctx.actor.id,
+    createdBy: ctx.actor.name,
     createdAt: new Date().toISOString(),
     expiresAt: input.expiresAt ?? null,
   };

@@ -4,6 +4,7 @@ import { ProblemError } from "../../shared/problem";
 import type { Database } from "../db/client";
 import { type LabelHistoryRow, labelHistory, labels, type PromptRow } from "../db/schema";
 import { promptTarget } from "../publishing/publisher";
+import { requireLabelMove, requirePermission } from "./access";
 import { commitChange } from "./changes";
 import type { Actor, MutationContext } from "./context";
 import { archivedGuard, guard } from "./guards";
@@ -83,7 +84,7 @@ export function moveLabelStatements(
       fromVersion: sql`(SELECT version FROM labels WHERE prompt_id = ${promptId} AND name = ${label})`,
       toVersion,
       isRollback: options.isRollback,
-      actor: options.actor.id,
+      actor: options.actor.name,
       createdAt: options.now,
     }),
     db
@@ -93,7 +94,7 @@ export function moveLabelStatements(
         name: label,
         version: toVersion,
         rev: sql`(SELECT MAX(id) FROM label_history WHERE prompt_id = ${promptId} AND label = ${label})`,
-        updatedBy: options.actor.id,
+        updatedBy: options.actor.name,
         updatedAt: options.now,
       })
       .onConflictDoUpdate({
@@ -143,6 +144,7 @@ export async function moveLabel(
   input: { version: number; expectedRev?: number | null; isRollback?: boolean },
 ): Promise<{ label: LabelView; changed: boolean }> {
   refuseLatest(label);
+  await requireLabelMove(ctx.db, ctx.actor, prompt.projectId, label);
   const before = await findLabel(ctx.db, prompt.id, label);
   const stale = input.expectedRev !== undefined && (before?.rev ?? null) !== input.expectedRev;
   if (!stale && before && before.version === input.version && !input.isRollback) {
@@ -192,6 +194,7 @@ export async function deleteLabel(
   expectedRev?: number,
 ): Promise<void> {
   refuseLatest(label);
+  await requireLabelMove(ctx.db, ctx.actor, prompt.projectId, label);
   const before = await findLabel(ctx.db, prompt.id, label);
   if (!before) {
     throw new ProblemError("not_found", `Prompt '${prompt.name}' has no label '${label}'.`);
@@ -206,7 +209,7 @@ export async function deleteLabel(
         label,
         fromVersion: before.version,
         toVersion: null,
-        actor: ctx.actor.id,
+        actor: ctx.actor.name,
         createdAt: now,
       }),
       ctx.db.delete(labels).where(and(eq(labels.promptId, prompt.id), eq(labels.name, label))),
@@ -286,6 +289,7 @@ export async function rollbackLabel(
   input: { toVersion?: number; expectedRev?: number },
 ): Promise<{ label: LabelView; changed: boolean }> {
   refuseLatest(label);
+  requirePermission(ctx.actor, "labels:rollback", "roll labels back; ask a publisher");
   const current = await findLabel(ctx.db, prompt.id, label);
   if (!current) {
     throw new ProblemError("not_found", `Prompt '${prompt.name}' has no label '${label}'.`);

@@ -8,6 +8,7 @@ import type { MutationContext } from "./context";
 export interface ProjectView {
   id: string;
   name: string;
+  protectedLabels: string[];
   createdAt: string;
 }
 
@@ -17,8 +18,12 @@ export async function getProject(db: Database, projectId: string): Promise<Proje
   return project;
 }
 
-export function listProjects(db: Database): Promise<ProjectView[]> {
-  return db.select().from(projects).orderBy(asc(projects.id));
+export function listProjects(db: Database, onlyId?: string): Promise<ProjectView[]> {
+  return db
+    .select()
+    .from(projects)
+    .where(onlyId === undefined ? undefined : eq(projects.id, onlyId))
+    .orderBy(asc(projects.id));
 }
 
 export async function createProject(
@@ -32,4 +37,33 @@ export async function createProject(
     event: { type: "project.created", publishTarget: null, payload: { project: input } },
   });
   return getProject(ctx.db, input.id);
+}
+
+export async function updateProject(
+  ctx: MutationContext,
+  projectId: string,
+  patch: { name?: string; protectedLabels?: string[] },
+): Promise<ProjectView> {
+  const before = await getProject(ctx.db, projectId);
+  const after = {
+    name: patch.name ?? before.name,
+    protectedLabels: patch.protectedLabels ?? before.protectedLabels,
+  };
+  await commitChange(ctx, {
+    projectId,
+    statements: [ctx.db.update(projects).set(after).where(eq(projects.id, projectId))],
+    audit: {
+      action: "project.update",
+      targetType: "project",
+      target: projectId,
+      before: { name: before.name, protectedLabels: before.protectedLabels },
+      after,
+    },
+    event: {
+      type: "project.updated",
+      publishTarget: null,
+      payload: { project: { id: projectId, ...after } },
+    },
+  });
+  return getProject(ctx.db, projectId);
 }

@@ -4,6 +4,7 @@ import type { PromptType } from "../../shared/prompt";
 import type { Database } from "../db/client";
 import { labels, type PromptRow, prompts } from "../db/schema";
 import { promptTarget } from "../publishing/publisher";
+import { requireLabelMove, requirePermission } from "./access";
 import { commitChange } from "./changes";
 import type { MutationContext } from "./context";
 import { archivedGuard } from "./guards";
@@ -121,6 +122,9 @@ export async function createPrompt(
   input: CreatePromptInput,
 ): Promise<{ prompt: PromptView; version: VersionView | null }> {
   await getProject(ctx.db, projectId);
+  for (const label of input.version?.labels ?? []) {
+    await requireLabelMove(ctx.db, ctx.actor, projectId, label);
+  }
   const prepared = input.version ? await prepareVersion(input.version, input.type) : undefined;
   const type = input.type ?? prepared?.type;
   if (!type) {
@@ -137,7 +141,7 @@ export async function createPrompt(
       type,
       description: input.description ?? "",
       tags: input.tags ?? [],
-      createdBy: ctx.actor.id,
+      createdBy: ctx.actor.name,
       createdAt: now,
       updatedAt: now,
     }),
@@ -191,6 +195,9 @@ export async function createVersion(
   prompt: PromptRow,
   input: VersionInput,
 ): Promise<VersionView> {
+  for (const label of input.labels ?? []) {
+    await requireLabelMove(ctx.db, ctx.actor, prompt.projectId, label);
+  }
   const prepared = await prepareVersion(input, prompt.type);
   const version = prompt.latestVersion + 1;
   const now = new Date().toISOString();
@@ -238,6 +245,9 @@ export async function updatePrompt(
   prompt: PromptRow,
   patch: PromptPatch,
 ): Promise<PromptView> {
+  if (patch.archived !== undefined && patch.archived !== (prompt.archivedAt !== null)) {
+    requirePermission(ctx.actor, "prompts:archive", "archive or restore prompts; ask a publisher");
+  }
   const now = new Date().toISOString();
   const archivedAt =
     patch.archived === undefined

@@ -138,7 +138,7 @@ export function createVersionStatements(
       config: prepared.config,
       variables: prepared.variables,
       commitMessage: prepared.commitMessage,
-      author: actor.id,
+      author: actor.name,
       hash: prepared.hash,
       createdAt: now,
     }),

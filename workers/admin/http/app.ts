@@ -7,6 +7,8 @@ import type { Actor, MutationContext } from "../domain/context";
 export interface AdminVariables {
   requestId: string;
   actor: Actor;
+  /** Set when a request was answered 404 to hide another project: audited as a denial. */
+  deniedHidden?: boolean;
 }
 
 export type AdminHonoEnv = { Bindings: AdminEnv; Variables: AdminVariables };

@@ -1,7 +1,9 @@
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
-import { bearerToken } from "../../shared/keys";
+import { secureHeaders } from "hono/secure-headers";
 import { type ProblemCode, ProblemError, problemResponse, toProblem } from "../../shared/problem";
+import { openDatabase } from "../db/client";
+import { auditDenial } from "../domain/access";
 import type { AdminContext, AdminHonoEnv } from "./app";
 
 /** Request bodies larger than this are refused with 413 before they are parsed. */
@@ -16,33 +18,42 @@ export function requestId() {
   });
 }
 
-const encoder = new TextEncoder();
-function sameSecret(given: string, expected: string): boolean {
-  const a = encoder.encode(given);
-  const b = encoder.encode(expected);
-  // Compare equal-length buffers in constant time; the length itself is not secret.
-  return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
-}
-
 /**
- * Admin authentication. For now the deployment's bootstrap token is the only admin credential;
- * it acts as `bootstrap` with the admin role.
+ * Security headers on every admin response, errors included. The UI loads nothing from other
+ * origins, so the policy allows only this origin; /api/docs is the one page that loads its
+ * assets from a CDN, and gets its own policy.
  */
-export function requireAdmin() {
-  return createMiddleware<AdminHonoEnv>(async function requireAdmin(c, next) {
-    const token = bearerToken(c.req.header("authorization"));
-    const expected = c.env.ADMIN_BOOTSTRAP_TOKEN;
-    if (!token) {
-      throw new ProblemError(
-        "unauthorized",
-        "Send an admin token as `Authorization: Bearer <token>`.",
-      );
-    }
-    if (!expected || !sameSecret(token, expected)) {
-      throw new ProblemError("unauthorized", "The token is not valid for this deployment.");
-    }
-    c.set("actor", { id: "bootstrap", role: "admin" });
-    await next();
+export function securityHeaders() {
+  const strict = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+    referrerPolicy: "same-origin",
+    xFrameOptions: "DENY",
+  });
+  const docs = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
+      styleSrc: ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
+      imgSrc: ["'self'", "data:", "https://cdn.jsdelivr.net"],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    referrerPolicy: "same-origin",
+    xFrameOptions: "DENY",
+  });
+  return createMiddleware<AdminHonoEnv>(async function securityHeaders(c, next) {
+    const path = new URL(c.req.url).pathname;
+    return (path === "/api/docs" ? docs : strict)(c, next);
   });
 }
 
@@ -62,7 +73,7 @@ const HTTP_DETAILS: Partial<Record<ProblemCode, string>> = {
 };
 
 /** The single error handler: every failure leaves as problem+json with the request id. */
-export function handleError(error: unknown, c: AdminContext): Response {
+export async function handleError(error: unknown, c: AdminContext): Promise<Response> {
   let problem: ProblemError;
   if (error instanceof HTTPException) {
     const code =
@@ -72,5 +83,16 @@ export function handleError(error: unknown, c: AdminContext): Response {
     problem = toProblem(error);
   }
   if (problem.status >= 500) console.error("request failed", c.get("requestId"), error);
+  const actor = c.get("actor");
+  if (actor && (problem.status === 403 || c.get("deniedHidden"))) {
+    // Denials are recorded in the actor's own project, so a probe never learns of another's.
+    const projectId = actor.projectId ?? new URL(c.req.url).pathname.split("/")[4] ?? "-";
+    await auditDenial(openDatabase(c.env.DB), actor, {
+      projectId,
+      requestId: c.get("requestId"),
+      action: `${c.req.method} ${new URL(c.req.url).pathname}`,
+      detail: problem.message,
+    }).catch((auditError) => console.error("denial audit failed", String(auditError)));
+  }
   return problemResponse(problem, c.get("requestId"));
 }

@@ -4,7 +4,7 @@ import { createKey, listKeys, revokeKey } from "../domain/keys";
 import { type AdminHonoEnv, mutationContext } from "../http/app";
 import { errorResponses, jsonBody, jsonResponse, ProjectParams } from "./schemas";
 
-const Key = z
+export const Key = z
   .object({
     id: z.string(),
     name: z.string(),
@@ -31,15 +31,15 @@ const createKeyRoute = createRoute({
   method: "post",
   path: "/v1/projects/{project}/keys",
   tags: ["keys"],
-  summary: "Create a read key for the edge",
+  summary: "Create a key",
   description:
-    "The secret is in this response only; only its SHA-256 is stored. The edge accepts it within about a minute at most.",
+    "The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes).",
   request: {
     params: ProjectParams,
     body: jsonBody(
       z.strictObject({
         name: z.string().min(1).max(100),
-        role: z.enum(["reader"]).default("reader"),
+        role: z.enum(["reader", "editor", "publisher", "admin"]),
         expiresAt: z.iso.datetime({ offset: true }).optional(),
       }),
     ),

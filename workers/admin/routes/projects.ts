@@ -1,9 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
-import { projectSlug } from "../../shared/names";
+import { settableLabelName } from "../../shared/names";
 import { openDatabase } from "../db/client";
 import { listAudit } from "../domain/audit";
-import { createProject, getProject, listProjects } from "../domain/projects";
+import { getProject, listProjects, updateProject } from "../domain/projects";
 import { type AdminHonoEnv, mutationContext } from "../http/app";
 import { republishProject } from "../publishing/publisher";
 import {
@@ -16,29 +16,44 @@ import {
 } from "./schemas";
 
 const Project = z
-  .object({ id: z.string(), name: z.string(), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    protectedLabels: z.array(z.string()),
+    createdAt: z.string(),
+  })
   .openapi("Project");
 
 const listProjectsRoute = createRoute({
   method: "get",
   path: "/v1/projects",
   tags: ["projects"],
-  summary: "List projects",
+  summary: "List the projects your key can see (its own)",
   responses: {
     200: jsonResponse(z.object({ items: z.array(Project) }), "Projects"),
     ...errorResponses,
   },
 });
 
-const createProjectRoute = createRoute({
-  method: "post",
-  path: "/v1/projects",
+const updateProjectRoute = createRoute({
+  method: "patch",
+  path: "/v1/projects/{project}",
   tags: ["projects"],
-  summary: "Create a project",
+  summary: "Rename a project or choose its protected labels",
   request: {
-    body: jsonBody(z.strictObject({ id: projectSlug, name: z.string().min(1).max(100) })),
+    params: ProjectParams,
+    body: jsonBody(
+      z.strictObject({
+        name: z.string().min(1).max(100).optional(),
+        protectedLabels: z
+          .array(settableLabelName)
+          .max(20)
+          .optional()
+          .openapi({ description: "Labels only publishers and admins may move" }),
+      }),
+    ),
   },
-  responses: { 201: jsonResponse(Project, "Created"), ...errorResponses, ...conflictResponse },
+  responses: { 200: jsonResponse(Project, "The project"), ...errorResponses },
 });
 
 const getProjectRoute = createRoute({
@@ -113,10 +128,16 @@ const auditRoute = createRoute({
 
 export function registerProjectRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listProjectsRoute, async (c) =>
-    c.json({ items: await listProjects(openDatabase(c.env.DB)) }, 200),
+    c.json(
+      { items: await listProjects(openDatabase(c.env.DB), c.get("actor").projectId ?? "") },
+      200,
+    ),
   );
-  app.openapi(createProjectRoute, async (c) =>
-    c.json(await createProject(mutationContext(c), c.req.valid("json")), 201),
+  app.openapi(updateProjectRoute, async (c) =>
+    c.json(
+      await updateProject(mutationContext(c), c.req.valid("param").project, c.req.valid("json")),
+      200,
+    ),
   );
   app.openapi(getProjectRoute, async (c) =>
     c.json(await getProject(openDatabase(c.env.DB), c.req.valid("param").project), 200),
