@@ -1,6 +1,3 @@
-import { z } from "zod";
-import { variableName } from "./names";
-
 /** The content of a version: a text template, or chat messages whose contents are templates. */
 export const CHAT_ROLES = ["system", "developer", "user", "assistant"] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
@@ -18,16 +15,6 @@ export const TEMPLATE_MAX_BYTES = 64 * 1024;
 export const CHAT_MESSAGES_MAX = 100;
 export const CONFIG_MAX_BYTES = 16 * 1024;
 
-export const chatMessage = z.strictObject({
-  role: z.enum(CHAT_ROLES, { message: `role must be one of ${CHAT_ROLES.join(", ")}` }),
-  content: z.string(),
-});
-
-export const promptContent = z.union([
-  z.string(),
-  z.array(chatMessage).min(1, "a chat prompt needs at least one message").max(CHAT_MESSAGES_MAX),
-]);
-
 export const VARIABLE_TYPES = ["string", "number", "boolean", "list", "object", "any"] as const;
 
 /** A variable a version uses: derived from its templates, optionally declared with more detail. */
@@ -40,18 +27,15 @@ export interface VariableSpec {
   description?: string;
 }
 
-export const variableDeclaration = z.strictObject({
-  type: z.enum(VARIABLE_TYPES).optional(),
-  required: z.boolean().optional(),
-  default: z.unknown().optional(),
-  description: z.string().max(500).optional(),
-});
-export type VariableDeclaration = z.infer<typeof variableDeclaration>;
-
-export const variableDeclarations = z.record(variableName, variableDeclaration);
+/** What an author may declare about a variable beyond what the template shows. */
+export interface VariableDeclaration {
+  type?: (typeof VARIABLE_TYPES)[number];
+  required?: boolean;
+  default?: unknown;
+  description?: string;
+}
 
 /** Model parameters: any JSON object (model, temperature, tools…), capped in size. */
-export const modelConfig = z.record(z.string(), z.unknown());
 export type ModelConfig = Record<string, unknown>;
 
 export function promptTypeOf(content: PromptContent): PromptType {

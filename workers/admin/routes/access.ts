@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { bearerToken } from "../../shared/keys";
-import { projectSlug } from "../../shared/names";
 import { ProblemError } from "../../shared/problem";
+import { projectSlug } from "../../shared/schemas";
 import { openDatabase } from "../db/client";
 import { findActiveSession } from "../domain/access";
 import { bootstrapProject } from "../domain/keys";

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { settableLabelName, versionNumber } from "../../shared/names";
+import { settableLabelName, versionNumber } from "../../shared/schemas";
 import { openDatabase } from "../db/client";
 import {
   deleteLabel,

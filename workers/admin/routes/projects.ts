@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
-import { settableLabelName } from "../../shared/names";
+import { settableLabelName } from "../../shared/schemas";
 import { openDatabase } from "../db/client";
 import { listAudit } from "../domain/audit";
 import { getProject, listProjects, updateProject } from "../domain/projects";

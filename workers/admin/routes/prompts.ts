@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { labelName, promptName } from "../../shared/names";
+import { labelName, promptName } from "../../shared/schemas";
 import { openDatabase } from "../db/client";
 import {
   createPrompt,

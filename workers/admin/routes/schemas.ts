@@ -1,18 +1,15 @@
 import { z } from "@hono/zod-openapi";
+import { CHAT_ROLES, VARIABLE_TYPES } from "../../shared/prompt";
 import {
   labelName,
+  modelConfig,
   projectSlug,
+  promptContent,
   promptName,
   settableLabelName,
-  versionNumber,
-} from "../../shared/names";
-import {
-  CHAT_ROLES,
-  modelConfig,
-  promptContent,
-  VARIABLE_TYPES,
   variableDeclarations,
-} from "../../shared/prompt";
+  versionNumber,
+} from "../../shared/schemas";
 
 /** Named OpenAPI components shared by the admin routes. */
 

@@ -1,0 +1,160 @@
+import { describe, expect, it } from "vitest";
+import { edgeFetch, problemOf, renderRequest } from "./edge-client";
+import { seedProject, seedPrompt } from "./factories";
+
+describe("POST /v1/prompts/{name}/render", () => {
+  it("renders a text prompt without escaping HTML", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: ["Dear {{customer}}, re: {{subject}}"] });
+
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+      variables: { customer: "Ada & <Bob>", subject: `"quotes" 'and' /slashes/` },
+    });
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    expect(await response.json()).toMatchObject({
+      name: seeded.name,
+      type: "text",
+      version: 1,
+      label: "production",
+      prompt: `Dear Ada & <Bob>, re: "quotes" 'and' /slashes/`,
+    });
+  });
+
+  it("renders each message of a chat prompt, with sections", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({
+      project,
+      templates: [
+        [
+          { role: "system", content: "You help {{company}}.{{#vip}} Be extra kind.{{/vip}}" },
+          { role: "user", content: "{{question}}" },
+        ],
+      ],
+    });
+
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+      variables: { company: "Acme", vip: true, question: "Where is my order?" },
+    });
+
+    expect(await response.json()).toMatchObject({
+      type: "chat",
+      prompt: [
+        { role: "system", content: "You help Acme. Be extra kind." },
+        { role: "user", content: "Where is my order?" },
+      ],
+    });
+  });
+
+  it("applies declared defaults to variables not given", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({
+      project,
+      templates: ["{{greeting}}, {{customer}}"],
+      declared: { greeting: { default: "Hello" } },
+    });
+
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+      variables: { customer: "Ada" },
+    });
+
+    expect(((await response.json()) as { prompt: string }).prompt).toBe("Hello, Ada");
+  });
+
+  it("answers 422 naming the missing and the unknown variables", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: ["{{customer}} asks about {{order}}"] });
+
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+      variables: { customer: "Ada", costumer: "typo" },
+    });
+
+    expect(response.status).toBe(422);
+    const problem = await problemOf(response);
+    expect(problem.missing).toEqual(["order"]);
+    expect(problem.unknown).toEqual(["costumer"]);
+    expect(problem.errors?.map((e) => e.field)).toEqual([
+      "body.variables.order",
+      "body.variables.costumer",
+    ]);
+  });
+
+  it("renders a pinned version or another label", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({
+      project,
+      templates: ["v1 {{x}}", "v2 {{x}}"],
+      labels: { production: 2, staging: 1 },
+    });
+    const path = `/v1/prompts/${seeded.name}/render`;
+
+    const pinned = await renderRequest(path, key, { variables: { x: "!" }, version: 1 });
+    expect(await pinned.json()).toMatchObject({ version: 1, label: null, prompt: "v1 !" });
+    const staging = await renderRequest(path, key, { variables: { x: "!" }, label: "staging" });
+    expect(await staging.json()).toMatchObject({ version: 1, label: "staging" });
+  });
+
+  it("answers 404 for an unknown prompt", async () => {
+    const { key } = await seedProject();
+    const response = await renderRequest("/v1/prompts/nope-render/render", key, { variables: {} });
+    expect(response.status).toBe(404);
+  });
+
+  it("refuses a wrong content type with 415", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: ["x"] });
+    const response = await renderRequest(
+      `/v1/prompts/${seeded.name}/render`,
+      key,
+      "variables=1",
+      "application/x-www-form-urlencoded",
+    );
+    expect(response.status).toBe(415);
+    await problemOf(response);
+  });
+
+  it.each([
+    ["malformed JSON", "{variables:"],
+    ["an empty body", ""],
+  ])("refuses %s with 400", async (_, body) => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: ["x"] });
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, body);
+    expect(response.status).toBe(400);
+    expect((await problemOf(response)).code).toBe("invalid_json");
+  });
+
+  it("refuses a body over the cap with 413", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: ["{{x}}"] });
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+      variables: { x: "€".repeat(100_000) },
+    });
+    expect(response.status).toBe(413);
+    await problemOf(response);
+  });
+
+  it.each([
+    ["an unknown field", { variables: {}, temperature: 1 }, "body.temperature"],
+    ["variables that are not an object", { variables: ["a"] }, "body.variables"],
+    ["a body that is not an object", [1, 2], "body"],
+    ["label and version together", { label: "production", version: 1 }, "body.version"],
+    ["a bad label", { label: "Prod" }, "body.label"],
+  ])("refuses %s with 422", async (_, body, field) => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: ["x"] });
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, body);
+    expect(response.status).toBe(422);
+    expect((await problemOf(response)).errors?.[0]?.field).toBe(field);
+  });
+
+  it("needs a read key", async () => {
+    const response = await edgeFetch("/v1/prompts/x/render", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(response.status).toBe(401);
+  });
+});

@@ -1,0 +1,118 @@
+import type { Context } from "hono";
+import { ProblemError, problemResponse, toProblem } from "../shared/problem";
+import type { CacheLayer } from "./isolate-cache";
+import type { ReadKey, ServedVersion, StoreContext } from "./prompt-store";
+
+/** Context shared by the edge routes. */
+export interface EdgeVariables {
+  readKey: ReadKey;
+  store: StoreContext;
+  /** Which layer answered the key check; a cold key makes the whole request a miss. */
+  keyLayer: CacheLayer;
+  /** `performance.now()` when the request reached the key check, for `Server-Timing`. */
+  startedAt: number;
+}
+export type EdgeContext = Context<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
+
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
+/**
+ * Label reads: the label can move at any time (a rollback must take effect), and the edge already
+ * has a bounded staleness; a client max-age would add to it. Clients revalidate with
+ * `If-None-Match` and get a body-less 304 while the label has not moved.
+ */
+export const LABEL_CACHE_CONTROL = "private, max-age=0, must-revalidate";
+/** A version never changes. `private`: the response depends on the caller's key. */
+export const PINNED_CACHE_CONTROL = "private, max-age=31536000, immutable";
+
+const CACHE_STATUS: Record<CacheLayer, string> = {
+  isolate: "hit",
+  revalidating: "hit",
+  kv: "miss",
+  stale: "stale",
+};
+
+/** Ranks layers so a response reports the slowest one that took part. */
+const LAYER_RANK: Record<CacheLayer, number> = { isolate: 0, revalidating: 1, kv: 2, stale: 3 };
+
+export function slowerLayer(a: CacheLayer, b: CacheLayer): CacheLayer {
+  return LAYER_RANK[a] >= LAYER_RANK[b] ? a : b;
+}
+
+/** `Server-Timing` naming the layer that answered and how long the request took so far. */
+export function serverTiming(layer: CacheLayer, startedAt: number): string {
+  return `cache;desc="${layer}";dur=${(performance.now() - startedAt).toFixed(1)}`;
+}
+
+/** `Cuecard-Cache` (hit | miss | stale) and `Server-Timing`. */
+export function setCacheHeaders(headers: Headers, layer: CacheLayer, startedAt: number): void {
+  headers.set("cuecard-cache", CACHE_STATUS[layer]);
+  headers.set("server-timing", serverTiming(layer, startedAt));
+}
+
+/** True when `If-None-Match` names this ETag (a list, weak validators and `*` included). */
+export function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  if (ifNoneMatch === etag || ifNoneMatch === "*") return true;
+  for (const candidate of ifNoneMatch.split(",")) {
+    const tag = candidate.trim();
+    if (tag === etag || (tag.startsWith("W/") && tag.slice(2) === etag)) return true;
+  }
+  return false;
+}
+
+/** The hot path's response: a prebuilt body and headers from a plain object literal. */
+export function servedVersionResponse(
+  c: EdgeContext,
+  served: ServedVersion,
+  cacheControl: string,
+  layer: CacheLayer,
+  startedAt: number,
+): Response {
+  if (matchesEtag(c.req.header("if-none-match"), served.etag)) {
+    return new Response(null, {
+      status: 304,
+      headers: {
+        etag: served.etag,
+        "cache-control": cacheControl,
+        "cuecard-version": served.versionHeader,
+        "cuecard-cache": CACHE_STATUS[layer],
+        "server-timing": serverTiming(layer, startedAt),
+      },
+    });
+  }
+  return new Response(served.body, {
+    headers: {
+      "content-type": JSON_CONTENT_TYPE,
+      etag: served.etag,
+      "cache-control": cacheControl,
+      "cuecard-version": served.versionHeader,
+      "cuecard-cache": CACHE_STATUS[layer],
+      "server-timing": serverTiming(layer, startedAt),
+    },
+  });
+}
+
+export function requestIdOf(c: Context): string {
+  return c.req.header("cf-ray") ?? crypto.randomUUID();
+}
+
+/** The one error handler: problem+json with a request id, never a stack trace. */
+export function errorResponse(error: unknown, c: Context): Response {
+  const problem = toProblem(error);
+  const requestId = requestIdOf(c);
+  if (problem.status === 500) {
+    // Logged with the request id so a report can be matched; the body stays generic.
+    console.error(`request ${requestId} failed`, error);
+  }
+  const headers: Record<string, string> = { "cache-control": "no-store" };
+  if (problem.status === 401) headers["www-authenticate"] = 'Bearer realm="cuecard"';
+  return problemResponse(problem, requestId, headers);
+}
+
+export function notFoundResponse(c: Context): Response {
+  return errorResponse(
+    new ProblemError("not_found", `There is no ${c.req.method} ${new URL(c.req.url).pathname}.`),
+    c,
+  );
+}

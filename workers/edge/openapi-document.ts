@@ -1,0 +1,293 @@
+import { RENDER_BODY_MAX_BYTES } from "./routes/render-prompt";
+
+/**
+ * The edge API as OpenAPI 3.1, kept by hand: generating it with @hono/zod-openapi would put zod
+ * (~90 KiB gzipped) into a bundle whose budget is 40 KiB. `test/edge/openapi.test.ts` checks
+ * that every route the worker answers is documented.
+ */
+
+const problem = { $ref: "#/components/responses/Problem" };
+const name = {
+  name: "name",
+  in: "path",
+  required: true,
+  description:
+    "The prompt name as ONE URL-encoded path segment: support/triage → support%2Ftriage.",
+  schema: {
+    type: "string",
+    maxLength: 128,
+    pattern: "^[a-z0-9](?:[a-z0-9._-]*[a-z0-9_-])?(?:/[a-z0-9](?:[a-z0-9._-]*[a-z0-9_-])?)*$",
+  },
+};
+const label = {
+  name: "label",
+  in: "query",
+  description: "The label to resolve (default `production`). Not together with `version`.",
+  schema: { type: "string", maxLength: 64, pattern: "^[a-z0-9_-]+$", default: "production" },
+};
+const version = {
+  name: "version",
+  in: "query",
+  description: "A pinned version number; the response is immutable. Not together with `label`.",
+  schema: { type: "integer", minimum: 1 },
+};
+const cacheHeaders = {
+  "Cuecard-Cache": {
+    description: "hit (isolate cache), miss (read from KV) or stale (KV failed; last known good)",
+    schema: { type: "string", enum: ["hit", "miss", "stale"] },
+  },
+  "Server-Timing": {
+    description: 'cache;desc="isolate"|"revalidating"|"kv"|"stale";dur=<ms>',
+    schema: { type: "string" },
+  },
+};
+
+export const openApiDocument = {
+  openapi: "3.1.0",
+  info: {
+    title: "Cuecard edge API",
+    version: "1.0.0",
+    description:
+      "Read-only delivery of published prompts from Cloudflare's edge. Authenticate with a read key: `Authorization: Bearer cc_reader_…`. Changes (label moves, revoked keys) are visible within about two minutes everywhere: KV propagation (~60 s) + KV cache (30 s pointers, 60 s keys) + isolate cache (TTL + 10 s revalidation).",
+  },
+  servers: [{ url: "/" }],
+  security: [{ readKey: [] }],
+  paths: {
+    "/v1/prompts/{name}": {
+      get: {
+        operationId: "getPrompt",
+        summary: "Resolve a prompt by label (default production) or pinned version",
+        parameters: [
+          name,
+          label,
+          version,
+          { name: "If-None-Match", in: "header", schema: { type: "string" } },
+        ],
+        responses: {
+          "200": {
+            description: "The resolved version",
+            headers: {
+              ETag: { description: "The version's content hash", schema: { type: "string" } },
+              "Cuecard-Version": { description: "The version served", schema: { type: "integer" } },
+              "Cache-Control": {
+                description:
+                  "label reads: private, max-age=0, must-revalidate; pinned: private, max-age=31536000, immutable",
+                schema: { type: "string" },
+              },
+              ...cacheHeaders,
+            },
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/ResolvedPrompt" } },
+            },
+          },
+          "304": { description: "Not modified: If-None-Match matched the ETag" },
+          "401": problem,
+          "404": problem,
+          "422": problem,
+          "503": problem,
+        },
+      },
+    },
+    "/v1/prompts": {
+      get: {
+        operationId: "getPrompts",
+        summary: "Resolve one label of up to 100 prompts in one request",
+        parameters: [
+          {
+            name: "names",
+            in: "query",
+            required: true,
+            description: "Comma-separated prompt names; duplicates are collapsed; at most 100.",
+            schema: { type: "string" },
+          },
+          label,
+        ],
+        responses: {
+          "200": {
+            description: "The prompts found, in request order, and the names not found",
+            headers: cacheHeaders,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["label", "prompts", "missing"],
+                  properties: {
+                    label: { type: "string" },
+                    prompts: {
+                      type: "array",
+                      items: { $ref: "#/components/schemas/ResolvedPrompt" },
+                    },
+                    missing: { type: "array", items: { type: "string" } },
+                  },
+                },
+              },
+            },
+          },
+          "401": problem,
+          "422": problem,
+          "503": problem,
+        },
+      },
+    },
+    "/v1/prompts/{name}/render": {
+      post: {
+        operationId: "renderPrompt",
+        summary: "Render a prompt with variables (Mustache, no HTML escaping)",
+        parameters: [name],
+        requestBody: {
+          required: true,
+          description: `JSON, at most ${RENDER_BODY_MAX_BYTES} bytes. Unknown fields are refused.`,
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                additionalProperties: false,
+                properties: {
+                  variables: { type: "object", additionalProperties: true },
+                  label: label.schema,
+                  version: version.schema,
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          "200": {
+            description: "The rendered prompt: a string for text prompts, messages for chat",
+            headers: cacheHeaders,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["name", "type", "version", "label", "hash", "prompt", "config"],
+                  properties: {
+                    name: { type: "string" },
+                    type: { type: "string", enum: ["text", "chat"] },
+                    version: { type: "integer" },
+                    label: { type: ["string", "null"] },
+                    hash: { type: "string" },
+                    prompt: { $ref: "#/components/schemas/PromptContent" },
+                    config: { type: "object" },
+                  },
+                },
+              },
+            },
+          },
+          "400": problem,
+          "401": problem,
+          "404": problem,
+          "413": problem,
+          "415": problem,
+          "422": {
+            description:
+              "Invalid request, or variables missing/unknown: the problem lists them in `missing` and `unknown`",
+            content: {
+              "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
+            },
+          },
+          "503": problem,
+        },
+      },
+    },
+    "/healthz": {
+      get: {
+        operationId: "health",
+        security: [],
+        summary: "Liveness",
+        responses: {
+          "200": {
+            description: "The worker is up",
+            content: { "application/json": { schema: { type: "object" } } },
+          },
+        },
+      },
+    },
+    "/openapi.json": {
+      get: {
+        operationId: "openapi",
+        security: [],
+        summary: "This document",
+        responses: { "200": { description: "OpenAPI 3.1 document" } },
+      },
+    },
+  },
+  components: {
+    securitySchemes: { readKey: { type: "http", scheme: "bearer" } },
+    schemas: {
+      PromptContent: {
+        oneOf: [
+          { type: "string" },
+          {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["role", "content"],
+              properties: {
+                role: { type: "string", enum: ["system", "developer", "user", "assistant"] },
+                content: { type: "string" },
+              },
+            },
+          },
+        ],
+      },
+      ResolvedPrompt: {
+        type: "object",
+        required: ["name", "type", "version", "label", "prompt", "config", "variables", "hash"],
+        properties: {
+          name: { type: "string" },
+          type: { type: "string", enum: ["text", "chat"] },
+          version: { type: "integer" },
+          label: { type: ["string", "null"], description: "null for a pinned version" },
+          prompt: { $ref: "#/components/schemas/PromptContent" },
+          config: { type: "object", description: "Model parameters" },
+          variables: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["name", "type", "required"],
+              properties: {
+                name: { type: "string" },
+                type: { type: "string" },
+                required: { type: "boolean" },
+                default: {},
+                description: { type: "string" },
+              },
+            },
+          },
+          hash: { type: "string", description: "Content hash; also the ETag" },
+          commitMessage: { type: ["string", "null"] },
+          createdAt: { type: "string", format: "date-time" },
+        },
+      },
+      Problem: {
+        type: "object",
+        required: ["type", "title", "status", "detail", "code"],
+        properties: {
+          type: { type: "string" },
+          title: { type: "string" },
+          status: { type: "integer" },
+          detail: { type: "string" },
+          code: { type: "string" },
+          requestId: { type: "string" },
+          errors: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: { field: { type: "string" }, message: { type: "string" } },
+            },
+          },
+          missing: { type: "array", items: { type: "string" } },
+          unknown: { type: "array", items: { type: "string" } },
+        },
+      },
+    },
+    responses: {
+      Problem: {
+        description: "An RFC 9457 problem with a stable code and the request id",
+        content: {
+          "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
+        },
+      },
+    },
+  },
+} as const;

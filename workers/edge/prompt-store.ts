@@ -1,0 +1,309 @@
+import { hashKey } from "../shared/keys";
+import {
+  type LabelPointer,
+  labelPointerKey,
+  type PublishedVersion,
+  pointerVersion,
+  type ReadKeyRecord,
+  readKeyRecordKey,
+  versionKey,
+} from "../shared/kv-records";
+import { ProblemError } from "../shared/problem";
+import { type CacheLayer, IsolateCache, type WaitUntil } from "./isolate-cache";
+
+/**
+ * Reads published prompts and read-key records from Workers KV through the isolate cache. Every
+ * function takes the KV namespace as a parameter, so tests can hand in a faulty one.
+ *
+ * What is cached is ready to send: the JSON body and ETag of each version are built once per
+ * cache fill, not per request.
+ */
+
+/** KV `cacheTtl` (seconds) per key family. KV caches "not found" for the same time. */
+export const KV_CACHE_TTL = {
+  /** Pointers move; 30 s is the minimum KV accepts. */
+  pointer: 30,
+  /**
+   * Versions never change once written, but a version read before it is published is cached as
+   * missing for this long in that location, so "forever" would be too long.
+   */
+  version: 3600,
+  /** Bounds how long a revoked key keeps working (see README: revocation). */
+  readKey: 60,
+} as const;
+
+/** One version, serialized once for every response that serves it. */
+export interface ServedVersion {
+  readonly published: PublishedVersion;
+  readonly label: string | null;
+  /** The response body: the public JSON shape of a resolved prompt. */
+  readonly body: string;
+  /** `"<content hash>"`, as sent in `ETag`. */
+  readonly etag: string;
+  readonly versionHeader: string;
+}
+
+/** What a label or version key resolves to: one version, or a weighted split of several. */
+export interface ServedPrompt {
+  readonly first: ServedVersion;
+  /** Set only for a pointer with several targets (A/B split). */
+  readonly pointer?: LabelPointer;
+  readonly byVersion?: ReadonlyMap<number, ServedVersion>;
+  readonly bytes: number;
+}
+
+/** A key record as checked per request: the expiry parsed once. */
+export interface ReadKey {
+  readonly projectId: string;
+  readonly keyId: string;
+  readonly role: ReadKeyRecord["role"];
+  readonly expiresAtMs: number;
+}
+
+export function serveVersion(published: PublishedVersion, label: string | null): ServedVersion {
+  const body = JSON.stringify({
+    name: published.name,
+    type: published.type,
+    version: published.version,
+    label,
+    prompt: published.prompt,
+    config: published.config,
+    variables: published.variables,
+    hash: published.hash,
+    commitMessage: published.commitMessage,
+    createdAt: published.createdAt,
+  });
+  return {
+    published,
+    label,
+    body,
+    etag: `"${published.hash}"`,
+    versionHeader: String(published.version),
+  };
+}
+
+export function servePointer(pointer: LabelPointer): ServedPrompt | null {
+  const served = pointer.versions.map((version) => serveVersion(version, pointer.label));
+  const first = served.find((version) => version.published.version === pointer.targets[0]?.version);
+  if (!first) return null;
+  // Bodies dominate memory; strings are UTF-16, so two bytes per code unit.
+  const bytes = served.reduce((sum, version) => sum + version.body.length * 2, 256);
+  if (pointer.targets.length === 1) return { first, bytes };
+  const byVersion = new Map(served.map((version) => [version.published.version, version]));
+  return { first, pointer, byVersion, bytes };
+}
+
+/** The version a resolved prompt serves for this request (a weighted draw for a split). */
+export function pickVersion(prompt: ServedPrompt): ServedVersion | undefined {
+  if (!prompt.pointer || !prompt.byVersion) return prompt.first;
+  const chosen = pointerVersion(prompt.pointer);
+  return chosen && prompt.byVersion.get(chosen.version);
+}
+
+const sizeOfPrompt = (prompt: ServedPrompt | null) => (prompt ? prompt.bytes : 64);
+
+/**
+ * Bounds: an isolate has 128 MB; 20,000 entries keep a 10,000-prompt project (label + a few
+ * pinned versions) fully cached, 32 MiB caps the worst case of large prompts.
+ */
+export const promptCache = new IsolateCache<ServedPrompt | null>({
+  maxEntries: 20_000,
+  maxBytes: 32 * 1024 * 1024,
+  staleWhileRevalidateMs: 10_000,
+  staleIfErrorMs: 24 * 60 * 60 * 1000,
+  sizeOf: sizeOfPrompt,
+});
+
+export const readKeyCache = new IsolateCache<ReadKey | null>({
+  maxEntries: 5_000,
+  maxBytes: 2 * 1024 * 1024,
+  staleWhileRevalidateMs: 10_000,
+  // A KV outage should not lock every application out; revocation waits for KV to recover.
+  staleIfErrorMs: 60 * 60 * 1000,
+  sizeOf: () => 192,
+});
+
+/** Where a store function reads from and how it may cache. */
+export interface StoreContext {
+  kv: KVNamespace;
+  ttlMs: number;
+  waitUntil: WaitUntil;
+  prompts?: IsolateCache<ServedPrompt | null>;
+  readKeys?: IsolateCache<ReadKey | null>;
+}
+
+export interface Resolved<V> {
+  value: V;
+  layer: CacheLayer;
+}
+
+/** A KV failure with nothing cached to fall back on: 503, so clients know to retry. */
+function kvUnavailable(cause: unknown): never {
+  console.error("KV read failed", cause);
+  throw new ProblemError(
+    "unavailable",
+    "Prompt storage is temporarily unavailable; retry in a few seconds.",
+  );
+}
+
+export async function loadPointer(kv: KVNamespace, key: string): Promise<ServedPrompt | null> {
+  const pointer = await kv
+    .get<LabelPointer>(key, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
+    .catch(kvUnavailable);
+  return pointer ? servePointer(pointer) : null;
+}
+
+export async function loadVersion(kv: KVNamespace, key: string): Promise<ServedPrompt | null> {
+  const published = await kv
+    .get<PublishedVersion>(key, { type: "json", cacheTtl: KV_CACHE_TTL.version })
+    .catch(kvUnavailable);
+  if (!published) return null;
+  const first = serveVersion(published, null);
+  return { first, bytes: first.body.length * 2 + 256 };
+}
+
+/** The prompt a label points at, or null when the prompt or label does not exist. */
+export function resolveLabel(
+  store: StoreContext,
+  projectId: string,
+  name: string,
+  label: string,
+): Promise<Resolved<ServedPrompt | null>> | Resolved<ServedPrompt | null> {
+  const cache = store.prompts ?? promptCache;
+  const key = labelPointerKey(projectId, name, label);
+  const hit = cache.fresh(key, store.ttlMs);
+  if (hit) return { value: hit.value, layer: "isolate" };
+  return cache.read(key, store.ttlMs, (k) => loadPointer(store.kv, k), store.waitUntil);
+}
+
+/** One pinned version, or null when it does not exist. */
+export function resolveVersion(
+  store: StoreContext,
+  projectId: string,
+  name: string,
+  version: number,
+): Promise<Resolved<ServedPrompt | null>> | Resolved<ServedPrompt | null> {
+  const cache = store.prompts ?? promptCache;
+  const key = versionKey(projectId, name, version);
+  const hit = cache.fresh(key, store.ttlMs);
+  if (hit) return { value: hit.value, layer: "isolate" };
+  return cache.read(key, store.ttlMs, (k) => loadVersion(store.kv, k), store.waitUntil);
+}
+
+export interface BatchResolution {
+  found: Map<string, ServedPrompt>;
+  missing: string[];
+  /** The slowest layer involved: `kv` if anything was read, `stale` if anything was stale. */
+  layer: CacheLayer;
+}
+
+/**
+ * Resolves a label of many prompts: cache hits first, then ONE bulk KV read for the misses
+ * (KV counts a bulk get of up to 100 keys as one operation). `names` must be unique, ≤ 100.
+ */
+export async function resolveLabels(
+  store: StoreContext,
+  projectId: string,
+  names: readonly string[],
+  label: string,
+): Promise<BatchResolution> {
+  const cache = store.prompts ?? promptCache;
+  const found = new Map<string, ServedPrompt>();
+  const missing: string[] = [];
+  const toRead: string[] = [];
+  const toRefresh: string[] = [];
+  const keyOf = new Map<string, string>();
+  let layer: CacheLayer = "isolate";
+
+  for (const name of names) {
+    const key = labelPointerKey(projectId, name, label);
+    keyOf.set(key, name);
+    let hit = cache.fresh(key, store.ttlMs);
+    if (!hit) {
+      hit = cache.revalidatable(key, store.ttlMs);
+      if (!hit) {
+        toRead.push(key);
+        continue;
+      }
+      toRefresh.push(key);
+      if (layer === "isolate") layer = "revalidating";
+    }
+    if (hit.value) found.set(name, hit.value);
+    else missing.push(name);
+  }
+
+  if (toRefresh.length > 0) {
+    store.waitUntil(readPointers(store.kv, toRefresh, cache, store.ttlMs).catch(() => undefined));
+  }
+  if (toRead.length > 0) {
+    let read: Map<string, ServedPrompt | null>;
+    try {
+      read = await readPointers(store.kv, toRead, cache, store.ttlMs);
+      layer = "kv";
+    } catch (error) {
+      read = new Map();
+      for (const key of toRead) {
+        const good = cache.lastKnownGood(key, store.ttlMs);
+        if (!good) throw error;
+        read.set(key, good.value);
+      }
+      layer = "stale";
+    }
+    for (const [key, value] of read) {
+      const name = keyOf.get(key) as string;
+      if (value) found.set(name, value);
+      else missing.push(name);
+    }
+  }
+  return { found, missing, layer };
+}
+
+async function readPointers(
+  kv: KVNamespace,
+  keys: string[],
+  cache: IsolateCache<ServedPrompt | null>,
+  ttlMs: number,
+): Promise<Map<string, ServedPrompt | null>> {
+  const pointers = await kv
+    .get<LabelPointer>(keys, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
+    .catch(kvUnavailable);
+  const served = new Map<string, ServedPrompt | null>();
+  for (const key of keys) {
+    const pointer = pointers.get(key);
+    const value = pointer ? servePointer(pointer) : null;
+    served.set(key, value);
+    if (ttlMs > 0) cache.set(key, value);
+  }
+  return served;
+}
+
+/**
+ * The record of a well-formed read key, or null when the key is unknown. The isolate cache is
+ * keyed by the key itself so a hit needs no SHA-256; the plaintext never leaves memory.
+ */
+export function findReadKey(
+  store: StoreContext,
+  token: string,
+): Promise<Resolved<ReadKey | null>> | Resolved<ReadKey | null> {
+  const cache = store.readKeys ?? readKeyCache;
+  const hit = cache.fresh(token, store.ttlMs);
+  if (hit) return { value: hit.value, layer: "isolate" };
+  return cache.read(token, store.ttlMs, (t) => loadReadKey(store.kv, t), store.waitUntil);
+}
+
+async function loadReadKey(kv: KVNamespace, token: string): Promise<ReadKey | null> {
+  const record = await kv
+    .get<ReadKeyRecord>(readKeyRecordKey(await hashKey(token)), {
+      type: "json",
+      cacheTtl: KV_CACHE_TTL.readKey,
+    })
+    .catch(kvUnavailable);
+  if (!record) return null;
+  return {
+    projectId: record.projectId,
+    keyId: record.keyId,
+    role: record.role,
+    expiresAtMs:
+      record.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(record.expiresAt),
+  };
+}

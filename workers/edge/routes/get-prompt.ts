@@ -1,0 +1,77 @@
+import { ProblemError } from "../../shared/problem";
+import {
+  type EdgeContext,
+  LABEL_CACHE_CONTROL,
+  PINNED_CACHE_CONTROL,
+  servedVersionResponse,
+  slowerLayer,
+} from "../http";
+import type { EdgeApp } from "../index";
+import {
+  pickVersion,
+  type Resolved,
+  resolveLabel,
+  resolveVersion,
+  type ServedPrompt,
+} from "../prompt-store";
+import { authorizeReadKey } from "../read-key-auth";
+import { checkPromptName, DEFAULT_SELECTOR, parseSelector, type Selector } from "../selectors";
+
+type Resolution = Resolved<ServedPrompt | null>;
+
+function lookUp(
+  c: EdgeContext,
+  name: string,
+  selector: Selector,
+): Resolution | Promise<Resolution> {
+  const store = c.get("store");
+  const projectId = c.get("readKey").projectId;
+  return selector.version === undefined
+    ? resolveLabel(store, projectId, name, selector.label)
+    : resolveVersion(store, projectId, name, selector.version);
+}
+
+function servedOrNotFound(c: EdgeContext, name: string, selector: Selector, resolved: Resolution) {
+  const served = resolved.value && pickVersion(resolved.value);
+  if (!served) {
+    const what =
+      selector.version === undefined ? `label '${selector.label}'` : `version ${selector.version}`;
+    throw new ProblemError(
+      "not_found",
+      `Prompt '${name}' has no published ${what}. Check the name, or publish it in the admin.`,
+    );
+  }
+  return { served, layer: slowerLayer(c.get("keyLayer"), resolved.layer) };
+}
+
+/** Resolves a name + selector to the version to serve, or a 404 naming what is missing. */
+export async function resolvePrompt(c: EdgeContext, name: string, selector: Selector) {
+  return servedOrNotFound(c, name, selector, await lookUp(c, name, selector));
+}
+
+function getPrompt(c: EdgeContext): Response | Promise<Response> {
+  const name = checkPromptName(c.req.param("name") ?? "");
+  // Most reads carry no query string: skip parsing it at all.
+  const selector = c.req.url.includes("?")
+    ? parseSelector(c.req.query("label"), c.req.query("version"), "query")
+    : DEFAULT_SELECTOR;
+  const respond = (resolved: Resolution) => {
+    const { served, layer } = servedOrNotFound(c, name, selector, resolved);
+    const cacheControl =
+      selector.version === undefined ? LABEL_CACHE_CONTROL : PINNED_CACHE_CONTROL;
+    return servedVersionResponse(c, served, cacheControl, layer, c.get("startedAt"));
+  };
+  const resolved = lookUp(c, name, selector);
+  return resolved instanceof Promise ? resolved.then(respond) : respond(resolved);
+}
+
+/**
+ * GET /v1/prompts/{name}?label=|?version= — the hot path. On isolate-cache hits it runs without
+ * a single await: key check, lookup and response are synchronous.
+ */
+export function registerGetPrompt(app: EdgeApp) {
+  app.get("/v1/prompts/:name", (c): Response | Promise<Response> => {
+    const authorizing = authorizeReadKey(c);
+    return authorizing ? authorizing.then(() => getPrompt(c)) : getPrompt(c);
+  });
+}

@@ -1,0 +1,119 @@
+import { ProblemError } from "../../shared/problem";
+import { RenderError, renderPrompt } from "../../shared/template";
+import { JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
+import type { EdgeApp } from "../index";
+import { authorizeReadKey } from "../read-key-auth";
+import { checkPromptName, parseSelector, validationFailed } from "../selectors";
+import { resolvePrompt } from "./get-prompt";
+
+/** Variables are small; a cap keeps a huge body from costing an isolate its memory. */
+export const RENDER_BODY_MAX_BYTES = 256 * 1024;
+const RENDER_FIELDS = new Set(["variables", "label", "version"]);
+
+async function readRenderBody(request: Request): Promise<Record<string, unknown>> {
+  const contentType = request.headers.get("content-type") ?? "";
+  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
+    throw new ProblemError(
+      "unsupported_media_type",
+      "Send the render request as JSON with 'Content-Type: application/json'.",
+    );
+  }
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > RENDER_BODY_MAX_BYTES) throw bodyTooLarge();
+  // The declared length can be absent (chunked) or wrong: count the bytes actually received.
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > RENDER_BODY_MAX_BYTES) throw bodyTooLarge();
+  if (bytes.byteLength === 0) {
+    throw new ProblemError("invalid_json", 'The body is empty; send e.g. {"variables": {}}.');
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new ProblemError("invalid_json", "The body is not valid JSON.");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw validationFailed([{ field: "body", message: "must be a JSON object" }]);
+  }
+  return body as Record<string, unknown>;
+}
+
+function bodyTooLarge() {
+  return new ProblemError(
+    "payload_too_large",
+    `The body is larger than ${RENDER_BODY_MAX_BYTES} bytes; send fewer or smaller variables.`,
+  );
+}
+
+/** POST /v1/prompts/{name}/render — `{variables, label?|version?}` → rendered text or messages. */
+export function registerRenderPrompt(app: EdgeApp) {
+  app.post("/v1/prompts/:name/render", async (c) => {
+    await authorizeReadKey(c);
+    const name = checkPromptName(c.req.param("name"));
+    const body = await readRenderBody(c.req.raw);
+    const unknownFields = Object.keys(body).filter((field) => !RENDER_FIELDS.has(field));
+    if (unknownFields.length > 0) {
+      throw validationFailed(
+        unknownFields.map((field) => ({
+          field: `body.${field}`,
+          message: "is not a render field; use variables, label or version",
+        })),
+      );
+    }
+    const variables = body.variables ?? {};
+    if (variables === null || typeof variables !== "object" || Array.isArray(variables)) {
+      throw validationFailed([
+        {
+          field: "body.variables",
+          message: 'must be an object of name → value, e.g. {"customer": "Ada"}',
+        },
+      ]);
+    }
+    const selector = parseSelector(body.label, body.version, "body");
+    const { served, layer } = await resolvePrompt(c, name, selector);
+    const published = served.published;
+    let rendered: unknown;
+    try {
+      rendered = renderPrompt(
+        published.prompt,
+        published.variables,
+        variables as Record<string, unknown>,
+      );
+    } catch (error) {
+      if (!(error instanceof RenderError)) throw error;
+      const { missing, unknown } = error.problems;
+      throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
+        errors: [
+          ...missing.map((variable) => ({
+            field: `body.variables.${variable}`,
+            message: "is required by the template and has no default",
+          })),
+          ...unknown.map((variable) => ({
+            field: `body.variables.${variable}`,
+            message: `is not a variable of version ${published.version}`,
+          })),
+        ],
+        extensions: { missing, unknown },
+      });
+    }
+    const headers = new Headers({
+      "content-type": JSON_CONTENT_TYPE,
+      // A render depends on the body: nothing for a cache to reuse.
+      "cache-control": "no-store",
+      "cuecard-version": served.versionHeader,
+    });
+    setCacheHeaders(headers, layer, c.get("startedAt"));
+    return new Response(
+      JSON.stringify({
+        name: published.name,
+        type: published.type,
+        version: published.version,
+        label: served.label,
+        hash: published.hash,
+        prompt: rendered,
+        config: published.config,
+      }),
+      { headers },
+    );
+  });
+}
