@@ -123,10 +123,23 @@ export async function listLabels(db: Database, promptId: number): Promise<LabelV
     .orderBy(asc(labels.name));
 }
 
-async function findLabel(db: Database, promptId: number, label: string) {
-  return db.query.labels.findFirst({
+async function findLabel(
+  db: Database,
+  promptId: number,
+  label: string,
+): Promise<LabelView | undefined> {
+  const row = await db.query.labels.findFirst({
     where: and(eq(labels.promptId, promptId), eq(labels.name, label)),
   });
+  return (
+    row && {
+      name: row.name,
+      version: row.version,
+      rev: row.rev,
+      updatedBy: row.updatedBy,
+      updatedAt: row.updatedAt,
+    }
+  );
 }
 
 function refuseLatest(label: string) {

@@ -1,0 +1,87 @@
+/**
+ * `npm run dev`: both workers on their own ports over one local state in `.wrangler/state`,
+ * seeded with demo prompts and a read key. Stops cleanly on Ctrl-C.
+ */
+import { join } from "node:path";
+import { type Platform, repositoryRoot, startPlatform } from "./platform";
+import { type DevRole, type SeedResult, seedDemo } from "./seed";
+
+process.env.WRANGLER_SEND_METRICS = "false";
+
+const adminPort = portFromEnv("CUECARD_ADMIN_PORT", 8787);
+const edgePort = portFromEnv("CUECARD_EDGE_PORT", 8788);
+// The isolate cache is off in dev so a label move shows on the very next edge read; set
+// CUECARD_ISOLATE_CACHE_TTL_MS=5000 to try the production default.
+const isolateCacheTtlMs = Number(process.env.CUECARD_ISOLATE_CACHE_TTL_MS ?? 0);
+const persistDir = join(repositoryRoot, ".wrangler", "state");
+
+console.log("Cuecard: building both workers and applying D1 migrations…");
+let platform: Platform | undefined;
+let stopping = false;
+
+async function stop(exitCode: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    await platform?.dispose().catch((error: unknown) => console.error(error));
+  }
+  process.exit(exitCode);
+}
+
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
+
+try {
+  platform = await startPlatform({
+    persistDir,
+    adminPort,
+    edgePort,
+    buildDir: join(repositoryRoot, "dist", "dev"),
+    isolateCacheTtlMs,
+  });
+  const seeded = await seedDemo({
+    adminUrl: platform.adminUrl,
+    bootstrapToken: platform.adminToken,
+    edgeUrl: platform.edgeUrl,
+    persistDir,
+  });
+  const readKey = seeded.readKey.secret;
+  const newKeyNote = (role: DevRole) =>
+    seeded.createdKeys.includes(role) ? "  (new; saved in .wrangler/state/dev-keys.json)" : "";
+  const keyLines = seeded.keys
+    .map((key) => `  ${`Dev ${key.role} key`.padEnd(18)}${key.secret}${newKeyNote(key.role)}`)
+    .join("\n");
+  console.log(`
+Cuecard is running (state in .wrangler/state; Ctrl-C to stop)
+
+  Admin (UI + API)  ${platform.adminUrl}/        API docs: ${platform.adminUrl}/api/docs
+  Edge (read API)   ${platform.edgeUrl}/v1/prompts/{name}
+
+  Bootstrap token   ${platform.adminToken}  (only creates a project's first admin key)
+${keyLines}
+  Demo prompts      ${demoPromptNames(seeded)}  (project ${seeded.readKey.project})
+
+Try the edge:
+
+  curl -H "Authorization: Bearer ${readKey}" "${platform.edgeUrl}/v1/prompts/support%2Ftriage?label=production"
+`);
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  await stop(1);
+}
+
+function demoPromptNames(seeded: SeedResult): string {
+  const all = [...seeded.existingPrompts, ...seeded.createdPrompts].sort().join(", ");
+  return seeded.createdPrompts.length > 0
+    ? `${all} (created now: ${seeded.createdPrompts.length})`
+    : all;
+}
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${name} must be a port number between 1 and 65535, got "${raw}"`);
+  }
+  return port;
+}

@@ -1,0 +1,285 @@
+/**
+ * Runs the whole platform locally: the admin worker (control plane) and the edge worker (data
+ * plane) in ONE Miniflare instance, each on its own port, over one shared D1/KV/Queues state.
+ *
+ * `wrangler dev` with two configs gives only the first worker a port, so both workers are bundled
+ * with wrangler and served through Miniflare's API instead. The persist dir uses wrangler's layout
+ * (`<persistDir>/v3/d1`, `<persistDir>/v3/kv`, …) so `wrangler d1 migrations apply --local
+ * --persist-to <persistDir>` and `wrangler d1 execute --local` see the same database.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseEnv } from "node:util";
+import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import { unstable_readConfig as readWranglerConfig } from "wrangler";
+
+export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+const wranglerCli = join(repositoryRoot, "node_modules", "wrangler", "bin", "wrangler.js");
+const compatibilityDate = "2026-07-01";
+
+export interface PlatformOptions {
+  /** Root of all local state, e.g. `.wrangler/state`. Created if missing. */
+  persistDir: string;
+  adminPort: number;
+  edgePort: number;
+  /** Where the worker bundles go; separate dirs let a dev server and the e2e tests build at once. */
+  buildDir?: string;
+  /** Overrides the edge's ISOLATE_CACHE_TTL_MS (0 makes label moves visible on the next read). */
+  isolateCacheTtlMs?: number;
+  /** How often the admin worker's cron handler runs; Miniflare's API has no cron runner. 0 = never. */
+  scheduledIntervalMs?: number;
+  /** Forward Miniflare's own warnings and errors to the console. Worker `console.*` always is. */
+  verbose?: boolean;
+  adminConfigPath?: string;
+  edgeConfigPath?: string;
+}
+
+export interface Platform {
+  adminUrl: string;
+  edgeUrl: string;
+  /** The deployment's bootstrap token from `.dev.vars` (it creates a project's first admin key). */
+  adminToken: string;
+  persistDir: string;
+  /** For tests that need to look underneath the HTTP APIs (e.g. at the shared KV). */
+  miniflare: Miniflare;
+  /** Runs the admin worker's cron handler now, as Cloudflare would every minute. */
+  runScheduled(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const persistDir = resolve(options.persistDir);
+  const buildDir = resolve(options.buildDir ?? join(repositoryRoot, "dist", "platform"));
+  const adminConfigPath = resolve(options.adminConfigPath ?? join(repositoryRoot, "wrangler.toml"));
+  const edgeConfigPath = resolve(
+    options.edgeConfigPath ?? join(repositoryRoot, "workers", "edge", "wrangler.toml"),
+  );
+  const adminBundleDir = join(buildDir, "admin");
+  const edgeBundleDir = join(buildDir, "edge");
+  await mkdir(persistDir, { recursive: true });
+
+  await Promise.all([
+    runWrangler(["deploy", "--dry-run", "--outdir", adminBundleDir, "-c", adminConfigPath]),
+    runWrangler(["deploy", "--dry-run", "--outdir", edgeBundleDir, "-c", edgeConfigPath]),
+    runWrangler([
+      "d1",
+      "migrations",
+      "apply",
+      "DB",
+      "--local",
+      "--persist-to",
+      persistDir,
+      "-c",
+      adminConfigPath,
+    ]),
+  ]);
+
+  const adminConfig = readWorkerConfig(adminConfigPath);
+  const edgeConfig = readWorkerConfig(edgeConfigPath);
+  const adminSecrets = readDevVars(join(dirname(adminConfigPath), ".dev.vars"));
+  const adminToken = adminSecrets.ADMIN_BOOTSTRAP_TOKEN;
+  if (!adminToken) {
+    throw new Error(`ADMIN_BOOTSTRAP_TOKEN is missing from ${dirname(adminConfigPath)}/.dev.vars`);
+  }
+
+  const host = "127.0.0.1";
+  const adminUrl = `http://${host}:${options.adminPort}`;
+  const edgeUrl = `http://${host}:${options.edgePort}`;
+  const edgeVars = stringVars(edgeConfig.vars);
+  if (options.isolateCacheTtlMs !== undefined) {
+    edgeVars.ISOLATE_CACHE_TTL_MS = String(options.isolateCacheTtlMs);
+  }
+
+  const admin: WorkerOptions = {
+    name: "admin",
+    modules: true,
+    scriptPath: join(adminBundleDir, "index.js"),
+    modulesRoot: adminBundleDir,
+    compatibilityDate,
+    compatibilityFlags: adminConfig.compatibility_flags,
+    unsafeDirectSockets: [{ host, port: options.adminPort }],
+    // The URLs follow the ports actually used, so links the admin shows point at this platform.
+    bindings: {
+      ...stringVars(adminConfig.vars),
+      ...adminSecrets,
+      EDGE_URL: edgeUrl,
+      ADMIN_URL: adminUrl,
+    },
+    d1Databases: Object.fromEntries(
+      adminConfig.d1_databases.map((db) => [db.binding, requireId(db.database_id, db.binding)]),
+    ),
+    kvNamespaces: Object.fromEntries(
+      adminConfig.kv_namespaces.map((kv) => [kv.binding, requireId(kv.id, kv.binding)]),
+    ),
+    queueProducers: Object.fromEntries(
+      (adminConfig.queues.producers ?? []).map((producer) => [producer.binding, producer.queue]),
+    ),
+    queueConsumers: Object.fromEntries(
+      (adminConfig.queues.consumers ?? []).map((consumer) => [
+        consumer.queue,
+        {
+          maxBatchSize: consumer.max_batch_size,
+          maxBatchTimeout: consumer.max_batch_timeout,
+          maxRetries: consumer.max_retries,
+          deadLetterQueue: consumer.dead_letter_queue,
+        },
+      ]),
+    ),
+  };
+  const edge: WorkerOptions = {
+    name: "edge",
+    modules: true,
+    scriptPath: join(edgeBundleDir, "index.js"),
+    modulesRoot: edgeBundleDir,
+    compatibilityDate,
+    compatibilityFlags: edgeConfig.compatibility_flags,
+    unsafeDirectSockets: [{ host, port: options.edgePort }],
+    bindings: edgeVars,
+    kvNamespaces: Object.fromEntries(
+      edgeConfig.kv_namespaces.map((kv) => [kv.binding, requireId(kv.id, kv.binding)]),
+    ),
+  };
+
+  const stateRoot = join(persistDir, "v3");
+  const miniflare = new Miniflare({
+    host,
+    // Miniflare's own entry socket is unused (each worker has a direct socket); port 0 keeps it
+    // from taking 8787, which is the admin worker's port in dev.
+    port: 0,
+    log: new Log(options.verbose ? LogLevel.WARN : LogLevel.ERROR),
+    defaultPersistRoot: stateRoot,
+    d1Persist: join(stateRoot, "d1"),
+    kvPersist: join(stateRoot, "kv"),
+    cachePersist: join(stateRoot, "cache"),
+    durableObjectsPersist: join(stateRoot, "do"),
+    workers: [admin, edge],
+  });
+  await miniflare.ready;
+
+  const cron = adminConfig.triggers.crons?.[0] ?? "* * * * *";
+  const runScheduled = async () => {
+    const adminWorker = (await miniflare.getWorker("admin")) as unknown as ScheduledTarget;
+    await adminWorker.scheduled({ cron, scheduledTime: new Date() });
+  };
+  const scheduledIntervalMs = options.scheduledIntervalMs ?? 60_000;
+  const scheduledTimer =
+    scheduledIntervalMs > 0
+      ? setInterval(() => {
+          runScheduled().catch((error: unknown) => {
+            // A failing cron run must not take the dev server down; the next run retries.
+            console.error("[cuecard] scheduled handler failed:", error);
+          });
+        }, scheduledIntervalMs)
+      : undefined;
+  scheduledTimer?.unref();
+
+  return {
+    adminUrl,
+    edgeUrl,
+    adminToken,
+    persistDir,
+    miniflare,
+    runScheduled,
+    async dispose() {
+      clearInterval(scheduledTimer);
+      await miniflare.dispose();
+    },
+  };
+}
+
+/**
+ * The parts of a wrangler config this file reads. wrangler's own `Config` type lives in a package
+ * it bundles without publishing its types, so it reaches TypeScript as `any`.
+ */
+interface WorkerConfig {
+  vars: Record<string, unknown>;
+  compatibility_flags: string[];
+  d1_databases: { binding: string; database_id?: string }[];
+  kv_namespaces: { binding: string; id?: string }[];
+  queues: {
+    producers?: { binding: string; queue: string }[];
+    consumers?: {
+      queue: string;
+      max_batch_size?: number;
+      max_batch_timeout?: number;
+      max_retries?: number;
+      dead_letter_queue?: string;
+    }[];
+  };
+  triggers: { crons?: string[] };
+}
+
+function readWorkerConfig(configPath: string): WorkerConfig {
+  return readWranglerConfig({ config: configPath }, { hideWarnings: true });
+}
+
+/**
+ * Miniflare types its worker proxies with `@cloudflare/workers-types`, which is not installed
+ * here (the workers use generated types); this is the one method called on it.
+ */
+interface ScheduledTarget {
+  scheduled(options: { cron: string; scheduledTime: Date }): Promise<unknown>;
+}
+
+/** A port that was free a moment ago, for tests that run next to a dev server. */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === "object") resolvePort(address.port);
+        else reject(new Error("could not determine a free port"));
+      });
+    });
+  });
+}
+
+/** Runs the project's wrangler with the current Node binary; output is shown only on failure. */
+function runWrangler(args: string[]): Promise<void> {
+  return new Promise((resolveRun, reject) => {
+    execFile(
+      process.execPath,
+      [wranglerCli, ...args],
+      {
+        cwd: repositoryRoot,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
+        maxBuffer: 32 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        if (!error) return resolveRun();
+        reject(new Error(`wrangler ${args.join(" ")} failed:\n${stdout}\n${stderr}`.trimEnd()));
+      },
+    );
+  });
+}
+
+function readDevVars(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const parsed = parseEnv(readFileSync(path, "utf8"));
+  return Object.fromEntries(
+    Object.entries(parsed).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
+/** Miniflare text bindings must be strings; wrangler's [vars] may hold numbers or objects. */
+function stringVars(vars: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(vars).map(([name, value]) => [
+      name,
+      typeof value === "string" ? value : JSON.stringify(value),
+    ]),
+  );
+}
+
+function requireId(id: string | undefined, binding: string): string {
+  if (!id) throw new Error(`binding ${binding} has no id in its wrangler config`);
+  return id;
+}
