@@ -37,6 +37,8 @@ try {
     edgePort,
     buildDir: join(repositoryRoot, "dist", "dev"),
     isolateCacheTtlMs,
+    // Local development: webhooks may target receivers on this machine (never in production).
+    adminVars: { WEBHOOK_ALLOW_LOOPBACK: "true" },
   });
   const seeded = await seedDemo({
     adminUrl: platform.adminUrl,

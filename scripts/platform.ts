@@ -35,6 +35,8 @@ export interface PlatformOptions {
   scheduledIntervalMs?: number;
   /** Forward Miniflare's own warnings and errors to the console. Worker `console.*` always is. */
   verbose?: boolean;
+  /** Overrides of the admin worker's [vars], e.g. WEBHOOK_ALLOW_LOOPBACK for local receivers. */
+  adminVars?: Record<string, string>;
   adminConfigPath?: string;
   edgeConfigPath?: string;
 }
@@ -109,6 +111,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ...adminSecrets,
       EDGE_URL: edgeUrl,
       ADMIN_URL: adminUrl,
+      ...options.adminVars,
     },
     d1Databases: Object.fromEntries(
       adminConfig.d1_databases.map((db) => [db.binding, requireId(db.database_id, db.binding)]),

@@ -4,7 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { ProblemError, problemResponse } from "../shared/problem";
 import { openDatabase } from "./db/client";
 import type { EventMessage, Platform } from "./domain/context";
-import { consumeEvents } from "./events/consumer";
+import { consumeEvents, recordDeadLetteredEvents } from "./events/consumer";
 import { type AdminHonoEnv, createRouter } from "./http/app";
 import { authorize } from "./http/auth";
 import { handleError, MAX_BODY_BYTES, requestId, securityHeaders } from "./http/middleware";
@@ -15,6 +15,9 @@ import { registerLabelRoutes } from "./routes/labels";
 import { registerProjectRoutes } from "./routes/projects";
 import { registerPromptRoutes } from "./routes/prompts";
 import { registerVersionRoutes } from "./routes/versions";
+import { registerWebhookRoutes } from "./routes/webhooks";
+import { consumeWebhookDeliveries, markDeadLettered } from "./webhooks/delivery";
+import type { DeliveryMessage, WebhookFanOut } from "./webhooks/fan-out";
 
 /** The admin JSON API, mounted at /api. Its register calls are the table of contents. */
 const api = createRouter();
@@ -37,6 +40,7 @@ registerPromptRoutes(api);
 registerVersionRoutes(api);
 registerLabelRoutes(api);
 registerKeyRoutes(api);
+registerWebhookRoutes(api);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
   type: "http",
@@ -77,13 +81,39 @@ function platformOf(env: AdminEnv): Platform {
   return { db: openDatabase(env.DB), kv: env.PROMPTS_KV, events: env.EVENTS };
 }
 
+function webhookFanOutOf(env: AdminEnv): WebhookFanOut {
+  return {
+    db: openDatabase(env.DB),
+    deliveries: env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>,
+    links: { adminUrl: env.ADMIN_URL, edgeUrl: env.EDGE_URL },
+  };
+}
+
 export default {
   fetch: app.fetch,
   /** Retries outbox rows whose publish or enqueue failed after their commit. */
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(retryPendingOutbox(platformOf(env)));
   },
+  /** One handler for every queue this worker consumes (see wrangler.toml). */
   async queue(batch, env) {
-    await consumeEvents(batch as MessageBatch<EventMessage>, platformOf(env));
+    switch (batch.queue) {
+      case "cuecard-webhooks":
+        return consumeWebhookDeliveries(batch as MessageBatch<DeliveryMessage>, {
+          db: openDatabase(env.DB),
+          fetch: (input, init) => fetch(input, init),
+          allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK === "true",
+        });
+      case "cuecard-webhooks-dlq":
+        return markDeadLettered(batch as MessageBatch<DeliveryMessage>, openDatabase(env.DB));
+      case "cuecard-events-dlq":
+        return recordDeadLetteredEvents(batch as MessageBatch<EventMessage>, openDatabase(env.DB));
+      default:
+        return consumeEvents(
+          batch as MessageBatch<EventMessage>,
+          platformOf(env),
+          webhookFanOutOf(env),
+        );
+    }
   },
 } satisfies ExportedHandler<AdminEnv>;

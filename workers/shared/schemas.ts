@@ -1,4 +1,6 @@
-import { z } from "zod";
+// zod from @hono/zod-openapi: zod 4 attaches methods when a schema is built, so schemas must be
+// built after the OpenAPI extension is installed for `.openapi()` to exist on them.
+import { z } from "@hono/zod-openapi";
 import {
   LABEL_MAX,
   LABEL_PATTERN,

@@ -11,6 +11,7 @@ import {
   forbidden,
   touchKey,
 } from "../domain/access";
+import { accessConfigOf, verifyAccessUser } from "../domain/cloudflare-access";
 import type { Actor } from "../domain/context";
 import type { AdminContext, AdminHonoEnv } from "./app";
 import { PUBLIC_ROUTES, ROUTE_POLICY, roleHas } from "./policy";
@@ -97,6 +98,20 @@ async function credentialsActor(c: AdminContext): Promise<Actor> {
       }
     }
     return { ...actorOfKey(found.key, "session"), sessionId: found.session.id };
+  }
+  const access = accessConfigOf(c.env);
+  const assertion = c.req.header("cf-access-jwt-assertion");
+  if (access && assertion) {
+    const outcome = await verifyAccessUser(access, assertion);
+    if (!outcome.ok) {
+      throw new ProblemError(
+        outcome.reason === "no_role" ? "forbidden" : "unauthorized",
+        outcome.detail,
+      );
+    }
+    // Access sends its token with cross-site requests too: changes must come from this origin.
+    if (!SAFE_METHODS.has(c.req.method)) assertSameOrigin(c);
+    return outcome.actor;
   }
   throw new ProblemError(
     "unauthorized",

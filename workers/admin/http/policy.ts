@@ -69,6 +69,18 @@ export const ROUTE_POLICY: Record<string, Permission> = {
   "GET /v1/projects/:project/keys": "keys:manage",
   "POST /v1/projects/:project/keys": "keys:manage",
   "DELETE /v1/projects/:project/keys/:keyId": "keys:manage",
+
+  "GET /v1/projects/:project/webhooks": "webhooks:manage",
+  "POST /v1/projects/:project/webhooks": "webhooks:manage",
+  "GET /v1/projects/:project/webhooks/:webhookId": "webhooks:manage",
+  "PATCH /v1/projects/:project/webhooks/:webhookId": "webhooks:manage",
+  "DELETE /v1/projects/:project/webhooks/:webhookId": "webhooks:manage",
+  "POST /v1/projects/:project/webhooks/:webhookId/rotate-secret": "webhooks:manage",
+  "POST /v1/projects/:project/webhooks/:webhookId/test": "webhooks:manage",
+  "GET /v1/projects/:project/webhooks/:webhookId/deliveries": "webhooks:manage",
+  "GET /v1/projects/:project/webhooks/:webhookId/deliveries/:deliveryId": "webhooks:manage",
+  "POST /v1/projects/:project/webhooks/:webhookId/deliveries/:deliveryId/redeliver":
+    "webhooks:manage",
 };
 
 /** Routes that authenticate differently and are not in the table. */

@@ -1,0 +1,149 @@
+/**
+ * Webhooks end to end on the real local platform: both workers served by Miniflare with real
+ * Queues, and a receiver on loopback that fails twice (500) before succeeding. One promotion must
+ * become one logical delivery: the same webhook-id three times, three attempts in the log.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findFreePort, type Platform, repositoryRoot, startPlatform } from "../../scripts/platform";
+
+const project = "e2e-webhooks";
+let platform: Platform;
+let persistDir: string;
+let receiver: Server;
+let receiverUrl: string;
+let adminKey: string;
+const received: { headers: IncomingHttpHeaders; body: string; status: number }[] = [];
+
+async function admin(method: string, path: string, body?: unknown, token = adminKey) {
+  return fetch(`${platform.adminUrl}/api/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+beforeAll(async () => {
+  receiver = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      // The first two attempts fail; Retry-After keeps the test short (the schedule would wait 5 min).
+      const status = received.length < 2 ? 500 : 200;
+      received.push({ headers: request.headers, body, status });
+      response.writeHead(status, status === 500 ? { "retry-after": "1" } : {});
+      response.end(status === 500 ? "temporarily broken" : "ok");
+    });
+  });
+  const receiverPort = await findFreePort();
+  await new Promise<void>((resolve) => receiver.listen(receiverPort, "127.0.0.1", resolve));
+  receiverUrl = `http://127.0.0.1:${receiverPort}/cuecard`;
+
+  persistDir = await mkdtemp(join(tmpdir(), "cuecard-e2e-webhooks-"));
+  const adminPort = await findFreePort();
+  let edgePort = await findFreePort();
+  while (edgePort === adminPort || edgePort === receiverPort) edgePort = await findFreePort();
+  platform = await startPlatform({
+    persistDir,
+    adminPort,
+    edgePort,
+    buildDir: join(repositoryRoot, "dist", "e2e-webhooks"),
+    // The receiver listens on loopback, which only this local-development setting allows.
+    adminVars: { WEBHOOK_ALLOW_LOOPBACK: "true" },
+    isolateCacheTtlMs: 0,
+    scheduledIntervalMs: 0,
+  });
+  const boot = await admin(
+    "POST",
+    "/bootstrap",
+    { project, keyName: "e2e webhooks" },
+    platform.adminToken,
+  );
+  expect(boot.status).toBe(201);
+  adminKey = ((await boot.json()) as { secret: string }).secret;
+});
+
+afterAll(async () => {
+  await platform?.dispose();
+  await new Promise((resolve) => receiver?.close(resolve));
+  if (persistDir) await rm(persistDir, { recursive: true, force: true });
+});
+
+describe("webhooks over the real platform", () => {
+  it("a promotion reaches a flaky receiver: one event, same webhook-id, three attempts, nothing lost", async () => {
+    const created = await admin("POST", `/projects/${project}/webhooks`, {
+      url: receiverUrl,
+      eventTypes: ["prompt.label.moved"],
+      description: "e2e receiver",
+    });
+    expect(created.status).toBe(201);
+    const { webhook, secret } = (await created.json()) as {
+      webhook: { id: string };
+      secret: string;
+    };
+
+    const name = `e2e/wh-${Date.now()}`;
+    const path = `/projects/${project}/prompts/${encodeURIComponent(name)}`;
+    expect(
+      (
+        await admin("POST", `/projects/${project}/prompts`, {
+          name,
+          version: { prompt: "v1", labels: ["production"] },
+        })
+      ).status,
+    ).toBe(201);
+    expect((await admin("POST", `${path}/versions`, { prompt: "v2" })).status).toBe(201);
+    expect((await admin("PUT", `${path}/labels/production`, { version: 2 })).status).toBe(200);
+
+    type Log = { items: { id: string; status: string; attempts: number; eventType: string }[] };
+    let log: Log = { items: [] };
+    for (let i = 0; i < 120 && log.items[0]?.status !== "succeeded"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      log = (await (
+        await admin("GET", `/projects/${project}/webhooks/${webhook.id}/deliveries`)
+      ).json()) as Log;
+    }
+    expect(log.items).toHaveLength(1);
+    const [delivery] = log.items;
+    expect(delivery).toMatchObject({
+      status: "succeeded",
+      attempts: 3,
+      eventType: "prompt.label.moved",
+    });
+
+    expect(received.map((r) => r.status)).toEqual([500, 500, 200]);
+    expect(new Set(received.map((r) => r.headers["webhook-id"]))).toEqual(new Set([delivery?.id]));
+    const verifier = new Webhook(secret);
+    for (const request of received) {
+      const payload = verifier.verify(request.body, request.headers as Record<string, string>);
+      expect(payload).toMatchObject({
+        type: "prompt.label.moved",
+        data: {
+          prompt: { name },
+          label: "production",
+          fromVersion: 1,
+          toVersion: 2,
+          isRollback: false,
+        },
+      });
+    }
+
+    const detail = (await (
+      await admin("GET", `/projects/${project}/webhooks/${webhook.id}/deliveries/${delivery?.id}`)
+    ).json()) as { attemptLog: { attempt: number; statusCode: number }[] };
+    expect(detail.attemptLog.map((a) => [a.attempt, a.statusCode])).toEqual([
+      [1, 500],
+      [2, 500],
+      [3, 200],
+    ]);
+  });
+});

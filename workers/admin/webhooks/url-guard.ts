@@ -1,0 +1,181 @@
+/**
+ * SSRF guard for webhook URLs, applied when a URL is saved and again before every send (a URL
+ * saved under an older, looser rule must not be called).
+ *
+ * The host is judged after WHATWG URL parsing, which already turns the evasive IPv4 spellings
+ * (`2130706433`, `0x7f.1`, `127.1`, `0177.0.0.1`) into dotted quads and compresses IPv6, so each
+ * address has one form to check. Names that resolve to private addresses (DNS rebinding) cannot
+ * be caught here: Workers cannot resolve names, and Cloudflare's fetch does not reach private
+ * networks, which is the layer that covers them.
+ */
+
+export interface UrlGuardOptions {
+  /** Local development only: permits loopback hosts, over http or https. */
+  allowLoopback: boolean;
+}
+
+export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
+
+type Cidr = readonly [base: number, prefixLength: number];
+
+const ipv4 = (a: number, b: number, c: number, d: number) =>
+  ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+
+/** IPv4 ranges that are not the public internet (IANA special-purpose registry). */
+const BLOCKED_IPV4: readonly (readonly [Cidr, string])[] = [
+  [[ipv4(0, 0, 0, 0), 8], "'this network'"],
+  [[ipv4(10, 0, 0, 0), 8], "private"],
+  [[ipv4(100, 64, 0, 0), 10], "carrier-grade NAT"],
+  [[ipv4(127, 0, 0, 0), 8], "loopback"],
+  [[ipv4(169, 254, 0, 0), 16], "link-local (cloud metadata)"],
+  [[ipv4(172, 16, 0, 0), 12], "private"],
+  [[ipv4(192, 0, 0, 0), 24], "IETF protocol assignments"],
+  [[ipv4(192, 0, 2, 0), 24], "documentation"],
+  [[ipv4(192, 88, 99, 0), 24], "6to4 relay"],
+  [[ipv4(192, 168, 0, 0), 16], "private"],
+  [[ipv4(198, 18, 0, 0), 15], "benchmarking"],
+  [[ipv4(198, 51, 100, 0), 24], "documentation"],
+  [[ipv4(203, 0, 113, 0), 24], "documentation"],
+  [[ipv4(224, 0, 0, 0), 4], "multicast"],
+  [[ipv4(240, 0, 0, 0), 4], "reserved"],
+];
+
+/** Names that only mean something inside a network, never a public receiver. */
+const INTERNAL_SUFFIXES = [
+  "localhost",
+  "internal",
+  "local",
+  "localdomain",
+  "lan",
+  "intranet",
+  "home.arpa",
+  "corp",
+  "home",
+];
+
+function inCidr(address: number, [base, prefixLength]: Cidr): boolean {
+  const mask = prefixLength === 0 ? 0 : (~0 << (32 - prefixLength)) >>> 0;
+  return (address & mask) >>> 0 === (base & mask) >>> 0;
+}
+
+function parseIpv4(host: string): number | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (!match) return undefined;
+  const octets = match.slice(1).map(Number);
+  if (octets.some((octet) => octet > 255)) return undefined;
+  const [a = 0, b = 0, c = 0, d = 0] = octets;
+  return ipv4(a, b, c, d);
+}
+
+/** Expands an IPv6 literal (without brackets) to eight 16-bit groups. */
+function parseIpv6(host: string): number[] | undefined {
+  let text = host.toLowerCase();
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted?.[1]) {
+    const v4 = parseIpv4(dotted[1]);
+    if (v4 === undefined) return undefined;
+    text = `${text.slice(0, -dotted[1].length)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const parse = (part: string) =>
+    part === "" ? [] : part.split(":").map((g) => Number.parseInt(g, 16));
+  const head = parse(halves[0] ?? "");
+  const tail = halves.length === 2 ? parse(halves[1] ?? "") : [];
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  const groups = [...head, ...new Array<number>(Math.max(0, fill)).fill(0), ...tail];
+  if (groups.length !== 8 || groups.some((g) => !(g >= 0 && g <= 0xffff))) return undefined;
+  return groups;
+}
+
+function ipv4Reason(address: number): string | undefined {
+  return BLOCKED_IPV4.find(([cidr]) => inCidr(address, cidr))?.[1];
+}
+
+function ipv6Reason(groups: number[], options: UrlGuardOptions): string | undefined {
+  const [g0 = 0, g1 = 0, , , , g5 = 0, g6 = 0, g7 = 0] = groups;
+  const embeddedV4 = ((g6 << 16) | g7) >>> 0;
+  const zeroUpTo = (n: number) => groups.slice(0, n).every((g) => g === 0);
+  if (zeroUpTo(7) && g7 === 1) return options.allowLoopback ? undefined : "loopback";
+  if (zeroUpTo(8)) return "unspecified";
+  // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d)
+  // addresses reach the embedded IPv4 address: judge that one.
+  const mapped = zeroUpTo(5) && (g5 === 0xffff || g5 === 0);
+  const nat64 = g0 === 0x64 && g1 === 0xff9b && groups.slice(2, 6).every((g) => g === 0);
+  if (mapped || nat64) {
+    const reason = ipv4Reason(embeddedV4);
+    if (reason === "loopback" && options.allowLoopback) return undefined;
+    return reason ? `${reason} (IPv4 inside IPv6)` : undefined;
+  }
+  if ((g0 & 0xfe00) === 0xfc00) return "unique local (private)";
+  if ((g0 & 0xffc0) === 0xfe80) return "link-local";
+  if ((g0 & 0xffc0) === 0xfec0) return "site-local";
+  if ((g0 & 0xff00) === 0xff00) return "multicast";
+  if (g0 === 0x2001 && g1 === 0x0db8) return "documentation";
+  if (g0 === 0x2002) return "6to4 (embeds an IPv4 address)";
+  if (g0 === 0x2001 && g1 === 0) return "Teredo (embeds an IPv4 address)";
+  return undefined;
+}
+
+function isLoopbackHost(host: string): boolean {
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  const v4 = parseIpv4(host);
+  if (v4 !== undefined) return inCidr(v4, [ipv4(127, 0, 0, 0), 8]);
+  if (host.startsWith("[")) {
+    const groups = parseIpv6(host.slice(1, -1));
+    if (!groups) return false;
+    const upTo = (n: number) => groups.slice(0, n).every((g) => g === 0);
+    const v4mapped = upTo(5) && groups[5] === 0xffff;
+    return (upTo(7) && groups[7] === 1) || (v4mapped && (groups[6] ?? 0) >> 8 === 127);
+  }
+  return false;
+}
+
+/** Decides whether a webhook may be sent to `raw`; the reason says what to change. */
+export function checkWebhookUrl(raw: string, options: UrlGuardOptions): UrlVerdict {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, reason: "is not an absolute URL" };
+  }
+  if (url.username || url.password) {
+    return { ok: false, reason: "must not contain credentials; use the signing secret instead" };
+  }
+  // A trailing dot names the same host (`localhost.`); drop it so it cannot slip past a check.
+  const host = url.hostname.toLowerCase().replace(/\.+$/, "");
+  const loopback = isLoopbackHost(host);
+  if (loopback && options.allowLoopback) {
+    if (url.protocol === "https:" || url.protocol === "http:") return { ok: true, url };
+    return { ok: false, reason: "must use http or https" };
+  }
+  if (loopback) {
+    return {
+      ok: false,
+      reason:
+        "points at a loopback address (allowed only by WEBHOOK_ALLOW_LOOPBACK in local development)",
+    };
+  }
+  if (url.protocol !== "https:") return { ok: false, reason: "must use https" };
+  if (host === "") return { ok: false, reason: "has no host" };
+
+  const v4 = parseIpv4(host);
+  if (v4 !== undefined) {
+    const reason = ipv4Reason(v4);
+    return reason ? { ok: false, reason: `points at a ${reason} address` } : { ok: true, url };
+  }
+  if (host.startsWith("[")) {
+    const groups = parseIpv6(host.slice(1, -1));
+    if (!groups) return { ok: false, reason: "has an IPv6 address that cannot be read" };
+    const reason = ipv6Reason(groups, options);
+    return reason ? { ok: false, reason: `points at a ${reason} address` } : { ok: true, url };
+  }
+  if (!host.includes(".")) {
+    return { ok: false, reason: "must use a public, fully qualified host name" };
+  }
+  const internal = INTERNAL_SUFFIXES.find(
+    (suffix) => host === suffix || host.endsWith(`.${suffix}`),
+  );
+  if (internal) return { ok: false, reason: `points at an internal name (.${internal})` };
+  return { ok: true, url };
+}
