@@ -70,7 +70,7 @@ const createPromptRoute = createRoute({
   },
   responses: {
     201: jsonResponse(
-      z.object({ prompt: Prompt, version: Version.nullable() }),
+      z.object({ prompt: Prompt, version: z.union([Version, z.null()]) }),
       "The prompt and its first version",
     ),
     ...errorResponses,

@@ -1,0 +1,269 @@
+import { DEFAULT_LABEL } from "../../workers/shared/names";
+import { type CacheEntry, PromptCache } from "./cache";
+import {
+  type FallbackPrompt,
+  fallbackPrompt,
+  type Prompt,
+  type PromptOfType,
+  type PromptSource,
+  type ResolvedPrompt,
+  toPrompt,
+} from "./compile";
+import { CuecardUnavailableError, errorFor, PromptTypeError, readProblem } from "./errors";
+import {
+  defaultTransport,
+  type FetchFunction,
+  type RetryPolicy,
+  requestWithRetry,
+} from "./transport";
+
+/** The edge answers a batch of at most this many names in one request. */
+export const BATCH_MAX = 100;
+
+export interface CuecardClientOptions {
+  /** The edge worker, e.g. https://prompts.example.com. */
+  edgeUrl: string;
+  /** A read key (`cc_reader_…`). In a browser it is visible to users: give it no other role. */
+  apiKey: string;
+  /** How long a fetched label is served without asking the edge again. Default 60 s. */
+  ttlMs?: number;
+  /** After the TTL, how long the cached copy is still served while it refreshes. Default 5 min. */
+  staleWhileRevalidateMs?: number;
+  /** Bound on cached prompts (least recently used go first). Default 1000. */
+  maxEntries?: number;
+  /** One attempt's budget. Default 2 s. */
+  timeoutMs?: number;
+  /** Retries on network errors, timeouts, 429 and 5xx. Default 2. */
+  retries?: number;
+  /** First backoff delay (doubles each retry, with full jitter). Default 100 ms. */
+  baseDelayMs?: number;
+  /** Longest wait before one retry; a longer `Retry-After` is not waited for. Default 2 s. */
+  maxDelayMs?: number;
+  /** Served when a prompt is neither cached nor reachable; `getPrompt`'s own fallback wins. */
+  fallbacks?: Record<string, FallbackPrompt>;
+  /** Told about failed background refreshes (the cached copy was served meanwhile). */
+  onBackgroundError?: (error: unknown, name: string) => void;
+  /** Injectable for tests and for runtimes without a global fetch. */
+  fetch?: FetchFunction;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface GetPromptOptions<T extends Prompt["type"] = Prompt["type"]> {
+  /** The label to resolve (default `production`). Not together with `version`. */
+  label?: string;
+  /** A pinned version: immutable, so it is cached for good. */
+  version?: number;
+  /** Asserts the prompt's type, and narrows the result's type to it. */
+  type?: T;
+  /** Served when nothing is cached and the edge cannot be reached. */
+  fallback?: FallbackPrompt;
+  signal?: AbortSignal;
+}
+
+export interface PrefetchResult {
+  prompts: Prompt[];
+  /** Names that have no such label (or do not exist). */
+  missing: string[];
+}
+
+/**
+ * Fetches prompts from the Cuecard edge, built so that a prompt is never the reason a request is
+ * slow or fails: answers come from memory while fresh, stale copies are served while one request
+ * refreshes them, concurrent asks for one prompt share one request, failures are retried with
+ * backoff, and when the edge stays unreachable the last copy (or the caller's fallback) is used.
+ */
+export class CuecardClient {
+  readonly #options: CuecardClientOptions;
+  readonly #cache: PromptCache;
+  readonly #inFlight = new Map<string, Promise<CacheEntry>>();
+  readonly #transport;
+  readonly #retry: RetryPolicy;
+  readonly #edgeUrl: string;
+
+  constructor(options: CuecardClientOptions) {
+    this.#options = options;
+    const base = defaultTransport();
+    this.#transport = {
+      fetch: options.fetch ?? base.fetch,
+      sleep: options.sleep ?? base.sleep,
+      random: options.random ?? base.random,
+      now: options.now ?? base.now,
+    };
+    this.#cache = new PromptCache(
+      {
+        ttlMs: options.ttlMs ?? 60_000,
+        staleWhileRevalidateMs: options.staleWhileRevalidateMs ?? 300_000,
+        maxEntries: options.maxEntries ?? 1000,
+      },
+      this.#transport.now,
+    );
+    this.#retry = {
+      retries: options.retries ?? 2,
+      baseDelayMs: options.baseDelayMs ?? 100,
+      maxDelayMs: options.maxDelayMs ?? 2_000,
+      timeoutMs: options.timeoutMs ?? 2_000,
+    };
+    this.#edgeUrl = options.edgeUrl.replace(/\/+$/, "");
+  }
+
+  getPrompt<T extends Prompt["type"]>(
+    name: string,
+    options: GetPromptOptions<T> & { type: T },
+  ): Promise<PromptOfType<T>>;
+  getPrompt(name: string, options?: GetPromptOptions): Promise<Prompt>;
+  async getPrompt(name: string, options: GetPromptOptions = {}): Promise<Prompt> {
+    const prompt = await this.#resolve(name, options);
+    if (options.type && prompt.type !== options.type) {
+      throw new PromptTypeError(
+        `Prompt '${name}' is a ${prompt.type} prompt, not ${options.type}; ask for type '${prompt.type}' or change the prompt.`,
+      );
+    }
+    return prompt;
+  }
+
+  /**
+   * Loads many prompts of one label at start-up, in one request per 100 names, so the first real
+   * requests are served from memory.
+   */
+  async prefetch(
+    names: readonly string[],
+    options: { label?: string; signal?: AbortSignal } = {},
+  ): Promise<PrefetchResult> {
+    const label = options.label ?? DEFAULT_LABEL;
+    const unique = [...new Set(names)];
+    const result: PrefetchResult = { prompts: [], missing: [] };
+    for (let start = 0; start < unique.length; start += BATCH_MAX) {
+      const chunk = unique.slice(start, start + BATCH_MAX);
+      const query = `names=${chunk.map(encodeURIComponent).join(",")}&label=${encodeURIComponent(label)}`;
+      const response = await this.#request(`${this.#edgeUrl}/v1/prompts?${query}`, {
+        signal: options.signal,
+      });
+      if (!response.ok) throw errorFor(response.status, await readProblem(response));
+      const body = (await response.json()) as { prompts: ResolvedPrompt[]; missing: string[] };
+      for (const resolved of body.prompts) {
+        const entry = this.#cache.set(cacheKey(resolved.name, { label }), {
+          resolved,
+          etag: `"${resolved.hash}"`,
+          immutable: false,
+        });
+        result.prompts.push(toPrompt(entry.resolved, "edge"));
+      }
+      result.missing.push(...body.missing);
+    }
+    return result;
+  }
+
+  /** Forgets every cached prompt (e.g. after rotating the key). */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
+  async #resolve(name: string, options: GetPromptOptions): Promise<Prompt> {
+    const selector =
+      options.version !== undefined
+        ? { version: options.version }
+        : { label: options.label ?? DEFAULT_LABEL };
+    const key = cacheKey(name, selector);
+    const cached = this.#cache.get(key);
+    if (cached) {
+      const freshness = this.#cache.freshness(cached);
+      if (freshness === "fresh") return toPrompt(cached.resolved, "cache");
+      if (freshness === "stale") {
+        this.#load(key, name, selector, cached).catch((error: unknown) => {
+          this.#options.onBackgroundError?.(error, name);
+        });
+        return toPrompt(cached.resolved, "stale");
+      }
+    }
+    try {
+      const loaded = await abortable(this.#load(key, name, selector, cached), options.signal);
+      return toPrompt(loaded.resolved, "edge");
+    } catch (error) {
+      if (!(error instanceof CuecardUnavailableError)) throw error;
+      // Stale-if-error: an old copy beats failing the caller's request.
+      if (cached) return toPrompt(cached.resolved, "stale");
+      const fallback = options.fallback ?? this.#options.fallbacks?.[name];
+      if (fallback !== undefined) return fallbackPrompt(name, selector.label ?? null, fallback);
+      throw error;
+    }
+  }
+
+  /** One request per key at a time: concurrent callers share it. */
+  #load(
+    key: string,
+    name: string,
+    selector: Selector,
+    cached: CacheEntry | undefined,
+  ): Promise<CacheEntry> {
+    const running = this.#inFlight.get(key);
+    if (running) return running;
+    const loading = this.#fetchPrompt(key, name, selector, cached).finally(() => {
+      this.#inFlight.delete(key);
+    });
+    this.#inFlight.set(key, loading);
+    return loading;
+  }
+
+  async #fetchPrompt(
+    key: string,
+    name: string,
+    selector: Selector,
+    cached: CacheEntry | undefined,
+  ): Promise<CacheEntry> {
+    const query =
+      selector.version !== undefined
+        ? `version=${selector.version}`
+        : `label=${encodeURIComponent(selector.label)}`;
+    const headers: Record<string, string> = {};
+    if (cached?.etag) headers["if-none-match"] = cached.etag;
+    const response = await this.#request(
+      `${this.#edgeUrl}/v1/prompts/${encodeURIComponent(name)}?${query}`,
+      { headers },
+    );
+    if (response.status === 304 && cached) return this.#cache.revalidated(key) ?? cached;
+    if (!response.ok) {
+      // The label was deleted or the prompt archived: stop serving the old copy.
+      if (response.status === 404) this.#cache.delete(key);
+      throw errorFor(response.status, await readProblem(response));
+    }
+    const resolved = (await response.json()) as ResolvedPrompt;
+    return this.#cache.set(key, {
+      resolved,
+      etag: response.headers.get("etag"),
+      immutable: selector.version !== undefined,
+    });
+  }
+
+  #request(url: string, init: { headers?: Record<string, string>; signal?: AbortSignal }) {
+    return requestWithRetry(this.#transport, this.#retry, url, {
+      headers: { ...init.headers, authorization: `Bearer ${this.#options.apiKey}` },
+      signal: init.signal,
+    });
+  }
+}
+
+/**
+ * A shared request is not cancelled when one of its callers gives up (the others still want it);
+ * that caller just stops waiting.
+ */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+type Selector = { label: string; version?: undefined } | { version: number; label?: undefined };
+
+function cacheKey(name: string, selector: Selector): string {
+  return selector.version !== undefined
+    ? `${name}#${selector.version}`
+    : `${name}@${selector.label}`;
+}
+
+export type { PromptSource };

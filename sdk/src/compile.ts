@@ -1,0 +1,119 @@
+import type {
+  ChatMessage,
+  ModelConfig,
+  PromptContent,
+  VariableSpec,
+} from "../../workers/shared/prompt";
+import { deriveVariables, renderPrompt } from "../../workers/shared/template";
+
+/**
+ * A prompt as an app uses it: the resolved version plus `compile(variables)`, which renders with
+ * the edge's own code (workers/shared/template.ts), so a local render and
+ * `POST /v1/prompts/{name}/render` give the same output and refuse the same variables
+ * (RenderError naming `missing` and `unknown`).
+ */
+
+/** Where a prompt came from: `edge` just now, the client `cache`, a `stale` copy kept because
+ * the edge could not be reached, or the caller's `fallback`. */
+export type PromptSource = "edge" | "cache" | "stale" | "fallback";
+
+/** The JSON the edge returns for one resolved prompt. */
+export interface ResolvedPrompt {
+  name: string;
+  type: "text" | "chat";
+  version: number;
+  /** The label asked for; null for a pinned version. */
+  label: string | null;
+  prompt: PromptContent;
+  config: ModelConfig;
+  variables: VariableSpec[];
+  hash: string;
+  commitMessage?: string | null;
+  createdAt?: string;
+}
+
+export type Variables = Record<string, unknown>;
+
+interface PromptBase<Content> {
+  readonly name: string;
+  readonly version: number;
+  readonly label: string | null;
+  readonly prompt: Content;
+  readonly config: ModelConfig;
+  readonly variables: readonly VariableSpec[];
+  readonly hash: string;
+  readonly source: PromptSource;
+  /** Renders the template(s). Throws RenderError when variables are missing or unknown. */
+  compile(variables?: Variables): Content;
+}
+
+export interface TextPrompt extends PromptBase<string> {
+  readonly type: "text";
+}
+
+export interface ChatPrompt extends PromptBase<ChatMessage[]> {
+  readonly type: "chat";
+}
+
+/** Narrow with `prompt.type === "chat"`, or ask `getPrompt(name, { type: "chat" })`. */
+export type Prompt = TextPrompt | ChatPrompt;
+export type PromptOfType<T extends Prompt["type"]> = Extract<Prompt, { type: T }>;
+
+export function toPrompt(resolved: ResolvedPrompt, source: PromptSource): Prompt {
+  const base = {
+    name: resolved.name,
+    version: resolved.version,
+    label: resolved.label,
+    config: resolved.config,
+    variables: resolved.variables,
+    hash: resolved.hash,
+    source,
+  };
+  if (typeof resolved.prompt === "string") {
+    const template = resolved.prompt;
+    return {
+      ...base,
+      type: "text",
+      prompt: template,
+      compile: (variables = {}) => renderPrompt(template, resolved.variables, variables),
+    };
+  }
+  const messages = resolved.prompt;
+  return {
+    ...base,
+    type: "chat",
+    prompt: messages,
+    compile: (variables = {}) => renderPrompt(messages, resolved.variables, variables),
+  };
+}
+
+/** What a caller may give as a fallback: the template(s), optionally with a model config. */
+export type FallbackPrompt = PromptContent | { prompt: PromptContent; config?: ModelConfig };
+
+/**
+ * A prompt built from the caller's fallback. Version 0 and an empty hash say it never came from
+ * Cuecard; its variables are derived from its template exactly as the admin derives them.
+ */
+export function fallbackPrompt(
+  name: string,
+  label: string | null,
+  fallback: FallbackPrompt,
+): Prompt {
+  const content =
+    typeof fallback === "string" || Array.isArray(fallback) ? fallback : fallback.prompt;
+  const config =
+    typeof fallback === "string" || Array.isArray(fallback) ? {} : (fallback.config ?? {});
+  return toPrompt(
+    {
+      name,
+      type: typeof content === "string" ? "text" : "chat",
+      version: 0,
+      label,
+      prompt: content,
+      config,
+      variables: deriveVariables(content),
+      hash: "",
+    },
+    "fallback",
+  );
+}

@@ -1,0 +1,31 @@
+/**
+ * `@cuecard/sdk`: fetch prompts from the Cuecard edge and render them exactly as the edge does.
+ * Runs wherever `fetch` does: Node ≥ 20, browsers, Cloudflare Workers.
+ */
+export type { ChatMessage, ModelConfig, VariableSpec } from "../../workers/shared/prompt";
+export { RenderError } from "../../workers/shared/template";
+export {
+  CuecardClient,
+  type CuecardClientOptions,
+  type GetPromptOptions,
+  type PrefetchResult,
+} from "./client";
+export {
+  type ChatPrompt,
+  type FallbackPrompt,
+  type Prompt,
+  type PromptOfType,
+  type PromptSource,
+  type ResolvedPrompt,
+  type TextPrompt,
+  toPrompt,
+  type Variables,
+} from "./compile";
+export {
+  CuecardError,
+  CuecardRequestError,
+  CuecardUnavailableError,
+  type Problem,
+  PromptNotFoundError,
+  PromptTypeError,
+} from "./errors";
