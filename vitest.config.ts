@@ -1,12 +1,15 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects: each worker's suites run inside workerd; e2e runs both workers together.
+// Each worker's suites run inside workerd; e2e runs both workers together; ui drives the admin UI
+// in Chromium against both workers.
 export default defineConfig({
   test: {
     projects: [
       "test/admin/vitest.config.ts",
       "test/edge/vitest.config.ts",
       "test/e2e/vitest.config.ts",
+      "test/sdk/vitest.config.ts",
+      "test/ui/vitest.config.ts",
     ],
   },
 });

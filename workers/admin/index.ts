@@ -1,6 +1,7 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { createAdminUi } from "../../admin";
 import { ProblemError, problemResponse } from "../shared/problem";
 import { openDatabase } from "./db/client";
 import type { EventMessage, Platform } from "./domain/context";
@@ -63,11 +64,7 @@ const app = new Hono<AdminHonoEnv>();
 app.use(requestId());
 app.use(securityHeaders());
 app.route("/api", api);
-app.get("/", (c) =>
-  c.html(
-    "<!doctype html><title>Cuecard</title><h1>Cuecard admin</h1><p>API reference: <a href=/api/docs>/api/docs</a></p>",
-  ),
-);
+app.route("/", createAdminUi());
 app.notFound((c) =>
   problemResponse(
     new ProblemError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`),

@@ -1,0 +1,93 @@
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import { openDatabase } from "../workers/admin/db/client";
+import { actorOfKey, findActiveSession } from "../workers/admin/domain/access";
+import type { MutationContext } from "../workers/admin/domain/context";
+import { SESSION_TTL_MS } from "../workers/admin/domain/sessions";
+import type { AdminVariables } from "../workers/admin/http/app";
+import { assertSameOrigin, SESSION_COOKIE, sameSecret } from "../workers/admin/http/auth";
+import { ProblemError } from "../workers/shared/problem";
+
+/** The UI's request context: the admin worker's, plus the signed-in session. */
+export type UiEnv = {
+  Bindings: AdminEnv;
+  Variables: AdminVariables & { csrfToken: string; sessionToken: string };
+};
+export type UiContext = Context<UiEnv>;
+
+/** The hidden form field every UI form carries; the API takes the same token as a header. */
+export const CSRF_FIELD = "_csrf";
+
+export function setSessionCookie(c: UiContext, token: string) {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    path: "/",
+    maxAge: SESSION_TTL_MS / 1000,
+  });
+}
+
+export function clearSessionCookie(c: UiContext) {
+  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true });
+}
+
+/** Only paths of this site are followed after sign-in, never `//other.example` or a full URL. */
+export function safeNext(next: string | undefined): string {
+  return next?.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+}
+
+/**
+ * Pages need a signed-in session; a signed-out visitor is sent to sign in and brought back.
+ * Every POST must come from this origin and echo the session's CSRF token in `_csrf`.
+ */
+export function signedIn() {
+  return createMiddleware<UiEnv>(async function signedIn(c, next) {
+    const token = getCookie(c, SESSION_COOKIE);
+    const found = token ? await findActiveSession(openDatabase(c.env.DB), token) : undefined;
+    if (!token || !found) {
+      if (token) clearSessionCookie(c);
+      if (c.req.method !== "GET") {
+        throw new ProblemError("unauthorized", "Your session has ended. Sign in again.");
+      }
+      const url = new URL(c.req.url);
+      const next =
+        url.pathname === "/" ? "" : `?next=${encodeURIComponent(url.pathname + url.search)}`;
+      return c.redirect(`/sign-in${next}`, 303);
+    }
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      assertSameOrigin(c as unknown as Parameters<typeof assertSameOrigin>[0]);
+      const form = await c.req.parseBody();
+      const sent = typeof form[CSRF_FIELD] === "string" ? form[CSRF_FIELD] : "";
+      if (!sameSecret(sent, found.session.csrfToken)) {
+        throw new ProblemError(
+          "forbidden",
+          "This form has expired or did not come from Cuecard. Reload the page and try again.",
+        );
+      }
+    }
+    c.set("actor", { ...actorOfKey(found.key, "session"), sessionId: found.session.id });
+    c.set("csrfToken", found.session.csrfToken);
+    c.set("sessionToken", token);
+    await next();
+  });
+}
+
+/** What a domain verb needs to act for the signed-in user, attributed in the audit log. */
+export function uiMutationContext(c: UiContext): MutationContext {
+  return {
+    db: openDatabase(c.env.DB),
+    kv: c.env.PROMPTS_KV,
+    events: c.env.EVENTS,
+    actor: c.get("actor"),
+    requestId: c.get("requestId"),
+  };
+}
+
+/** The signed-in user's project: a session belongs to exactly one. */
+export function projectOf(c: UiContext): string {
+  const projectId = c.get("actor").projectId;
+  if (!projectId) throw new ProblemError("forbidden", "This session has no project.");
+  return projectId;
+}

@@ -1,0 +1,17 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+// Runs in Node: starts both workers with Miniflare (scripts/platform.ts) and drives the admin UI
+// in Debian's Chromium through playwright-core, the way a prompt author uses it.
+export default defineConfig({
+  root: fileURLToPath(new URL("../..", import.meta.url)),
+  test: {
+    name: "ui",
+    environment: "node",
+    include: ["test/ui/**/*.test.ts"],
+    // A browser journey of a dozen pages on a shared 2-core machine.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    fileParallelism: false,
+  },
+});
