@@ -37,8 +37,8 @@ export default defineProject(async () => {
       }),
     ],
     // The UI's JSX is Hono's (tsconfig says so; Vite's transformer must be told too).
-    oxc: { jsx: { runtime: "automatic", importSource: "hono/jsx" } },
-    esbuild: { jsx: "automatic", jsxImportSource: "hono/jsx" },
+    oxc: { jsx: { runtime: "automatic" as const, importSource: "hono/jsx" } },
+    esbuild: { jsx: "automatic" as const, jsxImportSource: "hono/jsx" },
     test: {
       name: "admin",
       include: ["test/admin/**/*.test.ts"],
