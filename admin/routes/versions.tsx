@@ -123,7 +123,7 @@ function previewValue(raw: string): unknown {
 type Preview =
   | { kind: "none" }
   | { kind: "rendered"; output: PromptContent }
-  | { kind: "refused"; missing: string[]; unknown: string[] };
+  | { kind: "refused"; missing: string[]; unknown: string[]; reason: string };
 
 function VersionPage(props: {
   c: UiContext;
@@ -240,14 +240,7 @@ function VersionPage(props: {
             </div>
           ) : null}
           {preview.kind === "refused" ? (
-            <FormError
-              message={`The edge would refuse this render: ${[
-                preview.missing.length ? `missing ${preview.missing.join(", ")}` : "",
-                preview.unknown.length ? `unknown ${preview.unknown.join(", ")}` : "",
-              ]
-                .filter(Boolean)
-                .join("; ")}.`}
-            />
+            <FormError message={`The edge would refuse this render: ${preview.reason}.`} />
           ) : null}
         </section>
       </div>
@@ -377,7 +370,7 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
         };
       } catch (error) {
         if (!(error instanceof RenderError)) throw error;
-        preview = { kind: "refused", ...error.problems };
+        preview = { kind: "refused", ...error.problems, reason: error.message };
       }
     }
     return render(

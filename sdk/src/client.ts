@@ -145,7 +145,8 @@ export class CuecardClient {
       for (const resolved of body.prompts) {
         const entry = this.#cache.set(cacheKey(resolved.name, { label }), {
           resolved,
-          etag: `"${resolved.hash}"`,
+          // The edge's ETag names the version too (same content can be two versions).
+          etag: `"${resolved.hash}.v${resolved.version}"`,
           immutable: false,
         });
         result.prompts.push(toPrompt(entry.resolved, "edge"));

@@ -77,6 +77,17 @@ describe("the role × route matrix, generated from the policy table", () => {
   }
 });
 
+describe("HEAD requests", () => {
+  it("are authenticated and authorized like GET", async () => {
+    const path = "http://admin.test/api/v1/projects/default/keys";
+    expect((await exports.default.fetch(path, { method: "HEAD" })).status).toBe(401);
+    const asEditor = await exports.default.fetch(path, { method: "HEAD", headers: as("editor") });
+    expect(asEditor.status).toBe(403);
+    const asAdmin = await exports.default.fetch(path, { method: "HEAD", headers: as("admin") });
+    expect(asAdmin.status).toBe(200);
+  });
+});
+
 describe("projects are isolated", () => {
   let otherAdmin: string;
   beforeAll(async () => {
@@ -271,6 +282,39 @@ describe("the bootstrap token", () => {
       authorization: `Bearer ${BOOTSTRAP_TOKEN}`,
     });
     expect(elsewhere.status).toBe(403);
+  });
+
+  it("two racing bootstraps of a new project: exactly one admin key", async () => {
+    const bootstrap = () =>
+      exports.default.fetch("http://admin.test/api/v1/bootstrap", {
+        method: "POST",
+        headers: { authorization: `Bearer ${BOOTSTRAP_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ project: "raced" }),
+      });
+    const statuses = (await Promise.all([bootstrap(), bootstrap()])).map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 409]);
+    const admins = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM api_keys WHERE project_id = 'raced' AND role = 'admin'",
+    ).first<{ n: number }>();
+    expect(admins?.n).toBe(1);
+  });
+
+  it("works again once the project's only admin key has expired", async () => {
+    const first = await exports.default.fetch("http://admin.test/api/v1/bootstrap", {
+      method: "POST",
+      headers: { authorization: `Bearer ${BOOTSTRAP_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ project: "lapsed" }),
+    });
+    const { key } = await json(first);
+    await env.DB.prepare("UPDATE api_keys SET expires_at = '2020-01-01T00:00:00.000Z' WHERE id = ?")
+      .bind(key.id)
+      .run();
+    const again = await exports.default.fetch("http://admin.test/api/v1/bootstrap", {
+      method: "POST",
+      headers: { authorization: `Bearer ${BOOTSTRAP_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ project: "lapsed" }),
+    });
+    expect(again.status).toBe(201);
   });
 
   it("a wrong bootstrap token is 401", async () => {

@@ -184,4 +184,39 @@ describe("bad input gets a clear error and writes nothing", () => {
       409,
     );
   });
+
+  it("does not coerce JSON body values: a boolean or an array is not a version", async () => {
+    const name = await createTextPrompt("x");
+    const path = `/projects/default/prompts/${enc(name)}/labels/staging`;
+    await expectProblem(await api("PUT", path, { version: true }), 422, "body.version");
+    await expectProblem(await api("PUT", path, { version: [1] }), 422, "body.version");
+    await expectProblem(await api("PUT", path, { version: "1" }), 422, "body.version");
+    expect((await api("GET", `/projects/default/prompts/${enc(name)}/labels`)).status).toBe(200);
+    const labels = await json(await api("GET", `/projects/default/prompts/${enc(name)}/labels`));
+    expect(labels.items.map((l: { name: string }) => l.name)).toEqual(["latest"]);
+  });
+
+  it("stores key expiry in UTC and refuses one in the past", async () => {
+    const inTwoHours = new Date(Date.now() + 2 * 3600_000);
+    // The same instant written as wall-clock time in UTC+05:00.
+    const withOffset = `${new Date(inTwoHours.getTime() + 5 * 3600_000).toISOString().slice(0, 19)}+05:00`;
+    const created = await api("POST", "/projects/default/keys", {
+      name: "tz",
+      role: "reader",
+      expiresAt: withOffset,
+    });
+    expect(created.status).toBe(201);
+    const { key } = await json(created);
+    expect(key.expiresAt).toMatch(/Z$/);
+    expect(Math.abs(Date.parse(key.expiresAt) - Date.parse(withOffset))).toBeLessThan(1000);
+    await expectProblem(
+      await api("POST", "/projects/default/keys", {
+        name: "old",
+        role: "reader",
+        expiresAt: "2020-01-01T00:00:00Z",
+      }),
+      422,
+      "body.expiresAt",
+    );
+  });
 });

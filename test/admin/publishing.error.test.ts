@@ -12,8 +12,13 @@ import worker from "../../workers/admin";
 import { openDatabase } from "../../workers/admin/db/client";
 import { auditLog, labelHistory, outbox, prompts } from "../../workers/admin/db/schema";
 import type { EventMessage } from "../../workers/admin/domain/context";
-import { moveLabel } from "../../workers/admin/domain/labels";
-import { createPrompt, createVersion, findPrompt } from "../../workers/admin/domain/prompts";
+import { deleteLabel, moveLabel } from "../../workers/admin/domain/labels";
+import {
+  createPrompt,
+  createVersion,
+  findPrompt,
+  updatePrompt,
+} from "../../workers/admin/domain/prompts";
 import { retryPendingOutbox } from "../../workers/admin/publishing/outbox";
 import { republishProject } from "../../workers/admin/publishing/publisher";
 import type { LabelPointer } from "../../workers/shared/kv-records";
@@ -252,6 +257,88 @@ describe("publishing guarantees", () => {
       moveLabel(testContext(), prompt, "production", { version: 99 }),
     ).rejects.toMatchObject({
       status: 404,
+    });
+  });
+
+  it("a slower publisher cannot leave an older pointer behind: it re-reads D1 after writing", async () => {
+    const name = await createTextPrompt("one", ["production"]);
+    await addVersion(name, "two");
+    const prompt = await findPrompt(db, "default", name);
+    let interleaved = false;
+    // While the first publisher is writing its (soon stale) pointer, someone else moves the label
+    // and publishes; the first publisher's put lands last.
+    const slowKv = new Proxy(env.PROMPTS_KV, {
+      get(target, property) {
+        if (property === "put") {
+          return async (key: string, value: string) => {
+            if (!interleaved && key === `p/default/${name}@production`) {
+              interleaved = true;
+              const fresh = await findPrompt(db, "default", name);
+              await moveLabel(testContext(), fresh, "production", { version: 1 });
+            }
+            return target.put(key, value);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await moveLabel(testContext({ kv: slowKv }), prompt, "production", { version: 2 });
+    expect(interleaved).toBe(true);
+    expect((await pointer(name))?.targets[0]?.version).toBe(1);
+  });
+
+  it("a deleted label's pointer is removed even when KV's list does not show it yet", async () => {
+    const name = await createTextPrompt("one", ["staging"]);
+    const blindList = new Proxy(env.PROMPTS_KV, {
+      get(target, property) {
+        if (property === "list") {
+          return async () => ({ keys: [], list_complete: true, cacheStatus: null });
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const prompt = await findPrompt(db, "default", name);
+    await deleteLabel(testContext({ kv: blindList }), prompt, "staging");
+    expect(await env.PROMPTS_KV.get(`p/default/${name}@staging`)).toBeNull();
+  });
+
+  it("editing a description with a stale read does not undo someone else's archive", async () => {
+    const name = await createTextPrompt("x", ["production"]);
+    const stale = await findPrompt(db, "default", name);
+    await updatePrompt(testContext(), stale, { archived: true });
+    await updatePrompt(testContext(), stale, { description: "edited meanwhile" });
+    const now = await findPrompt(db, "default", name);
+    expect(now.archivedAt).not.toBeNull();
+    expect(now.description).toBe("edited meanwhile");
+    expect(await pointer(name)).toBeNull();
+  });
+
+  it("republish works in steps within KV's per-request budget and resumes from its cursor", async () => {
+    const names: string[] = [];
+    for (let i = 0; i < 4; i++) names.push(await createTextPrompt(`step ${i}`, ["production"]));
+    for (const name of names) await env.PROMPTS_KV.delete(`p/default/${name}@production`);
+    let after: string | undefined;
+    let steps = 0;
+    for (;;) {
+      const report = await republishProject({ db, kv: env.PROMPTS_KV }, "default", {
+        after,
+        budget: 5,
+      });
+      steps++;
+      if (report.complete) break;
+      expect(report.nextCursor).not.toBeNull();
+      after = report.nextCursor ?? undefined;
+    }
+    expect(steps).toBeGreaterThan(1);
+    for (const name of names) expect((await pointer(name))?.versions[0]?.prompt).toMatch(/^step/);
+    const response = await api("POST", "/projects/default/republish");
+    expect((await json(response)).complete).toBe(true);
+    const audit = await json(await api("GET", "/projects/default/audit?action=project.republish"));
+    expect(audit.items[0]).toMatchObject({
+      requestId: response.headers.get("x-request-id"),
+      after: { complete: true },
     });
   });
 });

@@ -2,7 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   deriveVariables,
+  RENDER_LIMITS,
   RenderError,
+  RenderLimitError,
   renderPrompt,
   TemplateError,
 } from "../../workers/shared/template";
@@ -82,6 +84,63 @@ describe("template fuzzing", () => {
     for (const template of inputs) {
       const outcome = deriveOrExplain(template);
       expect(outcome.ms).toBeLessThan(TIME_BUDGET_MS * 4);
+    }
+  });
+
+  it("renders hostile variables to a string or a RenderLimitError, quickly", () => {
+    const templates = fc.constantFrom(
+      "{{#a}}{{#b}}{{#a}}[{{.}}]{{/a}}{{/b}}{{/a}}",
+      "{{#a}}{{#a}}{{#a}}{{/a}}{{/a}}{{/a}}",
+      `{{#a}}${"x".repeat(2_000)}{{b}}{{/a}}`,
+      "{{a}}{{{b}}}",
+    );
+    // No null: mustache.js throws a TypeError on a null list item (a library bug, not a limit).
+    const { tree } = fc.letrec((tie) => ({
+      tree: fc.oneof(
+        { depthSize: "large" },
+        fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean()),
+        fc.array(tie("tree"), { maxLength: 4 }),
+        fc.dictionary(fc.constantFrom("a", "b", "i"), tie("tree"), {
+          maxKeys: 3,
+          noNullPrototype: true,
+        }),
+      ),
+    }));
+    const value = fc.oneof(
+      tree,
+      fc.nat({ max: 3_000 }).map((length) => Array.from({ length }, (_, i) => ({ i }))),
+    );
+    fc.assert(
+      fc.property(templates, value, value, (template, a, b) => {
+        const variables = deriveVariables(template);
+        const given = Object.fromEntries(variables.map((v) => [v.name, v.name === "a" ? a : b]));
+        const started = performance.now();
+        try {
+          const output = renderPrompt(template, variables, given);
+          expect(output.length).toBeLessThanOrEqual(RENDER_LIMITS.outputChars);
+        } catch (error) {
+          expect(error).toBeInstanceOf(RenderLimitError);
+          expect(error).toBeInstanceOf(RenderError);
+        }
+        expect(performance.now() - started).toBeLessThan(TIME_BUDGET_MS * 4);
+      }),
+      { numRuns: 200, seed: 20261124 },
+    );
+  });
+
+  it("refuses before allocating: 100,000 items, cycles, and sections multiplying output", () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ["{{#a}}x{{/a}}", { a: new Array(100_000).fill(0) }, /variable 'a' holds more than 1000/],
+      ["{{a}}", { a: cyclic }, /variable 'a' is nested more than 8/],
+      [`{{#a}}${"x".repeat(60_000)}{{/a}}`, { a: new Array(1_000).fill(1) }, /too large/],
+      ["{{#a}}{{#a}}{{#a}}{{/a}}{{/a}}{{/a}}", { a: new Array(1_000).fill({}) }, /too large/],
+    ];
+    for (const [template, given, message] of cases) {
+      const started = performance.now();
+      expect(() => renderPrompt(template, deriveVariables(template), given)).toThrow(message);
+      expect(performance.now() - started).toBeLessThan(TIME_BUDGET_MS * 4);
     }
   });
 

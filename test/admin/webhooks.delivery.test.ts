@@ -11,8 +11,13 @@ import {
   webhookEndpoints,
 } from "../../workers/admin/db/schema";
 import type { EventMessage, MutationContext } from "../../workers/admin/domain/context";
-import { moveLabel } from "../../workers/admin/domain/labels";
-import { createPrompt, createVersion, findPrompt } from "../../workers/admin/domain/prompts";
+import { deleteLabel, moveLabel } from "../../workers/admin/domain/labels";
+import {
+  createPrompt,
+  createVersion,
+  findPrompt,
+  updatePrompt,
+} from "../../workers/admin/domain/prompts";
 import { consumeEvents } from "../../workers/admin/events/consumer";
 import {
   consumeWebhookDeliveries,
@@ -24,7 +29,9 @@ import {
   getDelivery,
   redeliver,
   sendTestEvent,
+  updateEndpoint,
 } from "../../workers/admin/webhooks/endpoints";
+import type { WebhookEventType } from "../../workers/admin/webhooks/events";
 import type { DeliveryMessage, WebhookFanOut } from "../../workers/admin/webhooks/fan-out";
 import { api, json, uniqueName } from "./api";
 
@@ -73,7 +80,7 @@ function receiver(script: Array<() => Response | Promise<Response>>) {
   return { fetch: fetchFn, received };
 }
 
-async function setup(options: { eventTypes?: ("prompt.label.moved" | "prompt.created")[] } = {}) {
+async function setup(options: { eventTypes?: WebhookEventType[] } = {}) {
   const project = uniqueName("wh").replaceAll("/", "-");
   const key = await api(
     "POST",
@@ -205,6 +212,42 @@ describe("fan-out", () => {
       "prompt.label.moved",
       "prompt.version.created",
     ]);
+  });
+
+  it("deleting a label and restoring a prompt are delivered: both change what the edge serves", async () => {
+    const s = await setup({ eventTypes: ["prompt.label.deleted", "prompt.restored"] });
+    const name = uniqueName();
+    await createPrompt(s.ctx, s.project, { name, version: { prompt: "v1", labels: ["staging"] } });
+    await deleteLabel(s.ctx, await findPrompt(db, s.project, name), "staging");
+    const [deleted, ...others] = await s.drainEvents();
+    expect(others).toEqual([]);
+    const delivery = await getDelivery(db, s.project, s.endpoint.id, deleted?.deliveryId ?? "");
+    expect(delivery.payload).toMatchObject({
+      type: "prompt.label.deleted",
+      data: {
+        project: s.project,
+        prompt: { name, type: "text" },
+        label: "staging",
+        fromVersion: 1,
+        actor: { id: "key_tester", name: "Ada" },
+        links: { edge: `https://edge.example.com/v1/prompts/${encodeURIComponent(name)}` },
+      },
+    });
+
+    await updatePrompt(s.ctx, await findPrompt(db, s.project, name), { archived: true });
+    await updatePrompt(s.ctx, await findPrompt(db, s.project, name), { archived: false });
+    const [restored, ...rest] = await s.drainEvents();
+    expect(rest).toEqual([]);
+    const restoredDelivery = await getDelivery(
+      db,
+      s.project,
+      s.endpoint.id,
+      restored?.deliveryId ?? "",
+    );
+    expect(restoredDelivery.payload).toMatchObject({
+      type: "prompt.restored",
+      data: { project: s.project, prompt: { name, type: "text" } },
+    });
   });
 
   it("a redelivered event adds no delivery and sends nothing twice once attempted", async () => {
@@ -339,6 +382,41 @@ describe("delivery", () => {
     expect(await s.drainEvents()).toEqual([]);
   });
 
+  it("a PATCH of the description keeps an endpoint that a 410 disabled meanwhile disabled", async () => {
+    const s = await setup({ eventTypes: ["prompt.label.moved"] });
+    await promotion(s.ctx, s.project);
+    const [message] = await s.drainEvents();
+    // The 410 lands between the PATCH's read of the endpoint and its write.
+    const racing: typeof db = Object.create(db);
+    racing.batch = async (statements) => {
+      await attempt(
+        message?.deliveryId ?? "",
+        1,
+        receiver([() => new Response("", { status: 410 })]).fetch,
+      );
+      return db.batch(statements);
+    };
+    const view = await updateEndpoint(
+      { ...s.ctx, db: racing },
+      s.project,
+      s.endpoint.id,
+      { description: "nightly evals" },
+      { allowLoopback: false },
+    );
+    expect(view).toMatchObject({ description: "nightly evals", active: false });
+    expect(view.disabledReason).toMatch(/410/);
+
+    // Only an explicit `active: true` re-enables it, and clears the reason.
+    const enabled = await updateEndpoint(
+      s.ctx,
+      s.project,
+      s.endpoint.id,
+      { active: true },
+      { allowLoopback: false },
+    );
+    expect(enabled).toMatchObject({ active: true, disabledReason: null });
+  });
+
   it("a timeout or refused connection is a failure that is retried", async () => {
     const s = await setup({ eventTypes: ["prompt.label.moved"] });
     await promotion(s.ctx, s.project);
@@ -399,26 +477,37 @@ describe("delivery", () => {
     expect(result.retryBatch.retry).toBe(false);
   });
 
-  it("always failing: 1 + max_retries attempts, then the dead-letter queue marks it failed; redeliver replays it with the same id", async () => {
+  it("always failing: 1 + max_retries attempts, the last marks it failed (the dead-letter consumer changes nothing); redeliver replays it with the same id", async () => {
     const s = await setup({ eventTypes: ["prompt.label.moved"] });
     await promotion(s.ctx, s.project);
     const [message] = await s.drainEvents();
     const id = message?.deliveryId ?? "";
     const failing = receiver([() => new Response("down", { status: 503 })]);
-    for (let n = 1; n <= 1 + WEBHOOK_MAX_RETRIES; n++) {
+    for (let n = 1; n <= WEBHOOK_MAX_RETRIES; n++) {
       const result = await attempt(id, n, failing.fetch);
       expect(result.retryMessages).toHaveLength(1);
+      expect((await getDelivery(db, s.project, s.endpoint.id, id)).status).toBe("retrying");
     }
+    const last = await attempt(id, 1 + WEBHOOK_MAX_RETRIES, failing.fetch);
+    expect(last.retryMessages).toEqual([]);
+    expect(last.explicitAcks).toHaveLength(1);
     expect(failing.received).toHaveLength(1 + WEBHOOK_MAX_RETRIES);
-    // The queue now moves the message to cuecard-webhooks-dlq; its consumer is the worker's.
+    const failed = await getDelivery(db, s.project, s.endpoint.id, id);
+    expect(failed).toMatchObject({
+      status: "failed",
+      attempts: 6,
+      lastStatusCode: 503,
+      nextRetryAt: null,
+    });
+    expect(failed.lastError).toMatch(/503.*redeliver/);
+
+    // The dead-letter consumer (the worker's) is a backstop: a failed delivery stays as it was.
     const dlq = createMessageBatch<DeliveryMessage>("cuecard-webhooks-dlq", [
       { id: "dl1", timestamp: new Date(), attempts: 1, body: { deliveryId: id } },
     ]);
     await worker.queue(dlq, env);
     expect((await getQueueResult(dlq, createExecutionContext())).explicitAcks).toEqual(["dl1"]);
-    const failed = await getDelivery(db, s.project, s.endpoint.id, id);
-    expect(failed).toMatchObject({ status: "failed", attempts: 6, nextRetryAt: null });
-    expect(failed.lastError).toMatch(/redeliver/);
+    expect(await getDelivery(db, s.project, s.endpoint.id, id)).toEqual(failed);
 
     // Visible through the API, and replayable.
     await redeliver(s.ctx, s.project, s.endpoint.id, id);

@@ -4,8 +4,9 @@ import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../workers/admin/db/client";
 import { webhookAttempts, webhookEndpoints } from "../../workers/admin/db/schema";
 import { attemptDelivery, responseExcerpt } from "../../workers/admin/webhooks/delivery";
+import { auditUrl } from "../../workers/admin/webhooks/endpoints";
 import { checkWebhookUrl } from "../../workers/admin/webhooks/url-guard";
-import { api, json } from "./api";
+import { api, json, keyFor } from "./api";
 
 const db = openDatabase(env.DB);
 const strict = { allowLoopback: false };
@@ -19,6 +20,10 @@ const REFUSED = [
   "https://0177.0.0.1/",
   "https://127.0.0.1/",
   "https://[::ffff:127.0.0.1]/",
+  "https://[::ffff:7f00:1]/",
+  "https://[::127.0.0.1]/",
+  "https://[64:ff9b::7f00:1]/",
+  "https://[64:ff9b::127.0.0.9]/",
   "https://[::1]/",
   "https://[::]/",
   "https://169.254.169.254/latest/meta-data/",
@@ -95,6 +100,25 @@ describe("webhook URL guard (SSRF)", () => {
       "http://hooks.example.com/",
     ]) {
       expect(checkWebhookUrl(url, localDev), url).toMatchObject({ ok: false });
+    }
+  });
+
+  // IPv4-mapped, IPv4-compatible and NAT64 spellings of 127/8 must behave exactly like 127.0.0.1.
+  it.each([
+    "127.0.0.1",
+    "[::ffff:127.0.0.1]",
+    "[::ffff:7f00:1]",
+    "[::127.0.0.1]",
+    "[::7f00:1]",
+    "[64:ff9b::7f00:1]",
+    "[64:ff9b::127.0.0.9]",
+  ])("every spelling of loopback %s: refused as loopback, allowed over http locally", (host) => {
+    for (const scheme of ["http", "https"]) {
+      const url = `${scheme}://${host}:8790/hook`;
+      const verdict = checkWebhookUrl(url, strict);
+      expect(verdict.ok, url).toBe(false);
+      if (!verdict.ok) expect(verdict.reason, url).toMatch(/loopback.*WEBHOOK_ALLOW_LOOPBACK/);
+      expect(checkWebhookUrl(url, localDev), url).toMatchObject({ ok: true });
     }
   });
 
@@ -208,6 +232,62 @@ describe("webhook URL guard (SSRF)", () => {
     expect(listed).not.toContain(created.secret);
     expect(listed).not.toContain("whsec_");
     expect(got).not.toContain("whsec_");
+  });
+
+  it("audit URLs keep the origin and first path segment, never the rest of the path or a query", () => {
+    expect(auditUrl("https://hooks.example.com/services/T000/B000/SECRET?token=abc#x")).toBe(
+      "https://hooks.example.com/services/…?…",
+    );
+    expect(auditUrl("https://ci.example.com:8443/hooks")).toBe("https://ci.example.com:8443/hooks");
+    expect(auditUrl("https://ci.example.com/hooks/")).toBe("https://ci.example.com/hooks/");
+    expect(auditUrl("https://ci.example.com/?k=v")).toBe("https://ci.example.com/?…");
+    expect(auditUrl("https://api.github.com/repos/acme/prompts/dispatches")).toBe(
+      "https://api.github.com/repos/…",
+    );
+  });
+
+  it("the audit log, readable by publishers, never shows a webhook URL's credentials", async () => {
+    const project = "wh-sec-audit";
+    const key = await bootstrapAdmin(project);
+    const auth = { authorization: `Bearer ${key}` };
+    const secretUrl = "https://hooks.example.com/services/T000/B000/SECRET?token=abc";
+    const created = await api("POST", `/projects/${project}/webhooks`, { url: secretUrl }, auth);
+    expect(created.status).toBe(201);
+    const { webhook } = await json(created);
+    const patched = await api(
+      "PATCH",
+      `/projects/${project}/webhooks/${webhook.id}`,
+      { url: "https://hooks.example.com/services/T000/B000/OTHERSECRET?token=def" },
+      auth,
+    );
+    expect(patched.status).toBe(200);
+    const deleted = await api(
+      "DELETE",
+      `/projects/${project}/webhooks/${webhook.id}`,
+      undefined,
+      auth,
+    );
+    expect(deleted.status).toBe(204);
+
+    const publisher = await keyFor("publisher", project, key);
+    const audit = await api("GET", `/projects/${project}/audit`, undefined, {
+      authorization: `Bearer ${publisher}`,
+    });
+    expect(audit.status).toBe(200);
+    const page = await json<{ items: { action: string; before: unknown; after: unknown }[] }>(
+      audit,
+    );
+    const rows = page.items.filter((row) => row.action.startsWith("webhook."));
+    expect(rows.map((row) => row.action).sort()).toEqual([
+      "webhook.create",
+      "webhook.delete",
+      "webhook.update",
+    ]);
+    const text = JSON.stringify(rows);
+    for (const leak of ["SECRET", "token=abc", "token=def", "T000"]) {
+      expect(text).not.toContain(leak);
+    }
+    expect(text).toContain("https://hooks.example.com/services/…?…");
   });
 
   it("the bootstrap token alone cannot manage webhooks", async () => {

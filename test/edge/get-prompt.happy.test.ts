@@ -1,6 +1,8 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { PublishedVersion } from "../../workers/shared/kv-records";
 import { edgeFetch } from "./edge-client";
-import { encodeName, seedProject, seedPrompt, uniqueName } from "./factories";
+import { encodeName, putPointer, seedProject, seedPrompt, uniqueName } from "./factories";
 
 describe("GET /v1/prompts/{name}", () => {
   it("serves the production label by default, with its version and content hash", async () => {
@@ -17,7 +19,7 @@ describe("GET /v1/prompts/{name}", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(response.headers.get("cuecard-version")).toBe("1");
-    expect(response.headers.get("etag")).toBe(`"${v1?.hash}"`);
+    expect(response.headers.get("etag")).toBe(`"${v1?.hash}.v1"`);
     expect(response.headers.get("cache-control")).toBe("private, max-age=0, must-revalidate");
     expect(await response.json()).toEqual({
       name: seeded.name,
@@ -57,7 +59,7 @@ describe("GET /v1/prompts/{name}", () => {
 
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toBe("private, max-age=31536000, immutable");
-    expect(response.headers.get("etag")).toBe(`"${seeded.versions[1]?.hash}"`);
+    expect(response.headers.get("etag")).toBe(`"${seeded.versions[1]?.hash}.v2"`);
     expect(await response.json()).toMatchObject({ version: 2, label: null, prompt: "two" });
   });
 
@@ -105,6 +107,30 @@ describe("GET /v1/prompts/{name}", () => {
 
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ version: 2, prompt: "new" });
+  });
+
+  it("sends the new version when the label moves to a version with the same content", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({
+      project,
+      templates: ["same {{x}}", "same {{x}}"],
+      labels: { production: 1 },
+    });
+    const [v1, v2] = seeded.versions as [PublishedVersion, PublishedVersion];
+    expect(v2.hash).toBe(v1.hash);
+    const first = await edgeFetch(`/v1/prompts/${seeded.name}`, { key });
+    const oldEtag = first.headers.get("etag") as string;
+    await putPointer(env.PROMPTS_KV, project, seeded.name, "production", v2);
+
+    const response = await edgeFetch(`/v1/prompts/${seeded.name}`, {
+      key,
+      headers: { "if-none-match": oldEtag },
+    });
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get("etag")).not.toBe(oldEtag);
+    expect(response.headers.get("cuecard-version")).toBe("2");
+    expect(await response.json()).toMatchObject({ version: 2, hash: v1.hash, commitMessage: "v2" });
   });
 
   it("takes a folder-like name as one URL-encoded path segment", async () => {

@@ -95,6 +95,19 @@ describe("POST /v1/prompts/{name}/render", () => {
     expect(await staging.json()).toMatchObject({ version: 1, label: "staging" });
   });
 
+  it("answers 422, not 500, for values the renderer cannot handle (a null list item)", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({
+      project,
+      templates: ["{{#items}}{{label}}{{/items}} {{label}}"],
+    });
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+      variables: { items: [null], label: "x" },
+    });
+    expect(response.status).toBe(422);
+    expect((await problemOf(response)).detail).toContain("cannot be rendered");
+  });
+
   it("answers 404 for an unknown prompt", async () => {
     const { key } = await seedProject();
     const response = await renderRequest("/v1/prompts/nope-render/render", key, { variables: {} });
@@ -147,6 +160,66 @@ describe("POST /v1/prompts/{name}/render", () => {
     const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, body);
     expect(response.status).toBe(422);
     expect((await problemOf(response)).errors?.[0]?.field).toBe(field);
+  });
+
+  describe("render limits", () => {
+    const list = (length: number, item: unknown = 0) => Array.from({ length }, () => item);
+    let nested: unknown = 1;
+    for (let level = 0; level < 9; level += 1) nested = [nested];
+
+    it.each([
+      [
+        "a list of 100,000 items",
+        "{{#items}}{{.}}{{/items}}",
+        { items: list(100_000) },
+        /1000 list items/,
+      ],
+      [
+        "lists totalling over 1,000 items",
+        "{{#items}}x{{/items}}",
+        { items: [list(600), list(600)] },
+        /1000 list items/,
+      ],
+      ["a value nested 9 deep", "{{#items}}x{{/items}}", { items: nested }, /nested more than 8/],
+    ])("refuses %s with 422 naming the variable", async (_, template, variables, detail) => {
+      const { project, key } = await seedProject();
+      const seeded = await seedPrompt({ project, templates: [template] });
+      const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, { variables });
+      expect(response.status).toBe(422);
+      const problem = await problemOf(response);
+      expect(problem.code).toBe("validation_failed");
+      expect(problem.detail).toMatch(detail);
+      expect(problem.errors?.[0]?.field).toBe("body.variables.items");
+    });
+
+    it.each([
+      ["output over 256 KiB", `{{#items}}${"x".repeat(1_000)}{{/items}}`],
+      ["sections nested over the same list", "{{#items}}{{#items}}{{/items}}{{/items}}"],
+    ])("refuses %s with 422: rendered prompt too large", async (_, template) => {
+      const { project, key } = await seedProject();
+      const seeded = await seedPrompt({ project, templates: [template] });
+      const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+        variables: { items: list(1_000, {}) },
+      });
+      expect(response.status).toBe(422);
+      const problem = await problemOf(response);
+      expect(problem.detail).toMatch(/rendered prompt too large/);
+      expect(problem.errors?.[0]?.field).toBe("body.variables");
+    });
+
+    it("counts the output of all chat messages together, and renders just under the limits", async () => {
+      const { project, key } = await seedProject();
+      const message = { role: "user" as const, content: `{{#items}}${"y".repeat(150)}{{/items}}` };
+      const seeded = await seedPrompt({ project, templates: [[message, message]] });
+      const path = `/v1/prompts/${seeded.name}/render`;
+
+      const over = await renderRequest(path, key, { variables: { items: list(1_000) } });
+      expect(over.status).toBe(422);
+      const under = await renderRequest(path, key, { variables: { items: list(800) } });
+      expect(under.status).toBe(200);
+      const body = (await under.json()) as { prompt: { content: string }[] };
+      expect(body.prompt[1]?.content.length).toBe(120_000);
+    });
   });
 
   it("needs a read key", async () => {

@@ -1,3 +1,4 @@
+import { RENDER_LIMITS } from "../shared/template";
 import { RENDER_BODY_MAX_BYTES } from "./routes/render-prompt";
 
 /**
@@ -67,7 +68,10 @@ export const openApiDocument = {
           "200": {
             description: "The resolved version",
             headers: {
-              ETag: { description: "The version's content hash", schema: { type: "string" } },
+              ETag: {
+                description: '"<content hash>.v<version>": changes when the label moves',
+                schema: { type: "string" },
+              },
               "Cuecard-Version": { description: "The version served", schema: { type: "integer" } },
               "Cache-Control": {
                 description:
@@ -179,8 +183,7 @@ export const openApiDocument = {
           "413": problem,
           "415": problem,
           "422": {
-            description:
-              "Invalid request, or variables missing/unknown: the problem lists them in `missing` and `unknown`",
+            description: `Invalid request; variables missing/unknown (listed in \`missing\` and \`unknown\`); or over a render limit: a variable with more than ${RENDER_LIMITS.arrayElements} list items or nested more than ${RENDER_LIMITS.depth} deep, or a rendered prompt over ${RENDER_LIMITS.outputChars} characters`,
             content: {
               "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
             },
@@ -254,7 +257,7 @@ export const openApiDocument = {
               },
             },
           },
-          hash: { type: "string", description: "Content hash; also the ETag" },
+          hash: { type: "string", description: "Content hash (of prompt, config, variables)" },
           commitMessage: { type: ["string", "null"] },
           createdAt: { type: "string", format: "date-time" },
         },

@@ -9,7 +9,12 @@ import {
   versionKey,
 } from "../shared/kv-records";
 import { ProblemError } from "../shared/problem";
-import { type CacheLayer, IsolateCache, type WaitUntil } from "./isolate-cache";
+import {
+  type CacheLayer,
+  IsolateCache,
+  type IsolateCacheOptions,
+  type WaitUntil,
+} from "./isolate-cache";
 
 /**
  * Reads published prompts and read-key records from Workers KV through the isolate cache. Every
@@ -24,10 +29,13 @@ export const KV_CACHE_TTL = {
   /** Pointers move; 30 s is the minimum KV accepts. */
   pointer: 30,
   /**
-   * Versions never change once written, but a version read before it is published is cached as
-   * missing for this long in that location, so "forever" would be too long.
+   * Versions never change, but a version read before it reached this location is cached as
+   * missing for this long: a new pinned version would 404 here for that time. The minimum, not
+   * a long TTL plus a retry of misses: KV does not document that a shorter cacheTtl on the retry
+   * bypasses a "not found" already cached with a longer one. Cost: a hot version is re-read
+   * upstream once per 30 s per location, behind the isolate cache.
    */
-  version: 3600,
+  version: 30,
   /** Bounds how long a revoked key keeps working (see README: revocation). */
   readKey: 60,
 } as const;
@@ -38,7 +46,8 @@ export interface ServedVersion {
   readonly label: string | null;
   /** The response body: the public JSON shape of a resolved prompt. */
   readonly body: string;
-  /** `"<content hash>"`, as sent in `ETag`. */
+  /** `"<content hash>.v<version>"`: the body also carries the version, so equal content of two
+   * versions must not share an ETag (a 304 would keep the old version number). */
   readonly etag: string;
   readonly versionHeader: string;
 }
@@ -77,7 +86,7 @@ export function serveVersion(published: PublishedVersion, label: string | null):
     published,
     label,
     body,
-    etag: `"${published.hash}"`,
+    etag: `"${published.hash}.v${published.version}"`,
     versionHeader: String(published.version),
   };
 }
@@ -114,14 +123,17 @@ export const promptCache = new IsolateCache<ServedPrompt | null>({
   sizeOf: sizeOfPrompt,
 });
 
-export const readKeyCache = new IsolateCache<ReadKey | null>({
+export const READ_KEY_CACHE_OPTIONS: IsolateCacheOptions<ReadKey | null> = {
   maxEntries: 5_000,
   maxBytes: 2 * 1024 * 1024,
   staleWhileRevalidateMs: 10_000,
-  // A KV outage should not lock every application out; revocation waits for KV to recover.
-  staleIfErrorMs: 60 * 60 * 1000,
+  // A KV outage should not lock every application out, but a revoked (maybe leaked) key must not
+  // outlive it by long: 10 min covers short outages; the SDK falls back to its copy beyond.
+  staleIfErrorMs: 10 * 60 * 1000,
   sizeOf: () => 192,
-});
+};
+
+export const readKeyCache = new IsolateCache<ReadKey | null>(READ_KEY_CACHE_OPTIONS);
 
 /** Where a store function reads from and how it may cache. */
 export interface StoreContext {

@@ -2,8 +2,10 @@ import {
   DEFAULT_LABEL,
   LABEL_MAX,
   LABEL_PATTERN,
+  LABEL_RULE,
   PROMPT_NAME_MAX,
   PROMPT_NAME_PATTERN,
+  PROMPT_NAME_RULE,
 } from "../shared/names";
 import { type FieldError, ProblemError } from "../shared/problem";
 
@@ -12,9 +14,8 @@ import { type FieldError, ProblemError } from "../shared/problem";
  * zod schemas in shared/schemas.ts, without zod's cost on the hot path or in the bundle.
  */
 
-const NAME_RULE =
-  "use lower-case segments of a-z, 0-9, '.', '_' or '-' separated by single '/', e.g. support/triage (URL-encoded as support%2Ftriage)";
-const LABEL_RULE = "use only a-z, 0-9, '_' and '-', e.g. production";
+// In a URL path the name is one segment, so the edge adds how to encode the '/'.
+const NAME_RULE = `${PROMPT_NAME_RULE} (URL-encoded as support%2Ftriage)`;
 const VERSION_PATTERN = /^[1-9][0-9]{0,9}$/;
 const VERSION_MAX = 2_147_483_647;
 

@@ -17,7 +17,6 @@ export type ProblemCode =
   | "method_not_allowed"
   | "conflict"
   | "stale_revision"
-  | "precondition_failed"
   | "internal_error"
   | "unavailable";
 
@@ -33,7 +32,6 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   method_not_allowed: 405,
   conflict: 409,
   stale_revision: 409,
-  precondition_failed: 412,
   internal_error: 500,
   unavailable: 503,
 };
@@ -50,7 +48,6 @@ const TITLES: Record<ProblemCode, string> = {
   method_not_allowed: "Method not allowed",
   conflict: "Conflict",
   stale_revision: "Stale revision",
-  precondition_failed: "Precondition failed",
   internal_error: "Internal error",
   unavailable: "Service unavailable",
 };

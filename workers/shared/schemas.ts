@@ -48,8 +48,16 @@ export const variableName = z.string().superRefine((name, ctx) => {
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
+/** A version number in a path, query or form field: text, so it is converted. */
 export const versionNumber = z.coerce
   .number()
+  .int("must be a whole number")
+  .min(1, "versions start at 1")
+  .max(2_147_483_647, "is too large");
+
+/** A version number in a JSON body: a number, never coerced (so `true` or `[3]` are refused). */
+export const jsonVersionNumber = z
+  .number({ message: "must be a number, e.g. 2" })
   .int("must be a whole number")
   .min(1, "versions start at 1")
   .max(2_147_483_647, "is too large");

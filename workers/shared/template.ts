@@ -132,13 +132,73 @@ export interface RenderProblems {
 }
 
 export class RenderError extends Error {
-  constructor(readonly problems: RenderProblems) {
+  constructor(
+    readonly problems: RenderProblems,
+    message?: string,
+  ) {
     const parts: string[] = [];
     if (problems.missing.length) parts.push(`missing variables: ${problems.missing.join(", ")}`);
     if (problems.unknown.length) parts.push(`unknown variables: ${problems.unknown.join(", ")}`);
-    super(parts.join("; "));
+    super(message ?? parts.join("; "));
     this.name = "RenderError";
   }
+}
+
+/**
+ * A render refused for its size (see RENDER_LIMITS). A RenderError, so every caller that already
+ * refuses a render on RenderError refuses this one too; `variable` names the culprit if known.
+ */
+export class RenderLimitError extends RenderError {
+  constructor(
+    message: string,
+    readonly variable?: string,
+  ) {
+    super({ missing: [], unknown: [] }, message);
+    this.name = "RenderLimitError";
+  }
+}
+
+/**
+ * A section repeats its body per list item, and nested sections multiply: a small body can
+ * render gigabytes and take an isolate down. Checked before rendering (arrays, depth) and
+ * while rendering (output, steps), so a refusal comes before the memory is spent.
+ */
+export const RENDER_LIMITS = {
+  /** Array elements in one variable, nested arrays included. */
+  arrayElements: 1_000,
+  /** Nesting of arrays/objects in one variable. */
+  depth: 8,
+  /** Rendered characters (UTF-16 code units), all chat messages together. */
+  outputChars: 256 * 1024,
+  /** Tokens visited: bounds sections nested over lists that render nothing. */
+  steps: 100_000,
+} as const;
+
+function checkValue(name: string, value: unknown, depth: number, count: { elements: number }) {
+  if (value === null || typeof value !== "object") return;
+  if (depth >= RENDER_LIMITS.depth) {
+    throw new RenderLimitError(
+      `variable '${name}' is nested more than ${RENDER_LIMITS.depth} levels deep`,
+      name,
+    );
+  }
+  if (Array.isArray(value)) {
+    count.elements += value.length;
+    if (count.elements > RENDER_LIMITS.arrayElements) {
+      throw new RenderLimitError(
+        `variable '${name}' holds more than ${RENDER_LIMITS.arrayElements} list items`,
+        name,
+      );
+    }
+  }
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    checkValue(name, item, depth + 1, count);
+  }
+}
+
+/** Refuses, naming the variable, a value over the array or depth limit. */
+export function checkRenderLimits(view: Record<string, unknown>): void {
+  for (const name in view) checkValue(name, view[name], 0, { elements: 0 });
 }
 
 /** The values a render uses: given values over declared defaults; refuses missing and unknown. */
@@ -166,20 +226,86 @@ export function resolveVariables(
 
 const noEscape = { escape: (value: unknown) => String(value) };
 
-export function renderTemplate(template: string, view: Record<string, unknown>): string {
-  return Mustache.render(template, view, undefined, noEscape);
+type RenderArgs = Parameters<Mustache.Writer["renderTokens"]>;
+
+/**
+ * Mustache's writer, counting as it goes: every piece of output passes through one of the value
+ * methods, every section iteration through renderTokens, so both limits stop a render early.
+ * One per render, so its counts (and its template cache) go with it.
+ */
+class BoundedWriter extends Mustache.Writer {
+  #chars = 0;
+  #steps = 0;
+
+  #count(piece: unknown): string | undefined {
+    if (piece == null) return undefined;
+    const text = String(piece);
+    this.#chars += text.length;
+    if (this.#chars > RENDER_LIMITS.outputChars) {
+      throw new RenderLimitError(
+        `rendered prompt too large (over ${RENDER_LIMITS.outputChars} characters)`,
+      );
+    }
+    return text;
+  }
+
+  override renderTokens(...args: RenderArgs): string {
+    this.#steps += args[0].length + 1;
+    if (this.#steps > RENDER_LIMITS.steps) {
+      throw new RenderLimitError(
+        "rendered prompt too large (sections repeat over too many list items)",
+      );
+    }
+    return super.renderTokens(...args);
+  }
+
+  override rawValue(token: string[]): string {
+    return this.#count(super.rawValue(token)) as string;
+  }
+
+  override escapedValue(...args: Parameters<Mustache.Writer["escapedValue"]>): string {
+    return this.#count(super.escapedValue(...args)) as string;
+  }
+
+  override unescapedValue(...args: Parameters<Mustache.Writer["unescapedValue"]>): string {
+    return this.#count(super.unescapedValue(...args)) as string;
+  }
 }
 
-/** Renders a text prompt to a string, a chat prompt to messages with rendered contents. */
+export function renderTemplate(
+  template: string,
+  view: Record<string, unknown>,
+  writer: Mustache.Writer = new BoundedWriter(),
+): string {
+  try {
+    return writer.render(template, view, undefined, noEscape);
+  } catch (error) {
+    if (error instanceof RenderError) throw error;
+    // mustache.js throws a TypeError on some values (e.g. a null list item in a section that
+    // names a variable): the caller's variables are at fault, so it is a refusal, not a crash.
+    throw new RenderError(
+      { missing: [], unknown: [] },
+      `the variables cannot be rendered into this template (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+}
+
+/**
+ * Renders a text prompt to a string, a chat prompt to messages with rendered contents. Throws
+ * RenderError for missing or unknown variables, RenderLimitError past RENDER_LIMITS.
+ */
 export function renderPrompt<T extends PromptContent>(
   content: T,
   specs: VariableSpec[],
   given: Record<string, unknown>,
 ): T {
   const view = resolveVariables(specs, given);
-  if (typeof content === "string") return renderTemplate(content, view) as T;
+  checkRenderLimits(view);
+  // One writer for all messages: the limits count the whole prompt.
+  const writer = new BoundedWriter();
+  if (typeof content === "string") return renderTemplate(content, view, writer) as T;
   return content.map((message) => ({
     role: message.role,
-    content: renderTemplate(message.content, view),
+    content: renderTemplate(message.content, view, writer),
   })) as T;
 }

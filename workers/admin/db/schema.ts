@@ -294,6 +294,7 @@ export const batchGuards = sqliteTable(
     check("stale_revision", sql`${table.reason} <> 'stale_revision'`),
     check("version_not_found", sql`${table.reason} <> 'version_not_found'`),
     check("prompt_archived", sql`${table.reason} <> 'prompt_archived'`),
+    check("admin_exists", sql`${table.reason} <> 'admin_exists'`),
   ],
 );
 

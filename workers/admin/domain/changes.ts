@@ -66,10 +66,9 @@ export async function commitChange(ctx: MutationContext, change: Change): Promis
 
   // Publishing right away gives read-your-write at the edge; a failure is only logged because
   // the outbox row stays pending and the cron and the queue consumer converge KV later.
-  const dispatch = dispatchOutboxRow(ctx, eventId).catch((error) =>
+  await dispatchOutboxRow(ctx, eventId).catch((error) =>
     console.error("dispatch after commit failed", eventId, String(error)),
   );
-  await dispatch;
   return eventId;
 }
 
@@ -88,6 +87,12 @@ export function batchProblem(error: unknown): ProblemError {
   }
   if (message.includes("version_not_found")) {
     return new ProblemError("not_found", "That version does not exist for this prompt.");
+  }
+  if (message.includes("admin_exists")) {
+    return new ProblemError(
+      "conflict",
+      "This project already has an admin key; ask its admin for a key instead.",
+    );
   }
   if (message.includes("prompt_archived")) {
     return new ProblemError(

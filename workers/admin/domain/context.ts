@@ -30,8 +30,6 @@ export interface Platform {
 export interface MutationContext extends Platform {
   actor: Actor;
   requestId: string;
-  /** Background work that may outlive the response (ctx.waitUntil), when there is a request. */
-  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /** The body of a message on the events queue: one outbox row. */

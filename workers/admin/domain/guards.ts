@@ -2,7 +2,11 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { batchGuards } from "../db/schema";
 
-export type GuardReason = "stale_revision" | "version_not_found" | "prompt_archived";
+export type GuardReason =
+  | "stale_revision"
+  | "version_not_found"
+  | "prompt_archived"
+  | "admin_exists";
 
 /**
  * A batch statement that fails — aborting the whole batch — unless `holds` is true when the

@@ -1,4 +1,5 @@
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { generateKey, hashKey } from "../../shared/keys";
 import type { KeyRole } from "../../shared/kv-records";
 import { ProblemError } from "../../shared/problem";
@@ -7,7 +8,8 @@ import { type ApiKeyRow, apiKeys, projects } from "../db/schema";
 import { keyTarget } from "../publishing/publisher";
 import { commitChange } from "./changes";
 import type { MutationContext } from "./context";
-import { createProject, getProject } from "./projects";
+import { guard } from "./guards";
+import { getProject } from "./projects";
 
 export interface KeyView {
   id: string;
@@ -34,28 +36,21 @@ export async function bootstrapProject(
   ctx: MutationContext,
   input: { project: string; projectName?: string; keyName: string },
 ): Promise<{ key: KeyView; secret: string }> {
-  const project = await ctx.db.query.projects.findFirst({ where: eq(projects.id, input.project) });
-  if (project) {
-    const admins = await ctx.db
-      .select({ id: apiKeys.id })
-      .from(apiKeys)
-      .where(
-        and(
-          eq(apiKeys.projectId, input.project),
-          eq(apiKeys.role, "admin"),
-          isNull(apiKeys.revokedAt),
-        ),
-      );
-    if (admins.length > 0) {
-      throw new ProblemError(
-        "conflict",
-        `Project '${input.project}' already has an admin key; ask its admin for a key instead.`,
-      );
-    }
-  } else {
-    await createProject(ctx, { id: input.project, name: input.projectName ?? input.project });
-  }
-  return createKey(ctx, input.project, { name: input.keyName, role: "admin" });
+  const now = new Date().toISOString();
+  // One batch: the project (if new), a guard that no usable admin key exists — checked inside
+  // the batch, so two racing bootstraps cannot both succeed — and the key.
+  return insertKey(ctx, input.project, { name: input.keyName, role: "admin" }, [
+    ctx.db
+      .insert(projects)
+      .values({ id: input.project, name: input.projectName ?? input.project })
+      .onConflictDoNothing(),
+    guard(
+      ctx.db,
+      "admin_exists",
+      sql`NOT EXISTS (SELECT 1 FROM api_keys WHERE project_id = ${input.project} AND role = 'admin'
+        AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now}))`,
+    ),
+  ]);
 }
 
 /** Creates a key; its plaintext is returned here once and never again. */
@@ -65,6 +60,15 @@ export async function createKey(
   input: { name: string; role: KeyRole; expiresAt?: string },
 ): Promise<{ key: KeyView; secret: string }> {
   await getProject(ctx.db, projectId);
+  return insertKey(ctx, projectId, input, []);
+}
+
+async function insertKey(
+  ctx: MutationContext,
+  projectId: string,
+  input: { name: string; role: KeyRole; expiresAt?: string },
+  preconditions: BatchItem<"sqlite">[],
+): Promise<{ key: KeyView; secret: string }> {
   const secret = generateKey(input.role);
   const id = `key_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   const row = {
@@ -80,7 +84,7 @@ export async function createKey(
   };
   await commitChange(ctx, {
     projectId,
-    statements: [ctx.db.insert(apiKeys).values(row)],
+    statements: [...preconditions, ctx.db.insert(apiKeys).values(row)],
     audit: {
       action: "key.create",
       targetType: "key",

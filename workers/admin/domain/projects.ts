@@ -45,10 +45,11 @@ export async function updateProject(
   patch: { name?: string; protectedLabels?: string[] },
 ): Promise<ProjectView> {
   const before = await getProject(ctx.db, projectId);
-  const after = {
-    name: patch.name ?? before.name,
-    protectedLabels: patch.protectedLabels ?? before.protectedLabels,
-  };
+  // Only what the patch names is written: a concurrent edit of the other field is kept.
+  const after: { name?: string; protectedLabels?: string[] } = {};
+  if (patch.name !== undefined) after.name = patch.name;
+  if (patch.protectedLabels !== undefined) after.protectedLabels = patch.protectedLabels;
+  if (Object.keys(after).length === 0) return before;
   await commitChange(ctx, {
     projectId,
     statements: [ctx.db.update(projects).set(after).where(eq(projects.id, projectId))],

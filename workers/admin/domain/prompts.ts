@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNotNull, isNull, like, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, isNull, like, type SQL, sql } from "drizzle-orm";
 import { ProblemError } from "../../shared/problem";
 import type { PromptType } from "../../shared/prompt";
 import type { Database } from "../db/client";
@@ -249,39 +249,44 @@ export async function updatePrompt(
     requirePermission(ctx.actor, "prompts:archive", "archive or restore prompts; ask a publisher");
   }
   const now = new Date().toISOString();
-  const archivedAt =
-    patch.archived === undefined
-      ? prompt.archivedAt
-      : patch.archived
-        ? (prompt.archivedAt ?? now)
-        : null;
-  const next = {
-    description: patch.description ?? prompt.description,
-    tags: patch.tags ?? prompt.tags,
-    archivedAt,
+  // Only the fields in the patch are written, so concurrent edits of other fields (or an
+  // archive by someone else) are never undone by a stale read. Archiving keeps the first time.
+  const changes: {
+    updatedAt: string;
+    description?: string;
+    tags?: string[];
+    archivedAt?: SQL | null;
+  } = {
+    updatedAt: now,
   };
-  const archiving = !prompt.archivedAt && archivedAt;
-  const restoring = prompt.archivedAt && !archivedAt;
+  if (patch.description !== undefined) changes.description = patch.description;
+  if (patch.tags !== undefined) changes.tags = patch.tags;
+  if (patch.archived !== undefined) {
+    changes.archivedAt = patch.archived ? sql`COALESCE(${prompts.archivedAt}, ${now})` : null;
+  }
+  const archiving = patch.archived === true && !prompt.archivedAt;
+  const restoring = patch.archived === false && prompt.archivedAt !== null;
+  const after = { ...patch };
   await commitChange(ctx, {
     projectId: prompt.projectId,
-    statements: [
-      ctx.db
-        .update(prompts)
-        .set({ ...next, updatedAt: now })
-        .where(eq(prompts.id, prompt.id)),
-    ],
+    statements: [ctx.db.update(prompts).set(changes).where(eq(prompts.id, prompt.id))],
     audit: {
       action: archiving ? "prompt.archive" : restoring ? "prompt.restore" : "prompt.update",
       targetType: "prompt",
       target: prompt.name,
       before: { description: prompt.description, tags: prompt.tags, archivedAt: prompt.archivedAt },
-      after: next,
+      after,
     },
     event: {
       type: archiving ? "prompt.archived" : restoring ? "prompt.restored" : "prompt.updated",
       // Archiving withdraws the prompt's labels from the edge; restoring publishes them again.
-      publishTarget: archiving || restoring ? promptTarget(prompt.name) : null,
-      payload: { prompt: { name: prompt.name, type: prompt.type }, ...next },
+      // The publisher reads D1's current state, so it converges whatever the pre-read said.
+      publishTarget: patch.archived !== undefined ? promptTarget(prompt.name) : null,
+      payload: {
+        prompt: { name: prompt.name, type: prompt.type },
+        ...after,
+        ...(archiving ? { archivedAt: now } : {}),
+      },
     },
   });
   return toPromptView(ctx.db, await findPrompt(ctx.db, prompt.projectId, prompt.name));

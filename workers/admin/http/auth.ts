@@ -30,7 +30,8 @@ export function sameSecret(given: string, expected: string): boolean {
 
 /** `METHOD /v1/…` of the route that will handle this request, as written in ROUTE_POLICY. */
 export function routeKey(c: AdminContext): string | undefined {
-  const method = c.req.method.toUpperCase();
+  // Hono answers HEAD with the GET handler, so HEAD must be decided (and authenticated) as GET.
+  const method = c.req.method.toUpperCase() === "HEAD" ? "GET" : c.req.method.toUpperCase();
   const route = matchedRoutes(c).find((r) => r.method === method);
   return route ? `${method} ${route.path.replace(/^\/api/, "")}` : undefined;
 }

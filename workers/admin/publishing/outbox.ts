@@ -57,10 +57,14 @@ export interface OutboxRetryReport {
   failed: number;
 }
 
-/** Run by the cron trigger: retries every pending row, oldest first. */
+/**
+ * Run by the cron trigger: retries pending rows, oldest first. Each row costs a few KV operations
+ * and one invocation may make about 1,000, so a run takes at most `limit` rows; the next minute's
+ * run takes the next ones.
+ */
 export async function retryPendingOutbox(
   platform: Platform,
-  limit = 200,
+  limit = 50,
 ): Promise<OutboxRetryReport> {
   const pending = await platform.db
     .select({ eventId: outbox.eventId })

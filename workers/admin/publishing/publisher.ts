@@ -12,7 +12,15 @@ import {
 } from "../../shared/kv-records";
 import type { PromptContent, VariableSpec } from "../../shared/prompt";
 import type { Database } from "../db/client";
-import { apiKeys, labels, type PromptRow, prompts, type VersionRow, versions } from "../db/schema";
+import {
+  apiKeys,
+  labelHistory,
+  labels,
+  type PromptRow,
+  prompts,
+  type VersionRow,
+  versions,
+} from "../db/schema";
 
 /**
  * D1 → KV. The publisher always reads the *current* D1 state and writes that, so a late or
@@ -134,39 +142,55 @@ export async function publishPrompt(
         : [];
     for (const version of wanted) await putVersion(version, false);
 
-    const labelled = await db
-      .select()
-      .from(labels)
-      .innerJoin(
-        versions,
-        and(eq(versions.promptId, labels.promptId), eq(versions.version, labels.version)),
-      )
-      .where(eq(labels.promptId, prompt.id))
-      .orderBy(asc(labels.name));
-
-    for (const { labels: label, versions: version } of labelled) {
-      const key = labelPointerKey(projectId, name, label.name);
-      livePointers.add(key);
-      if (!options.force) {
-        const current = await kv.get<LabelPointer>(key, "json");
-        if (current && current.rev >= label.rev) continue;
+    // KV has no compare-and-set: a slower publisher holding an older D1 read could overwrite a
+    // newer pointer after our check. So after writing, D1 is read again and any label that moved
+    // meanwhile is written again, until the pointers written match D1.
+    const handledRev = new Map<string, number>();
+    for (let round = 0; round < 3; round++) {
+      const labelled = await labelledVersions(db, prompt.id);
+      const pending = labelled.filter(
+        ({ labels: label }) => handledRev.get(label.name) !== label.rev,
+      );
+      if (pending.length === 0) break;
+      for (const { labels: label, versions: version } of pending) {
+        const key = labelPointerKey(projectId, name, label.name);
+        livePointers.add(key);
+        handledRev.set(label.name, label.rev);
+        if (!options.force && round === 0) {
+          const current = await kv.get<LabelPointer>(key, "json");
+          if (current && current.rev >= label.rev) continue;
+        }
+        await putVersion(version, false);
+        const pointer: LabelPointer = {
+          format: KV_FORMAT,
+          rev: label.rev,
+          name,
+          label: label.name,
+          targets: [{ version: version.version, weight: 1 }],
+          versions: [toPublishedVersion(prompt, version)],
+          updatedAt: label.updatedAt,
+        };
+        await kv.put(key, JSON.stringify(pointer));
+        report.pointersWritten++;
       }
-      const published = toPublishedVersion(prompt, version);
-      await putVersion(version, false);
-      const pointer: LabelPointer = {
-        format: KV_FORMAT,
-        rev: label.rev,
-        name,
-        label: label.name,
-        targets: [{ version: version.version, weight: 1 }],
-        versions: [published],
-        updatedAt: label.updatedAt,
-      };
-      await kv.put(key, JSON.stringify(pointer));
-      report.pointersWritten++;
     }
   }
 
+  // Labels D1 says are gone: named by the label history, since a KV list may not show a pointer
+  // written moments ago. The list catches pointers D1 never knew.
+  if (prompt) {
+    const everLabelled = await db
+      .selectDistinct({ label: labelHistory.label })
+      .from(labelHistory)
+      .where(eq(labelHistory.promptId, prompt.id));
+    for (const { label } of everLabelled) {
+      const key = labelPointerKey(projectId, name, label);
+      if (!livePointers.has(key) && !existingPointers.has(key)) {
+        await kv.delete(key);
+        report.pointersDeleted++;
+      }
+    }
+  }
   for (const key of existingPointers) {
     if (!livePointers.has(key)) {
       await kv.delete(key);
@@ -174,6 +198,18 @@ export async function publishPrompt(
     }
   }
   return report;
+}
+
+function labelledVersions(db: Database, promptId: number) {
+  return db
+    .select()
+    .from(labels)
+    .innerJoin(
+      versions,
+      and(eq(versions.promptId, labels.promptId), eq(versions.version, labels.version)),
+    )
+    .where(eq(labels.promptId, promptId))
+    .orderBy(asc(labels.name));
 }
 
 /** Publishes a key's record for the edge while it is usable, and removes it otherwise. */
@@ -200,29 +236,68 @@ export async function publishKey(deps: PublishDeps, keyId: string): Promise<Publ
   return report;
 }
 
-/** Rebuilds every KV key of a project from D1, and removes keys D1 no longer backs. */
+/**
+ * KV allows about 1,000 operations per Worker invocation. A republish stops between prompts once
+ * it has used this many and reports where to resume, so any project can be rebuilt in steps.
+ */
+export const REPUBLISH_KV_BUDGET = 600;
+
+export interface RepublishReport extends PublishReport {
+  /** False when the budget ran out: call again with `after: nextCursor`. */
+  complete: boolean;
+  nextCursor: string | null;
+}
+
+/** Counts the KV operations made through it. */
+function countingKv(kv: KVNamespace, counter: { ops: number }): KVNamespace {
+  return new Proxy(kv, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        counter.ops++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/**
+ * Rebuilds every KV key of a project from D1 and removes keys D1 no longer backs, prompt by
+ * prompt in name order, starting after `after`.
+ */
 export async function republishProject(
   deps: PublishDeps,
   projectId: string,
-): Promise<PublishReport> {
+  options: { after?: string; budget?: number } = {},
+): Promise<RepublishReport> {
+  const budget = options.budget ?? REPUBLISH_KV_BUDGET;
+  const counter = { ops: 0 };
+  const counted = { db: deps.db, kv: countingKv(deps.kv, counter) };
   const report = emptyReport();
   const projectPrompts = await deps.db
     .select({ name: prompts.name })
     .from(prompts)
-    .where(eq(prompts.projectId, projectId));
+    .where(eq(prompts.projectId, projectId))
+    .orderBy(asc(prompts.name));
   const known = new Set(projectPrompts.map((prompt) => prompt.name));
   for (const { name } of projectPrompts) {
+    if (options.after !== undefined && name <= options.after) continue;
+    if (counter.ops >= budget) {
+      const previous = projectPrompts[projectPrompts.findIndex((p) => p.name === name) - 1];
+      return { ...report, complete: false, nextCursor: previous?.name ?? null };
+    }
     addReports(
       report,
-      await publishPrompt(deps, projectId, name, { allVersions: true, force: true }),
+      await publishPrompt(counted, projectId, name, { allVersions: true, force: true }),
     );
   }
   // Pointers of prompts D1 does not know at all (e.g. written by hand, or a restored backup).
   const prefix = projectPointerPrefix(projectId);
-  for (const key of await listKeys(deps.kv, prefix)) {
+  for (const key of await listKeys(counted.kv, prefix)) {
     const name = key.slice(prefix.length, key.lastIndexOf("@"));
     if (!known.has(name)) {
-      await deps.kv.delete(key);
+      await counted.kv.delete(key);
       report.pointersDeleted++;
     }
   }
@@ -230,6 +305,6 @@ export async function republishProject(
     .select({ id: apiKeys.id })
     .from(apiKeys)
     .where(eq(apiKeys.projectId, projectId));
-  for (const { id } of keys) addReports(report, await publishKey(deps, id));
-  return report;
+  for (const { id } of keys) addReports(report, await publishKey(counted, id));
+  return { ...report, complete: true, nextCursor: null };
 }

@@ -40,7 +40,12 @@ const createKeyRoute = createRoute({
       z.strictObject({
         name: z.string().min(1).max(100),
         role: z.enum(["reader", "editor", "publisher", "admin"]),
-        expiresAt: z.iso.datetime({ offset: true }).optional(),
+        expiresAt: z.iso
+          .datetime({ offset: true })
+          // Stored as UTC ISO text, so expiry compares correctly as text in D1 and at the edge.
+          .transform((value) => new Date(value).toISOString())
+          .refine((value) => Date.parse(value) > Date.now(), "must be in the future")
+          .optional(),
       }),
     ),
   },

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { settableLabelName, versionNumber } from "../../shared/schemas";
+import { jsonVersionNumber, settableLabelName } from "../../shared/schemas";
 import { openDatabase } from "../db/client";
 import {
   deleteLabel,
@@ -52,7 +52,7 @@ const moveLabelRoute = createRoute({
   summary: "Point a label at a version (create or move it)",
   request: {
     params: SettableLabelParams,
-    body: jsonBody(z.strictObject({ version: versionNumber, expectedRev })),
+    body: jsonBody(z.strictObject({ version: jsonVersionNumber, expectedRev })),
   },
   responses: {
     200: jsonResponse(LabelChange, "The label; `changed` is false if it already pointed there"),
@@ -105,7 +105,7 @@ const rollbackRoute = createRoute({
       content: {
         "application/json": {
           schema: z.strictObject({
-            toVersion: versionNumber.optional(),
+            toVersion: jsonVersionNumber.optional(),
             expectedRev: z.number().int().positive().optional(),
           }),
         },

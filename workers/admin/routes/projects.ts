@@ -1,7 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
-import { settableLabelName } from "../../shared/schemas";
+import { promptName, settableLabelName } from "../../shared/schemas";
 import { openDatabase } from "../db/client";
+import { auditLog } from "../db/schema";
 import { listAudit } from "../domain/audit";
 import { getProject, listProjects, updateProject } from "../domain/projects";
 import { type AdminHonoEnv, mutationContext } from "../http/app";
@@ -72,6 +73,11 @@ const PublishReport = z
     pointersDeleted: z.number().int(),
     keysWritten: z.number().int(),
     keysDeleted: z.number().int(),
+    complete: z.boolean(),
+    nextCursor: z.string().nullable().openapi({
+      description:
+        "When not complete (KV allows ~1,000 operations per request): call again with ?after=",
+    }),
   })
   .openapi("PublishReport");
 
@@ -82,7 +88,14 @@ const republishRoute = createRoute({
   summary: "Rebuild every KV key of the project from D1",
   description:
     "KV is a derived cache of D1. This rewrites every version, label pointer and key record of the project and removes KV keys that D1 no longer backs.",
-  request: { params: ProjectParams },
+  request: {
+    params: ProjectParams,
+    query: z.object({
+      after: promptName
+        .optional()
+        .openapi({ description: "Resume after this prompt (the previous answer's nextCursor)" }),
+    }),
+  },
   responses: { 200: jsonResponse(PublishReport, "What was written"), ...errorResponses },
 });
 
@@ -146,7 +159,21 @@ export function registerProjectRoutes(app: OpenAPIHono<AdminHonoEnv>) {
     const { project } = c.req.valid("param");
     const db = openDatabase(c.env.DB);
     await getProject(db, project);
-    return c.json(await republishProject({ db, kv: c.env.PROMPTS_KV }, project), 200);
+    const report = await republishProject({ db, kv: c.env.PROMPTS_KV }, project, {
+      after: c.req.valid("query").after,
+    });
+    const actor = c.get("actor");
+    await db.insert(auditLog).values({
+      projectId: project,
+      actor: actor.id,
+      actorRole: actor.role,
+      action: "project.republish",
+      targetType: "project",
+      target: project,
+      after: report,
+      requestId: c.get("requestId"),
+    });
+    return c.json(report, 200);
   });
   app.openapi(auditRoute, async (c) => {
     const { project } = c.req.valid("param");

@@ -16,8 +16,9 @@ import { checkWebhookUrl } from "./url-guard";
  * The consumer of the deliveries queue: one HTTP POST per message. Success is a 2xx and nothing
  * else; a 3xx is a failure and is not followed; 410 Gone disables the endpoint; anything else is
  * retried through `msg.retry({delaySeconds})` on RETRY_SCHEDULE_SECONDS, or after the receiver's
- * Retry-After. After WEBHOOK_MAX_RETRIES retries the queue moves the message to the dead-letter
- * queue, whose consumer (markDeadLettered) marks the delivery failed.
+ * Retry-After. The attempt after WEBHOOK_MAX_RETRIES retries is the last: if it fails too, the
+ * delivery is marked failed and the message acked. Messages that still reach the dead-letter
+ * queue (our own errors on every try) are marked failed by markDeadLettered.
  */
 
 /** Must equal `max_retries` of the cuecard-webhooks consumer in wrangler.toml. */
@@ -32,6 +33,7 @@ export const MAX_RETRY_DELAY_SECONDS = 43_200;
 export const REQUEST_TIMEOUT_MS = 10_000;
 const EXCERPT_BYTES = 1024;
 const EXCERPT_CHARS = 200;
+const GAVE_UP = "Gave up after every retry; redeliver to try again.";
 
 export interface DeliveryDeps {
   db: Database;
@@ -327,11 +329,27 @@ export async function attemptDelivery(
   } else if (statusCode !== null) {
     error = `The receiver answered ${statusCode}.`;
   }
+  // The queue would dead-letter the message after this one: finish here rather than leave the
+  // delivery `retrying` until (or, if the DLQ consumer is down, beyond) the dead-letter consumer.
+  if (messageAttempts > WEBHOOK_MAX_RETRIES) {
+    await recordAttempt(
+      db,
+      delivery,
+      {
+        statusCode,
+        latencyMs,
+        responseExcerpt: excerpt,
+        error: `${error ?? "The attempt failed."} ${GAVE_UP}`,
+        status: "failed",
+        nextRetryAt: null,
+      },
+      now,
+    );
+    return { result: "failed" };
+  }
   const delaySeconds =
     retryAfterSeconds(response?.headers.get("retry-after") ?? null, now) ??
     backoffSeconds(messageAttempts);
-  // After the last retry the queue dead-letters the message; there is no next attempt to show.
-  const lastAttempt = messageAttempts > WEBHOOK_MAX_RETRIES;
   await recordAttempt(
     db,
     delivery,
@@ -341,7 +359,7 @@ export async function attemptDelivery(
       responseExcerpt: excerpt,
       error,
       status: "retrying",
-      nextRetryAt: lastAttempt ? null : new Date(now.getTime() + delaySeconds * 1000).toISOString(),
+      nextRetryAt: new Date(now.getTime() + delaySeconds * 1000).toISOString(),
     },
     now,
   );
@@ -371,7 +389,10 @@ export async function consumeWebhookDeliveries(
   );
 }
 
-/** Consumer of the deliveries dead-letter queue: the delivery has used every retry. */
+/**
+ * Consumer of the deliveries dead-letter queue: the delivery has used every retry. Usually the
+ * last attempt has already marked it failed; then this changes nothing (it is a backstop).
+ */
 export async function markDeadLettered(
   batch: MessageBatch<DeliveryMessage>,
   db: Database,
@@ -383,11 +404,11 @@ export async function markDeadLettered(
       .set({
         status: "failed",
         nextRetryAt: null,
-        lastError: sql`coalesce(${webhookDeliveries.lastError} || ' ', '') || ${"Gave up after every retry; redeliver to try again."}`,
+        lastError: sql`coalesce(${webhookDeliveries.lastError} || ' ', '') || ${GAVE_UP}`,
         updatedAt: now.toISOString(),
       })
       .where(
-        sql`${webhookDeliveries.id} = ${message.body.deliveryId} AND ${webhookDeliveries.status} <> 'succeeded'`,
+        sql`${webhookDeliveries.id} = ${message.body.deliveryId} AND ${webhookDeliveries.status} IN ('pending', 'retrying')`,
       );
     message.ack();
   }

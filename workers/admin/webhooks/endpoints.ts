@@ -76,6 +76,24 @@ export function toEndpointView(row: WebhookEndpointRow, now = new Date()): Endpo
   };
 }
 
+/**
+ * The URL as the audit log keeps it. Publishers can read the audit log but not webhooks, and
+ * receivers often put credentials in the path or query, so only the origin and the first path
+ * segment are kept; any further path becomes `/…` and any query `?…` (the fragment is dropped):
+ * `https://hooks.example.com/services/T0/B0/XYZ?token=abc` → `https://hooks.example.com/services/…?…`.
+ */
+export function auditUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "(unreadable URL)";
+  }
+  const [first = "", ...rest] = url.pathname.replace(/^\//, "").split("/");
+  const more = rest.some((segment) => segment !== "") ? "/…" : rest.length > 0 ? "/" : "";
+  return `${url.origin}/${first}${more}${url.search ? "?…" : ""}`;
+}
+
 function invalidField(field: string, message: string): ProblemError {
   return new ProblemError("validation_failed", `The ${field} is not accepted: ${message}.`, {
     errors: [{ field: `body.${field}`, message }],
@@ -161,7 +179,7 @@ export async function createEndpoint(
       action: "webhook.create",
       targetType: "webhook",
       target: id,
-      after: { url: row.url, kind, eventTypes: row.eventTypes, active: row.active },
+      after: { url: auditUrl(row.url), kind, eventTypes: row.eventTypes, active: row.active },
     },
     event: { type: "webhook.created", publishTarget: null, payload: { endpointId: id } },
   });
@@ -176,22 +194,39 @@ export async function updateEndpoint(
   guard: UrlGuardOptions,
 ): Promise<EndpointView> {
   const current = await findEndpoint(ctx.db, projectId, endpointId);
-  const url = patch.url ?? current.url;
-  const authToken = patch.authToken ?? current.authToken;
   if (patch.url !== undefined || patch.authToken !== undefined) {
-    assertTarget(url, current.kind, authToken, guard);
+    assertTarget(
+      patch.url ?? current.url,
+      current.kind,
+      patch.authToken ?? current.authToken,
+      guard,
+    );
   }
-  const active = patch.active ?? current.active;
-  const next = {
-    url,
-    description: patch.description ?? current.description,
-    eventTypes: patch.eventTypes ?? current.eventTypes,
-    active,
-    // Re-enabling an endpoint (e.g. after a 410) clears why it was disabled.
-    disabledReason: active ? null : current.disabledReason,
-    authToken,
+  // Only the fields in the patch are written: `current` may be stale (the delivery consumer can
+  // disable the endpoint after a 410 meanwhile), and a description edit must not undo that.
+  const next: Partial<typeof webhookEndpoints.$inferInsert> = {
     updatedAt: new Date().toISOString(),
   };
+  if (patch.url !== undefined) next.url = patch.url;
+  if (patch.description !== undefined) next.description = patch.description;
+  if (patch.eventTypes !== undefined) next.eventTypes = patch.eventTypes;
+  if (patch.authToken !== undefined) next.authToken = patch.authToken;
+  if (patch.active !== undefined) {
+    next.active = patch.active;
+    // Re-enabling (e.g. after a 410) clears why it was disabled; disabling keeps any reason.
+    if (patch.active) next.disabledReason = null;
+  }
+  const audited = (row: {
+    url: string;
+    description: string;
+    eventTypes: string[];
+    active: boolean;
+  }) => ({
+    ...(patch.url !== undefined ? { url: auditUrl(row.url) } : {}),
+    ...(patch.description !== undefined ? { description: row.description } : {}),
+    ...(patch.eventTypes !== undefined ? { eventTypes: row.eventTypes } : {}),
+    ...(patch.active !== undefined ? { active: row.active } : {}),
+  });
   await commitChange(ctx, {
     projectId,
     statements: [
@@ -201,8 +236,13 @@ export async function updateEndpoint(
       action: "webhook.update",
       targetType: "webhook",
       target: endpointId,
-      before: { url: current.url, eventTypes: current.eventTypes, active: current.active },
-      after: { url: next.url, eventTypes: next.eventTypes, active: next.active },
+      before: audited(current),
+      after: audited({
+        url: patch.url ?? current.url,
+        description: patch.description ?? current.description,
+        eventTypes: patch.eventTypes ?? current.eventTypes,
+        active: patch.active ?? current.active,
+      }),
     },
     event: { type: "webhook.updated", publishTarget: null, payload: { endpointId } },
   });
@@ -227,7 +267,11 @@ export async function deleteEndpoint(ctx: MutationContext, projectId: string, en
       action: "webhook.delete",
       targetType: "webhook",
       target: endpointId,
-      before: { url: current.url, eventTypes: current.eventTypes, active: current.active },
+      before: {
+        url: auditUrl(current.url),
+        eventTypes: current.eventTypes,
+        active: current.active,
+      },
     },
     event: { type: "webhook.deleted", publishTarget: null, payload: { endpointId } },
   });

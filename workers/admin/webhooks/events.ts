@@ -9,7 +9,10 @@ export const WEBHOOK_EVENT_TYPES = [
   "prompt.created",
   "prompt.version.created",
   "prompt.label.moved",
+  // Both change what the edge serves, like a move or an archive.
+  "prompt.label.deleted",
   "prompt.archived",
+  "prompt.restored",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

@@ -92,19 +92,46 @@ function ipv4Reason(address: number): string | undefined {
   return BLOCKED_IPV4.find(([cidr]) => inCidr(address, cidr))?.[1];
 }
 
-function ipv6Reason(groups: number[], options: UrlGuardOptions): string | undefined {
+/**
+ * The IPv4 address inside IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64
+ * (64:ff9b::a.b.c.d) addresses: these reach that IPv4 host, so it is the one to judge.
+ */
+function embeddedIpv4(groups: number[]): number | undefined {
   const [g0 = 0, g1 = 0, , , , g5 = 0, g6 = 0, g7 = 0] = groups;
-  const embeddedV4 = ((g6 << 16) | g7) >>> 0;
   const zeroUpTo = (n: number) => groups.slice(0, n).every((g) => g === 0);
-  if (zeroUpTo(7) && g7 === 1) return options.allowLoopback ? undefined : "loopback";
-  if (zeroUpTo(8)) return "unspecified";
-  // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d)
-  // addresses reach the embedded IPv4 address: judge that one.
   const mapped = zeroUpTo(5) && (g5 === 0xffff || g5 === 0);
   const nat64 = g0 === 0x64 && g1 === 0xff9b && groups.slice(2, 6).every((g) => g === 0);
-  if (mapped || nat64) {
-    const reason = ipv4Reason(embeddedV4);
-    if (reason === "loopback" && options.allowLoopback) return undefined;
+  return mapped || nat64 ? ((g6 << 16) | g7) >>> 0 : undefined;
+}
+
+const LOOPBACK_V4: Cidr = [ipv4(127, 0, 0, 0), 8];
+
+/**
+ * The only loopback test: the refusal and the WEBHOOK_ALLOW_LOOPBACK exception both ask it, so
+ * every spelling of 127/8 (IPv4 inside IPv6 included) is treated exactly like 127.0.0.1.
+ * Returns what the host is, for the refusal message.
+ */
+function loopbackKind(host: string): "name" | "address" | "address (IPv4 inside IPv6)" | undefined {
+  if (host === "localhost" || host.endsWith(".localhost")) return "name";
+  const v4 = parseIpv4(host);
+  if (v4 !== undefined) return inCidr(v4, LOOPBACK_V4) ? "address" : undefined;
+  if (!host.startsWith("[")) return undefined;
+  const groups = parseIpv6(host.slice(1, -1));
+  if (!groups) return undefined;
+  if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return "address";
+  const embedded = embeddedIpv4(groups);
+  return embedded !== undefined && inCidr(embedded, LOOPBACK_V4)
+    ? "address (IPv4 inside IPv6)"
+    : undefined;
+}
+
+/** Non-loopback IPv6 ranges (loopbackKind has already ruled on loopback). */
+function ipv6Reason(groups: number[]): string | undefined {
+  const [g0 = 0, g1 = 0] = groups;
+  if (groups.every((g) => g === 0)) return "unspecified";
+  const embedded = embeddedIpv4(groups);
+  if (embedded !== undefined) {
+    const reason = ipv4Reason(embedded);
     return reason ? `${reason} (IPv4 inside IPv6)` : undefined;
   }
   if ((g0 & 0xfe00) === 0xfc00) return "unique local (private)";
@@ -115,20 +142,6 @@ function ipv6Reason(groups: number[], options: UrlGuardOptions): string | undefi
   if (g0 === 0x2002) return "6to4 (embeds an IPv4 address)";
   if (g0 === 0x2001 && g1 === 0) return "Teredo (embeds an IPv4 address)";
   return undefined;
-}
-
-function isLoopbackHost(host: string): boolean {
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  const v4 = parseIpv4(host);
-  if (v4 !== undefined) return inCidr(v4, [ipv4(127, 0, 0, 0), 8]);
-  if (host.startsWith("[")) {
-    const groups = parseIpv6(host.slice(1, -1));
-    if (!groups) return false;
-    const upTo = (n: number) => groups.slice(0, n).every((g) => g === 0);
-    const v4mapped = upTo(5) && groups[5] === 0xffff;
-    return (upTo(7) && groups[7] === 1) || (v4mapped && (groups[6] ?? 0) >> 8 === 127);
-  }
-  return false;
 }
 
 /** Decides whether a webhook may be sent to `raw`; the reason says what to change. */
@@ -144,7 +157,7 @@ export function checkWebhookUrl(raw: string, options: UrlGuardOptions): UrlVerdi
   }
   // A trailing dot names the same host (`localhost.`); drop it so it cannot slip past a check.
   const host = url.hostname.toLowerCase().replace(/\.+$/, "");
-  const loopback = isLoopbackHost(host);
+  const loopback = loopbackKind(host);
   if (loopback && options.allowLoopback) {
     if (url.protocol === "https:" || url.protocol === "http:") return { ok: true, url };
     return { ok: false, reason: "must use http or https" };
@@ -152,8 +165,7 @@ export function checkWebhookUrl(raw: string, options: UrlGuardOptions): UrlVerdi
   if (loopback) {
     return {
       ok: false,
-      reason:
-        "points at a loopback address (allowed only by WEBHOOK_ALLOW_LOOPBACK in local development)",
+      reason: `points at a loopback ${loopback} (allowed only by WEBHOOK_ALLOW_LOOPBACK in local development)`,
     };
   }
   if (url.protocol !== "https:") return { ok: false, reason: "must use https" };
@@ -167,7 +179,7 @@ export function checkWebhookUrl(raw: string, options: UrlGuardOptions): UrlVerdi
   if (host.startsWith("[")) {
     const groups = parseIpv6(host.slice(1, -1));
     if (!groups) return { ok: false, reason: "has an IPv6 address that cannot be read" };
-    const reason = ipv6Reason(groups, options);
+    const reason = ipv6Reason(groups);
     return reason ? { ok: false, reason: `points at a ${reason} address` } : { ok: true, url };
   }
   if (!host.includes(".")) {

@@ -1,5 +1,5 @@
 import { ProblemError } from "../../shared/problem";
-import { RenderError, renderPrompt } from "../../shared/template";
+import { RenderError, RenderLimitError, renderPrompt } from "../../shared/template";
 import { JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
 import type { EdgeApp } from "../index";
 import { authorizeReadKey } from "../read-key-auth";
@@ -80,6 +80,12 @@ export function registerRenderPrompt(app: EdgeApp) {
         variables as Record<string, unknown>,
       );
     } catch (error) {
+      if (error instanceof RenderLimitError) {
+        const field = error.variable ? `body.variables.${error.variable}` : "body.variables";
+        throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
+          errors: [{ field, message: error.message }],
+        });
+      }
       if (!(error instanceof RenderError)) throw error;
       const { missing, unknown } = error.problems;
       throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
