@@ -9,8 +9,9 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
@@ -285,4 +286,34 @@ function stringVars(vars: Record<string, unknown>): Record<string, string> {
 function requireId(id: string | undefined, binding: string): string {
   if (!id) throw new Error(`binding ${binding} has no id in its wrangler config`);
   return id;
+}
+
+/**
+ * A throwaway platform for tests: fresh state in a temporary folder, free ports, its own build
+ * folder, label moves visible on the next edge read, no cron. `dispose()` also deletes the state.
+ */
+export async function startEphemeralPlatform(
+  name: string,
+  options: Partial<Omit<PlatformOptions, "persistDir" | "adminPort" | "edgePort">> = {},
+): Promise<Platform> {
+  const persistDir = await mkdtemp(join(tmpdir(), `cuecard-${name}-`));
+  const adminPort = await findFreePort();
+  let edgePort = await findFreePort();
+  while (edgePort === adminPort) edgePort = await findFreePort();
+  const platform = await startPlatform({
+    persistDir,
+    adminPort,
+    edgePort,
+    buildDir: join(repositoryRoot, "dist", name),
+    isolateCacheTtlMs: 0,
+    scheduledIntervalMs: 0,
+    ...options,
+  });
+  return {
+    ...platform,
+    async dispose() {
+      await platform.dispose();
+      await rm(persistDir, { recursive: true, force: true });
+    },
+  };
 }

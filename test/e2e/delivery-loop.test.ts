@@ -3,11 +3,10 @@
  * on their own ports over one shared D1/KV, exactly as `npm run dev` runs them.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findFreePort, type Platform, repositoryRoot, startPlatform } from "../../scripts/platform";
+import { type Platform, startEphemeralPlatform } from "../../scripts/platform";
 import { demoProject, type SeedResult, seedDemo } from "../../scripts/seed";
 import { type LabelPointer, labelPointerKey } from "../../workers/shared/kv-records";
 
@@ -19,19 +18,8 @@ let seeded: SeedResult;
 let readKey: string;
 
 beforeAll(async () => {
-  persistDir = await mkdtemp(join(tmpdir(), "cuecard-e2e-"));
-  const adminPort = await findFreePort();
-  let edgePort = await findFreePort();
-  while (edgePort === adminPort) edgePort = await findFreePort();
-  platform = await startPlatform({
-    persistDir,
-    adminPort,
-    edgePort,
-    buildDir: join(repositoryRoot, "dist", "e2e"),
-    // Label moves must be visible on the next read; the isolate cache has its own tests.
-    isolateCacheTtlMs: 0,
-    scheduledIntervalMs: 0,
-  });
+  platform = await startEphemeralPlatform("e2e");
+  persistDir = platform.persistDir;
   seeded = await seedDemo({
     adminUrl: platform.adminUrl,
     bootstrapToken: platform.adminToken,
@@ -48,7 +36,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await platform?.dispose();
-  if (persistDir) await rm(persistDir, { recursive: true, force: true });
 });
 
 describe("delivery loop: create → version → promote → read → roll back → read", () => {
@@ -88,7 +75,7 @@ describe("delivery loop: create → version → promote → read → roll back �
       prompt: v1Template,
       config: { model: "gpt-4o-mini", temperature: 0.2 },
     });
-    expect(first.headers.get("etag")).toBe(`"${first.body.hash}"`);
+    expect(first.headers.get("etag")).toBe(`"${first.body.hash}.v${first.body.version}"`);
 
     const added = await adminRequest("POST", `${path}/versions`, {
       prompt: v2Template,

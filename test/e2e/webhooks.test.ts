@@ -3,17 +3,13 @@
  * Queues, and a receiver on loopback that fails twice (500) before succeeding. One promotion must
  * become one logical delivery: the same webhook-id three times, three attempts in the log.
  */
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findFreePort, type Platform, repositoryRoot, startPlatform } from "../../scripts/platform";
+import { findFreePort, type Platform, startEphemeralPlatform } from "../../scripts/platform";
 
 const project = "e2e-webhooks";
 let platform: Platform;
-let persistDir: string;
 let receiver: Server;
 let receiverUrl: string;
 let adminKey: string;
@@ -48,19 +44,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(receiverPort, "127.0.0.1", resolve));
   receiverUrl = `http://127.0.0.1:${receiverPort}/cuecard`;
 
-  persistDir = await mkdtemp(join(tmpdir(), "cuecard-e2e-webhooks-"));
-  const adminPort = await findFreePort();
-  let edgePort = await findFreePort();
-  while (edgePort === adminPort || edgePort === receiverPort) edgePort = await findFreePort();
-  platform = await startPlatform({
-    persistDir,
-    adminPort,
-    edgePort,
-    buildDir: join(repositoryRoot, "dist", "e2e-webhooks"),
+  // The receiver is already listening, so the platform's free ports cannot collide with it.
+  platform = await startEphemeralPlatform("e2e-webhooks", {
     // The receiver listens on loopback, which only this local-development setting allows.
     adminVars: { WEBHOOK_ALLOW_LOOPBACK: "true" },
-    isolateCacheTtlMs: 0,
-    scheduledIntervalMs: 0,
   });
   const boot = await admin(
     "POST",
@@ -75,7 +62,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await platform?.dispose();
   await new Promise((resolve) => receiver?.close(resolve));
-  if (persistDir) await rm(persistDir, { recursive: true, force: true });
 });
 
 describe("webhooks over the real platform", () => {

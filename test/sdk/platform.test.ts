@@ -10,13 +10,17 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findFreePort, type Platform, repositoryRoot, startPlatform } from "../../scripts/platform";
+import {
+  findFreePort,
+  type Platform,
+  repositoryRoot,
+  startEphemeralPlatform,
+} from "../../scripts/platform";
 import { AdminClient } from "../../sdk/src/admin";
 import { main } from "../../sdk/src/cli/main";
 import { CuecardClient, RenderError } from "../../sdk/src/index";
 
 let platform: Platform;
-let persistDir: string;
 let workDir: string;
 let project: string;
 let adminKey: string;
@@ -24,20 +28,8 @@ let readKey: string;
 let admin: AdminClient;
 
 beforeAll(async () => {
-  persistDir = await mkdtemp(join(tmpdir(), "cuecard-sdk-"));
   workDir = await mkdtemp(join(tmpdir(), "cuecard-repo-"));
-  const adminPort = await findFreePort();
-  let edgePort = await findFreePort();
-  while (edgePort === adminPort) edgePort = await findFreePort();
-  platform = await startPlatform({
-    persistDir,
-    adminPort,
-    edgePort,
-    buildDir: join(repositoryRoot, "dist", "sdk-tests"),
-    // Label moves must be visible on the next edge read.
-    isolateCacheTtlMs: 0,
-    scheduledIntervalMs: 0,
-  });
+  platform = await startEphemeralPlatform("sdk-tests");
   project = `sdk-${randomUUID().slice(0, 8)}`;
   const bootstrap = await fetch(`${platform.adminUrl}/api/v1/bootstrap`, {
     method: "POST",
@@ -59,9 +51,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await platform?.dispose();
-  for (const dir of [persistDir, workDir]) {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  }
+  if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
 describe("render parity: the SDK renders exactly like the edge", () => {
