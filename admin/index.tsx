@@ -5,11 +5,14 @@ import { ProblemError } from "../workers/shared/problem";
 import { ENHANCE_SCRIPT } from "./assets/enhance";
 import { FAVICON } from "./assets/favicon";
 import { STYLESHEET } from "./assets/stylesheet";
+import { registerAuditPages } from "./routes/audit";
 import { renderUiError } from "./routes/errors";
+import { registerKeyPages } from "./routes/keys";
 import { registerLabelPages } from "./routes/labels";
 import { registerPromptPages } from "./routes/prompts";
 import { registerSessionPages } from "./routes/session";
 import { registerVersionPages } from "./routes/versions";
+import { registerWebhookPages } from "./routes/webhooks";
 import type { UiEnv } from "./session";
 
 /**
@@ -47,6 +50,9 @@ export function createAdminUi() {
   registerPromptPages(ui);
   registerVersionPages(ui);
   registerLabelPages(ui);
+  registerKeyPages(ui);
+  registerWebhookPages(ui);
+  registerAuditPages(ui);
   ui.onError(renderUiError);
   return ui;
 }

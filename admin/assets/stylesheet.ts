@@ -66,7 +66,7 @@ main { max-width: 1240px; margin: 0 auto; padding: 1.25rem 1.5rem 4rem; }
 .field-row { display: flex; gap: 1.2rem; flex-wrap: wrap; }
 .field-row .field { min-width: 14rem; }
 .grow { flex: 1; }
-input[type=text], input[type=search], input[type=password], select, textarea {
+input[type=text], input[type=search], input[type=password], input[type=url], input[type=date], select, textarea {
   font: inherit; padding: 0.45rem 0.6rem; border: 1px solid #c4cbd6; border-radius: 6px; background: #fff; color: var(--ink); width: 100%;
 }
 textarea { resize: vertical; line-height: 1.45; }
@@ -155,5 +155,41 @@ pre.code { background: #fbfcfd; border: 1px solid var(--line); border-radius: 8p
 .diff del { background: #f7c1bb; text-decoration: line-through; text-decoration-color: #b42318; border-radius: 2px; }
 .diff ins { background: #a9e2bd; text-decoration: none; border-radius: 2px; }
 .preview form.card { margin-top: 0.4rem; }
+
+.narrow { max-width: 46rem; }
+.section-head { align-items: center; margin: 2rem 0 0.6rem; }
+.section-head h2 { margin: 0; }
+.pager { margin: 1rem 0; }
+.row-inactive > * { color: var(--muted); }
+.row-actions form { margin: 0; display: inline; }
+.status, .role-pill { display: inline-block; font-size: 0.78rem; font-weight: 600; padding: 0.05rem 0.5rem; border-radius: 999px;
+  border: 1px solid; white-space: nowrap; }
+.status-active, .status-succeeded { background: var(--ok-soft); color: var(--ok); border-color: #a8d8b9; }
+.status-revoked, .status-failed { background: var(--danger-soft); color: var(--danger); border-color: #f3b8b1; }
+.status-retrying, .status-pending { background: var(--warn-soft); color: var(--warn); border-color: #f0d9a0; }
+.role-pill { background: #eef0f3; color: #4a5568; border-color: #d2d7df; }
+.role-pill-publisher { background: var(--accent-soft); color: var(--accent); border-color: #c3cff3; }
+.role-pill-admin { background: #f3e8fb; color: #6b2c91; border-color: #dcc3ee; }
+.secret-card .notice { margin-top: 0; }
+input.secret { font-family: var(--mono); font-size: 0.95rem; background: #fbfcfd; }
+.event-types { margin-top: 0.4rem; }
+.checkbox-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: 0 1rem; margin-top: 0.4rem; }
+.checkbox-grid .field { margin: 0.2rem 0; }
+.endpoint-url { word-break: break-all; }
+.endpoint-title { word-break: break-all; }
+.excerpt { max-width: 22rem; word-break: break-word; }
+.excerpt code { font-size: 0.82rem; }
+.delivery-error { color: var(--danger); }
+.audit-table td { font-size: 0.92rem; }
+.audit-table td:last-child { min-width: 24rem; }
+h1 code, h1 .mono { font-size: 1.3rem; }
+button:disabled { opacity: 0.45; cursor: not-allowed; }
+.webhooks-table p { margin: 0.15rem 0 0; }
+.action-name { font-family: var(--mono); font-size: 0.88rem; }
+.action-denied { color: var(--danger); font-weight: 600; }
+.change-list { list-style: none; margin: 0; padding: 0; font-family: var(--mono); font-size: 0.82rem; }
+.change-field { color: var(--muted); }
+.change-list del { background: #fdecea; text-decoration: line-through; text-decoration-color: #b42318; border-radius: 2px; padding: 0 0.15rem; word-break: break-word; }
+.change-list ins { background: #e6f6ec; text-decoration: none; border-radius: 2px; padding: 0 0.15rem; word-break: break-word; }
 @media (max-width: 900px) { .two-columns, .editor-grid { grid-template-columns: 1fr; } .topbar { gap: 1rem; } }
 `;

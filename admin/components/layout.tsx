@@ -1,9 +1,10 @@
 import type { Child } from "hono/jsx";
 import type { Actor } from "../../workers/admin/domain/context";
+import { type Permission, roleHas } from "../../workers/admin/http/policy";
 import { CSRF_FIELD } from "../session";
 
 /** Asset URLs carry a version so a deploy never mixes an old stylesheet with new markup. */
-export const ASSET_VERSION = "1";
+export const ASSET_VERSION = "2";
 
 interface PageProps {
   title: string;
@@ -36,11 +37,7 @@ export function Page({ title, actor, csrfToken, script, children }: PageProps) {
           </a>
           {actor ? (
             <>
-              <nav aria-label="Main">
-                <a href="/">Prompts</a>
-                <a href="/new-prompt">New prompt</a>
-                <a href="/api/docs">API</a>
-              </nav>
+              <MainNav actor={actor} />
               <div class="who">
                 <span class="project" title="Project">
                   {actor.projectId}
@@ -61,6 +58,26 @@ export function Page({ title, actor, csrfToken, script, children }: PageProps) {
         <main id="main">{children}</main>
       </body>
     </html>
+  );
+}
+
+/** Top-level sections, each shown only to roles that may open it (the routes check again). */
+const SECTIONS: { href: string; text: string; permission?: Permission }[] = [
+  { href: "/", text: "Prompts", permission: "prompts:read" },
+  { href: "/new-prompt", text: "New prompt", permission: "prompts:write" },
+  { href: "/keys", text: "Keys", permission: "keys:manage" },
+  { href: "/webhooks", text: "Webhooks", permission: "webhooks:manage" },
+  { href: "/audit", text: "Audit", permission: "audit:read" },
+  { href: "/api/docs", text: "API" },
+];
+
+function MainNav({ actor }: { actor: Actor }) {
+  return (
+    <nav aria-label="Main">
+      {SECTIONS.filter((s) => !s.permission || roleHas(actor.role, s.permission)).map((s) => (
+        <a href={s.href}>{s.text}</a>
+      ))}
+    </nav>
   );
 }
 

@@ -4,28 +4,19 @@
  * — on the pages, and at the edge that applications read from.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { findFreePort, type Platform, repositoryRoot, startPlatform } from "../../scripts/platform";
-import { demoProject, demoPrompts, seedDemo } from "../../scripts/seed";
+import type { Platform } from "../../scripts/platform";
+import { demoPrompts } from "../../scripts/seed";
+import { project, startUiHarness, type UiHarness } from "./helpers";
 
-const project = demoProject;
-const screenshots = join(repositoryRoot, "test-results", "screenshots");
-
+let harness: UiHarness;
 let platform: Platform;
-let persistDir: string;
-let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let adminKey: string;
 let publisherKey: string;
 let editorKey: string;
 let readKey: string;
-/** Console errors and uncaught exceptions of every page the test opened. */
-let consoleErrors: string[] = [];
 
 const suffix = randomUUID().slice(0, 6);
 const name = `onboarding/welcome-${suffix}`;
@@ -36,85 +27,29 @@ const v3Template =
   "Hi {{customer}}! Welcome aboard {{company}}.{{#vip}} As a VIP you get a personal onboarding call.{{/vip}}";
 
 beforeAll(async () => {
-  persistDir = await mkdtemp(join(tmpdir(), "cuecard-ui-"));
-  await mkdir(screenshots, { recursive: true });
-  const adminPort = await findFreePort();
-  let edgePort = await findFreePort();
-  while (edgePort === adminPort) edgePort = await findFreePort();
-  platform = await startPlatform({
-    persistDir,
-    adminPort,
-    edgePort,
-    buildDir: join(repositoryRoot, "dist", "ui"),
-    isolateCacheTtlMs: 0,
-    scheduledIntervalMs: 0,
-  });
-  const seeded = await seedDemo({
-    adminUrl: platform.adminUrl,
-    bootstrapToken: platform.adminToken,
-    edgeUrl: platform.edgeUrl,
-    persistDir,
-  });
-  adminKey = seeded.adminKey.secret;
+  harness = await startUiHarness();
+  ({ platform, context, page } = harness);
   publisherKey = await createKey("ui publisher", "publisher");
   editorKey = await createKey("ui editor", "editor");
   readKey = await createKey("ui reader", "reader");
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
-  context = await browser.newContext({ viewport: { width: 1366, height: 860 } });
-  context.on("page", watchConsole);
-  page = await context.newPage();
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await platform?.dispose();
-  if (persistDir) await rm(persistDir, { recursive: true, force: true });
+  await harness?.dispose();
 });
 
 afterEach(() => {
   // No page may log an error or throw, whatever the test checked.
-  expect(consoleErrors).toEqual([]);
-  consoleErrors = [];
+  expect(harness.consoleErrors).toEqual([]);
+  harness.consoleErrors.length = 0;
 });
 
-function watchConsole(opened: Page) {
-  opened.on("console", (message) => {
-    if (message.type() !== "error") return;
-    // Chromium logs a page's own 4xx status (a refused form is 422, a conflict 409) as a failed
-    // load; the tests assert those statuses. Any other resource failing is an error.
-    const documentStatus =
-      message.text().startsWith("Failed to load resource") &&
-      message.location().url === opened.url();
-    if (!documentStatus) consoleErrors.push(`${opened.url()}: ${message.text()}`);
-  });
-  opened.on("pageerror", (error) => consoleErrors.push(`${opened.url()}: ${error.message}`));
-}
-
-async function createKey(keyName: string, role: string): Promise<string> {
-  const response = await api("POST", `/projects/${project}/keys`, { name: keyName, role });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { secret: string }).secret;
-}
-
-function api(method: string, path: string, body?: unknown) {
-  return fetch(`${platform.adminUrl}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
+const watchConsole = (opened: Page) => harness.watchConsole(opened);
+const createKey = (keyName: string, role: string) => harness.createKey(keyName, role);
+const api = (method: string, path: string, body?: unknown) => harness.api(method, path, body);
+const shoot = (file: string) => harness.shoot(file);
+const url = (path: string) => harness.url(path);
+const signIn = (key: string) => harness.signIn(key);
 
 /** What an application gets from the edge for the production label. */
 async function edgeServes(promptName: string) {
@@ -128,24 +63,7 @@ async function edgeServes(promptName: string) {
   };
 }
 
-function shoot(file: string) {
-  return page.screenshot({ path: join(screenshots, file), fullPage: true });
-}
-
-function url(path: string) {
-  return `${platform.adminUrl}${path}`;
-}
-
 const promptUrl = (rest = "") => url(`/prompts/${encodeURIComponent(name)}${rest}`);
-
-async function signIn(key: string) {
-  await page.goto(url("/sign-in"));
-  // Keyboard only: type the key and press Enter.
-  await page.getByLabel("API key").focus();
-  await page.keyboard.type(key);
-  await page.keyboard.press("Enter");
-  await page.waitForURL(url("/"));
-}
 
 describe("admin UI: a prompt author's day", () => {
   it("sends a signed-out visitor to sign in, then signs in with a key and keeps only a safe session cookie", async () => {
