@@ -234,6 +234,38 @@ function canMove(c: UiContext, label: string, protectedLabels: string[]): boolea
   return roleHas(role, protectedLabels.includes(label) ? "labels:move-protected" : "labels:move");
 }
 
+/**
+ * Runs a label move; if someone moved the label first (409), answers with the conflict page
+ * showing what is live now instead of overwriting it.
+ */
+async function conflictPageOn409(
+  c: UiContext,
+  row: PromptRow,
+  label: string,
+  retry: string,
+  move: () => Promise<unknown>,
+): Promise<Response | undefined> {
+  try {
+    await move();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ProblemError && error.status === 409)) throw error;
+    const { current } = await labelState(c, row, label);
+    return render(
+      c,
+      <ConflictPage
+        c={c}
+        prompt={row}
+        label={label}
+        current={current}
+        detail={error.code === "stale_revision" ? undefined : error.message}
+        retry={retry}
+      />,
+      409,
+    );
+  }
+}
+
 async function labelState(c: UiContext, row: PromptRow, label: string) {
   const db = uiMutationContext(c).db;
   const current = (await listLabels(db, row.id)).find((l) => l.name === label);
@@ -306,29 +338,13 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
     const label = checked(settableLabelName, formText(body, "label"), "label");
     const version = checked(versionNumber, formText(body, "version"), "version");
     const retry = promptPath(row.name, `/promote?version=${version}&label=${label}`);
-    try {
-      await moveLabel(uiMutationContext(c), row, label, {
+    const conflict = await conflictPageOn409(c, row, label, retry, () =>
+      moveLabel(uiMutationContext(c), row, label, {
         version,
         expectedRev: expectedRevOf(formText(body, "expectedRev")),
-      });
-    } catch (error) {
-      if (error instanceof ProblemError && error.status === 409) {
-        const { current } = await labelState(c, row, label);
-        return render(
-          c,
-          <ConflictPage
-            c={c}
-            prompt={row}
-            label={label}
-            current={current}
-            detail={error.code === "stale_revision" ? undefined : error.message}
-            retry={retry}
-          />,
-          409,
-        );
-      }
-      throw error;
-    }
+      }),
+    );
+    if (conflict) return conflict;
     return c.redirect(promptPath(row.name, `?moved=${label}`), 303);
   });
 
@@ -372,29 +388,13 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
     const toVersion = checked(versionNumber, formText(body, "version"), "version");
     const expectedRev = expectedRevOf(formText(body, "expectedRev"));
     const retry = promptPath(row.name, `/labels/${label}/rollback?to=${toVersion}`);
-    try {
-      await rollbackLabel(uiMutationContext(c), row, label, {
+    const conflict = await conflictPageOn409(c, row, label, retry, () =>
+      rollbackLabel(uiMutationContext(c), row, label, {
         toVersion,
         expectedRev: expectedRev ?? undefined,
-      });
-    } catch (error) {
-      if (error instanceof ProblemError && error.status === 409) {
-        const { current } = await labelState(c, row, label);
-        return render(
-          c,
-          <ConflictPage
-            c={c}
-            prompt={row}
-            label={label}
-            current={current}
-            detail={error.code === "stale_revision" ? undefined : error.message}
-            retry={retry}
-          />,
-          409,
-        );
-      }
-      throw error;
-    }
+      }),
+    );
+    if (conflict) return conflict;
     return c.redirect(promptPath(row.name, `?moved=${label}&rollback=1`), 303);
   });
 }
