@@ -1,13 +1,13 @@
+import { ProblemError } from "@cuecard/core/problem";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
-import { openDatabase } from "../workers/admin/db/client";
-import { actorOfKey, findActiveSession } from "../workers/admin/domain/access";
-import type { MutationContext } from "../workers/admin/domain/context";
-import { SESSION_TTL_MS } from "../workers/admin/domain/sessions";
-import type { AdminVariables } from "../workers/admin/http/app";
-import { assertSameOrigin, SESSION_COOKIE, sameSecret } from "../workers/admin/http/auth";
-import { ProblemError } from "../workers/shared/problem";
+import { actorOfKey, findActiveSession } from "../workers/modules/access/access";
+import { assertSameOrigin, SESSION_COOKIE, sameSecret } from "../workers/modules/access/middleware";
+import { SESSION_TTL_MS } from "../workers/modules/access/sessions";
+import type { MutationContext } from "../workers/platform/context";
+import { openDatabase } from "../workers/platform/db/client";
+import type { AdminVariables } from "../workers/platform/http/app";
 
 /** The UI's request context: the admin worker's, plus the signed-in session. */
 export type UiEnv = {

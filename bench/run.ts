@@ -10,10 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import autocannon from "autocannon";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
-import { generateKey, hashKey } from "../workers/shared/keys";
+import { generateKey, hashKey } from "@cuecard/core/keys";
 import {
   KV_FORMAT,
   type LabelPointer,
@@ -21,9 +18,12 @@ import {
   type PublishedVersion,
   readKeyRecordKey,
   versionKey,
-} from "../workers/shared/kv-records";
-import { contentHash, type PromptContent, promptTypeOf } from "../workers/shared/prompt";
-import { deriveVariables } from "../workers/shared/template";
+} from "@cuecard/core/kv-records";
+import { contentHash, type PromptContent, promptTypeOf } from "@cuecard/core/prompt";
+import { deriveVariables } from "@cuecard/core/template";
+import autocannon from "autocannon";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const buildDir = join(root, "dist", "bench");

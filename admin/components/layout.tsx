@@ -1,6 +1,6 @@
 import type { Child } from "hono/jsx";
-import type { Actor } from "../../workers/admin/domain/context";
-import { type Permission, roleHas } from "../../workers/admin/http/policy";
+import { type Permission, roleHas } from "../../workers/modules/access/roles";
+import type { Actor } from "../../workers/platform/context";
 import { CSRF_FIELD } from "../session";
 
 /** Asset URLs carry a version so a deploy never mixes an old stylesheet with new markup. */

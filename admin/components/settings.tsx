@@ -1,7 +1,7 @@
+import type { ProblemError } from "@cuecard/core/problem";
 import type { Child } from "hono/jsx";
-import { requirePermission } from "../../workers/admin/domain/access";
-import type { Permission } from "../../workers/admin/http/policy";
-import type { ProblemError } from "../../workers/shared/problem";
+import { requirePermission } from "../../workers/modules/access/access";
+import type { Permission } from "../../workers/modules/access/roles";
 import type { UiContext } from "../session";
 
 /** Form bodies as Hono parses them (with `all: true`, repeated fields become arrays). */

@@ -1,4 +1,4 @@
-import { DEFAULT_LABEL } from "../../workers/shared/names";
+import { DEFAULT_LABEL } from "@cuecard/core/names";
 import { type CacheEntry, PromptCache } from "./cache";
 import {
   type FallbackPrompt,

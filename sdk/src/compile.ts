@@ -1,14 +1,9 @@
-import type {
-  ChatMessage,
-  ModelConfig,
-  PromptContent,
-  VariableSpec,
-} from "../../workers/shared/prompt";
-import { deriveVariables, renderPrompt } from "../../workers/shared/template";
+import type { ChatMessage, ModelConfig, PromptContent, VariableSpec } from "@cuecard/core/prompt";
+import { deriveVariables, renderPrompt } from "@cuecard/core/template";
 
 /**
  * A prompt as an app uses it: the resolved version plus `compile(variables)`, which renders with
- * the edge's own code (workers/shared/template.ts), so a local render and
+ * the edge's own code (@cuecard/core/template), so a local render and
  * `POST /v1/prompts/{name}/render` give the same output and refuse the same variables
  * (RenderError naming `missing` and `unknown`).
  */

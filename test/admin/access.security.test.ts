@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../workers/admin";
-import { PUBLIC_ROUTES, ROLES, ROUTE_POLICY, roleHas } from "../../workers/admin/http/policy";
+import { PUBLIC_ROUTES, ROLES, ROUTE_POLICY, roleHas } from "../../workers/modules/access/roles";
 import { adminKey, api, BOOTSTRAP_TOKEN, createTextPrompt, enc, json, keyFor } from "./api";
 
 const keys: Record<string, string> = {};

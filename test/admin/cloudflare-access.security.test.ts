@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { roleForEmail } from "../../workers/admin/domain/cloudflare-access";
+import { roleForEmail } from "../../workers/modules/access/cloudflare-access";
 import { api, createTextPrompt, enc, json } from "./api";
 
 const TEAM = "https://cuecard-test.cloudflareaccess.com";

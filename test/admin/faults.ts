@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
-import { openDatabase } from "../../workers/admin/db/client";
-import type { EventMessage, MutationContext } from "../../workers/admin/domain/context";
+import type { EventMessage, MutationContext } from "../../workers/platform/context";
+import { openDatabase } from "../../workers/platform/db/client";
 
 /**
  * Fault injection by wrapping bindings, never by editing product code: each wrapper forwards to

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
+import type { LabelPointer, PublishedVersion } from "@cuecard/core/kv-records";
 import { describe, expect, it } from "vitest";
-import type { LabelPointer, PublishedVersion } from "../../workers/shared/kv-records";
 import { addVersion, api, createTextPrompt, enc, json, uniqueName } from "./api";
 
 describe("prompts, versions and labels", () => {

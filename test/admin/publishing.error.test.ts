@@ -6,22 +6,22 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { LabelPointer } from "@cuecard/core/kv-records";
 import { count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/admin";
-import { openDatabase } from "../../workers/admin/db/client";
-import { auditLog, labelHistory, outbox, prompts } from "../../workers/admin/db/schema";
-import type { EventMessage } from "../../workers/admin/domain/context";
-import { deleteLabel, moveLabel } from "../../workers/admin/domain/labels";
+import { deleteLabel, moveLabel } from "../../workers/modules/prompts/labels";
 import {
   createPrompt,
   createVersion,
   findPrompt,
   updatePrompt,
-} from "../../workers/admin/domain/prompts";
-import { retryPendingOutbox } from "../../workers/admin/publishing/outbox";
-import { republishProject } from "../../workers/admin/publishing/publisher";
-import type { LabelPointer } from "../../workers/shared/kv-records";
+} from "../../workers/modules/prompts/prompts";
+import { republishProject } from "../../workers/modules/prompts/publish";
+import type { EventMessage } from "../../workers/platform/context";
+import { openDatabase } from "../../workers/platform/db/client";
+import { auditLog, labelHistory, outbox, prompts } from "../../workers/platform/db/schema";
+import { retryPendingOutbox } from "../../workers/platform/outbox";
 import { addVersion, api, createTextPrompt, enc, json, uniqueName } from "./api";
 import { d1FailingLateInBatch, failingKv, failingQueue, testContext } from "./faults";
 

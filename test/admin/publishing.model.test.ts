@@ -1,15 +1,15 @@
 import { env } from "cloudflare:workers";
+import type { LabelPointer, PublishedVersion } from "@cuecard/core/kv-records";
 import { eq } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { openDatabase } from "../../workers/admin/db/client";
-import { labels, outbox, versions } from "../../workers/admin/db/schema";
-import type { EventMessage } from "../../workers/admin/domain/context";
-import { moveLabel, rollbackLabel } from "../../workers/admin/domain/labels";
-import { createPrompt, createVersion, findPrompt } from "../../workers/admin/domain/prompts";
-import { consumeEvents } from "../../workers/admin/events/consumer";
-import { eventMessageOf, retryPendingOutbox } from "../../workers/admin/publishing/outbox";
-import type { LabelPointer, PublishedVersion } from "../../workers/shared/kv-records";
+import { moveLabel, rollbackLabel } from "../../workers/modules/prompts/labels";
+import { createPrompt, createVersion, findPrompt } from "../../workers/modules/prompts/prompts";
+import type { EventMessage } from "../../workers/platform/context";
+import { openDatabase } from "../../workers/platform/db/client";
+import { labels, outbox, versions } from "../../workers/platform/db/schema";
+import { consumeEvents } from "../../workers/platform/events-consumer";
+import { eventMessageOf, retryPendingOutbox } from "../../workers/platform/outbox";
 import { failingKv, testContext } from "./faults";
 
 /**

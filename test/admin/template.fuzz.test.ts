@@ -1,5 +1,3 @@
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
 import {
   deriveVariables,
   RENDER_LIMITS,
@@ -7,7 +5,9 @@ import {
   RenderLimitError,
   renderPrompt,
   TemplateError,
-} from "../../workers/shared/template";
+} from "@cuecard/core/template";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
 
 /**
  * The template parser and renderer face whatever authors and API clients type. For any string

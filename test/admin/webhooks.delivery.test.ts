@@ -4,35 +4,35 @@ import { eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/admin";
-import { openDatabase } from "../../workers/admin/db/client";
-import {
-  webhookAttempts,
-  webhookDeliveries,
-  webhookEndpoints,
-} from "../../workers/admin/db/schema";
-import type { EventMessage, MutationContext } from "../../workers/admin/domain/context";
-import { deleteLabel, moveLabel } from "../../workers/admin/domain/labels";
+import { deleteLabel, moveLabel } from "../../workers/modules/prompts/labels";
 import {
   createPrompt,
   createVersion,
   findPrompt,
   updatePrompt,
-} from "../../workers/admin/domain/prompts";
-import { consumeEvents } from "../../workers/admin/events/consumer";
+} from "../../workers/modules/prompts/prompts";
 import {
   consumeWebhookDeliveries,
   RETRY_SCHEDULE_SECONDS,
   WEBHOOK_MAX_RETRIES,
-} from "../../workers/admin/webhooks/delivery";
+} from "../../workers/modules/webhooks/delivery";
 import {
   createEndpoint,
   getDelivery,
   redeliver,
   sendTestEvent,
   updateEndpoint,
-} from "../../workers/admin/webhooks/endpoints";
-import type { WebhookEventType } from "../../workers/admin/webhooks/events";
-import type { DeliveryMessage, WebhookFanOut } from "../../workers/admin/webhooks/fan-out";
+} from "../../workers/modules/webhooks/endpoints";
+import type { WebhookEventType } from "../../workers/modules/webhooks/events";
+import type { DeliveryMessage, WebhookFanOut } from "../../workers/modules/webhooks/fan-out";
+import type { EventMessage, MutationContext } from "../../workers/platform/context";
+import { openDatabase } from "../../workers/platform/db/client";
+import {
+  webhookAttempts,
+  webhookDeliveries,
+  webhookEndpoints,
+} from "../../workers/platform/db/schema";
+import { consumeEvents } from "../../workers/platform/events-consumer";
 import { api, json, uniqueName } from "./api";
 
 /**

@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { openDatabase } from "../../workers/admin/db/client";
-import { webhookAttempts, webhookEndpoints } from "../../workers/admin/db/schema";
-import { attemptDelivery, responseExcerpt } from "../../workers/admin/webhooks/delivery";
-import { auditUrl } from "../../workers/admin/webhooks/endpoints";
-import { checkWebhookUrl } from "../../workers/admin/webhooks/url-guard";
+import { attemptDelivery, responseExcerpt } from "../../workers/modules/webhooks/delivery";
+import { auditUrl } from "../../workers/modules/webhooks/endpoints";
+import { checkWebhookUrl } from "../../workers/modules/webhooks/url-guard";
+import { openDatabase } from "../../workers/platform/db/client";
+import { webhookAttempts, webhookEndpoints } from "../../workers/platform/db/schema";
 import { api, json, keyFor } from "./api";
 
 const db = openDatabase(env.DB);

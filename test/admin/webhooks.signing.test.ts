@@ -5,7 +5,7 @@ import {
   isSigningSecret,
   signedHeaders,
   signMessage,
-} from "../../workers/admin/webhooks/signer";
+} from "../../workers/modules/webhooks/signer";
 
 // The test vector published with the Standard Webhooks specification.
 const SPEC = {

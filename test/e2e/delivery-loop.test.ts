@@ -5,10 +5,10 @@
 import { randomUUID } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { type LabelPointer, labelPointerKey } from "@cuecard/core/kv-records";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Platform, startEphemeralPlatform } from "../../scripts/platform";
 import { demoProject, type SeedResult, seedDemo } from "../../scripts/seed";
-import { type LabelPointer, labelPointerKey } from "../../workers/shared/kv-records";
 
 const project = "default";
 

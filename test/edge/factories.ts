@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { generateKey, hashKey } from "../../workers/shared/keys";
+import { generateKey, hashKey } from "@cuecard/core/keys";
 import {
   type KeyRole,
   KV_FORMAT,
@@ -9,14 +9,14 @@ import {
   type ReadKeyRecord,
   readKeyRecordKey,
   versionKey,
-} from "../../workers/shared/kv-records";
+} from "@cuecard/core/kv-records";
 import {
   contentHash,
   type PromptContent,
   promptTypeOf,
   type VariableDeclaration,
-} from "../../workers/shared/prompt";
-import { deriveVariables } from "../../workers/shared/template";
+} from "@cuecard/core/prompt";
+import { deriveVariables } from "@cuecard/core/template";
 
 /**
  * Seeds KV the way the admin worker publishes: records in the kv-records.ts shapes, version key

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
+import type { PublishedVersion } from "@cuecard/core/kv-records";
 import { describe, expect, it } from "vitest";
-import type { PublishedVersion } from "../../workers/shared/kv-records";
 import { edgeFetch } from "./edge-client";
 import { encodeName, putPointer, seedProject, seedPrompt, uniqueName } from "./factories";
 

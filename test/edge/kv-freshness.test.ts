@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { versionKey } from "@cuecard/core/kv-records";
 import { describe, expect, it } from "vitest";
 import { IsolateCache } from "../../workers/edge/isolate-cache";
 import {
@@ -8,7 +9,6 @@ import {
   type ReadKey,
   resolveVersion,
 } from "../../workers/edge/prompt-store";
-import { versionKey } from "../../workers/shared/kv-records";
 import { seedProject, seedPrompt } from "./factories";
 import { probeKv } from "./faulty-kv";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
+import { generateKey } from "@cuecard/core/keys";
 import { describe, expect, it } from "vitest";
 import app from "../../workers/edge/index";
-import { generateKey } from "../../workers/shared/keys";
 import { edgeFetch, problemOf } from "./edge-client";
 import { seedProject, seedPrompt, seedReadKey, uniqueProject } from "./factories";
 import { probeKv, testExecutionContext } from "./faulty-kv";
@@ -58,7 +58,7 @@ describe("read keys", () => {
     const seeded = await seedPrompt({ project, templates: ["x"] });
     expect((await edgeFetch(`/v1/prompts/${seeded.name}`, { key })).status).toBe(200);
 
-    const { hashKey } = await import("../../workers/shared/keys");
+    const { hashKey } = await import("@cuecard/core/keys");
     await env.PROMPTS_KV.delete(`k/${await hashKey(key)}`);
 
     expect((await edgeFetch(`/v1/prompts/${seeded.name}`, { key })).status).toBe(401);

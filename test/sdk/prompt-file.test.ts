@@ -2,6 +2,9 @@
  * The prompts-as-code file format: what pull writes must push back unchanged (or every pull would
  * make a new version), and a bad file must be refused with a message that says what to fix.
  */
+
+import { CHAT_ROLES, contentHash } from "@cuecard/core/prompt";
+import { deriveVariables } from "@cuecard/core/template";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { unifiedDiff } from "../../sdk/src/cli/line-diff";
@@ -14,8 +17,6 @@ import {
   versionOf,
 } from "../../sdk/src/cli/prompt-file";
 import { parseTestCases, runTestCase } from "../../sdk/src/cli/test-cases";
-import { CHAT_ROLES, contentHash } from "../../workers/shared/prompt";
-import { deriveVariables } from "../../workers/shared/template";
 
 const base: PromptFile = {
   name: "support/triage",

@@ -1,24 +1,29 @@
+import { ProblemError, problemResponse } from "@cuecard/core/problem";
 import { swaggerUI } from "@hono/swagger-ui";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { createAdminUi } from "../../admin";
-import { ProblemError, problemResponse } from "../shared/problem";
-import { openDatabase } from "./db/client";
-import type { EventMessage, Platform } from "./domain/context";
-import { consumeEvents, recordDeadLetteredEvents } from "./events/consumer";
-import { type AdminHonoEnv, createRouter } from "./http/app";
-import { authorize } from "./http/auth";
-import { handleError, MAX_BODY_BYTES, requestId, securityHeaders } from "./http/middleware";
-import { retryPendingOutbox } from "./publishing/outbox";
-import { registerAccessRoutes } from "./routes/access";
-import { registerKeyRoutes } from "./routes/keys";
-import { registerLabelRoutes } from "./routes/labels";
-import { registerProjectRoutes } from "./routes/projects";
-import { registerPromptRoutes } from "./routes/prompts";
-import { registerVersionRoutes } from "./routes/versions";
-import { registerWebhookRoutes } from "./routes/webhooks";
-import { consumeWebhookDeliveries, markDeadLettered } from "./webhooks/delivery";
-import type { DeliveryMessage, WebhookFanOut } from "./webhooks/fan-out";
+import { registerAccessRoutes } from "../modules/access/api/access";
+import { registerKeyRoutes } from "../modules/access/api/keys";
+import { authorize } from "../modules/access/middleware";
+import { registerProjectRoutes } from "../modules/projects/api";
+import { registerLabelRoutes } from "../modules/prompts/api/labels";
+import { registerPromptRoutes } from "../modules/prompts/api/prompts";
+import { registerVersionRoutes } from "../modules/prompts/api/versions";
+import { registerWebhookRoutes } from "../modules/webhooks/api";
+import { consumeWebhookDeliveries, markDeadLettered } from "../modules/webhooks/delivery";
+import type { DeliveryMessage, WebhookFanOut } from "../modules/webhooks/fan-out";
+import type { EventMessage, Platform } from "../platform/context";
+import { openDatabase } from "../platform/db/client";
+import { consumeEvents, recordDeadLetteredEvents } from "../platform/events-consumer";
+import { type AdminHonoEnv, createRouter } from "../platform/http/app";
+import {
+  handleError,
+  MAX_BODY_BYTES,
+  requestId,
+  securityHeaders,
+} from "../platform/http/middleware";
+import { retryPendingOutbox } from "../platform/outbox";
+import { createAdminUi } from "./ui";
 
 /** The admin JSON API, mounted at /api. Its register calls are the table of contents. */
 const api = createRouter();

@@ -1,5 +1,5 @@
+import { ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
 import type { Context } from "hono";
-import { ProblemError, problemResponse, toProblem } from "../shared/problem";
 import type { CacheLayer } from "./isolate-cache";
 import type { ReadKey, ServedVersion, StoreContext } from "./prompt-store";
 

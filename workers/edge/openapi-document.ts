@@ -1,4 +1,4 @@
-import { RENDER_LIMITS } from "../shared/template";
+import { RENDER_LIMITS } from "@cuecard/core/template";
 import { RENDER_BODY_MAX_BYTES } from "./routes/render-prompt";
 
 /**

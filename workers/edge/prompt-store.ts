@@ -1,4 +1,4 @@
-import { hashKey } from "../shared/keys";
+import { hashKey } from "@cuecard/core/keys";
 import {
   type LabelPointer,
   labelPointerKey,
@@ -7,8 +7,8 @@ import {
   type ReadKeyRecord,
   readKeyRecordKey,
   versionKey,
-} from "../shared/kv-records";
-import { ProblemError } from "../shared/problem";
+} from "@cuecard/core/kv-records";
+import { ProblemError } from "@cuecard/core/problem";
 import {
   type CacheLayer,
   IsolateCache,

@@ -1,5 +1,5 @@
-import { bearerToken, isWellFormedKey } from "../shared/keys";
-import { ProblemError } from "../shared/problem";
+import { bearerToken, isWellFormedKey } from "@cuecard/core/keys";
+import { ProblemError } from "@cuecard/core/problem";
 import type { EdgeContext } from "./http";
 import { findReadKey, type ReadKey, type Resolved, type StoreContext } from "./prompt-store";
 

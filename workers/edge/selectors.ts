@@ -6,8 +6,8 @@ import {
   PROMPT_NAME_MAX,
   PROMPT_NAME_PATTERN,
   PROMPT_NAME_RULE,
-} from "../shared/names";
-import { type FieldError, ProblemError } from "../shared/problem";
+} from "@cuecard/core/names";
+import { type FieldError, ProblemError } from "@cuecard/core/problem";
 
 /**
  * Request rules of the edge, checked with the shared patterns directly: the same rules as the

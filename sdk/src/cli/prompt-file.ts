@@ -1,5 +1,4 @@
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { PROMPT_NAME_PATTERN, PROMPT_NAME_RULE } from "../../../workers/shared/names";
+import { PROMPT_NAME_PATTERN, PROMPT_NAME_RULE } from "@cuecard/core/names";
 import {
   CHAT_ROLES,
   type ChatMessage,
@@ -11,8 +10,9 @@ import {
   VARIABLE_TYPES,
   type VariableDeclaration,
   type VariableSpec,
-} from "../../../workers/shared/prompt";
-import { deriveVariables, TemplateError } from "../../../workers/shared/template";
+} from "@cuecard/core/prompt";
+import { deriveVariables, TemplateError } from "@cuecard/core/template";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 
 /**
  * A prompt as a file, `<promptsDir>/<name>.prompt.md` (docs/prompts-as-code.md):

@@ -1,6 +1,6 @@
+import type { ChatMessage, PromptContent, VariableSpec } from "@cuecard/core/prompt";
+import { RenderError, renderPrompt } from "@cuecard/core/template";
 import { parse as parseYaml } from "yaml";
-import type { ChatMessage, PromptContent, VariableSpec } from "../../../workers/shared/prompt";
-import { RenderError, renderPrompt } from "../../../workers/shared/template";
 import { PromptFileError } from "./prompt-file";
 
 /**

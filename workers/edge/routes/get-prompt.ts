@@ -1,4 +1,4 @@
-import { ProblemError } from "../../shared/problem";
+import { ProblemError } from "@cuecard/core/problem";
 import {
   type EdgeContext,
   LABEL_CACHE_CONTROL,

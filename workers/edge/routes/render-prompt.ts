@@ -1,5 +1,5 @@
-import { ProblemError } from "../../shared/problem";
-import { RenderError, RenderLimitError, renderPrompt } from "../../shared/template";
+import { ProblemError } from "@cuecard/core/problem";
+import { RenderError, RenderLimitError, renderPrompt } from "@cuecard/core/template";
 import { JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
 import type { EdgeApp } from "../index";
 import { authorizeReadKey } from "../read-key-auth";

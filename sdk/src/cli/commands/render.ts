@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import type { ChatMessage, PromptContent, VariableSpec } from "../../../../workers/shared/prompt";
-import { deriveVariables, RenderError, renderPrompt } from "../../../../workers/shared/template";
+import type { ChatMessage, PromptContent, VariableSpec } from "@cuecard/core/prompt";
+import { deriveVariables, RenderError, renderPrompt } from "@cuecard/core/template";
 import { CuecardClient } from "../../client";
 import { loadConfig, requireKey } from "../config";
 import { adminFor, type CliContext, type CommandResult } from "../context";

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { relative } from "node:path";
-import type { PromptContent, VariableSpec } from "../../../../workers/shared/prompt";
-import { deriveVariables } from "../../../../workers/shared/template";
+import type { PromptContent, VariableSpec } from "@cuecard/core/prompt";
+import { deriveVariables } from "@cuecard/core/template";
 import { loadConfig } from "../config";
 import { adminFor, type CliContext, type CommandResult } from "../context";
 import { badFile, CliError, ExitCode } from "../exit-codes";

@@ -1,0 +1,139 @@
+import { generateKey, hashKey } from "@cuecard/core/keys";
+import type { KeyRole } from "@cuecard/core/kv-records";
+import { ProblemError } from "@cuecard/core/problem";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { commitChange } from "../../platform/changes";
+import type { MutationContext } from "../../platform/context";
+import type { Database } from "../../platform/db/client";
+import { type ApiKeyRow, apiKeys, projects } from "../../platform/db/schema";
+import { guard } from "../../platform/guards";
+import { getProject } from "../projects/projects";
+import { keyTarget } from "../prompts/publish";
+
+export interface KeyView {
+  id: string;
+  name: string;
+  role: KeyRole;
+  prefix: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+function toKeyView(row: ApiKeyRow): KeyView {
+  const { hash: _hash, projectId: _projectId, ...view } = row;
+  return view;
+}
+
+/**
+ * The deployment's bootstrap token can do one thing: give a project (created here if needed) its
+ * first admin key. Once the project has an active admin key it is refused.
+ */
+export async function bootstrapProject(
+  ctx: MutationContext,
+  input: { project: string; projectName?: string; keyName: string },
+): Promise<{ key: KeyView; secret: string }> {
+  const now = new Date().toISOString();
+  // One batch: the project (if new), a guard that no usable admin key exists — checked inside
+  // the batch, so two racing bootstraps cannot both succeed — and the key.
+  return insertKey(ctx, input.project, { name: input.keyName, role: "admin" }, [
+    ctx.db
+      .insert(projects)
+      .values({ id: input.project, name: input.projectName ?? input.project })
+      .onConflictDoNothing(),
+    guard(
+      ctx.db,
+      "admin_exists",
+      sql`NOT EXISTS (SELECT 1 FROM api_keys WHERE project_id = ${input.project} AND role = 'admin'
+        AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now}))`,
+    ),
+  ]);
+}
+
+/** Creates a key; its plaintext is returned here once and never again. */
+export async function createKey(
+  ctx: MutationContext,
+  projectId: string,
+  input: { name: string; role: KeyRole; expiresAt?: string },
+): Promise<{ key: KeyView; secret: string }> {
+  await getProject(ctx.db, projectId);
+  return insertKey(ctx, projectId, input, []);
+}
+
+async function insertKey(
+  ctx: MutationContext,
+  projectId: string,
+  input: { name: string; role: KeyRole; expiresAt?: string },
+  preconditions: BatchItem<"sqlite">[],
+): Promise<{ key: KeyView; secret: string }> {
+  const secret = generateKey(input.role);
+  const id = `key_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const row = {
+    id,
+    projectId,
+    name: input.name,
+    role: input.role,
+    prefix: secret.slice(0, secret.lastIndexOf("_") + 5),
+    hash: await hashKey(secret),
+    createdBy: ctx.actor.name,
+    createdAt: new Date().toISOString(),
+    expiresAt: input.expiresAt ?? null,
+  };
+  await commitChange(ctx, {
+    projectId,
+    statements: [...preconditions, ctx.db.insert(apiKeys).values(row)],
+    audit: {
+      action: "key.create",
+      targetType: "key",
+      target: id,
+      after: { name: row.name, role: row.role, prefix: row.prefix, expiresAt: row.expiresAt },
+    },
+    event: {
+      type: "key.created",
+      publishTarget: keyTarget(id),
+      payload: { keyId: id, role: row.role },
+    },
+  });
+  const stored = await ctx.db.query.apiKeys.findFirst({ where: eq(apiKeys.id, id) });
+  if (!stored) throw new ProblemError("internal_error", "The key was not recorded.");
+  return { key: toKeyView(stored), secret };
+}
+
+export async function listKeys(db: Database, projectId: string): Promise<KeyView[]> {
+  await getProject(db, projectId);
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.projectId, projectId))
+    .orderBy(asc(apiKeys.createdAt));
+  return rows.map(toKeyView);
+}
+
+export async function revokeKey(ctx: MutationContext, projectId: string, keyId: string) {
+  const key = await ctx.db.query.apiKeys.findFirst({
+    where: and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId)),
+  });
+  if (!key) throw new ProblemError("not_found", `Key '${keyId}' does not exist in this project.`);
+  if (key.revokedAt) return;
+  const now = new Date().toISOString();
+  await commitChange(ctx, {
+    projectId,
+    statements: [
+      ctx.db
+        .update(apiKeys)
+        .set({ revokedAt: now })
+        .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt))),
+    ],
+    audit: {
+      action: "key.revoke",
+      targetType: "key",
+      target: keyId,
+      before: { revokedAt: null },
+      after: { revokedAt: now },
+    },
+    event: { type: "key.revoked", publishTarget: keyTarget(keyId), payload: { keyId } },
+  });
+}

@@ -1,0 +1,358 @@
+import type { KeyRole } from "@cuecard/core/kv-records";
+import { ProblemError } from "@cuecard/core/problem";
+import type { Hono } from "hono";
+import {
+  Breadcrumbs,
+  CsrfField,
+  describedBy,
+  FieldError,
+  FormError,
+  Notice,
+  Page,
+  Time,
+} from "../../../../admin/components/layout";
+import {
+  type FormBody,
+  formText,
+  problemFields,
+  requirePagePermission,
+  SecretOnce,
+} from "../../../../admin/components/settings";
+import { render } from "../../../../admin/render";
+import {
+  projectOf,
+  signedIn,
+  type UiContext,
+  type UiEnv,
+  uiMutationContext,
+} from "../../../../admin/session";
+import { createKey, type KeyView, listKeys, revokeKey } from "../keys";
+import { ROLES } from "../roles";
+
+const WHAT = "manage API keys; ask an admin";
+
+const ROLE_HINTS: Record<KeyRole, string> = {
+  reader: "reads prompts at the edge (applications)",
+  editor: "writes versions, moves unprotected labels",
+  publisher: "also moves protected labels, rolls back, reads the audit log",
+  admin: "also manages keys, webhooks and the project",
+};
+
+interface KeyDraft {
+  name: string;
+  role: string;
+  expires: string;
+}
+
+type KeyErrors = Partial<Record<"name" | "role" | "expires" | "form", string>>;
+
+function keyStatus(key: KeyView, now = Date.now()): { text: string; kind: string } {
+  if (key.revokedAt) return { text: "revoked", kind: "revoked" };
+  if (key.expiresAt && Date.parse(key.expiresAt) <= now)
+    return { text: "expired", kind: "revoked" };
+  return { text: "active", kind: "active" };
+}
+
+function KeysPage(props: { c: UiContext; keys: KeyView[]; notice?: string }) {
+  const { c } = props;
+  const self = c.get("actor").id;
+  return (
+    <Page title="API keys" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
+      <div class="page-head">
+        <div>
+          <h1>API keys</h1>
+          <p class="lead">
+            Keys of project <strong>{c.get("actor").projectId}</strong>. Secrets are never stored or
+            shown again after creation; the prefix helps recognise a key.
+          </p>
+        </div>
+        <div class="actions">
+          <a class="button button-primary" href="/keys/new">
+            New key
+          </a>
+        </div>
+      </div>
+      {props.notice ? <Notice kind="ok">{props.notice}</Notice> : null}
+      {props.keys.length === 0 ? (
+        <div class="empty">
+          <p>No keys yet.</p>
+        </div>
+      ) : (
+        <table class="table keys-table">
+          <caption class="visually-hidden">API keys of project {c.get("actor").projectId}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Prefix</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Status</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.keys.map((key) => {
+              const status = keyStatus(key);
+              return (
+                <tr class={status.kind === "revoked" ? "row-inactive" : undefined}>
+                  <th scope="row">
+                    {key.name}
+                    {key.id === self ? <span class="muted small"> (your session)</span> : null}
+                  </th>
+                  <td>
+                    <span class={`role-pill role-pill-${key.role}`}>{key.role}</span>
+                  </td>
+                  <td>
+                    <code>{key.prefix}…</code>
+                  </td>
+                  <td>
+                    <Time iso={key.createdAt} />
+                    <div class="muted small">by {key.createdBy}</div>
+                  </td>
+                  <td>{key.lastUsedAt ? <Time iso={key.lastUsedAt} /> : <Never />}</td>
+                  <td>{key.expiresAt ? <Time iso={key.expiresAt} /> : <Never />}</td>
+                  <td>
+                    <span class={`status status-${status.kind}`}>{status.text}</span>
+                    {key.revokedAt ? (
+                      <div class="muted small">
+                        <Time iso={key.revokedAt} />
+                      </div>
+                    ) : null}
+                  </td>
+                  <td class="row-actions">
+                    {key.revokedAt ? null : (
+                      <a
+                        href={`/keys/${encodeURIComponent(key.id)}/revoke`}
+                        aria-label={`Revoke ${key.name}…`}
+                      >
+                        Revoke…
+                      </a>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </Page>
+  );
+}
+
+function Never() {
+  return <span class="muted">never</span>;
+}
+
+function NewKeyPage(props: { c: UiContext; draft: KeyDraft; errors: KeyErrors }) {
+  const { c, draft, errors } = props;
+  return (
+    <Page title="New API key" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
+      <Breadcrumbs trail={[{ href: "/keys", text: "API keys" }, { text: "New key" }]} />
+      <h1>New API key</h1>
+      <form method="post" action="/keys/new" class="card narrow" novalidate>
+        <CsrfField token={c.get("csrfToken")} />
+        <FormError message={errors.form} />
+        <div class="field">
+          <label for="name">Name</label>
+          <p class="hint" id="name-hint">
+            Who or what uses it, e.g. “checkout service” or “Ada (publisher)”.
+          </p>
+          <input
+            type="text"
+            name="name"
+            value={draft.name}
+            maxlength={100}
+            required
+            autocomplete="off"
+            {...describedBy("name", errors.name, true)}
+          />
+          <FieldError id="name-error" message={errors.name} />
+        </div>
+        <div class="field">
+          <label for="role">Role</label>
+          <select name="role" {...describedBy("role", errors.role)}>
+            {ROLES.map((role) => (
+              <option value={role} selected={role === draft.role}>
+                {role} — {ROLE_HINTS[role]}
+              </option>
+            ))}
+          </select>
+          <FieldError id="role-error" message={errors.role} />
+        </div>
+        <div class="field">
+          <label for="expires">Expires on (optional)</label>
+          <p class="hint" id="expires-hint">
+            The key stops working at the end of this day (UTC). Leave empty for no expiry.
+          </p>
+          <input
+            type="date"
+            name="expires"
+            value={draft.expires}
+            {...describedBy("expires", errors.expires, true)}
+          />
+          <FieldError id="expires-error" message={errors.expires} />
+        </div>
+        <div class="form-actions">
+          <button type="submit" class="button-primary">
+            Create key
+          </button>
+          <a href="/keys" class="quiet-link">
+            Cancel
+          </a>
+        </div>
+      </form>
+    </Page>
+  );
+}
+
+function CreatedKeyPage(props: { c: UiContext; apiKey: KeyView; secret: string }) {
+  const { c, apiKey: key } = props;
+  return (
+    <Page title="Key created" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
+      <Breadcrumbs trail={[{ href: "/keys", text: "API keys" }, { text: key.name }]} />
+      <h1>Key “{key.name}” created</h1>
+      <p class="lead">
+        Role <span class={`role-pill role-pill-${key.role}`}>{key.role}</span>
+        {key.expiresAt ? (
+          <>
+            , expires <Time iso={key.expiresAt} />
+          </>
+        ) : (
+          ", no expiry"
+        )}
+        .
+      </p>
+      <SecretOnce label="Secret API key" secret={props.secret}>
+        <p>
+          Cuecard keeps only a hash of it, so nobody can look it up later: if it is lost, create a
+          new key and revoke this one. Send it as <code>Authorization: Bearer …</code> and keep it
+          in a secret manager.
+        </p>
+      </SecretOnce>
+      <p>
+        <a class="button button-secondary" href="/keys">
+          Done: back to keys
+        </a>
+      </p>
+    </Page>
+  );
+}
+
+function RevokePage(props: { c: UiContext; apiKey: KeyView }) {
+  const { c, apiKey: key } = props;
+  const own = key.id === c.get("actor").id;
+  return (
+    <Page title={`Revoke ${key.name}`} actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
+      <Breadcrumbs trail={[{ href: "/keys", text: "API keys" }, { text: "Revoke" }]} />
+      <h1>Revoke “{key.name}”?</h1>
+      <div class="card confirm">
+        <p>
+          The {key.role} key <code>{key.prefix}…</code> stops working on the admin API at once, and
+          at the edge within about two minutes. Whoever uses it needs a new key. This cannot be
+          undone.
+        </p>
+        {own ? (
+          <Notice>This is the key you signed in with: revoking it ends your session.</Notice>
+        ) : null}
+        <form method="post" action={`/keys/${encodeURIComponent(key.id)}/revoke`}>
+          <CsrfField token={c.get("csrfToken")} />
+          <div class="form-actions">
+            <button type="submit" class="button-danger">
+              Revoke {key.name}
+            </button>
+            <a href="/keys" class="quiet-link">
+              Cancel
+            </a>
+          </div>
+        </form>
+      </div>
+    </Page>
+  );
+}
+
+/** The date field as the API's `expiresAt`: the end of that day, UTC, and in the future. */
+function expiryOf(raw: string): { value?: string; error?: string } {
+  if (raw === "") return {};
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw)) return { error: "Enter a date as YYYY-MM-DD." };
+  const end = new Date(`${raw}T23:59:59.999Z`);
+  if (Number.isNaN(end.getTime())) return { error: "This is not a date." };
+  if (end.getTime() <= Date.now()) return { error: "Must be today or later." };
+  return { value: end.toISOString() };
+}
+
+async function keyOfPage(c: UiContext): Promise<KeyView> {
+  const id = c.req.param("keyId") ?? "";
+  const key = (await listKeys(uiMutationContext(c).db, projectOf(c))).find((k) => k.id === id);
+  if (!key) throw new ProblemError("not_found", `Key '${id}' does not exist in this project.`);
+  return key;
+}
+
+export function registerKeyPages(ui: Hono<UiEnv>) {
+  ui.get("/keys", signedIn(), async (c) => {
+    requirePagePermission(c, "keys:manage", WHAT);
+    const keys = await listKeys(uiMutationContext(c).db, projectOf(c));
+    const revoked = c.req.query("revoked");
+    return render(
+      c,
+      <KeysPage c={c} keys={keys} notice={revoked ? `Revoked ${revoked}.` : undefined} />,
+    );
+  });
+
+  ui.get("/keys/new", signedIn(), (c) => {
+    requirePagePermission(c, "keys:manage", WHAT);
+    return render(
+      c,
+      <NewKeyPage c={c} draft={{ name: "", role: "editor", expires: "" }} errors={{}} />,
+    );
+  });
+
+  ui.post("/keys/new", signedIn(), async (c) => {
+    requirePagePermission(c, "keys:manage", WHAT);
+    const body = (await c.req.parseBody()) as FormBody;
+    const draft: KeyDraft = {
+      name: formText(body, "name").trim(),
+      role: formText(body, "role"),
+      expires: formText(body, "expires").trim(),
+    };
+    const errors: KeyErrors = {};
+    if (draft.name === "") errors.name = "Give the key a name.";
+    else if (draft.name.length > 100) errors.name = "At most 100 characters.";
+    const role = ROLES.find((r) => r === draft.role);
+    if (!role) errors.role = "Choose one of the roles.";
+    const expiry = expiryOf(draft.expires);
+    if (expiry.error) errors.expires = expiry.error;
+    const again = (status: 403 | 409 | 422) =>
+      render(c, <NewKeyPage c={c} draft={draft} errors={errors} />, status);
+    if (Object.keys(errors).length > 0 || !role) return again(422);
+    try {
+      const { key, secret } = await createKey(uiMutationContext(c), projectOf(c), {
+        name: draft.name,
+        role,
+        expiresAt: expiry.value,
+      });
+      // The secret exists only in this response: no redirect, and no cache may keep it.
+      return render(c, <CreatedKeyPage c={c} apiKey={key} secret={secret} />, 201);
+    } catch (error) {
+      if (!(error instanceof ProblemError) || error.status >= 500) throw error;
+      Object.assign(errors, problemFields(error));
+      return again(error.status as 403 | 409 | 422);
+    }
+  });
+
+  ui.get("/keys/:keyId/revoke", signedIn(), async (c) => {
+    requirePagePermission(c, "keys:manage", WHAT);
+    return render(c, <RevokePage c={c} apiKey={await keyOfPage(c)} />);
+  });
+
+  ui.post("/keys/:keyId/revoke", signedIn(), async (c) => {
+    requirePagePermission(c, "keys:manage", WHAT);
+    const key = await keyOfPage(c);
+    await revokeKey(uiMutationContext(c), projectOf(c), key.id);
+    if (key.id === c.get("actor").id) return c.redirect("/sign-in", 303);
+    return c.redirect(`/keys?revoked=${encodeURIComponent(key.name)}`, 303);
+  });
+}

@@ -1,0 +1,38 @@
+import { and, desc, eq, lt } from "drizzle-orm";
+import type { Database } from "../../platform/db/client";
+import { type AuditRow, auditLog } from "../../platform/db/schema";
+import { getProject } from "../projects/projects";
+
+export interface AuditFilter {
+  action?: string;
+  actor?: string;
+  target?: string;
+  limit: number;
+  /** The id of the last entry of the previous page. */
+  before?: number;
+}
+
+export async function listAudit(
+  db: Database,
+  projectId: string,
+  filter: AuditFilter,
+): Promise<{ items: AuditRow[]; nextCursor: number | null }> {
+  await getProject(db, projectId);
+  const rows = await db
+    .select()
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.projectId, projectId),
+        filter.action ? eq(auditLog.action, filter.action) : undefined,
+        filter.actor ? eq(auditLog.actor, filter.actor) : undefined,
+        filter.target ? eq(auditLog.target, filter.target) : undefined,
+        filter.before ? lt(auditLog.id, filter.before) : undefined,
+      ),
+    )
+    .orderBy(desc(auditLog.id))
+    .limit(filter.limit + 1);
+  const items = rows.slice(0, filter.limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > filter.limit && last ? last.id : null };
+}

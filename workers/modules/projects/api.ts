@@ -1,0 +1,184 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import { openDatabase } from "../../platform/db/client";
+import { auditLog } from "../../platform/db/schema";
+import { promptName, settableLabelName } from "../../platform/fields";
+import { type AdminHonoEnv, mutationContext } from "../../platform/http/app";
+import { listAudit } from "../audit/audit";
+import { republishProject } from "../prompts/publish";
+import {
+  conflictResponse,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  limitQuery,
+  ProjectParams,
+} from "../prompts/schemas";
+import { getProject, listProjects, updateProject } from "./projects";
+
+const Project = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    protectedLabels: z.array(z.string()),
+    createdAt: z.string(),
+  })
+  .openapi("Project");
+
+const listProjectsRoute = createRoute({
+  method: "get",
+  path: "/v1/projects",
+  tags: ["projects"],
+  summary: "List the projects your key can see (its own)",
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(Project) }), "Projects"),
+    ...errorResponses,
+  },
+});
+
+const updateProjectRoute = createRoute({
+  method: "patch",
+  path: "/v1/projects/{project}",
+  tags: ["projects"],
+  summary: "Rename a project or choose its protected labels",
+  request: {
+    params: ProjectParams,
+    body: jsonBody(
+      z.strictObject({
+        name: z.string().min(1).max(100).optional(),
+        protectedLabels: z
+          .array(settableLabelName)
+          .max(20)
+          .optional()
+          .openapi({ description: "Labels only publishers and admins may move" }),
+      }),
+    ),
+  },
+  responses: { 200: jsonResponse(Project, "The project"), ...errorResponses },
+});
+
+const getProjectRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}",
+  tags: ["projects"],
+  summary: "Get a project",
+  request: { params: ProjectParams },
+  responses: { 200: jsonResponse(Project, "The project"), ...errorResponses },
+});
+
+const PublishReport = z
+  .object({
+    versionsWritten: z.number().int(),
+    pointersWritten: z.number().int(),
+    pointersDeleted: z.number().int(),
+    keysWritten: z.number().int(),
+    keysDeleted: z.number().int(),
+    complete: z.boolean(),
+    nextCursor: z.string().nullable().openapi({
+      description:
+        "When not complete (KV allows ~1,000 operations per request): call again with ?after=",
+    }),
+  })
+  .openapi("PublishReport");
+
+const republishRoute = createRoute({
+  method: "post",
+  path: "/v1/projects/{project}/republish",
+  tags: ["projects"],
+  summary: "Rebuild every KV key of the project from D1",
+  description:
+    "KV is a derived cache of D1. This rewrites every version, label pointer and key record of the project and removes KV keys that D1 no longer backs.",
+  request: {
+    params: ProjectParams,
+    query: z.object({
+      after: promptName
+        .optional()
+        .openapi({ description: "Resume after this prompt (the previous answer's nextCursor)" }),
+    }),
+  },
+  responses: { 200: jsonResponse(PublishReport, "What was written"), ...errorResponses },
+});
+
+const AuditEntry = z
+  .object({
+    id: z.number().int(),
+    projectId: z.string(),
+    actor: z.string(),
+    actorRole: z.string(),
+    action: z.string(),
+    targetType: z.string(),
+    target: z.string(),
+    before: z.unknown(),
+    after: z.unknown(),
+    requestId: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi("AuditEntry");
+
+const auditRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}/audit",
+  tags: ["audit"],
+  summary: "Browse the audit log, newest first",
+  request: {
+    params: ProjectParams,
+    query: z.object({
+      action: z.string().max(64).optional(),
+      actor: z.string().max(128).optional(),
+      target: z.string().max(256).optional(),
+      limit: limitQuery,
+      cursor: z.coerce.number().int().positive().optional(),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ items: z.array(AuditEntry), nextCursor: z.number().int().nullable() }),
+      "Audit entries",
+    ),
+    ...errorResponses,
+  },
+});
+
+export function registerProjectRoutes(app: OpenAPIHono<AdminHonoEnv>) {
+  app.openapi(listProjectsRoute, async (c) =>
+    c.json(
+      { items: await listProjects(openDatabase(c.env.DB), c.get("actor").projectId ?? "") },
+      200,
+    ),
+  );
+  app.openapi(updateProjectRoute, async (c) =>
+    c.json(
+      await updateProject(mutationContext(c), c.req.valid("param").project, c.req.valid("json")),
+      200,
+    ),
+  );
+  app.openapi(getProjectRoute, async (c) =>
+    c.json(await getProject(openDatabase(c.env.DB), c.req.valid("param").project), 200),
+  );
+  app.openapi(republishRoute, async (c) => {
+    const { project } = c.req.valid("param");
+    const db = openDatabase(c.env.DB);
+    await getProject(db, project);
+    const report = await republishProject({ db, kv: c.env.PROMPTS_KV }, project, {
+      after: c.req.valid("query").after,
+    });
+    const actor = c.get("actor");
+    await db.insert(auditLog).values({
+      projectId: project,
+      actor: actor.id,
+      actorRole: actor.role,
+      action: "project.republish",
+      targetType: "project",
+      target: project,
+      after: report,
+      requestId: c.get("requestId"),
+    });
+    return c.json(report, 200);
+  });
+  app.openapi(auditRoute, async (c) => {
+    const { project } = c.req.valid("param");
+    const { cursor, ...filter } = c.req.valid("query");
+    const page = await listAudit(openDatabase(c.env.DB), project, { ...filter, before: cursor });
+    return c.json(page, 200);
+  });
+}

@@ -1,0 +1,149 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { openDatabase } from "../../../platform/db/client";
+import { jsonVersionNumber, settableLabelName } from "../../../platform/fields";
+import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
+import { deleteLabel, labelHistoryOf, listLabels, moveLabel, rollbackLabel } from "../labels";
+import { findPrompt } from "../prompts";
+import {
+  conflictResponse,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  Label,
+  LabelMove,
+  LabelParams,
+  limitQuery,
+  PromptParams,
+} from "../schemas";
+
+const SettableLabelParams = LabelParams.extend({
+  label: settableLabelName.openapi({ param: { name: "label", in: "path" }, example: "production" }),
+});
+
+const expectedRev = z.number().int().positive().nullable().optional().openapi({
+  description:
+    "The label's `rev` as you last saw it (null: the label must not exist yet). If it moved since, the request fails with 409 and nothing changes.",
+});
+
+const LabelChange = z.object({ label: Label, changed: z.boolean() }).openapi("LabelChange");
+
+const listLabelsRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}/prompts/{name}/labels",
+  tags: ["labels"],
+  summary: "List a prompt's labels",
+  request: { params: PromptParams },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(Label) }), "Labels"),
+    ...errorResponses,
+  },
+});
+
+const moveLabelRoute = createRoute({
+  method: "put",
+  path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
+  tags: ["labels"],
+  summary: "Point a label at a version (create or move it)",
+  request: {
+    params: SettableLabelParams,
+    body: jsonBody(z.strictObject({ version: jsonVersionNumber, expectedRev })),
+  },
+  responses: {
+    200: jsonResponse(LabelChange, "The label; `changed` is false if it already pointed there"),
+    ...errorResponses,
+    ...conflictResponse,
+  },
+});
+
+const deleteLabelRoute = createRoute({
+  method: "delete",
+  path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
+  tags: ["labels"],
+  summary: "Delete a label",
+  request: {
+    params: SettableLabelParams,
+    query: z.object({ expectedRev: z.coerce.number().int().positive().optional() }),
+  },
+  responses: { 204: { description: "Deleted" }, ...errorResponses, ...conflictResponse },
+});
+
+const historyRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}/prompts/{name}/labels/{label}/history",
+  tags: ["labels"],
+  summary: "Every move of a label, newest first",
+  request: {
+    params: LabelParams,
+    query: z.object({ limit: limitQuery, cursor: z.coerce.number().int().positive().optional() }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ items: z.array(LabelMove), nextCursor: z.number().int().nullable() }),
+      "Moves",
+    ),
+    ...errorResponses,
+  },
+});
+
+const rollbackRoute = createRoute({
+  method: "post",
+  path: "/v1/projects/{project}/prompts/{name}/labels/{label}/rollback",
+  tags: ["labels"],
+  summary: "Roll a label back",
+  description:
+    "Without `toVersion`, moves the label back to the version it served before the current one went live; rolling back again goes one release further back.",
+  request: {
+    params: SettableLabelParams,
+    body: {
+      required: false,
+      content: {
+        "application/json": {
+          schema: z.strictObject({
+            toVersion: jsonVersionNumber.optional(),
+            expectedRev: z.number().int().positive().optional(),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonResponse(LabelChange, "The label"),
+    ...errorResponses,
+    ...conflictResponse,
+  },
+});
+
+export function registerLabelRoutes(app: OpenAPIHono<AdminHonoEnv>) {
+  app.openapi(listLabelsRoute, async (c) => {
+    const { project, name } = c.req.valid("param");
+    const db = openDatabase(c.env.DB);
+    const prompt = await findPrompt(db, project, name);
+    return c.json({ items: await listLabels(db, prompt.id) }, 200);
+  });
+  app.openapi(moveLabelRoute, async (c) => {
+    const { project, name, label } = c.req.valid("param");
+    const ctx = mutationContext(c);
+    const prompt = await findPrompt(ctx.db, project, name);
+    return c.json(await moveLabel(ctx, prompt, label, c.req.valid("json")), 200);
+  });
+  app.openapi(deleteLabelRoute, async (c) => {
+    const { project, name, label } = c.req.valid("param");
+    const ctx = mutationContext(c);
+    const prompt = await findPrompt(ctx.db, project, name);
+    await deleteLabel(ctx, prompt, label, c.req.valid("query").expectedRev);
+    return c.body(null, 204);
+  });
+  app.openapi(historyRoute, async (c) => {
+    const { project, name, label } = c.req.valid("param");
+    const { limit, cursor } = c.req.valid("query");
+    const db = openDatabase(c.env.DB);
+    const prompt = await findPrompt(db, project, name);
+    return c.json(await labelHistoryOf(db, prompt.id, label, { limit, before: cursor }), 200);
+  });
+  app.openapi(rollbackRoute, async (c) => {
+    const { project, name, label } = c.req.valid("param");
+    const ctx = mutationContext(c);
+    const prompt = await findPrompt(ctx.db, project, name);
+    return c.json(await rollbackLabel(ctx, prompt, label, c.req.valid("json") ?? {}), 200);
+  });
+}

@@ -1,0 +1,145 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { openDatabase } from "../../../platform/db/client";
+import { labelName, promptName } from "../../../platform/fields";
+import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
+import { createPrompt, findPrompt, listPrompts, toPromptView, updatePrompt } from "../prompts";
+import {
+  conflictResponse,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  limitQuery,
+  ProjectParams,
+  Prompt,
+  PromptParams,
+  tag,
+  Version,
+  VersionInput,
+} from "../schemas";
+
+const listPromptsRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}/prompts",
+  tags: ["prompts"],
+  summary: "List prompts with their labels",
+  request: {
+    params: ProjectParams,
+    query: z.object({
+      q: z.string().max(128).optional().openapi({ description: "Part of the name" }),
+      tag: tag.optional(),
+      label: labelName.optional().openapi({ description: "Only prompts that have this label" }),
+      archived: z
+        .enum(["true", "false"])
+        .optional()
+        .openapi({ description: "List archived prompts instead of active ones" }),
+      limit: limitQuery,
+      cursor: promptName.optional().openapi({ description: "nextCursor of the previous page" }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ items: z.array(Prompt), nextCursor: z.string().nullable() }),
+      "A page of prompts",
+    ),
+    ...errorResponses,
+  },
+});
+
+const createPromptRoute = createRoute({
+  method: "post",
+  path: "/v1/projects/{project}/prompts",
+  tags: ["prompts"],
+  summary: "Create a prompt, optionally with its first version",
+  request: {
+    params: ProjectParams,
+    body: jsonBody(
+      z.strictObject({
+        name: promptName,
+        type: z.enum(["text", "chat"]).optional(),
+        description: z.string().max(1000).optional(),
+        tags: z.array(tag).max(20).optional(),
+        version: VersionInput.optional(),
+      }),
+    ),
+  },
+  responses: {
+    201: jsonResponse(
+      z.object({ prompt: Prompt, version: z.union([Version, z.null()]) }),
+      "The prompt and its first version",
+    ),
+    ...errorResponses,
+    ...conflictResponse,
+  },
+});
+
+const getPromptRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}/prompts/{name}",
+  tags: ["prompts"],
+  summary: "Get a prompt with its labels",
+  request: { params: PromptParams },
+  responses: { 200: jsonResponse(Prompt, "The prompt"), ...errorResponses },
+});
+
+const updatePromptRoute = createRoute({
+  method: "patch",
+  path: "/v1/projects/{project}/prompts/{name}",
+  tags: ["prompts"],
+  summary: "Update a prompt's description or tags, or archive / restore it",
+  request: {
+    params: PromptParams,
+    body: jsonBody(
+      z.strictObject({
+        description: z.string().max(1000).optional(),
+        tags: z.array(tag).max(20).optional(),
+        archived: z.boolean().optional(),
+      }),
+    ),
+  },
+  responses: { 200: jsonResponse(Prompt, "The updated prompt"), ...errorResponses },
+});
+
+const archivePromptRoute = createRoute({
+  method: "delete",
+  path: "/v1/projects/{project}/prompts/{name}",
+  tags: ["prompts"],
+  summary: "Archive a prompt",
+  description:
+    "Versions are never deleted. Archiving hides the prompt from lists, refuses new versions and label moves, and withdraws its labels from the edge; PATCH `archived: false` restores it.",
+  request: { params: PromptParams },
+  responses: { 200: jsonResponse(Prompt, "The archived prompt"), ...errorResponses },
+});
+
+export function registerPromptRoutes(app: OpenAPIHono<AdminHonoEnv>) {
+  app.openapi(listPromptsRoute, async (c) => {
+    const { project } = c.req.valid("param");
+    const { cursor, archived, ...filter } = c.req.valid("query");
+    const page = await listPrompts(openDatabase(c.env.DB), project, {
+      ...filter,
+      archived: archived === "true",
+      after: cursor,
+    });
+    return c.json(page, 200);
+  });
+  app.openapi(createPromptRoute, async (c) => {
+    const { project } = c.req.valid("param");
+    return c.json(await createPrompt(mutationContext(c), project, c.req.valid("json")), 201);
+  });
+  app.openapi(getPromptRoute, async (c) => {
+    const { project, name } = c.req.valid("param");
+    const db = openDatabase(c.env.DB);
+    return c.json(await toPromptView(db, await findPrompt(db, project, name)), 200);
+  });
+  app.openapi(updatePromptRoute, async (c) => {
+    const { project, name } = c.req.valid("param");
+    const ctx = mutationContext(c);
+    const prompt = await findPrompt(ctx.db, project, name);
+    return c.json(await updatePrompt(ctx, prompt, c.req.valid("json")), 200);
+  });
+  app.openapi(archivePromptRoute, async (c) => {
+    const { project, name } = c.req.valid("param");
+    const ctx = mutationContext(c);
+    const prompt = await findPrompt(ctx.db, project, name);
+    return c.json(await updatePrompt(ctx, prompt, { archived: true }), 200);
+  });
+}

@@ -1,0 +1,79 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { openDatabase } from "../../../platform/db/client";
+import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
+import { createVersion, findPrompt } from "../prompts";
+import {
+  conflictResponse,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  limitQuery,
+  PromptParams,
+  Version,
+  VersionInput,
+  VersionParams,
+} from "../schemas";
+import { getVersion, listVersions } from "../versions";
+
+const listVersionsRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}/prompts/{name}/versions",
+  tags: ["versions"],
+  summary: "List versions, newest first",
+  request: {
+    params: PromptParams,
+    query: z.object({ limit: limitQuery, cursor: z.coerce.number().int().positive().optional() }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ items: z.array(Version), nextCursor: z.number().int().nullable() }),
+      "A page of versions",
+    ),
+    ...errorResponses,
+  },
+});
+
+const createVersionRoute = createRoute({
+  method: "post",
+  path: "/v1/projects/{project}/prompts/{name}/versions",
+  tags: ["versions"],
+  summary: "Save a new immutable version",
+  description:
+    "The variables are derived from the template. `latest` moves to the new version; `labels` move in the same atomic change.",
+  request: { params: PromptParams, body: jsonBody(VersionInput) },
+  responses: {
+    201: jsonResponse(Version, "The new version"),
+    ...errorResponses,
+    ...conflictResponse,
+  },
+});
+
+const getVersionRoute = createRoute({
+  method: "get",
+  path: "/v1/projects/{project}/prompts/{name}/versions/{version}",
+  tags: ["versions"],
+  summary: "Get one version",
+  request: { params: VersionParams },
+  responses: { 200: jsonResponse(Version, "The version"), ...errorResponses },
+});
+
+export function registerVersionRoutes(app: OpenAPIHono<AdminHonoEnv>) {
+  app.openapi(listVersionsRoute, async (c) => {
+    const { project, name } = c.req.valid("param");
+    const { limit, cursor } = c.req.valid("query");
+    const db = openDatabase(c.env.DB);
+    const prompt = await findPrompt(db, project, name);
+    return c.json(await listVersions(db, prompt, { limit, before: cursor }), 200);
+  });
+  app.openapi(createVersionRoute, async (c) => {
+    const { project, name } = c.req.valid("param");
+    const ctx = mutationContext(c);
+    const prompt = await findPrompt(ctx.db, project, name);
+    return c.json(await createVersion(ctx, prompt, c.req.valid("json")), 201);
+  });
+  app.openapi(getVersionRoute, async (c) => {
+    const { project, name, version } = c.req.valid("param");
+    const db = openDatabase(c.env.DB);
+    return c.json(await getVersion(db, await findPrompt(db, project, name), version), 200);
+  });
+}

@@ -1,0 +1,202 @@
+import type { VariableSpec } from "@cuecard/core/prompt";
+import { describedBy, FieldError } from "../../../../admin/components/layout";
+import { CHAT_ROLE_OPTIONS, type FieldErrors, type VersionDraft } from "./version-form";
+
+/** The variables found in the template; the script refreshes this list as the author types. */
+export function VariableList(props: { variables: VariableSpec[]; error?: string }) {
+  return (
+    <div class="variables" id="variables" aria-live="polite">
+      <h3 class="small-heading">Variables in this template</h3>
+      <div id="variables-body">
+        {props.error ? (
+          <p class="field-error">{props.error}</p>
+        ) : props.variables.length === 0 ? (
+          <p class="muted">None yet. Write {"{{name}}"} to add one.</p>
+        ) : (
+          <ul class="chips">
+            {props.variables.map((variable) => (
+              <li class="chip">
+                <code>{variable.name}</code>
+                {variable.required ? null : <span class="muted"> optional</span>}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * The fields of a new version: template or messages, model config, commit message and an
+ * optional label to set on save. Used by "new prompt" and "new version" alike.
+ */
+export function VersionFields(props: {
+  draft: VersionDraft;
+  errors: FieldErrors;
+  variables: { variables: VariableSpec[]; error?: string };
+  labelOptions: string[];
+}) {
+  const { draft, errors } = props;
+  return (
+    <>
+      <div class="editor-grid">
+        <div class="editor-main">
+          {draft.type === "text" ? (
+            <div class="field">
+              <label for="prompt">Template</label>
+              <p class="hint" id="prompt-hint">
+                Mustache syntax: {"{{customer}}"} inserts a variable, {"{{#vip}}…{{/vip}}"} shows
+                text only when it is set.
+              </p>
+              <textarea
+                name="prompt"
+                rows={12}
+                class="mono"
+                data-template
+                spellcheck={false}
+                {...describedBy("prompt", errors.prompt, true)}
+              >
+                {leadingNewline(draft.text)}
+              </textarea>
+              <FieldError id="prompt-error" message={errors.prompt} />
+            </div>
+          ) : (
+            <fieldset
+              class="messages"
+              aria-describedby={errors.messages ? "messages-error" : undefined}
+            >
+              <legend>Messages</legend>
+              <FieldError id="messages-error" message={errors.messages} />
+              <input type="hidden" name="messageCount" value={String(draft.messages.length)} />
+              {draft.messages.map((message, index) => {
+                const base = `messages.${index}`;
+                const roleError = errors[`${base}.role`];
+                const contentError = errors[`${base}.content`];
+                return (
+                  <div class="message">
+                    <div class="message-head">
+                      <label for={`${base}.role`}>Message {index + 1} role</label>
+                      <select name={`${base}.role`} {...describedBy(`${base}.role`, roleError)}>
+                        {CHAT_ROLE_OPTIONS.map((role) => (
+                          <option value={role} selected={role === message.role}>
+                            {role}
+                          </option>
+                        ))}
+                      </select>
+                      <button
+                        type="submit"
+                        name="intent"
+                        value={`remove-message-${index}`}
+                        class="button-quiet"
+                        formnovalidate
+                      >
+                        Remove message {index + 1}
+                      </button>
+                    </div>
+                    <FieldError id={`${base}.role-error`} message={roleError} />
+                    <label for={`${base}.content`} class="visually-hidden">
+                      Message {index + 1} content
+                    </label>
+                    <textarea
+                      name={`${base}.content`}
+                      rows={5}
+                      class="mono"
+                      data-template
+                      spellcheck={false}
+                      {...describedBy(`${base}.content`, contentError)}
+                    >
+                      {leadingNewline(message.content)}
+                    </textarea>
+                    <FieldError id={`${base}.content-error`} message={contentError} />
+                  </div>
+                );
+              })}
+              <button
+                type="submit"
+                name="intent"
+                value="add-message"
+                class="button-secondary"
+                formnovalidate
+              >
+                Add message
+              </button>
+            </fieldset>
+          )}
+        </div>
+        <aside class="editor-side">
+          <VariableList {...props.variables} />
+        </aside>
+      </div>
+      <div class="field">
+        <label for="config">Model config (JSON)</label>
+        <p class="hint" id="config-hint">
+          Any JSON object, e.g. {'{"model": "gpt-4o-mini", "temperature": 0.2}'}.
+        </p>
+        <textarea
+          name="config"
+          rows={6}
+          class="mono"
+          spellcheck={false}
+          {...describedBy("config", errors.config, true)}
+        >
+          {leadingNewline(draft.config)}
+        </textarea>
+        <FieldError id="config-error" message={errors.config} />
+      </div>
+      <div class="field-row">
+        <div class="field grow">
+          <label for="commitMessage">Commit message</label>
+          <input
+            type="text"
+            name="commitMessage"
+            value={draft.commitMessage}
+            maxlength={1000}
+            placeholder="What changed, and why"
+            {...describedBy("commitMessage", errors.commitMessage)}
+          />
+          <FieldError id="commitMessage-error" message={errors.commitMessage} />
+        </div>
+        <div class="field">
+          <label for="label">Set label on save (optional)</label>
+          <input
+            type="text"
+            name="label"
+            value={draft.label}
+            list="label-options"
+            autocomplete="off"
+            placeholder="e.g. staging"
+            {...describedBy("label", errors.label, true)}
+          />
+          <datalist id="label-options">
+            {props.labelOptions.map((label) => (
+              <option value={label} />
+            ))}
+          </datalist>
+          <p class="hint" id="label-hint">
+            "latest" always moves to the new version.
+          </p>
+          <FieldError id="label-error" message={errors.label} />
+        </div>
+      </div>
+    </>
+  );
+}
+
+/** The HTML parser drops one newline right after <textarea>; this keeps a template's own. */
+function leadingNewline(value: string): string {
+  return `\n${value}`;
+}
+
+/**
+ * Enter in a text field clicks a form's first submit button. In a chat editor that would be
+ * "Remove message 1", so a hidden save button comes first.
+ */
+export function DefaultSave({ draft }: { draft: VersionDraft }) {
+  if (draft.type !== "chat") return null;
+  return (
+    <button type="submit" name="intent" value="save" class="visually-hidden" tabindex={-1}>
+      Save
+    </button>
+  );
+}

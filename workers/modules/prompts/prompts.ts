@@ -1,0 +1,293 @@
+import { ProblemError } from "@cuecard/core/problem";
+import type { PromptType } from "@cuecard/core/prompt";
+import { and, asc, eq, gt, isNotNull, isNull, like, type SQL, sql } from "drizzle-orm";
+import { commitChange } from "../../platform/changes";
+import type { MutationContext } from "../../platform/context";
+import type { Database } from "../../platform/db/client";
+import { labels, type PromptRow, prompts } from "../../platform/db/schema";
+import { archivedGuard } from "../../platform/guards";
+import { requireLabelMove, requirePermission } from "../access/access";
+import { getProject } from "../projects/projects";
+import { type LabelView, listLabels } from "./labels";
+import { promptTarget } from "./publish";
+import {
+  createVersionStatements,
+  getVersion,
+  prepareVersion,
+  type VersionInput,
+  type VersionView,
+} from "./versions";
+
+export interface PromptView {
+  name: string;
+  type: PromptType;
+  description: string;
+  tags: string[];
+  latestVersion: number;
+  labels: LabelView[];
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  archivedAt: string | null;
+}
+
+export async function findPrompt(
+  db: Database,
+  projectId: string,
+  name: string,
+): Promise<PromptRow> {
+  const prompt = await db.query.prompts.findFirst({
+    where: and(eq(prompts.projectId, projectId), eq(prompts.name, name)),
+  });
+  if (!prompt) {
+    throw new ProblemError(
+      "not_found",
+      `Prompt '${name}' does not exist in project '${projectId}'.`,
+    );
+  }
+  return prompt;
+}
+
+export async function toPromptView(db: Database, prompt: PromptRow): Promise<PromptView> {
+  return {
+    name: prompt.name,
+    type: prompt.type,
+    description: prompt.description,
+    tags: prompt.tags,
+    latestVersion: prompt.latestVersion,
+    labels: await listLabels(db, prompt.id),
+    createdBy: prompt.createdBy,
+    createdAt: prompt.createdAt,
+    updatedAt: prompt.updatedAt,
+    archivedAt: prompt.archivedAt,
+  };
+}
+
+export interface PromptFilter {
+  /** Substring of the name. */
+  q?: string;
+  tag?: string;
+  /** Only prompts that have this label. */
+  label?: string;
+  archived?: boolean;
+  limit: number;
+  /** The last name of the previous page. */
+  after?: string;
+}
+
+export async function listPrompts(
+  db: Database,
+  projectId: string,
+  filter: PromptFilter,
+): Promise<{ items: PromptView[]; nextCursor: string | null }> {
+  await getProject(db, projectId);
+  const escaped = filter.q?.replace(/[\\%_]/g, (char) => `\\${char}`);
+  const rows = await db
+    .select()
+    .from(prompts)
+    .where(
+      and(
+        eq(prompts.projectId, projectId),
+        filter.archived ? isNotNull(prompts.archivedAt) : isNull(prompts.archivedAt),
+        escaped ? like(prompts.name, `%${escaped}%`) : undefined,
+        filter.tag
+          ? sql`EXISTS (SELECT 1 FROM json_each(${prompts.tags}) WHERE value = ${filter.tag})`
+          : undefined,
+        filter.label
+          ? sql`EXISTS (SELECT 1 FROM ${labels} WHERE ${labels.promptId} = ${prompts.id} AND ${labels.name} = ${filter.label})`
+          : undefined,
+        filter.after ? gt(prompts.name, filter.after) : undefined,
+      ),
+    )
+    .orderBy(asc(prompts.name))
+    .limit(filter.limit + 1);
+  const page = rows.slice(0, filter.limit);
+  const items = await Promise.all(page.map((row) => toPromptView(db, row)));
+  const last = page[page.length - 1];
+  return { items, nextCursor: rows.length > filter.limit && last ? last.name : null };
+}
+
+export interface CreatePromptInput {
+  name: string;
+  type?: PromptType;
+  description?: string;
+  tags?: string[];
+  /** The first version, created in the same batch. */
+  version?: VersionInput;
+}
+
+export async function createPrompt(
+  ctx: MutationContext,
+  projectId: string,
+  input: CreatePromptInput,
+): Promise<{ prompt: PromptView; version: VersionView | null }> {
+  await getProject(ctx.db, projectId);
+  for (const label of input.version?.labels ?? []) {
+    await requireLabelMove(ctx.db, ctx.actor, projectId, label);
+  }
+  const prepared = input.version ? await prepareVersion(input.version, input.type) : undefined;
+  const type = input.type ?? prepared?.type;
+  if (!type) {
+    throw new ProblemError("validation_failed", "Say what kind of prompt this is.", {
+      errors: [{ field: "body.type", message: "give 'text' or 'chat', or a first version" }],
+    });
+  }
+  const now = new Date().toISOString();
+  const promptId = sql`(SELECT id FROM prompts WHERE project_id = ${projectId} AND name = ${input.name})`;
+  const statements = [
+    ctx.db.insert(prompts).values({
+      projectId,
+      name: input.name,
+      type,
+      description: input.description ?? "",
+      tags: input.tags ?? [],
+      createdBy: ctx.actor.name,
+      createdAt: now,
+      updatedAt: now,
+    }),
+    ...(prepared && input.version
+      ? createVersionStatements(
+          ctx.db,
+          promptId,
+          1,
+          prepared,
+          input.version.labels ?? [],
+          ctx.actor,
+          now,
+        )
+      : []),
+  ];
+  await commitChange(ctx, {
+    projectId,
+    statements,
+    audit: {
+      action: "prompt.create",
+      targetType: "prompt",
+      target: input.name,
+      after: {
+        type,
+        description: input.description ?? "",
+        tags: input.tags ?? [],
+        version: prepared
+          ? { version: 1, hash: prepared.hash, labels: input.version?.labels ?? [] }
+          : null,
+      },
+    },
+    event: {
+      type: "prompt.created",
+      publishTarget: prepared ? promptTarget(input.name, 1) : null,
+      payload: {
+        prompt: { name: input.name, type },
+        version: prepared ? 1 : null,
+        labels: prepared ? ["latest", ...(input.version?.labels ?? [])] : [],
+      },
+    },
+  });
+  const prompt = await findPrompt(ctx.db, projectId, input.name);
+  return {
+    prompt: await toPromptView(ctx.db, prompt),
+    version: prepared ? await getVersion(ctx.db, prompt, 1) : null,
+  };
+}
+
+export async function createVersion(
+  ctx: MutationContext,
+  prompt: PromptRow,
+  input: VersionInput,
+): Promise<VersionView> {
+  for (const label of input.labels ?? []) {
+    await requireLabelMove(ctx.db, ctx.actor, prompt.projectId, label);
+  }
+  const prepared = await prepareVersion(input, prompt.type);
+  const version = prompt.latestVersion + 1;
+  const now = new Date().toISOString();
+  const labelsToSet = input.labels ?? [];
+  await commitChange(ctx, {
+    projectId: prompt.projectId,
+    statements: [
+      archivedGuard(ctx.db, prompt.id),
+      ...createVersionStatements(ctx.db, prompt.id, version, prepared, labelsToSet, ctx.actor, now),
+    ],
+    audit: {
+      action: "version.create",
+      targetType: "version",
+      target: `${prompt.name}#${version}`,
+      after: {
+        version,
+        hash: prepared.hash,
+        commitMessage: prepared.commitMessage,
+        labels: labelsToSet,
+      },
+    },
+    event: {
+      type: "prompt.version.created",
+      publishTarget: promptTarget(prompt.name, version),
+      payload: {
+        prompt: { name: prompt.name, type: prompt.type },
+        version,
+        hash: prepared.hash,
+        commitMessage: prepared.commitMessage,
+        labels: ["latest", ...labelsToSet],
+      },
+    },
+  });
+  return getVersion(ctx.db, { ...prompt, latestVersion: version }, version);
+}
+
+export interface PromptPatch {
+  description?: string;
+  tags?: string[];
+  archived?: boolean;
+}
+
+export async function updatePrompt(
+  ctx: MutationContext,
+  prompt: PromptRow,
+  patch: PromptPatch,
+): Promise<PromptView> {
+  if (patch.archived !== undefined && patch.archived !== (prompt.archivedAt !== null)) {
+    requirePermission(ctx.actor, "prompts:archive", "archive or restore prompts; ask a publisher");
+  }
+  const now = new Date().toISOString();
+  // Only the fields in the patch are written, so concurrent edits of other fields (or an
+  // archive by someone else) are never undone by a stale read. Archiving keeps the first time.
+  const changes: {
+    updatedAt: string;
+    description?: string;
+    tags?: string[];
+    archivedAt?: SQL | null;
+  } = {
+    updatedAt: now,
+  };
+  if (patch.description !== undefined) changes.description = patch.description;
+  if (patch.tags !== undefined) changes.tags = patch.tags;
+  if (patch.archived !== undefined) {
+    changes.archivedAt = patch.archived ? sql`COALESCE(${prompts.archivedAt}, ${now})` : null;
+  }
+  const archiving = patch.archived === true && !prompt.archivedAt;
+  const restoring = patch.archived === false && prompt.archivedAt !== null;
+  const after = { ...patch };
+  await commitChange(ctx, {
+    projectId: prompt.projectId,
+    statements: [ctx.db.update(prompts).set(changes).where(eq(prompts.id, prompt.id))],
+    audit: {
+      action: archiving ? "prompt.archive" : restoring ? "prompt.restore" : "prompt.update",
+      targetType: "prompt",
+      target: prompt.name,
+      before: { description: prompt.description, tags: prompt.tags, archivedAt: prompt.archivedAt },
+      after,
+    },
+    event: {
+      type: archiving ? "prompt.archived" : restoring ? "prompt.restored" : "prompt.updated",
+      // Archiving withdraws the prompt's labels from the edge; restoring publishes them again.
+      // The publisher reads D1's current state, so it converges whatever the pre-read said.
+      publishTarget: patch.archived !== undefined ? promptTarget(prompt.name) : null,
+      payload: {
+        prompt: { name: prompt.name, type: prompt.type },
+        ...after,
+        ...(archiving ? { archivedAt: now } : {}),
+      },
+    },
+  });
+  return toPromptView(ctx.db, await findPrompt(ctx.db, prompt.projectId, prompt.name));
+}

@@ -1,0 +1,310 @@
+import {
+  KV_FORMAT,
+  type LabelPointer,
+  labelPointerKey,
+  labelPointerPrefix,
+  type PublishedVersion,
+  projectPointerPrefix,
+  type ReadKeyRecord,
+  readKeyRecordKey,
+  versionKey,
+} from "@cuecard/core/kv-records";
+import type { PromptContent, VariableSpec } from "@cuecard/core/prompt";
+import { and, asc, eq } from "drizzle-orm";
+import type { Database } from "../../platform/db/client";
+import {
+  apiKeys,
+  labelHistory,
+  labels,
+  type PromptRow,
+  prompts,
+  type VersionRow,
+  versions,
+} from "../../platform/db/schema";
+
+/**
+ * D1 → KV. The publisher always reads the *current* D1 state and writes that, so a late or
+ * duplicated publish converges instead of regressing; a pointer is only overwritten by one with
+ * a higher `rev`. Version keys are written before the pointers that name them, so a reader never
+ * finds a pointer to a version key that does not exist yet.
+ */
+
+export interface PublishDeps {
+  db: Database;
+  kv: KVNamespace;
+}
+
+export interface PublishReport {
+  versionsWritten: number;
+  pointersWritten: number;
+  pointersDeleted: number;
+  keysWritten: number;
+  keysDeleted: number;
+}
+
+const emptyReport = (): PublishReport => ({
+  versionsWritten: 0,
+  pointersWritten: 0,
+  pointersDeleted: 0,
+  keysWritten: 0,
+  keysDeleted: 0,
+});
+
+function addReports(into: PublishReport, from: PublishReport) {
+  into.versionsWritten += from.versionsWritten;
+  into.pointersWritten += from.pointersWritten;
+  into.pointersDeleted += from.pointersDeleted;
+  into.keysWritten += from.keysWritten;
+  into.keysDeleted += from.keysDeleted;
+}
+
+export function toPublishedVersion(prompt: PromptRow, version: VersionRow): PublishedVersion {
+  return {
+    name: prompt.name,
+    type: prompt.type,
+    version: version.version,
+    prompt: version.prompt as PromptContent,
+    config: version.config,
+    variables: version.variables as VariableSpec[],
+    hash: version.hash,
+    commitMessage: version.commitMessage,
+    createdAt: version.createdAt,
+  };
+}
+
+async function listKeys(kv: KVNamespace, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list({ prefix, cursor });
+    for (const key of page.keys) names.push(key.name);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return names;
+}
+
+/** Publish targets name what a change touched: `prompt:{name}`, `prompt:{name}#{version}`, `key:{id}`. */
+export function promptTarget(name: string, version?: number) {
+  return version === undefined ? `prompt:${name}` : `prompt:${name}#${version}`;
+}
+export function keyTarget(keyId: string) {
+  return `key:${keyId}`;
+}
+
+export async function publishTarget(deps: PublishDeps, projectId: string, target: string) {
+  if (target.startsWith("key:")) return publishKey(deps, target.slice(4));
+  if (target.startsWith("prompt:")) {
+    const [name = "", version] = target.slice(7).split("#");
+    return publishPrompt(deps, projectId, name, {
+      ensureVersions: version ? [Number(version)] : [],
+    });
+  }
+  throw new Error(`unknown publish target ${target}`);
+}
+
+/**
+ * Brings one prompt's KV keys in line with D1: its labelled versions and pointers, the versions
+ * named in `ensureVersions` (all of them with `allVersions`), and no pointer for a label (or an
+ * archived prompt) that D1 no longer has. `force` rewrites even what looks up to date.
+ */
+export async function publishPrompt(
+  deps: PublishDeps,
+  projectId: string,
+  name: string,
+  options: { ensureVersions?: number[]; allVersions?: boolean; force?: boolean } = {},
+): Promise<PublishReport> {
+  const { db, kv } = deps;
+  const report = emptyReport();
+  const prompt = await db.query.prompts.findFirst({
+    where: and(eq(prompts.projectId, projectId), eq(prompts.name, name)),
+  });
+  const existingPointers = new Set(await listKeys(kv, labelPointerPrefix(projectId, name)));
+  const livePointers = new Set<string>();
+
+  if (prompt && !prompt.archivedAt) {
+    const written = new Set<number>();
+    const putVersion = async (version: VersionRow, mustWrite: boolean) => {
+      if (written.has(version.version)) return;
+      written.add(version.version);
+      const key = versionKey(projectId, name, version.version);
+      // Versions are immutable: once the key exists it is right, so only its absence needs a write.
+      if (!mustWrite && !options.force && (await kv.get(key)) !== null) return;
+      await kv.put(key, JSON.stringify(toPublishedVersion(prompt, version)));
+      report.versionsWritten++;
+    };
+
+    const wanted = options.allVersions
+      ? await db.select().from(versions).where(eq(versions.promptId, prompt.id))
+      : options.ensureVersions?.length
+        ? (await db.select().from(versions).where(eq(versions.promptId, prompt.id))).filter((v) =>
+            options.ensureVersions?.includes(v.version),
+          )
+        : [];
+    for (const version of wanted) await putVersion(version, false);
+
+    // KV has no compare-and-set: a slower publisher holding an older D1 read could overwrite a
+    // newer pointer after our check. So after writing, D1 is read again and any label that moved
+    // meanwhile is written again, until the pointers written match D1.
+    const handledRev = new Map<string, number>();
+    for (let round = 0; round < 3; round++) {
+      const labelled = await labelledVersions(db, prompt.id);
+      const pending = labelled.filter(
+        ({ labels: label }) => handledRev.get(label.name) !== label.rev,
+      );
+      if (pending.length === 0) break;
+      for (const { labels: label, versions: version } of pending) {
+        const key = labelPointerKey(projectId, name, label.name);
+        livePointers.add(key);
+        handledRev.set(label.name, label.rev);
+        if (!options.force && round === 0) {
+          const current = await kv.get<LabelPointer>(key, "json");
+          if (current && current.rev >= label.rev) continue;
+        }
+        await putVersion(version, false);
+        const pointer: LabelPointer = {
+          format: KV_FORMAT,
+          rev: label.rev,
+          name,
+          label: label.name,
+          targets: [{ version: version.version, weight: 1 }],
+          versions: [toPublishedVersion(prompt, version)],
+          updatedAt: label.updatedAt,
+        };
+        await kv.put(key, JSON.stringify(pointer));
+        report.pointersWritten++;
+      }
+    }
+  }
+
+  // Labels D1 says are gone: named by the label history, since a KV list may not show a pointer
+  // written moments ago. The list catches pointers D1 never knew.
+  if (prompt) {
+    const everLabelled = await db
+      .selectDistinct({ label: labelHistory.label })
+      .from(labelHistory)
+      .where(eq(labelHistory.promptId, prompt.id));
+    for (const { label } of everLabelled) {
+      const key = labelPointerKey(projectId, name, label);
+      if (!livePointers.has(key) && !existingPointers.has(key)) {
+        await kv.delete(key);
+        report.pointersDeleted++;
+      }
+    }
+  }
+  for (const key of existingPointers) {
+    if (!livePointers.has(key)) {
+      await kv.delete(key);
+      report.pointersDeleted++;
+    }
+  }
+  return report;
+}
+
+function labelledVersions(db: Database, promptId: number) {
+  return db
+    .select()
+    .from(labels)
+    .innerJoin(
+      versions,
+      and(eq(versions.promptId, labels.promptId), eq(versions.version, labels.version)),
+    )
+    .where(eq(labels.promptId, promptId))
+    .orderBy(asc(labels.name));
+}
+
+/** Publishes a key's record for the edge while it is usable, and removes it otherwise. */
+export async function publishKey(deps: PublishDeps, keyId: string): Promise<PublishReport> {
+  const report = emptyReport();
+  const key = await deps.db.query.apiKeys.findFirst({ where: eq(apiKeys.id, keyId) });
+  if (!key) return report;
+  const recordKey = readKeyRecordKey(key.hash);
+  const expired = key.expiresAt !== null && Date.parse(key.expiresAt) <= Date.now();
+  if (key.revokedAt || expired) {
+    await deps.kv.delete(recordKey);
+    report.keysDeleted++;
+    return report;
+  }
+  const record: ReadKeyRecord = {
+    format: KV_FORMAT,
+    keyId: key.id,
+    projectId: key.projectId,
+    role: key.role,
+    expiresAt: key.expiresAt,
+  };
+  await deps.kv.put(recordKey, JSON.stringify(record));
+  report.keysWritten++;
+  return report;
+}
+
+/**
+ * KV allows about 1,000 operations per Worker invocation. A republish stops between prompts once
+ * it has used this many and reports where to resume, so any project can be rebuilt in steps.
+ */
+export const REPUBLISH_KV_BUDGET = 600;
+
+export interface RepublishReport extends PublishReport {
+  /** False when the budget ran out: call again with `after: nextCursor`. */
+  complete: boolean;
+  nextCursor: string | null;
+}
+
+/** Counts the KV operations made through it. */
+function countingKv(kv: KVNamespace, counter: { ops: number }): KVNamespace {
+  return new Proxy(kv, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        counter.ops++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/**
+ * Rebuilds every KV key of a project from D1 and removes keys D1 no longer backs, prompt by
+ * prompt in name order, starting after `after`.
+ */
+export async function republishProject(
+  deps: PublishDeps,
+  projectId: string,
+  options: { after?: string; budget?: number } = {},
+): Promise<RepublishReport> {
+  const budget = options.budget ?? REPUBLISH_KV_BUDGET;
+  const counter = { ops: 0 };
+  const counted = { db: deps.db, kv: countingKv(deps.kv, counter) };
+  const report = emptyReport();
+  const projectPrompts = await deps.db
+    .select({ name: prompts.name })
+    .from(prompts)
+    .where(eq(prompts.projectId, projectId))
+    .orderBy(asc(prompts.name));
+  const known = new Set(projectPrompts.map((prompt) => prompt.name));
+  for (const { name } of projectPrompts) {
+    if (options.after !== undefined && name <= options.after) continue;
+    if (counter.ops >= budget) {
+      const previous = projectPrompts[projectPrompts.findIndex((p) => p.name === name) - 1];
+      return { ...report, complete: false, nextCursor: previous?.name ?? null };
+    }
+    addReports(
+      report,
+      await publishPrompt(counted, projectId, name, { allVersions: true, force: true }),
+    );
+  }
+  // Pointers of prompts D1 does not know at all (e.g. written by hand, or a restored backup).
+  const prefix = projectPointerPrefix(projectId);
+  for (const key of await listKeys(counted.kv, prefix)) {
+    const name = key.slice(prefix.length, key.lastIndexOf("@"));
+    if (!known.has(name)) {
+      await counted.kv.delete(key);
+      report.pointersDeleted++;
+    }
+  }
+  const keys = await deps.db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(eq(apiKeys.projectId, projectId));
+  for (const { id } of keys) addReports(report, await publishKey(counted, id));
+  return { ...report, complete: true, nextCursor: null };
+}

@@ -1,0 +1,155 @@
+import { CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
+import { z } from "@hono/zod-openapi";
+import {
+  labelName,
+  modelConfig,
+  projectSlug,
+  promptContent,
+  promptName,
+  settableLabelName,
+  variableDeclarations,
+  versionNumber,
+} from "../../platform/fields";
+
+/** Named OpenAPI components shared by the admin routes. */
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+const problemContent = { "application/problem+json": { schema: Problem } };
+/** Error responses every authenticated route can give. */
+export const errorResponses = {
+  400: { description: "Malformed request", content: problemContent },
+  401: { description: "Missing or invalid credentials", content: problemContent },
+  404: { description: "Not found", content: problemContent },
+  413: { description: "Body too large", content: problemContent },
+  415: { description: "Body is not JSON", content: problemContent },
+  422: { description: "Validation failed; `errors` names each field", content: problemContent },
+  500: { description: "Internal error; nothing was written", content: problemContent },
+} as const;
+export const conflictResponse = {
+  409: { description: "Conflict, e.g. a stale `expectedRev`", content: problemContent },
+} as const;
+
+export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
+  required: true,
+  description,
+  content: { "application/json": { schema } },
+});
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const ProjectParams = z.object({
+  project: projectSlug.openapi({ param: { name: "project", in: "path" }, example: "default" }),
+});
+export const PromptParams = ProjectParams.extend({
+  name: promptName.openapi({
+    param: { name: "name", in: "path" },
+    description: "The prompt name as one URL-encoded path segment, e.g. support%2Ftriage",
+    example: "support/triage",
+  }),
+});
+export const VersionParams = PromptParams.extend({
+  version: versionNumber.openapi({ param: { name: "version", in: "path" }, example: 2 }),
+});
+export const LabelParams = PromptParams.extend({
+  label: labelName.openapi({ param: { name: "label", in: "path" }, example: "production" }),
+});
+
+export const limitQuery = z.coerce.number().int().min(1).max(200).default(50);
+
+export const ChatMessage = z
+  .object({ role: z.enum(CHAT_ROLES), content: z.string() })
+  .openapi("ChatMessage");
+export const PromptContent = promptContent.openapi("PromptContent", {
+  description: "A Mustache template string (text prompts) or chat messages (chat prompts)",
+});
+export const Variable = z
+  .object({
+    name: z.string(),
+    type: z.enum(VARIABLE_TYPES),
+    required: z.boolean(),
+    default: z.unknown().optional(),
+    description: z.string().optional(),
+  })
+  .openapi("Variable");
+
+export const VersionInput = z
+  .strictObject({
+    prompt: PromptContent,
+    config: modelConfig.optional().openapi({ example: { model: "gpt-4o-mini", temperature: 0.2 } }),
+    commitMessage: z.string().max(1000).optional(),
+    labels: z.array(settableLabelName).max(20).optional(),
+    variables: variableDeclarations.optional(),
+  })
+  .openapi("VersionInput");
+
+export const Version = z
+  .object({
+    name: z.string(),
+    type: z.enum(["text", "chat"]),
+    version: z.number().int(),
+    prompt: z.union([z.string(), z.array(ChatMessage)]),
+    config: z.record(z.string(), z.unknown()),
+    variables: z.array(Variable),
+    hash: z.string(),
+    commitMessage: z.string().nullable(),
+    author: z.string(),
+    createdAt: z.string(),
+    labels: z.array(z.string()),
+  })
+  .openapi("Version");
+
+export const Label = z
+  .object({
+    name: z.string(),
+    version: z.number().int(),
+    rev: z.number().int(),
+    updatedBy: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Label");
+
+export const LabelMove = z
+  .object({
+    id: z.number().int(),
+    label: z.string(),
+    fromVersion: z.number().int().nullable(),
+    toVersion: z.number().int().nullable(),
+    isRollback: z.boolean(),
+    actor: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi("LabelMove");
+
+export const Prompt = z
+  .object({
+    name: z.string(),
+    type: z.enum(["text", "chat"]),
+    description: z.string(),
+    tags: z.array(z.string()),
+    latestVersion: z.number().int(),
+    labels: z.array(Label),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    archivedAt: z.string().nullable(),
+  })
+  .openapi("Prompt");
+
+export const tag = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, "use lower-case a-z, 0-9, '_' and '-'");

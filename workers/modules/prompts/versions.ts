@@ -1,0 +1,239 @@
+import { ProblemError } from "@cuecard/core/problem";
+import {
+  CONFIG_MAX_BYTES,
+  contentHash,
+  type ModelConfig,
+  type PromptContent,
+  type PromptType,
+  promptTypeOf,
+  TEMPLATE_MAX_BYTES,
+  templatesOf,
+  utf8Bytes,
+  type VariableDeclaration,
+  type VariableSpec,
+} from "@cuecard/core/prompt";
+import { deriveVariables, TemplateError } from "@cuecard/core/template";
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Actor } from "../../platform/context";
+import type { Database } from "../../platform/db/client";
+import {
+  labels,
+  type PromptRow,
+  prompts,
+  type VersionRow,
+  versions,
+} from "../../platform/db/schema";
+import { moveLabelStatements } from "./labels";
+
+export interface VersionInput {
+  prompt: PromptContent;
+  config?: ModelConfig;
+  commitMessage?: string;
+  /** Labels to point at the new version in the same batch (`latest` always moves). */
+  labels?: string[];
+  variables?: Record<string, VariableDeclaration>;
+}
+
+export interface PreparedVersion {
+  type: PromptType;
+  prompt: PromptContent;
+  config: ModelConfig;
+  variables: VariableSpec[];
+  commitMessage: string | null;
+  hash: string;
+}
+
+export interface VersionView {
+  name: string;
+  type: PromptType;
+  version: number;
+  prompt: PromptContent;
+  config: ModelConfig;
+  variables: VariableSpec[];
+  hash: string;
+  commitMessage: string | null;
+  author: string;
+  createdAt: string;
+  labels: string[];
+}
+
+/** Validates and derives everything a version stores. Every refusal is a 422 naming the field. */
+export async function prepareVersion(
+  input: VersionInput,
+  expectedType?: PromptType,
+): Promise<PreparedVersion> {
+  const type = promptTypeOf(input.prompt);
+  if (expectedType && type !== expectedType) {
+    throw new ProblemError("validation_failed", `This is a ${expectedType} prompt.`, {
+      errors: [
+        {
+          field: "body.prompt",
+          message:
+            expectedType === "text"
+              ? "must be a template string for a text prompt"
+              : "must be a list of {role, content} messages for a chat prompt",
+        },
+      ],
+    });
+  }
+  const bytes = templatesOf(input.prompt).reduce((sum, template) => sum + utf8Bytes(template), 0);
+  if (bytes > TEMPLATE_MAX_BYTES) {
+    throw new ProblemError("validation_failed", "The prompt is too large.", {
+      errors: [
+        {
+          field: "body.prompt",
+          message: `templates total ${bytes} bytes (UTF-8); the limit is ${TEMPLATE_MAX_BYTES}`,
+        },
+      ],
+    });
+  }
+  const config = input.config ?? {};
+  const configBytes = utf8Bytes(JSON.stringify(config));
+  if (configBytes > CONFIG_MAX_BYTES) {
+    throw new ProblemError("validation_failed", "The model config is too large.", {
+      errors: [
+        {
+          field: "body.config",
+          message: `is ${configBytes} bytes as JSON; the limit is ${CONFIG_MAX_BYTES}`,
+        },
+      ],
+    });
+  }
+  let variables: VariableSpec[];
+  try {
+    variables = deriveVariables(input.prompt, input.variables);
+  } catch (error) {
+    if (!(error instanceof TemplateError)) throw error;
+    const field =
+      error.messageIndex !== undefined
+        ? `body.prompt.${error.messageIndex}.content`
+        : error.message.includes("declared")
+          ? "body.variables"
+          : "body.prompt";
+    throw new ProblemError("validation_failed", "The template is not valid.", {
+      errors: [{ field, message: error.message }],
+    });
+  }
+  const hash = await contentHash({ type, prompt: input.prompt, config, variables });
+  return {
+    type,
+    prompt: input.prompt,
+    config,
+    variables,
+    commitMessage: input.commitMessage ?? null,
+    hash,
+  };
+}
+
+/** The statements that add version `version` to a prompt and move `latest` plus `labels` to it. */
+export function createVersionStatements(
+  db: Database,
+  promptId: SQL | number,
+  version: number,
+  prepared: PreparedVersion,
+  labelsToSet: string[],
+  actor: Actor,
+  now: string,
+) {
+  const statements: BatchItem<"sqlite">[] = [
+    db.insert(versions).values({
+      promptId: promptId as number,
+      version,
+      prompt: prepared.prompt,
+      config: prepared.config,
+      variables: prepared.variables,
+      commitMessage: prepared.commitMessage,
+      author: actor.name,
+      hash: prepared.hash,
+      createdAt: now,
+    }),
+    db
+      .update(prompts)
+      .set({ latestVersion: version, updatedAt: now })
+      .where(eq(prompts.id, promptId as number)),
+  ];
+  for (const label of new Set(["latest", ...labelsToSet])) {
+    statements.push(
+      ...moveLabelStatements(db, promptId, label, version, { actor, now, isRollback: false }),
+    );
+  }
+  return statements;
+}
+
+export async function versionLabels(
+  db: Database,
+  promptId: number,
+): Promise<Map<number, string[]>> {
+  const rows = await db
+    .select({ name: labels.name, version: labels.version })
+    .from(labels)
+    .where(eq(labels.promptId, promptId));
+  const byVersion = new Map<number, string[]>();
+  for (const row of rows.sort((a, b) => a.name.localeCompare(b.name))) {
+    byVersion.set(row.version, [...(byVersion.get(row.version) ?? []), row.name]);
+  }
+  return byVersion;
+}
+
+export function toVersionView(
+  prompt: PromptRow,
+  row: VersionRow,
+  labelNames: string[],
+): VersionView {
+  return {
+    name: prompt.name,
+    type: prompt.type,
+    version: row.version,
+    prompt: row.prompt as PromptContent,
+    config: row.config,
+    variables: row.variables as VariableSpec[],
+    hash: row.hash,
+    commitMessage: row.commitMessage,
+    author: row.author,
+    createdAt: row.createdAt,
+    labels: labelNames,
+  };
+}
+
+export async function listVersions(
+  db: Database,
+  prompt: PromptRow,
+  page: { limit: number; before?: number },
+): Promise<{ items: VersionView[]; nextCursor: number | null }> {
+  const rows = await db
+    .select()
+    .from(versions)
+    .where(
+      and(
+        eq(versions.promptId, prompt.id),
+        page.before ? lt(versions.version, page.before) : undefined,
+      ),
+    )
+    .orderBy(desc(versions.version))
+    .limit(page.limit + 1);
+  const byVersion = await versionLabels(db, prompt.id);
+  const items = rows
+    .slice(0, page.limit)
+    .map((row) => toVersionView(prompt, row, byVersion.get(row.version) ?? []));
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > page.limit && last ? last.version : null };
+}
+
+export async function getVersion(
+  db: Database,
+  prompt: PromptRow,
+  version: number,
+): Promise<VersionView> {
+  const row = await db.query.versions.findFirst({
+    where: and(eq(versions.promptId, prompt.id), eq(versions.version, version)),
+  });
+  if (!row) {
+    throw new ProblemError(
+      "not_found",
+      `Prompt '${prompt.name}' has no version ${version}; its latest is ${prompt.latestVersion}.`,
+    );
+  }
+  const byVersion = await versionLabels(db, prompt.id);
+  return toVersionView(prompt, row, byVersion.get(version) ?? []);
+}

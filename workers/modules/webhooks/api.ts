@@ -1,0 +1,352 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { openDatabase } from "../../platform/db/client";
+import { type AdminContext, type AdminHonoEnv, mutationContext } from "../../platform/http/app";
+import {
+  conflictResponse,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  limitQuery,
+  ProjectParams,
+} from "../prompts/schemas";
+import {
+  createEndpoint,
+  deleteEndpoint,
+  findEndpoint,
+  getDelivery,
+  listDeliveries,
+  listEndpoints,
+  redeliver,
+  rotateSecret,
+  sendTestEvent,
+  toEndpointView,
+  updateEndpoint,
+} from "./endpoints";
+import { WEBHOOK_EVENT_TYPES } from "./events";
+
+const Webhook = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    kind: z.enum(["standard", "github_dispatch"]),
+    description: z.string(),
+    eventTypes: z.array(z.string()).openapi({ description: "Empty: every event type" }),
+    active: z.boolean(),
+    disabledReason: z.string().nullable(),
+    previousSecretExpiresAt: z
+      .string()
+      .nullable()
+      .openapi({ description: "Until then the previous secret also signs (rotation overlap)" }),
+    hasAuthToken: z.boolean(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Webhook");
+
+const Delivery = z
+  .object({
+    id: z.string().openapi({ description: "The webhook-id header of every attempt" }),
+    endpointId: z.string(),
+    eventId: z.string(),
+    eventType: z.string(),
+    status: z.enum(["pending", "retrying", "succeeded", "failed"]),
+    attempts: z.number().int(),
+    lastStatusCode: z.number().int().nullable(),
+    lastLatencyMs: z.number().int().nullable(),
+    lastResponseExcerpt: z
+      .string()
+      .nullable()
+      .openapi({ description: "Sanitised, at most 200 characters; never the raw body" }),
+    lastError: z.string().nullable(),
+    nextRetryAt: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("WebhookDelivery");
+
+const Attempt = z
+  .object({
+    attempt: z.number().int(),
+    statusCode: z.number().int().nullable(),
+    latencyMs: z.number().int().nullable(),
+    responseExcerpt: z.string().nullable(),
+    error: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("WebhookAttempt");
+
+const WebhookWithSecret = z.object({
+  webhook: Webhook,
+  secret: z.string().openapi({ description: "whsec_… — shown in this response only" }),
+});
+
+const eventTypes = z
+  .array(z.enum(WEBHOOK_EVENT_TYPES))
+  .max(WEBHOOK_EVENT_TYPES.length)
+  .openapi({ description: "Subscribed event types; empty or absent means all" });
+const url = z.string().max(2000).openapi({ example: "https://ci.example.com/hooks/cuecard" });
+const description = z.string().max(500);
+const authToken = z
+  .string()
+  .min(1)
+  .max(500)
+  .openapi({ description: "github_dispatch only: a token allowed to dispatch; never returned" });
+
+const WebhookParams = ProjectParams.extend({
+  webhookId: z
+    .string()
+    .regex(/^whk_[a-f0-9]{20}$/, "is not a webhook id")
+    .openapi({ param: { name: "webhookId", in: "path" } }),
+});
+const DeliveryParams = WebhookParams.extend({
+  deliveryId: z
+    .string()
+    .regex(/^msg_[a-f0-9]{32}$/, "is not a delivery id")
+    .openapi({ param: { name: "deliveryId", in: "path" } }),
+});
+
+const base = "/v1/projects/{project}/webhooks";
+const tags = ["webhooks"];
+
+const listRoute = createRoute({
+  method: "get",
+  path: base,
+  tags,
+  summary: "List webhooks (never their secrets)",
+  request: { params: ProjectParams },
+  responses: {
+    200: jsonResponse(z.object({ items: z.array(Webhook) }), "Webhooks"),
+    ...errorResponses,
+  },
+});
+
+const createWebhookRoute = createRoute({
+  method: "post",
+  path: base,
+  tags,
+  summary: "Create a webhook",
+  description:
+    "The URL must be https and public: private, loopback, link-local and internal targets and URLs with credentials are refused (loopback only with WEBHOOK_ALLOW_LOOPBACK in local development). The signing secret is in this response only.",
+  request: {
+    params: ProjectParams,
+    body: jsonBody(
+      z.strictObject({
+        url,
+        kind: z.enum(["standard", "github_dispatch"]).default("standard"),
+        description: description.optional(),
+        eventTypes: eventTypes.optional(),
+        active: z.boolean().optional(),
+        authToken: authToken.optional(),
+      }),
+    ),
+  },
+  responses: {
+    201: jsonResponse(WebhookWithSecret, "The webhook and its secret"),
+    ...errorResponses,
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: `${base}/{webhookId}`,
+  tags,
+  summary: "Get a webhook",
+  request: { params: WebhookParams },
+  responses: { 200: jsonResponse(Webhook, "The webhook"), ...errorResponses },
+});
+
+const updateRoute = createRoute({
+  method: "patch",
+  path: `${base}/{webhookId}`,
+  tags,
+  summary: "Change a webhook's URL, subscriptions, description or active flag",
+  description: "Setting active: true re-enables a webhook that was disabled, e.g. after a 410.",
+  request: {
+    params: WebhookParams,
+    body: jsonBody(
+      z.strictObject({
+        url: url.optional(),
+        description: description.optional(),
+        eventTypes: eventTypes.optional(),
+        active: z.boolean().optional(),
+        authToken: authToken.optional(),
+      }),
+    ),
+  },
+  responses: { 200: jsonResponse(Webhook, "The webhook"), ...errorResponses },
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: `${base}/{webhookId}`,
+  tags,
+  summary: "Delete a webhook and its delivery log",
+  request: { params: WebhookParams },
+  responses: { 204: { description: "Deleted" }, ...errorResponses },
+});
+
+const rotateRoute = createRoute({
+  method: "post",
+  path: `${base}/{webhookId}/rotate-secret`,
+  tags,
+  summary: "Rotate the signing secret",
+  description:
+    "Returns the new secret once. During the overlap window every delivery carries two signatures (new and previous secret), so receivers can switch without rejecting any.",
+  request: {
+    params: WebhookParams,
+    body: jsonBody(
+      z.strictObject({
+        overlapHours: z.number().int().min(0).max(168).default(24),
+      }),
+    ),
+  },
+  responses: {
+    200: jsonResponse(WebhookWithSecret, "The webhook and its new secret"),
+    ...errorResponses,
+  },
+});
+
+const testRoute = createRoute({
+  method: "post",
+  path: `${base}/{webhookId}/test`,
+  tags,
+  summary: "Send a webhook.test event to this webhook",
+  request: { params: WebhookParams },
+  responses: {
+    202: jsonResponse(z.object({ eventId: z.string() }), "Queued; see the deliveries"),
+    ...errorResponses,
+    ...conflictResponse,
+  },
+});
+
+const deliveriesRoute = createRoute({
+  method: "get",
+  path: `${base}/{webhookId}/deliveries`,
+  tags,
+  summary: "The delivery log, newest first",
+  request: {
+    params: WebhookParams,
+    query: z.object({
+      status: z.enum(["pending", "retrying", "succeeded", "failed"]).optional(),
+      limit: limitQuery,
+      before: z
+        .string()
+        .max(40)
+        .optional()
+        .openapi({ description: "nextCursor of the previous page" }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z.object({ items: z.array(Delivery), nextCursor: z.string().nullable() }),
+      "Deliveries",
+    ),
+    ...errorResponses,
+  },
+});
+
+const deliveryRoute = createRoute({
+  method: "get",
+  path: `${base}/{webhookId}/deliveries/{deliveryId}`,
+  tags,
+  summary: "One delivery: the JSON sent and every attempt",
+  request: { params: DeliveryParams },
+  responses: {
+    200: jsonResponse(
+      Delivery.extend({ payload: z.unknown(), attemptLog: z.array(Attempt) }),
+      "The delivery",
+    ),
+    ...errorResponses,
+  },
+});
+
+const redeliverRoute = createRoute({
+  method: "post",
+  path: `${base}/{webhookId}/deliveries/{deliveryId}/redeliver`,
+  tags,
+  summary: "Send a finished delivery again (same webhook-id, same body)",
+  request: { params: DeliveryParams },
+  responses: {
+    202: jsonResponse(Delivery, "Queued again"),
+    ...errorResponses,
+    ...conflictResponse,
+  },
+});
+
+/** The SSRF guard's only setting, from the deployment's vars. */
+function urlGuard(c: AdminContext) {
+  return { allowLoopback: c.env.WEBHOOK_ALLOW_LOOPBACK === "true" };
+}
+
+export function registerWebhookRoutes(app: OpenAPIHono<AdminHonoEnv>) {
+  app.openapi(listRoute, async (c) =>
+    c.json(
+      { items: await listEndpoints(openDatabase(c.env.DB), c.req.valid("param").project) },
+      200,
+    ),
+  );
+  app.openapi(createWebhookRoute, async (c) => {
+    const { endpoint, secret } = await createEndpoint(
+      mutationContext(c),
+      c.req.valid("param").project,
+      c.req.valid("json"),
+      urlGuard(c),
+    );
+    return c.json({ webhook: endpoint, secret }, 201);
+  });
+  app.openapi(getRoute, async (c) => {
+    const { project, webhookId } = c.req.valid("param");
+    return c.json(
+      toEndpointView(await findEndpoint(openDatabase(c.env.DB), project, webhookId)),
+      200,
+    );
+  });
+  app.openapi(updateRoute, async (c) => {
+    const { project, webhookId } = c.req.valid("param");
+    return c.json(
+      await updateEndpoint(
+        mutationContext(c),
+        project,
+        webhookId,
+        c.req.valid("json"),
+        urlGuard(c),
+      ),
+      200,
+    );
+  });
+  app.openapi(deleteRoute, async (c) => {
+    const { project, webhookId } = c.req.valid("param");
+    await deleteEndpoint(mutationContext(c), project, webhookId);
+    return c.body(null, 204);
+  });
+  app.openapi(rotateRoute, async (c) => {
+    const { project, webhookId } = c.req.valid("param");
+    const { endpoint, secret } = await rotateSecret(
+      mutationContext(c),
+      project,
+      webhookId,
+      c.req.valid("json").overlapHours,
+    );
+    return c.json({ webhook: endpoint, secret }, 200);
+  });
+  app.openapi(testRoute, async (c) => {
+    const { project, webhookId } = c.req.valid("param");
+    return c.json(await sendTestEvent(mutationContext(c), project, webhookId), 202);
+  });
+  app.openapi(deliveriesRoute, async (c) => {
+    const { project, webhookId } = c.req.valid("param");
+    return c.json(
+      await listDeliveries(openDatabase(c.env.DB), project, webhookId, c.req.valid("query")),
+      200,
+    );
+  });
+  app.openapi(deliveryRoute, async (c) => {
+    const { project, webhookId, deliveryId } = c.req.valid("param");
+    return c.json(await getDelivery(openDatabase(c.env.DB), project, webhookId, deliveryId), 200);
+  });
+  app.openapi(redeliverRoute, async (c) => {
+    const { project, webhookId, deliveryId } = c.req.valid("param");
+    return c.json(await redeliver(mutationContext(c), project, webhookId, deliveryId), 202);
+  });
+}

@@ -1,0 +1,415 @@
+import { eq, sql } from "drizzle-orm";
+import type { Database } from "../../platform/db/client";
+import {
+  auditLog,
+  type WebhookDeliveryRow,
+  type WebhookEndpointRow,
+  webhookAttempts,
+  webhookDeliveries,
+  webhookEndpoints,
+} from "../../platform/db/schema";
+import type { DeliveryMessage } from "./fan-out";
+import { signedHeaders } from "./signer";
+import { checkWebhookUrl } from "./url-guard";
+
+/**
+ * The consumer of the deliveries queue: one HTTP POST per message. Success is a 2xx and nothing
+ * else; a 3xx is a failure and is not followed; 410 Gone disables the endpoint; anything else is
+ * retried through `msg.retry({delaySeconds})` on RETRY_SCHEDULE_SECONDS, or after the receiver's
+ * Retry-After. The attempt after WEBHOOK_MAX_RETRIES retries is the last: if it fails too, the
+ * delivery is marked failed and the message acked. Messages that still reach the dead-letter
+ * queue (our own errors on every try) are marked failed by markDeadLettered.
+ */
+
+/** Must equal `max_retries` of the cuecard-webhooks consumer in wrangler.toml. */
+export const WEBHOOK_MAX_RETRIES = 5;
+/**
+ * Wait after the n-th failed attempt (Standard Webhooks' suggested schedule): 5 s, 5 min,
+ * 30 min, 2 h, 5 h — six attempts over about 7.6 hours.
+ */
+export const RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000] as const;
+/** The longest delay Cloudflare Queues accepts (12 h); a longer Retry-After is capped to it. */
+export const MAX_RETRY_DELAY_SECONDS = 43_200;
+export const REQUEST_TIMEOUT_MS = 10_000;
+const EXCERPT_BYTES = 1024;
+const EXCERPT_CHARS = 200;
+const GAVE_UP = "Gave up after every retry; redeliver to try again.";
+
+export interface DeliveryDeps {
+  db: Database;
+  /** Outbound HTTP; a parameter so tests can stand in for receivers. */
+  fetch: typeof fetch;
+  allowLoopback: boolean;
+  timeoutMs?: number;
+  now?: () => Date;
+}
+
+export type AttemptOutcome =
+  | { result: "succeeded" | "failed" | "skipped" }
+  | { result: "retry"; delaySeconds: number };
+
+export function backoffSeconds(messageAttempts: number): number {
+  const index = Math.min(Math.max(messageAttempts, 1), RETRY_SCHEDULE_SECONDS.length) - 1;
+  return RETRY_SCHEDULE_SECONDS[index] ?? RETRY_SCHEDULE_SECONDS[0];
+}
+
+/** Retry-After as delta-seconds or an HTTP date, clamped to what Queues can delay. */
+export function retryAfterSeconds(header: string | null, now: Date): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  let seconds: number;
+  if (/^\d+$/.test(trimmed)) seconds = Number(trimmed);
+  else {
+    const date = Date.parse(trimmed);
+    if (Number.isNaN(date)) return undefined;
+    seconds = Math.ceil((date - now.getTime()) / 1000);
+  }
+  return Math.min(MAX_RETRY_DELAY_SECONDS, Math.max(1, seconds));
+}
+
+/**
+ * A short excerpt of a receiver's response that is safe to show: at most 1 KiB is read, markup
+ * and control characters are removed, and anything that looks like a credential is redacted.
+ */
+export async function responseExcerpt(response: Response): Promise<string | null> {
+  if (!response.body) return null;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < EXCERPT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  const text = new TextDecoder()
+    .decode(bytes.slice(0, EXCERPT_BYTES))
+    .replace(/<[^>]*>/g, " ")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e]/g, " ")
+    .replace(/\b(whsec_|sk-|ghp_|gho_|github_pat_|cc_)[\w+/=-]+/gi, "$1[redacted]")
+    .replace(
+      /\b(bearer|token|secret|password|authorization)(["':=\s]+)[^\s"',;]+/gi,
+      "$1$2[redacted]",
+    )
+    .replace(/\s+/g, " ")
+    .trim();
+  if (!text) return null;
+  return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
+}
+
+/** The secrets that sign now: the current one, and the previous one during a rotation's overlap. */
+function signingSecrets(endpoint: WebhookEndpointRow, now: Date): string[] {
+  const previousOpen =
+    endpoint.previousSecret &&
+    endpoint.previousSecretExpiresAt &&
+    new Date(endpoint.previousSecretExpiresAt) > now;
+  return previousOpen && endpoint.previousSecret
+    ? [endpoint.secret, endpoint.previousSecret]
+    : [endpoint.secret];
+}
+
+/** The HTTP request of one attempt; a fresh timestamp (and so signature) every time. */
+export async function buildRequest(
+  endpoint: WebhookEndpointRow,
+  delivery: WebhookDeliveryRow,
+  now: Date,
+): Promise<{ headers: Record<string, string>; body: string }> {
+  const body =
+    endpoint.kind === "github_dispatch"
+      ? JSON.stringify({
+          // GitHub's repository_dispatch: the workflow filters on event_type.
+          event_type: `cuecard.${delivery.eventType}`,
+          client_payload: { webhookId: delivery.id, ...(delivery.payload as object) },
+        })
+      : JSON.stringify(delivery.payload);
+  const timestamp = Math.floor(now.getTime() / 1000);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": "Cuecard-Webhooks/1.0",
+    ...(await signedHeaders(signingSecrets(endpoint, now), delivery.id, timestamp, body)),
+  };
+  if (endpoint.kind === "github_dispatch" && endpoint.authToken) {
+    headers.authorization = `Bearer ${endpoint.authToken}`;
+    headers.accept = "application/vnd.github+json";
+    headers["x-github-api-version"] = "2022-11-28";
+  }
+  return { headers, body };
+}
+
+interface AttemptRecord {
+  statusCode: number | null;
+  latencyMs: number | null;
+  responseExcerpt: string | null;
+  error: string | null;
+  status: WebhookDeliveryRow["status"];
+  nextRetryAt: string | null;
+}
+
+async function recordAttempt(
+  db: Database,
+  delivery: WebhookDeliveryRow,
+  record: AttemptRecord,
+  now: Date,
+  disableEndpoint?: { endpoint: WebhookEndpointRow; reason: string },
+) {
+  const at = now.toISOString();
+  const statements = [
+    db.insert(webhookAttempts).values({
+      deliveryId: delivery.id,
+      attempt: delivery.attempts + 1,
+      statusCode: record.statusCode,
+      latencyMs: record.latencyMs,
+      responseExcerpt: record.responseExcerpt,
+      error: record.error,
+      createdAt: at,
+    }),
+    db
+      .update(webhookDeliveries)
+      .set({
+        status: record.status,
+        attempts: sql`${webhookDeliveries.attempts} + 1`,
+        lastStatusCode: record.statusCode,
+        lastLatencyMs: record.latencyMs,
+        lastResponseExcerpt: record.responseExcerpt,
+        lastError: record.error,
+        nextRetryAt: record.nextRetryAt,
+        updatedAt: at,
+      })
+      .where(eq(webhookDeliveries.id, delivery.id)),
+  ] as const;
+  if (!disableEndpoint) {
+    await db.batch(statements);
+    return;
+  }
+  const { endpoint, reason } = disableEndpoint;
+  await db.batch([
+    ...statements,
+    db
+      .update(webhookEndpoints)
+      .set({ active: false, disabledReason: reason, updatedAt: at })
+      .where(eq(webhookEndpoints.id, endpoint.id)),
+    db.insert(auditLog).values({
+      projectId: endpoint.projectId,
+      actor: "system:webhooks",
+      actorRole: "system",
+      action: "webhook.disable",
+      targetType: "webhook",
+      target: endpoint.id,
+      before: { active: true },
+      after: { active: false, disabledReason: reason },
+      requestId: `delivery:${delivery.id}`,
+      createdAt: at,
+    }),
+  ]);
+}
+
+async function markFailed(db: Database, deliveryId: string, error: string, now: Date) {
+  await db
+    .update(webhookDeliveries)
+    .set({ status: "failed", lastError: error, nextRetryAt: null, updatedAt: now.toISOString() })
+    .where(eq(webhookDeliveries.id, deliveryId));
+}
+
+/**
+ * One attempt of one delivery. `messageAttempts` is the queue message's attempt number (1 for
+ * the first), which picks the backoff; the delivery's own counter numbers the attempt log.
+ */
+export async function attemptDelivery(
+  deliveryId: string,
+  messageAttempts: number,
+  deps: DeliveryDeps,
+): Promise<AttemptOutcome> {
+  const { db } = deps;
+  const now = deps.now?.() ?? new Date();
+  const delivery = await db.query.webhookDeliveries.findFirst({
+    where: eq(webhookDeliveries.id, deliveryId),
+  });
+  // Gone (endpoint deleted) or already finished: a duplicate or stale message.
+  if (!delivery || delivery.status === "succeeded" || delivery.status === "failed") {
+    return { result: "skipped" };
+  }
+  const endpoint = await db.query.webhookEndpoints.findFirst({
+    where: eq(webhookEndpoints.id, delivery.endpointId),
+  });
+  if (!endpoint?.active) {
+    await markFailed(db, deliveryId, "The webhook was disabled before this attempt.", now);
+    return { result: "failed" };
+  }
+  // Checked again when sending: the URL may have been saved under an older, looser rule.
+  const verdict = checkWebhookUrl(endpoint.url, { allowLoopback: deps.allowLoopback });
+  if (!verdict.ok) {
+    const error = `Not sent: the URL ${verdict.reason}.`;
+    await recordAttempt(
+      db,
+      delivery,
+      {
+        statusCode: null,
+        latencyMs: null,
+        responseExcerpt: null,
+        error,
+        status: "failed",
+        nextRetryAt: null,
+      },
+      now,
+    );
+    return { result: "failed" };
+  }
+
+  const request = await buildRequest(endpoint, delivery, now);
+  const timeoutMs = deps.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  const started = Date.now();
+  let response: Response | undefined;
+  let error: string | null = null;
+  try {
+    response = await deps.fetch(verdict.url.toString(), {
+      method: "POST",
+      headers: request.headers,
+      body: request.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (cause) {
+    const name = cause instanceof Error ? cause.name : "";
+    error =
+      name === "TimeoutError" || name === "AbortError"
+        ? `No response within ${timeoutMs / 1000} s.`
+        : "The connection failed (DNS, TLS or refused).";
+  }
+  const latencyMs = Date.now() - started;
+  const statusCode = response?.status ?? null;
+  const excerpt = response ? await responseExcerpt(response).catch(() => null) : null;
+
+  if (response && statusCode !== null && statusCode >= 200 && statusCode < 300) {
+    await recordAttempt(
+      db,
+      delivery,
+      {
+        statusCode,
+        latencyMs,
+        responseExcerpt: excerpt,
+        error: null,
+        status: "succeeded",
+        nextRetryAt: null,
+      },
+      now,
+    );
+    return { result: "succeeded" };
+  }
+  if (statusCode === 410) {
+    const reason = `The receiver answered 410 Gone at ${now.toISOString()}.`;
+    await recordAttempt(
+      db,
+      delivery,
+      {
+        statusCode,
+        latencyMs,
+        responseExcerpt: excerpt,
+        error: "410 Gone: the webhook was disabled.",
+        status: "failed",
+        nextRetryAt: null,
+      },
+      now,
+      { endpoint, reason },
+    );
+    return { result: "failed" };
+  }
+  if (statusCode !== null && statusCode >= 300 && statusCode < 400) {
+    error = `Redirect (${statusCode}) not followed: point the webhook at the final URL.`;
+  } else if (statusCode !== null) {
+    error = `The receiver answered ${statusCode}.`;
+  }
+  // The queue would dead-letter the message after this one: finish here rather than leave the
+  // delivery `retrying` until (or, if the DLQ consumer is down, beyond) the dead-letter consumer.
+  if (messageAttempts > WEBHOOK_MAX_RETRIES) {
+    await recordAttempt(
+      db,
+      delivery,
+      {
+        statusCode,
+        latencyMs,
+        responseExcerpt: excerpt,
+        error: `${error ?? "The attempt failed."} ${GAVE_UP}`,
+        status: "failed",
+        nextRetryAt: null,
+      },
+      now,
+    );
+    return { result: "failed" };
+  }
+  const delaySeconds =
+    retryAfterSeconds(response?.headers.get("retry-after") ?? null, now) ??
+    backoffSeconds(messageAttempts);
+  await recordAttempt(
+    db,
+    delivery,
+    {
+      statusCode,
+      latencyMs,
+      responseExcerpt: excerpt,
+      error,
+      status: "retrying",
+      nextRetryAt: new Date(now.getTime() + delaySeconds * 1000).toISOString(),
+    },
+    now,
+  );
+  return { result: "retry", delaySeconds };
+}
+
+/**
+ * Consumer of the deliveries queue. Messages are attempted concurrently and acked or retried one
+ * by one, so one failing receiver never redelivers the rest of the batch.
+ */
+export async function consumeWebhookDeliveries(
+  batch: MessageBatch<DeliveryMessage>,
+  deps: DeliveryDeps,
+): Promise<void> {
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      try {
+        const outcome = await attemptDelivery(message.body.deliveryId, message.attempts, deps);
+        if (outcome.result === "retry") message.retry({ delaySeconds: outcome.delaySeconds });
+        else message.ack();
+      } catch (error) {
+        // Our own failure (e.g. D1): the receiver was not necessarily called; try again later.
+        console.error("webhook delivery failed", message.body.deliveryId, String(error));
+        message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+      }
+    }),
+  );
+}
+
+/**
+ * Consumer of the deliveries dead-letter queue: the delivery has used every retry. Usually the
+ * last attempt has already marked it failed; then this changes nothing (it is a backstop).
+ */
+export async function markDeadLettered(
+  batch: MessageBatch<DeliveryMessage>,
+  db: Database,
+  now = new Date(),
+): Promise<void> {
+  for (const message of batch.messages) {
+    await db
+      .update(webhookDeliveries)
+      .set({
+        status: "failed",
+        nextRetryAt: null,
+        lastError: sql`coalesce(${webhookDeliveries.lastError} || ' ', '') || ${GAVE_UP}`,
+        updatedAt: now.toISOString(),
+      })
+      .where(
+        sql`${webhookDeliveries.id} = ${message.body.deliveryId} AND ${webhookDeliveries.status} IN ('pending', 'retrying')`,
+      );
+    message.ack();
+  }
+}

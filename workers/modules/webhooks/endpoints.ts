@@ -1,0 +1,488 @@
+import { ProblemError } from "@cuecard/core/problem";
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { commitChange } from "../../platform/changes";
+import type { MutationContext } from "../../platform/context";
+import type { Database } from "../../platform/db/client";
+import {
+  type WebhookAttemptRow,
+  type WebhookDeliveryRow,
+  type WebhookEndpointRow,
+  webhookAttempts,
+  webhookDeliveries,
+  webhookEndpoints,
+} from "../../platform/db/schema";
+import { getProject } from "../projects/projects";
+import { REDELIVERY_EVENT_TYPE, TEST_EVENT_TYPE, type WebhookEventType } from "./events";
+import { generateSigningSecret } from "./signer";
+import { checkWebhookUrl, type UrlGuardOptions } from "./url-guard";
+
+/**
+ * Webhook endpoints of a project: the verbs the API (and later the UI) call. Every change is one
+ * audited batch through commitChange; secrets are returned only by create and rotate.
+ */
+
+export type EndpointKind = "standard" | "github_dispatch";
+
+export interface EndpointView {
+  id: string;
+  url: string;
+  kind: EndpointKind;
+  description: string;
+  /** Empty: every webhook event type. */
+  eventTypes: string[];
+  active: boolean;
+  disabledReason: string | null;
+  /** Until then the previous secret also signs (a rotation's overlap window). */
+  previousSecretExpiresAt: string | null;
+  hasAuthToken: boolean;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface EndpointInput {
+  url: string;
+  kind?: EndpointKind;
+  description?: string;
+  eventTypes?: WebhookEventType[];
+  active?: boolean;
+  authToken?: string;
+}
+
+export type EndpointPatch = Partial<Omit<EndpointInput, "kind">>;
+
+const GITHUB_DISPATCH_URL = /^https:\/\/api\.github\.com\/repos\/[\w.-]+\/[\w.-]+\/dispatches$/;
+/** How long a rotated-out secret keeps signing unless the caller says otherwise. */
+export const DEFAULT_ROTATION_OVERLAP_HOURS = 24;
+
+export function toEndpointView(row: WebhookEndpointRow, now = new Date()): EndpointView {
+  const overlapOpen =
+    row.previousSecret !== null &&
+    row.previousSecretExpiresAt !== null &&
+    new Date(row.previousSecretExpiresAt) > now;
+  return {
+    id: row.id,
+    url: row.url,
+    kind: row.kind,
+    description: row.description,
+    eventTypes: row.eventTypes,
+    active: row.active,
+    disabledReason: row.disabledReason,
+    previousSecretExpiresAt: overlapOpen ? row.previousSecretExpiresAt : null,
+    hasAuthToken: row.authToken !== null,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/**
+ * The URL as the audit log keeps it. Publishers can read the audit log but not webhooks, and
+ * receivers often put credentials in the path or query, so only the origin and the first path
+ * segment are kept; any further path becomes `/…` and any query `?…` (the fragment is dropped):
+ * `https://hooks.example.com/services/T0/B0/XYZ?token=abc` → `https://hooks.example.com/services/…?…`.
+ */
+export function auditUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "(unreadable URL)";
+  }
+  const [first = "", ...rest] = url.pathname.replace(/^\//, "").split("/");
+  const more = rest.some((segment) => segment !== "") ? "/…" : rest.length > 0 ? "/" : "";
+  return `${url.origin}/${first}${more}${url.search ? "?…" : ""}`;
+}
+
+function invalidField(field: string, message: string): ProblemError {
+  return new ProblemError("validation_failed", `The ${field} is not accepted: ${message}.`, {
+    errors: [{ field: `body.${field}`, message }],
+  });
+}
+
+/** The SSRF rules, plus what a GitHub dispatch endpoint needs. */
+function assertTarget(
+  url: string,
+  kind: EndpointKind,
+  authToken: string | null | undefined,
+  guard: UrlGuardOptions,
+) {
+  const verdict = checkWebhookUrl(url, guard);
+  if (!verdict.ok) throw invalidField("url", verdict.reason);
+  if (kind === "github_dispatch") {
+    if (!GITHUB_DISPATCH_URL.test(url)) {
+      throw invalidField("url", "must be https://api.github.com/repos/{owner}/{repo}/dispatches");
+    }
+    if (!authToken) {
+      throw invalidField(
+        "authToken",
+        "is required: a GitHub token allowed to dispatch to the repository",
+      );
+    }
+  }
+}
+
+export async function findEndpoint(
+  db: Database,
+  projectId: string,
+  endpointId: string,
+): Promise<WebhookEndpointRow> {
+  const row = await db.query.webhookEndpoints.findFirst({
+    where: and(eq(webhookEndpoints.id, endpointId), eq(webhookEndpoints.projectId, projectId)),
+  });
+  if (!row)
+    throw new ProblemError("not_found", `Webhook '${endpointId}' does not exist in this project.`);
+  return row;
+}
+
+export async function listEndpoints(db: Database, projectId: string): Promise<EndpointView[]> {
+  await getProject(db, projectId);
+  const rows = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(eq(webhookEndpoints.projectId, projectId))
+    .orderBy(webhookEndpoints.createdAt);
+  return rows.map((row) => toEndpointView(row));
+}
+
+/** Creates an endpoint; its signing secret is returned here once and never again. */
+export async function createEndpoint(
+  ctx: MutationContext,
+  projectId: string,
+  input: EndpointInput,
+  guard: UrlGuardOptions,
+): Promise<{ endpoint: EndpointView; secret: string }> {
+  await getProject(ctx.db, projectId);
+  const kind = input.kind ?? "standard";
+  assertTarget(input.url, kind, input.authToken, guard);
+  const id = `whk_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const secret = generateSigningSecret();
+  const now = new Date().toISOString();
+  const row = {
+    id,
+    projectId,
+    url: input.url,
+    kind,
+    description: input.description ?? "",
+    eventTypes: input.eventTypes ?? [],
+    active: input.active ?? true,
+    secret,
+    authToken: input.authToken ?? null,
+    createdBy: ctx.actor.name,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await commitChange(ctx, {
+    projectId,
+    statements: [ctx.db.insert(webhookEndpoints).values(row)],
+    audit: {
+      action: "webhook.create",
+      targetType: "webhook",
+      target: id,
+      after: { url: auditUrl(row.url), kind, eventTypes: row.eventTypes, active: row.active },
+    },
+    event: { type: "webhook.created", publishTarget: null, payload: { endpointId: id } },
+  });
+  return { endpoint: toEndpointView(await findEndpoint(ctx.db, projectId, id)), secret };
+}
+
+export async function updateEndpoint(
+  ctx: MutationContext,
+  projectId: string,
+  endpointId: string,
+  patch: EndpointPatch,
+  guard: UrlGuardOptions,
+): Promise<EndpointView> {
+  const current = await findEndpoint(ctx.db, projectId, endpointId);
+  if (patch.url !== undefined || patch.authToken !== undefined) {
+    assertTarget(
+      patch.url ?? current.url,
+      current.kind,
+      patch.authToken ?? current.authToken,
+      guard,
+    );
+  }
+  // Only the fields in the patch are written: `current` may be stale (the delivery consumer can
+  // disable the endpoint after a 410 meanwhile), and a description edit must not undo that.
+  const next: Partial<typeof webhookEndpoints.$inferInsert> = {
+    updatedAt: new Date().toISOString(),
+  };
+  if (patch.url !== undefined) next.url = patch.url;
+  if (patch.description !== undefined) next.description = patch.description;
+  if (patch.eventTypes !== undefined) next.eventTypes = patch.eventTypes;
+  if (patch.authToken !== undefined) next.authToken = patch.authToken;
+  if (patch.active !== undefined) {
+    next.active = patch.active;
+    // Re-enabling (e.g. after a 410) clears why it was disabled; disabling keeps any reason.
+    if (patch.active) next.disabledReason = null;
+  }
+  const audited = (row: {
+    url: string;
+    description: string;
+    eventTypes: string[];
+    active: boolean;
+  }) => ({
+    ...(patch.url !== undefined ? { url: auditUrl(row.url) } : {}),
+    ...(patch.description !== undefined ? { description: row.description } : {}),
+    ...(patch.eventTypes !== undefined ? { eventTypes: row.eventTypes } : {}),
+    ...(patch.active !== undefined ? { active: row.active } : {}),
+  });
+  await commitChange(ctx, {
+    projectId,
+    statements: [
+      ctx.db.update(webhookEndpoints).set(next).where(eq(webhookEndpoints.id, endpointId)),
+    ],
+    audit: {
+      action: "webhook.update",
+      targetType: "webhook",
+      target: endpointId,
+      before: audited(current),
+      after: audited({
+        url: patch.url ?? current.url,
+        description: patch.description ?? current.description,
+        eventTypes: patch.eventTypes ?? current.eventTypes,
+        active: patch.active ?? current.active,
+      }),
+    },
+    event: { type: "webhook.updated", publishTarget: null, payload: { endpointId } },
+  });
+  return toEndpointView(await findEndpoint(ctx.db, projectId, endpointId));
+}
+
+/** Deletes an endpoint with its delivery log (the audit log keeps the record of it). */
+export async function deleteEndpoint(ctx: MutationContext, projectId: string, endpointId: string) {
+  const current = await findEndpoint(ctx.db, projectId, endpointId);
+  const deliveryIds = ctx.db
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.endpointId, endpointId));
+  await commitChange(ctx, {
+    projectId,
+    statements: [
+      ctx.db.delete(webhookAttempts).where(inArray(webhookAttempts.deliveryId, deliveryIds)),
+      ctx.db.delete(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpointId)),
+      ctx.db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)),
+    ],
+    audit: {
+      action: "webhook.delete",
+      targetType: "webhook",
+      target: endpointId,
+      before: {
+        url: auditUrl(current.url),
+        eventTypes: current.eventTypes,
+        active: current.active,
+      },
+    },
+    event: { type: "webhook.deleted", publishTarget: null, payload: { endpointId } },
+  });
+}
+
+/**
+ * Replaces the signing secret. The previous one keeps signing (as a second signature) for
+ * `overlapHours`, so receivers can deploy the new secret without rejecting deliveries.
+ */
+export async function rotateSecret(
+  ctx: MutationContext,
+  projectId: string,
+  endpointId: string,
+  overlapHours = DEFAULT_ROTATION_OVERLAP_HOURS,
+): Promise<{ endpoint: EndpointView; secret: string }> {
+  const current = await findEndpoint(ctx.db, projectId, endpointId);
+  const secret = generateSigningSecret();
+  const now = new Date();
+  const expiresAt = new Date(now.getTime() + overlapHours * 3_600_000).toISOString();
+  await commitChange(ctx, {
+    projectId,
+    statements: [
+      ctx.db
+        .update(webhookEndpoints)
+        .set({
+          secret,
+          previousSecret: overlapHours > 0 ? current.secret : null,
+          previousSecretExpiresAt: overlapHours > 0 ? expiresAt : null,
+          updatedAt: now.toISOString(),
+        })
+        .where(eq(webhookEndpoints.id, endpointId)),
+    ],
+    audit: {
+      action: "webhook.rotate_secret",
+      targetType: "webhook",
+      target: endpointId,
+      after: { previousSecretExpiresAt: overlapHours > 0 ? expiresAt : null },
+    },
+    event: { type: "webhook.secret.rotated", publishTarget: null, payload: { endpointId } },
+  });
+  return { endpoint: toEndpointView(await findEndpoint(ctx.db, projectId, endpointId)), secret };
+}
+
+/** "Send test event": a `webhook.test` event for this endpoint only, through the normal path. */
+export async function sendTestEvent(
+  ctx: MutationContext,
+  projectId: string,
+  endpointId: string,
+): Promise<{ eventId: string }> {
+  const endpoint = await findEndpoint(ctx.db, projectId, endpointId);
+  if (!endpoint.active) {
+    throw new ProblemError(
+      "conflict",
+      "The webhook is disabled. Enable it (PATCH active: true) first.",
+    );
+  }
+  const eventId = await commitChange(ctx, {
+    projectId,
+    statements: [],
+    audit: { action: "webhook.test", targetType: "webhook", target: endpointId },
+    event: {
+      type: TEST_EVENT_TYPE,
+      publishTarget: null,
+      payload: { endpointId, message: "A test event sent from Cuecard." },
+    },
+  });
+  return { eventId };
+}
+
+export interface DeliveryView {
+  /** The `webhook-id` header of every attempt. */
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  status: WebhookDeliveryRow["status"];
+  attempts: number;
+  lastStatusCode: number | null;
+  lastLatencyMs: number | null;
+  lastResponseExcerpt: string | null;
+  lastError: string | null;
+  nextRetryAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AttemptView {
+  attempt: number;
+  statusCode: number | null;
+  latencyMs: number | null;
+  responseExcerpt: string | null;
+  error: string | null;
+  createdAt: string;
+}
+
+function toDeliveryView(row: WebhookDeliveryRow): DeliveryView {
+  const { payload: _payload, projectId: _projectId, ...view } = row;
+  return view;
+}
+
+function toAttemptView(row: WebhookAttemptRow): AttemptView {
+  const { id: _id, deliveryId: _deliveryId, ...view } = row;
+  return view;
+}
+
+export async function listDeliveries(
+  db: Database,
+  projectId: string,
+  endpointId: string,
+  filter: { status?: WebhookDeliveryRow["status"]; limit: number; before?: string },
+): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+  await findEndpoint(db, projectId, endpointId);
+  const rows = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.endpointId, endpointId),
+        filter.status ? eq(webhookDeliveries.status, filter.status) : undefined,
+        filter.before ? lt(webhookDeliveries.createdAt, filter.before) : undefined,
+      ),
+    )
+    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+    .limit(filter.limit + 1);
+  const items = rows.slice(0, filter.limit);
+  const last = items[items.length - 1];
+  return {
+    items: items.map(toDeliveryView),
+    nextCursor: rows.length > filter.limit && last ? last.createdAt : null,
+  };
+}
+
+async function findDelivery(db: Database, endpointId: string, deliveryId: string) {
+  const row = await db.query.webhookDeliveries.findFirst({
+    where: and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.endpointId, endpointId)),
+  });
+  if (!row)
+    throw new ProblemError(
+      "not_found",
+      `Delivery '${deliveryId}' does not exist for this webhook.`,
+    );
+  return row;
+}
+
+/** One delivery with the JSON that was sent and every attempt, oldest first. */
+export async function getDelivery(
+  db: Database,
+  projectId: string,
+  endpointId: string,
+  deliveryId: string,
+): Promise<DeliveryView & { payload: unknown; attemptLog: AttemptView[] }> {
+  await findEndpoint(db, projectId, endpointId);
+  const row = await findDelivery(db, endpointId, deliveryId);
+  const attempts = await db
+    .select()
+    .from(webhookAttempts)
+    .where(eq(webhookAttempts.deliveryId, deliveryId))
+    .orderBy(webhookAttempts.attempt);
+  return { ...toDeliveryView(row), payload: row.payload, attemptLog: attempts.map(toAttemptView) };
+}
+
+/**
+ * Replays a finished delivery with the same `webhook-id` and body (a receiver that already
+ * processed it can recognise the duplicate). The request goes through the outbox like any
+ * change, so a failing queue cannot lose it.
+ */
+export async function redeliver(
+  ctx: MutationContext,
+  projectId: string,
+  endpointId: string,
+  deliveryId: string,
+): Promise<DeliveryView> {
+  const endpoint = await findEndpoint(ctx.db, projectId, endpointId);
+  if (!endpoint.active) {
+    throw new ProblemError(
+      "conflict",
+      "The webhook is disabled. Enable it (PATCH active: true) first.",
+    );
+  }
+  const delivery = await findDelivery(ctx.db, endpointId, deliveryId);
+  if (delivery.status === "pending" || delivery.status === "retrying") {
+    throw new ProblemError(
+      "conflict",
+      "The delivery is still being attempted; wait until it succeeds or fails.",
+    );
+  }
+  await commitChange(ctx, {
+    projectId,
+    statements: [
+      ctx.db
+        .update(webhookDeliveries)
+        .set({
+          status: "pending",
+          nextRetryAt: null,
+          lastError: null,
+          updatedAt: new Date().toISOString(),
+        })
+        .where(eq(webhookDeliveries.id, deliveryId)),
+    ],
+    audit: {
+      action: "webhook.redeliver",
+      targetType: "webhook_delivery",
+      target: deliveryId,
+      before: { status: delivery.status },
+      after: { status: "pending" },
+    },
+    event: {
+      type: REDELIVERY_EVENT_TYPE,
+      publishTarget: null,
+      payload: { endpointId, deliveryId },
+    },
+  });
+  return toDeliveryView(await findDelivery(ctx.db, endpointId, deliveryId));
+}

@@ -1,0 +1,85 @@
+import type { EventMessage } from "../../platform/context";
+
+/**
+ * Which events leave the system as webhooks, and the JSON receivers get. Internal events
+ * (`key.*`, `project.*`, changes to webhooks themselves) are never delivered.
+ */
+
+export const WEBHOOK_EVENT_TYPES = [
+  "prompt.created",
+  "prompt.version.created",
+  "prompt.label.moved",
+  // Both change what the edge serves, like a move or an archive.
+  "prompt.label.deleted",
+  "prompt.archived",
+  "prompt.restored",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** Sent by "send test event" to one endpoint, whatever it subscribes to. */
+export const TEST_EVENT_TYPE = "webhook.test";
+/** Internal: a user asked to replay a delivery; the events consumer re-enqueues it. */
+export const REDELIVERY_EVENT_TYPE = "webhook.redelivery.requested";
+
+export function isSubscribable(type: string): type is WebhookEventType {
+  return (WEBHOOK_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+export interface PayloadLinks {
+  /** Base URL of the admin UI, e.g. https://cuecard.example.com */
+  adminUrl: string;
+  /** Base URL of the edge worker, e.g. https://prompts.example.com */
+  edgeUrl: string;
+}
+
+/** The body every receiver gets (the Standard Webhooks `{type, timestamp, data}` envelope). */
+export interface WebhookPayload {
+  type: string;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+const trim = (url: string) => url.replace(/\/+$/, "");
+
+/**
+ * Builds the payload from an outbox event. Only names, versions, hashes and the actor's public
+ * identity are copied; request ids and anything not listed are left out, so a field added to an
+ * internal event later cannot leak to receivers by accident.
+ */
+export function webhookPayloadOf(event: EventMessage, links: PayloadLinks): WebhookPayload {
+  const payload = (event.payload ?? {}) as Record<string, unknown>;
+  const actor = payload.actor as { id?: string; name?: string } | undefined;
+  const prompt = payload.prompt as { name: string; type: string } | undefined;
+  const project = encodeURIComponent(event.projectId);
+  const admin = trim(links.adminUrl);
+  const data: Record<string, unknown> = {
+    eventId: event.eventId,
+    project: event.projectId,
+    actor: actor ? { id: actor.id ?? null, name: actor.name ?? null } : null,
+  };
+  for (const field of [
+    "version",
+    "hash",
+    "commitMessage",
+    "labels",
+    "label",
+    "fromVersion",
+    "toVersion",
+    "isRollback",
+    "archivedAt",
+    "endpointId",
+  ]) {
+    if (payload[field] !== undefined) data[field] = payload[field];
+  }
+  if (prompt) {
+    const name = encodeURIComponent(prompt.name);
+    data.prompt = { name: prompt.name, type: prompt.type };
+    data.links = {
+      admin: `${admin}/projects/${project}/prompts/${name}`,
+      edge: `${trim(links.edgeUrl)}/v1/prompts/${name}`,
+    };
+  } else {
+    data.links = { admin: `${admin}/projects/${project}/webhooks` };
+  }
+  return { type: event.type, timestamp: event.createdAt, data };
+}

@@ -1,0 +1,42 @@
+import type { Role } from "../modules/access/roles";
+import type { Database } from "./db/client";
+
+/**
+ * Who is acting: an API key, a browser session opened with a key, a Cloudflare Access user, or
+ * the deployment's bootstrap token (which can only create a project's first admin key).
+ */
+export interface Actor {
+  /** Stable id for the audit log: a key id, `access:<email>`, or `bootstrap`. */
+  id: string;
+  /** What people read in timelines: the key's name or the user's email. */
+  name: string;
+  role: Role | "bootstrap";
+  /** The one project the credential belongs to; null for the bootstrap token. */
+  projectId: string | null;
+  via: "key" | "session" | "access" | "bootstrap";
+  /** The session, when the actor signed in through the UI. */
+  sessionId?: string;
+}
+
+/** The bindings the control plane works with, passed in rather than read from a global Env. */
+export interface Platform {
+  db: Database;
+  kv: KVNamespace;
+  events: Queue<EventMessage>;
+}
+
+/** Everything a mutation needs to be attributed and audited. */
+export interface MutationContext extends Platform {
+  actor: Actor;
+  requestId: string;
+}
+
+/** The body of a message on the events queue: one outbox row. */
+export interface EventMessage {
+  eventId: string;
+  type: string;
+  projectId: string;
+  publishTarget: string | null;
+  payload: unknown;
+  createdAt: string;
+}

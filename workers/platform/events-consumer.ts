@@ -1,0 +1,58 @@
+import { eq } from "drizzle-orm";
+import { publishTarget } from "../modules/prompts/publish";
+import { fanOutEvent, type WebhookFanOut } from "../modules/webhooks/fan-out";
+import type { EventMessage, Platform } from "./context";
+import type { Database } from "./db/client";
+import { outbox } from "./db/schema";
+
+/** Exponential backoff for redelivery: 10 s, 20 s, 40 s … capped at 10 minutes. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(600, 10 * 2 ** Math.max(0, attempts - 1));
+}
+
+/**
+ * Consumer of the events queue. Delivery is at-least-once and unordered, so every step is
+ * idempotent. Each event first re-converges the KV projection it touched from the current D1
+ * state: a publish that failed after the commit is repaired here, well before the cron.
+ * Then webhook-visible events fan out to one delivery per subscribed endpoint (after the publish,
+ * so a receiver reacting to the webhook reads the new state at the edge).
+ * Messages are acked or retried one by one, so one failure does not redeliver the batch.
+ */
+export async function consumeEvents(
+  batch: MessageBatch<EventMessage>,
+  platform: Platform,
+  webhooks?: WebhookFanOut,
+): Promise<void> {
+  for (const message of batch.messages) {
+    try {
+      const event = message.body;
+      if (event.publishTarget) await publishTarget(platform, event.projectId, event.publishTarget);
+      if (webhooks) await fanOutEvent(event, webhooks);
+      message.ack();
+    } catch (error) {
+      console.error("event handling failed", message.id, String(error));
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
+  }
+}
+
+/**
+ * Consumer of the events dead-letter queue: the event failed every retry. Its KV projection is
+ * still repaired by the cron and by republish; the outbox row records the loss of its webhooks so
+ * an operator can see it (and re-enqueue it by clearing enqueued_at).
+ */
+export async function recordDeadLetteredEvents(
+  batch: MessageBatch<EventMessage>,
+  db: Database,
+): Promise<void> {
+  for (const message of batch.messages) {
+    console.error("event dead-lettered", message.body.eventId, message.body.type);
+    await db
+      .update(outbox)
+      .set({
+        lastError: `Dead-lettered after ${message.attempts} attempts by the events consumer.`,
+      })
+      .where(eq(outbox.eventId, message.body.eventId));
+    message.ack();
+  }
+}

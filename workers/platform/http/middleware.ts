@@ -1,0 +1,98 @@
+import { type ProblemCode, ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
+import { createMiddleware } from "hono/factory";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { auditDenial } from "../../modules/access/access";
+import { openDatabase } from "../db/client";
+import type { AdminContext, AdminHonoEnv } from "./app";
+
+/** Request bodies larger than this are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export function requestId() {
+  return createMiddleware<AdminHonoEnv>(async function requestId(c, next) {
+    const id = `req_${crypto.randomUUID().replaceAll("-", "")}`;
+    c.set("requestId", id);
+    await next();
+    c.res.headers.set("x-request-id", id);
+  });
+}
+
+/**
+ * Security headers on every admin response, errors included. The UI loads nothing from other
+ * origins, so the policy allows only this origin; /api/docs is the one page that loads its
+ * assets from a CDN, and gets its own policy.
+ */
+export function securityHeaders() {
+  const strict = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+    referrerPolicy: "same-origin",
+    xFrameOptions: "DENY",
+  });
+  const docs = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
+      styleSrc: ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
+      imgSrc: ["'self'", "data:", "https://cdn.jsdelivr.net"],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    referrerPolicy: "same-origin",
+    xFrameOptions: "DENY",
+  });
+  return createMiddleware<AdminHonoEnv>(async function securityHeaders(c, next) {
+    const path = new URL(c.req.url).pathname;
+    return (path === "/api/docs" ? docs : strict)(c, next);
+  });
+}
+
+const HTTP_CODES: Record<number, ProblemCode> = {
+  400: "invalid_json",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
+
+const HTTP_DETAILS: Partial<Record<ProblemCode, string>> = {
+  invalid_json:
+    "The body is not valid JSON. Send a JSON object with content-type application/json.",
+  payload_too_large: `The body is larger than ${MAX_BODY_BYTES} bytes.`,
+  unsupported_media_type: "Send the body as JSON with content-type application/json.",
+};
+
+/** The single error handler: every failure leaves as problem+json with the request id. */
+export async function handleError(error: unknown, c: AdminContext): Promise<Response> {
+  let problem: ProblemError;
+  if (error instanceof HTTPException) {
+    const code =
+      HTTP_CODES[error.status] ?? (error.status >= 500 ? "internal_error" : "bad_request");
+    problem = new ProblemError(code, HTTP_DETAILS[code] ?? error.message);
+  } else {
+    problem = toProblem(error);
+  }
+  if (problem.status >= 500) console.error("request failed", c.get("requestId"), error);
+  const actor = c.get("actor");
+  if (actor && (problem.status === 403 || c.get("deniedHidden"))) {
+    // Denials are recorded in the actor's own project, so a probe never learns of another's.
+    const projectId = actor.projectId ?? new URL(c.req.url).pathname.split("/")[4] ?? "-";
+    await auditDenial(openDatabase(c.env.DB), actor, {
+      projectId,
+      requestId: c.get("requestId"),
+      action: `${c.req.method} ${new URL(c.req.url).pathname}`,
+      detail: problem.message,
+    }).catch((auditError) => console.error("denial audit failed", String(auditError)));
+  }
+  return problemResponse(problem, c.get("requestId"));
+}
