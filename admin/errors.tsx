@@ -1,6 +1,6 @@
 import { toProblem } from "@cuecard/core/problem";
-import { auditDenial } from "../workers/modules/access/access";
-import { openDatabase } from "../workers/platform/db/client";
+import { auditDenial } from "../workers/platform/denials";
+import { databaseOf } from "../workers/platform/http/app";
 import { Page } from "./components/layout";
 import { render } from "./render";
 import type { UiContext } from "./session";
@@ -24,7 +24,7 @@ export async function renderUiError(error: unknown, c: UiContext): Promise<Respo
   const actor = c.get("actor");
   if (problem.status === 401 && !actor) return c.redirect("/sign-in", 303);
   if (actor && problem.status === 403) {
-    await auditDenial(openDatabase(c.env.DB), actor, {
+    await auditDenial(databaseOf(c), actor, {
       projectId: actor.projectId ?? "-",
       requestId: c.get("requestId"),
       action: `${c.req.method} ${new URL(c.req.url).pathname}`,

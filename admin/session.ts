@@ -5,9 +5,7 @@ import { createMiddleware } from "hono/factory";
 import { actorOfKey, findActiveSession } from "../workers/modules/access/access";
 import { assertSameOrigin, SESSION_COOKIE, sameSecret } from "../workers/modules/access/middleware";
 import { SESSION_TTL_MS } from "../workers/modules/access/sessions";
-import type { MutationContext } from "../workers/platform/context";
-import { openDatabase } from "../workers/platform/db/client";
-import type { AdminVariables } from "../workers/platform/http/app";
+import { type AdminVariables, databaseOf } from "../workers/platform/http/app";
 
 /** The UI's request context: the admin worker's, plus the signed-in session. */
 export type UiEnv = {
@@ -45,7 +43,7 @@ export function safeNext(next: string | undefined): string {
 export function signedIn() {
   return createMiddleware<UiEnv>(async function signedIn(c, next) {
     const token = getCookie(c, SESSION_COOKIE);
-    const found = token ? await findActiveSession(openDatabase(c.env.DB), token) : undefined;
+    const found = token ? await findActiveSession(databaseOf(c), token) : undefined;
     if (!token || !found) {
       if (token) clearSessionCookie(c);
       if (c.req.method !== "GET") {
@@ -72,17 +70,6 @@ export function signedIn() {
     c.set("sessionToken", token);
     await next();
   });
-}
-
-/** What a domain verb needs to act for the signed-in user, attributed in the audit log. */
-export function uiMutationContext(c: UiContext): MutationContext {
-  return {
-    db: openDatabase(c.env.DB),
-    kv: c.env.PROMPTS_KV,
-    events: c.env.EVENTS,
-    actor: c.get("actor"),
-    requestId: c.get("requestId"),
-  };
 }
 
 /** The signed-in user's project: a session belongs to exactly one. */

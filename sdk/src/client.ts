@@ -1,3 +1,4 @@
+import { BATCH_NAMES_MAX } from "@cuecard/core/limits";
 import { DEFAULT_LABEL } from "@cuecard/core/names";
 import { type CacheEntry, PromptCache } from "./cache";
 import {
@@ -18,7 +19,6 @@ import {
 } from "./transport";
 
 /** The edge answers a batch of at most this many names in one request. */
-export const BATCH_MAX = 100;
 
 export interface CuecardClientOptions {
   /** The edge worker, e.g. https://prompts.example.com. */
@@ -134,8 +134,8 @@ export class CuecardClient {
     const label = options.label ?? DEFAULT_LABEL;
     const unique = [...new Set(names)];
     const result: PrefetchResult = { prompts: [], missing: [] };
-    for (let start = 0; start < unique.length; start += BATCH_MAX) {
-      const chunk = unique.slice(start, start + BATCH_MAX);
+    for (let start = 0; start < unique.length; start += BATCH_NAMES_MAX) {
+      const chunk = unique.slice(start, start + BATCH_NAMES_MAX);
       const query = `names=${chunk.map(encodeURIComponent).join(",")}&label=${encodeURIComponent(label)}`;
       const response = await this.#request(`${this.#edgeUrl}/v1/prompts?${query}`, {
         signal: options.signal,

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { publishTarget } from "../../workers/modules/prompts/publish";
 import type { EventMessage, MutationContext } from "../../workers/platform/context";
 import { openDatabase } from "../../workers/platform/db/client";
 
@@ -74,10 +75,14 @@ export function testContext(
   overrides: Partial<Omit<MutationContext, "db">> & { d1?: D1Database } = {},
 ): MutationContext {
   const { d1, ...rest } = overrides;
+  const db = openDatabase(d1 ?? env.DB);
+  const kv = rest.kv ?? env.PROMPTS_KV;
   return {
-    db: openDatabase(d1 ?? env.DB),
-    kv: env.PROMPTS_KV,
+    db,
+    kv,
     events: env.EVENTS as Queue<EventMessage>,
+    // The same wiring as the app's (workers/admin/platform.ts), over the possibly faulty KV.
+    publish: (projectId, target) => publishTarget({ db, kv }, projectId, target),
     actor: { id: "key_tester", name: "tester", role: "admin", projectId: "default", via: "key" },
     requestId: `req_test_${Math.random().toString(36).slice(2)}`,
     ...rest,

@@ -44,6 +44,9 @@ export default defineProject(async () => {
       include: ["test/admin/**/*.test.ts"],
       root,
       setupFiles: ["test/admin/apply-migrations.ts"],
+      // Republish and webhook-retry tests make hundreds of D1/KV calls: on a busy 2-core machine
+      // they take seconds, not milliseconds. A hang still fails, just later.
+      testTimeout: 20_000,
     },
   };
 });

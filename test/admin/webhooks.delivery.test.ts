@@ -11,6 +11,7 @@ import {
   findPrompt,
   updatePrompt,
 } from "../../workers/modules/prompts/prompts";
+import { publishTarget } from "../../workers/modules/prompts/publish";
 import {
   consumeWebhookDeliveries,
   RETRY_SCHEDULE_SECONDS,
@@ -24,7 +25,11 @@ import {
   updateEndpoint,
 } from "../../workers/modules/webhooks/endpoints";
 import type { WebhookEventType } from "../../workers/modules/webhooks/events";
-import type { DeliveryMessage, WebhookFanOut } from "../../workers/modules/webhooks/fan-out";
+import {
+  type DeliveryMessage,
+  fanOutEvent,
+  type WebhookFanOut,
+} from "../../workers/modules/webhooks/fan-out";
 import type { EventMessage, MutationContext } from "../../workers/platform/context";
 import { openDatabase } from "../../workers/platform/db/client";
 import {
@@ -95,6 +100,7 @@ async function setup(options: { eventTypes?: WebhookEventType[] } = {}) {
     db,
     kv: env.PROMPTS_KV,
     events: events.queue,
+    publish: (projectId, target) => publishTarget({ db, kv: env.PROMPTS_KV }, projectId, target),
     actor: { id: "key_tester", name: "Ada", role: "admin", projectId: project, via: "key" },
     requestId: `req_${crypto.randomUUID()}`,
   };
@@ -117,7 +123,7 @@ async function setup(options: { eventTypes?: WebhookEventType[] } = {}) {
         .splice(0)
         .map((body, i) => ({ id: `e${i}`, timestamp: new Date(), attempts: 1, body })),
     );
-    await consumeEvents(batch, ctx, fanOut);
+    await consumeEvents(batch, ctx, (event) => fanOutEvent(event, fanOut));
     return deliveries.sent.splice(0);
   }
   return { project, ctx, endpoint, secret, events, deliveries, fanOut, drainEvents };

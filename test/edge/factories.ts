@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { generateKey, hashKey } from "@cuecard/core/keys";
 import {
-  type KeyRole,
   KV_FORMAT,
   type LabelPointer,
   labelPointerKey,
@@ -16,6 +15,7 @@ import {
   promptTypeOf,
   type VariableDeclaration,
 } from "@cuecard/core/prompt";
+import type { Role } from "@cuecard/core/roles";
 import { deriveVariables } from "@cuecard/core/template";
 
 /**
@@ -113,7 +113,7 @@ export async function putPointer(
 /** A read key whose record is published to KV. */
 export async function seedReadKey(options: {
   project: string;
-  role?: KeyRole;
+  role?: Role;
   expiresAt?: string | null;
   kv?: KVNamespace;
 }): Promise<string> {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import edge from "../../workers/edge/index";
 import { edgeFetch } from "./edge-client";
 
 describe("service routes", () => {
@@ -8,7 +9,7 @@ describe("service routes", () => {
     expect(await response.json()).toEqual({ status: "ok" });
   });
 
-  it("documents every edge route in an OpenAPI 3.1 document", async () => {
+  it("documents exactly the routes the worker serves, in an OpenAPI 3.1 document", async () => {
     const response = await edgeFetch("/openapi.json");
     const document = (await response.json()) as {
       openapi: string;
@@ -18,14 +19,11 @@ describe("service routes", () => {
     const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
-    expect(operations.sort()).toEqual(
-      [
-        "GET /healthz",
-        "GET /openapi.json",
-        "GET /v1/prompts",
-        "GET /v1/prompts/{name}",
-        "POST /v1/prompts/{name}/render",
-      ].sort(),
-    );
+    // The routes the app really registers (middleware is registered as ALL), in OpenAPI's syntax.
+    const served = edge.routes
+      .filter((route) => route.method !== "ALL")
+      .map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}")}`);
+    expect(served.length).toBeGreaterThan(0);
+    expect([...new Set(operations)].sort()).toEqual([...new Set(served)].sort());
   });
 });

@@ -1,3 +1,4 @@
+import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { ProblemError, problemResponse } from "@cuecard/core/problem";
 import { swaggerUI } from "@hono/swagger-ui";
 import { Hono } from "hono";
@@ -11,18 +12,14 @@ import { registerPromptRoutes } from "../modules/prompts/api/prompts";
 import { registerVersionRoutes } from "../modules/prompts/api/versions";
 import { registerWebhookRoutes } from "../modules/webhooks/api";
 import { consumeWebhookDeliveries, markDeadLettered } from "../modules/webhooks/delivery";
-import type { DeliveryMessage, WebhookFanOut } from "../modules/webhooks/fan-out";
-import type { EventMessage, Platform } from "../platform/context";
+import { type DeliveryMessage, fanOutEvent } from "../modules/webhooks/fan-out";
+import type { EventMessage } from "../platform/context";
 import { openDatabase } from "../platform/db/client";
 import { consumeEvents, recordDeadLetteredEvents } from "../platform/events-consumer";
 import { type AdminHonoEnv, createRouter } from "../platform/http/app";
-import {
-  handleError,
-  MAX_BODY_BYTES,
-  requestId,
-  securityHeaders,
-} from "../platform/http/middleware";
+import { handleError, requestId, securityHeaders } from "../platform/http/middleware";
 import { retryPendingOutbox } from "../platform/outbox";
+import { platformOf, webhookFanOutOf } from "./platform";
 import { createAdminUi } from "./ui";
 
 /** The admin JSON API, mounted at /api. Its register calls are the table of contents. */
@@ -31,11 +28,11 @@ api.use("/v1/*", authorize());
 api.use(
   "/v1/*",
   bodyLimit({
-    maxSize: MAX_BODY_BYTES,
+    maxSize: REQUEST_BODY_MAX_BYTES,
     onError: () => {
       throw new ProblemError(
         "payload_too_large",
-        `The body is larger than ${MAX_BODY_BYTES} bytes.`,
+        `The body is larger than ${REQUEST_BODY_MAX_BYTES} bytes.`,
       );
     },
   }),
@@ -68,6 +65,10 @@ api.get("/docs", swaggerUI({ url: "/api/openapi.json" }));
 const app = new Hono<AdminHonoEnv>();
 app.use(requestId());
 app.use(securityHeaders());
+app.use(async function wirePlatform(c, next) {
+  c.set("platform", platformOf(c.env));
+  await next();
+});
 app.route("/api", api);
 app.route("/", createAdminUi());
 app.notFound((c) =>
@@ -79,18 +80,6 @@ app.notFound((c) =>
 app.onError(handleError);
 api.onError(handleError);
 
-function platformOf(env: AdminEnv): Platform {
-  return { db: openDatabase(env.DB), kv: env.PROMPTS_KV, events: env.EVENTS };
-}
-
-function webhookFanOutOf(env: AdminEnv): WebhookFanOut {
-  return {
-    db: openDatabase(env.DB),
-    deliveries: env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>,
-    links: { adminUrl: env.ADMIN_URL, edgeUrl: env.EDGE_URL },
-  };
-}
-
 export default {
   fetch: app.fetch,
   /** Retries outbox rows whose publish or enqueue failed after their commit. */
@@ -100,6 +89,12 @@ export default {
   /** One handler for every queue this worker consumes (see wrangler.toml). */
   async queue(batch, env) {
     switch (batch.queue) {
+      case "cuecard-events": {
+        const fanOut = webhookFanOutOf(env);
+        return consumeEvents(batch as MessageBatch<EventMessage>, platformOf(env), (event) =>
+          fanOutEvent(event, fanOut),
+        );
+      }
       case "cuecard-webhooks":
         return consumeWebhookDeliveries(batch as MessageBatch<DeliveryMessage>, {
           db: openDatabase(env.DB),
@@ -111,11 +106,9 @@ export default {
       case "cuecard-events-dlq":
         return recordDeadLetteredEvents(batch as MessageBatch<EventMessage>, openDatabase(env.DB));
       default:
-        return consumeEvents(
-          batch as MessageBatch<EventMessage>,
-          platformOf(env),
-          webhookFanOutOf(env),
-        );
+        // A queue bound in wrangler.toml but not handled here: fail loudly rather than consume
+        // its messages as something they are not.
+        throw new Error(`no consumer for queue ${batch.queue}`);
     }
   },
 } satisfies ExportedHandler<AdminEnv>;

@@ -1,3 +1,4 @@
+import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -13,7 +14,6 @@ import { registerLabelPages } from "../modules/prompts/pages/labels";
 import { registerPromptPages } from "../modules/prompts/pages/prompts";
 import { registerVersionPages } from "../modules/prompts/pages/versions";
 import { registerWebhookPages } from "../modules/webhooks/pages/webhooks";
-import { MAX_BODY_BYTES } from "../platform/http/middleware";
 
 /**
  * The admin UI: server-rendered pages over the same domain verbs as the JSON API, mounted at `/`
@@ -24,11 +24,11 @@ export function createAdminUi() {
   ui.use(
     "*",
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize: REQUEST_BODY_MAX_BYTES,
       onError: () => {
         throw new ProblemError(
           "payload_too_large",
-          `The form is larger than ${MAX_BODY_BYTES} bytes.`,
+          `The form is larger than ${REQUEST_BODY_MAX_BYTES} bytes.`,
         );
       },
     }),

@@ -1,5 +1,5 @@
-import type { KeyRole } from "./kv-records";
-import { sha256Hex } from "./prompt";
+import { sha256Hex } from "./crypto";
+import type { Role } from "./roles";
 
 /**
  * API keys look like `cc_reader_<32 base62>`: the role is readable in logs and secret scanners
@@ -9,7 +9,7 @@ export const KEY_PATTERN = /^cc_(reader|editor|publisher|admin)_[A-Za-z0-9]{32}$
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-export function generateKey(role: KeyRole): string {
+export function generateKey(role: Role): string {
   // 62 * 4 = 248: rejecting bytes ≥ 248 keeps every character equally likely.
   let secret = "";
   while (secret.length < 32) {

@@ -1,4 +1,5 @@
 import type { ModelConfig, PromptContent, PromptType, VariableSpec } from "./prompt";
+import type { Role } from "./roles";
 
 /**
  * What the admin worker publishes to Workers KV and the edge worker reads. D1 is the truth;
@@ -44,13 +45,11 @@ export interface LabelPointer {
   updatedAt: string;
 }
 
-export type KeyRole = "reader" | "editor" | "publisher" | "admin";
-
 export interface ReadKeyRecord {
   format: typeof KV_FORMAT;
   keyId: string;
   projectId: string;
-  role: KeyRole;
+  role: Role;
   expiresAt: string | null;
 }
 

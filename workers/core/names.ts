@@ -7,18 +7,15 @@
 
 const NAME_SEGMENT = "[a-z0-9](?:[a-z0-9._-]*[a-z0-9_-])?";
 export const PROMPT_NAME_PATTERN = new RegExp(`^${NAME_SEGMENT}(?:/${NAME_SEGMENT})*$`);
-export const PROMPT_NAME_MAX = 128;
 export const PROMPT_NAME_RULE =
   "use lower-case segments of a-z, 0-9, '.', '_' or '-' separated by single '/', e.g. support/triage";
 
 export const LABEL_PATTERN = /^[a-z0-9_-]+$/;
-export const LABEL_MAX = 64;
 export const LABEL_RULE = "use only a-z, 0-9, '_' and '-', e.g. production";
 /** Moves by itself to every new version; it can be read but never set by hand. */
 export const LATEST_LABEL = "latest";
 export const DEFAULT_LABEL = "production";
 
-export const PROJECT_MAX = 64;
 export const PROJECT_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
 /** Variable names: identifiers that are safe as object keys (no prototype keys). */

@@ -1,3 +1,5 @@
+import { sha256Hex } from "./crypto";
+
 /** The content of a version: a text template, or chat messages whose contents are templates. */
 export const CHAT_ROLES = ["system", "developer", "user", "assistant"] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
@@ -9,11 +11,6 @@ export interface ChatMessage {
 
 export type PromptType = "text" | "chat";
 export type PromptContent = string | ChatMessage[];
-
-/** Total UTF-8 bytes of all templates of one version. Counted in bytes, not code points. */
-export const TEMPLATE_MAX_BYTES = 64 * 1024;
-export const CHAT_MESSAGES_MAX = 100;
-export const CONFIG_MAX_BYTES = 16 * 1024;
 
 export const VARIABLE_TYPES = ["string", "number", "boolean", "list", "object", "any"] as const;
 
@@ -59,11 +56,6 @@ export function canonicalJson(value: unknown): string {
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
-
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(value));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** The content hash of a version: what the edge uses as its ETag. */

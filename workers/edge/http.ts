@@ -1,5 +1,5 @@
 import { ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import type { CacheLayer } from "./isolate-cache";
 import type { ReadKey, ServedVersion, StoreContext } from "./prompt-store";
 
@@ -12,6 +12,8 @@ export interface EdgeVariables {
   /** `performance.now()` when the request reached the key check, for `Server-Timing`. */
   startedAt: number;
 }
+
+export type EdgeApp = Hono<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
 export type EdgeContext = Context<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";

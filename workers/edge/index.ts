@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { type EdgeVariables, errorResponse, notFoundResponse } from "./http";
+import { type EdgeApp, errorResponse, notFoundResponse } from "./http";
 import { registerBatchPrompts } from "./routes/batch-prompts";
 import { registerGetPrompt } from "./routes/get-prompt";
 import { registerRenderPrompt } from "./routes/render-prompt";
@@ -9,8 +9,6 @@ import { registerService } from "./routes/service";
  * Cuecard edge worker (data plane): serves published prompts from Workers KV through an isolate
  * cache. Read-only; it has no D1 binding and never talks to the admin worker.
  */
-export type EdgeApp = Hono<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
-
 const app: EdgeApp = new Hono();
 
 app.onError(errorResponse);

@@ -1,10 +1,10 @@
+import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { RENDER_LIMITS } from "@cuecard/core/template";
-import { RENDER_BODY_MAX_BYTES } from "./routes/render-prompt";
 
 /**
  * The edge API as OpenAPI 3.1, kept by hand: generating it with @hono/zod-openapi would put zod
- * (~90 KiB gzipped) into a bundle whose budget is 40 KiB. `test/edge/openapi.test.ts` checks
- * that every route the worker answers is documented.
+ * (~90 KiB gzipped) into a bundle whose budget is 40 KiB. `test/edge/service.test.ts` checks
+ * that it documents exactly the routes the app registers.
  */
 
 const problem = { $ref: "#/components/responses/Problem" };
@@ -140,7 +140,7 @@ export const openApiDocument = {
         parameters: [name],
         requestBody: {
           required: true,
-          description: `JSON, at most ${RENDER_BODY_MAX_BYTES} bytes. Unknown fields are refused.`,
+          description: `JSON, at most ${REQUEST_BODY_MAX_BYTES} bytes. Unknown fields are refused.`,
           content: {
             "application/json": {
               schema: {

@@ -1,9 +1,8 @@
+import { LABEL_MAX, PROMPT_NAME_MAX, VERSION_MAX } from "@cuecard/core/limits";
 import {
   DEFAULT_LABEL,
-  LABEL_MAX,
   LABEL_PATTERN,
   LABEL_RULE,
-  PROMPT_NAME_MAX,
   PROMPT_NAME_PATTERN,
   PROMPT_NAME_RULE,
 } from "@cuecard/core/names";
@@ -17,7 +16,6 @@ import { type FieldError, ProblemError } from "@cuecard/core/problem";
 // In a URL path the name is one segment, so the edge adds how to encode the '/'.
 const NAME_RULE = `${PROMPT_NAME_RULE} (URL-encoded as support%2Ftriage)`;
 const VERSION_PATTERN = /^[1-9][0-9]{0,9}$/;
-const VERSION_MAX = 2_147_483_647;
 
 export function promptNameProblem(name: string): string | undefined {
   if (name.length === 0) return "must not be empty";

@@ -1,3 +1,4 @@
+import { newId } from "@cuecard/core/ids";
 import { ProblemError } from "@cuecard/core/problem";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { MutationContext } from "./context";
@@ -28,7 +29,7 @@ export interface Change {
 }
 
 export async function commitChange(ctx: MutationContext, change: Change): Promise<string> {
-  const eventId = `evt_${crypto.randomUUID().replaceAll("-", "")}`;
+  const eventId = newId("event");
   const createdAt = new Date().toISOString();
   const auditRow = ctx.db.insert(auditLog).values({
     projectId: change.projectId,

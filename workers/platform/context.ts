@@ -1,4 +1,4 @@
-import type { Role } from "../modules/access/roles";
+import type { Role } from "@cuecard/core/roles";
 import type { Database } from "./db/client";
 
 /**
@@ -23,6 +23,11 @@ export interface Platform {
   db: Database;
   kv: KVNamespace;
   events: Queue<EventMessage>;
+  /**
+   * Brings the KV projection an outbox row names (its publish target) in line with D1. Wired by
+   * the app from the modules that own the targets; the platform only knows when to call it.
+   */
+  publish: (projectId: string, target: string) => Promise<unknown>;
 }
 
 /** Everything a mutation needs to be attributed and audited. */

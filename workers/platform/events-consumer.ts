@@ -1,6 +1,4 @@
 import { eq } from "drizzle-orm";
-import { publishTarget } from "../modules/prompts/publish";
-import { fanOutEvent, type WebhookFanOut } from "../modules/webhooks/fan-out";
 import type { EventMessage, Platform } from "./context";
 import type { Database } from "./db/client";
 import { outbox } from "./db/schema";
@@ -21,13 +19,14 @@ export function retryDelaySeconds(attempts: number): number {
 export async function consumeEvents(
   batch: MessageBatch<EventMessage>,
   platform: Platform,
-  webhooks?: WebhookFanOut,
+  /** What else reacts to an event once its projection is current (the webhooks fan-out). */
+  afterPublish?: (event: EventMessage) => Promise<unknown>,
 ): Promise<void> {
   for (const message of batch.messages) {
     try {
       const event = message.body;
-      if (event.publishTarget) await publishTarget(platform, event.projectId, event.publishTarget);
-      if (webhooks) await fanOutEvent(event, webhooks);
+      if (event.publishTarget) await platform.publish(event.projectId, event.publishTarget);
+      if (afterPublish) await afterPublish(event);
       message.ack();
     } catch (error) {
       console.error("event handling failed", message.id, String(error));

@@ -1,19 +1,18 @@
+import { VARIABLE_DESCRIPTION_MAX, VERSION_MAX } from "@cuecard/core/limits";
 // zod from @hono/zod-openapi: zod 4 attaches methods when a schema is built, so schemas must be
 // built after the OpenAPI extension is installed for `.openapi()` to exist on them.
 
+import { CHAT_MESSAGES_MAX, LABEL_MAX, PROJECT_MAX, PROMPT_NAME_MAX } from "@cuecard/core/limits";
 import {
-  LABEL_MAX,
   LABEL_PATTERN,
   LABEL_RULE,
   LATEST_LABEL,
-  PROJECT_MAX,
   PROJECT_PATTERN,
-  PROMPT_NAME_MAX,
   PROMPT_NAME_PATTERN,
   PROMPT_NAME_RULE,
   variableNameProblem,
 } from "@cuecard/core/names";
-import { CHAT_MESSAGES_MAX, CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
+import { CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
 import { z } from "@hono/zod-openapi";
 
 /**
@@ -54,14 +53,14 @@ export const versionNumber = z.coerce
   .number()
   .int("must be a whole number")
   .min(1, "versions start at 1")
-  .max(2_147_483_647, "is too large");
+  .max(VERSION_MAX, "is too large");
 
 /** A version number in a JSON body: a number, never coerced (so `true` or `[3]` are refused). */
 export const jsonVersionNumber = z
   .number({ message: "must be a number, e.g. 2" })
   .int("must be a whole number")
   .min(1, "versions start at 1")
-  .max(2_147_483_647, "is too large");
+  .max(VERSION_MAX, "is too large");
 
 export const chatMessage = z.strictObject({
   role: z.enum(CHAT_ROLES, { message: `role must be one of ${CHAT_ROLES.join(", ")}` }),
@@ -77,7 +76,7 @@ export const variableDeclaration = z.strictObject({
   type: z.enum(VARIABLE_TYPES).optional(),
   required: z.boolean().optional(),
   default: z.unknown().optional(),
-  description: z.string().max(500).optional(),
+  description: z.string().max(VARIABLE_DESCRIPTION_MAX).optional(),
 });
 
 export const variableDeclarations = z.record(variableName, variableDeclaration);

@@ -1,5 +1,4 @@
 import { asc, eq, isNull, or, sql } from "drizzle-orm";
-import { publishTarget } from "../modules/prompts/publish";
 import type { EventMessage, Platform } from "./context";
 import { type OutboxRow, outbox } from "./db/schema";
 
@@ -29,7 +28,7 @@ export async function dispatchOutboxRow(platform: Platform, eventId: string): Pr
   if (!row || (row.publishedAt && row.enqueuedAt)) return;
   try {
     if (!row.publishedAt) {
-      if (row.publishTarget) await publishTarget(platform, row.projectId, row.publishTarget);
+      if (row.publishTarget) await platform.publish(row.projectId, row.publishTarget);
       await db
         .update(outbox)
         .set({ publishedAt: new Date().toISOString() })

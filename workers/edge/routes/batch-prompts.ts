@@ -1,10 +1,14 @@
-import { JSON_CONTENT_TYPE, LABEL_CACHE_CONTROL, setCacheHeaders, slowerLayer } from "../http";
-import type { EdgeApp } from "../index";
+import { BATCH_NAMES_MAX } from "@cuecard/core/limits";
+import {
+  type EdgeApp,
+  JSON_CONTENT_TYPE,
+  LABEL_CACHE_CONTROL,
+  setCacheHeaders,
+  slowerLayer,
+} from "../http";
 import { pickVersion, resolveLabels } from "../prompt-store";
 import { authorizeReadKey } from "../read-key-auth";
 import { parseSelector, promptNameProblem, validationFailed } from "../selectors";
-
-export const BATCH_MAX = 100;
 
 /**
  * GET /v1/prompts?names=a,b,c[&label=] — resolves one label of up to 100 prompts with at most
@@ -30,11 +34,11 @@ export function registerBatchPrompts(app: EdgeApp) {
     const selector = parseSelector(c.req.query("label"), undefined, "query");
     const label = selector.label as string;
     const names = [...new Set(raw.split(","))];
-    if (names.length > BATCH_MAX) {
+    if (names.length > BATCH_NAMES_MAX) {
       throw validationFailed([
         {
           field: "query.names",
-          message: `at most ${BATCH_MAX} distinct names per request (got ${names.length}); split the batch`,
+          message: `at most ${BATCH_NAMES_MAX} distinct names per request (got ${names.length}); split the batch`,
         },
       ]);
     }

@@ -1,12 +1,12 @@
 import { ProblemError } from "@cuecard/core/problem";
 import {
+  type EdgeApp,
   type EdgeContext,
   LABEL_CACHE_CONTROL,
   PINNED_CACHE_CONTROL,
   servedVersionResponse,
   slowerLayer,
 } from "../http";
-import type { EdgeApp } from "../index";
 import {
   pickVersion,
   type Resolved,

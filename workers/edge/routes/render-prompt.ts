@@ -1,13 +1,12 @@
+import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import { RenderError, RenderLimitError, renderPrompt } from "@cuecard/core/template";
-import { JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
-import type { EdgeApp } from "../index";
+import { type EdgeApp, JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
 import { authorizeReadKey } from "../read-key-auth";
 import { checkPromptName, parseSelector, validationFailed } from "../selectors";
 import { resolvePrompt } from "./get-prompt";
 
 /** Variables are small; a cap keeps a huge body from costing an isolate its memory. */
-export const RENDER_BODY_MAX_BYTES = 256 * 1024;
 const RENDER_FIELDS = new Set(["variables", "label", "version"]);
 
 async function readRenderBody(request: Request): Promise<Record<string, unknown>> {
@@ -19,10 +18,10 @@ async function readRenderBody(request: Request): Promise<Record<string, unknown>
     );
   }
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > RENDER_BODY_MAX_BYTES) throw bodyTooLarge();
+  if (declared > REQUEST_BODY_MAX_BYTES) throw bodyTooLarge();
   // The declared length can be absent (chunked) or wrong: count the bytes actually received.
   const bytes = await request.arrayBuffer();
-  if (bytes.byteLength > RENDER_BODY_MAX_BYTES) throw bodyTooLarge();
+  if (bytes.byteLength > REQUEST_BODY_MAX_BYTES) throw bodyTooLarge();
   if (bytes.byteLength === 0) {
     throw new ProblemError("invalid_json", 'The body is empty; send e.g. {"variables": {}}.');
   }
@@ -41,7 +40,7 @@ async function readRenderBody(request: Request): Promise<Record<string, unknown>
 function bodyTooLarge() {
   return new ProblemError(
     "payload_too_large",
-    `The body is larger than ${RENDER_BODY_MAX_BYTES} bytes; send fewer or smaller variables.`,
+    `The body is larger than ${REQUEST_BODY_MAX_BYTES} bytes; send fewer or smaller variables.`,
   );
 }
 

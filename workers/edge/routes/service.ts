@@ -1,4 +1,4 @@
-import type { EdgeApp } from "../index";
+import type { EdgeApp } from "../http";
 import { openApiDocument } from "../openapi-document";
 
 let openApiJson: string | undefined;

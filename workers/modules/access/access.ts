@@ -3,7 +3,7 @@ import { ProblemError } from "@cuecard/core/problem";
 import { and, eq, gt, isNull, or } from "drizzle-orm";
 import type { Actor } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
-import { type ApiKeyRow, apiKeys, auditLog, sessions } from "../../platform/db/schema";
+import { type ApiKeyRow, apiKeys, sessions } from "../../platform/db/schema";
 import { getProject } from "../projects/projects";
 import { type Permission, roleHas } from "./roles";
 
@@ -61,24 +61,6 @@ export async function requireLabelMove(
       `move the protected label '${label}'; ask a publisher`,
     );
   }
-}
-
-/** Denials are audited too: who tried what, and why it was refused. */
-export async function auditDenial(
-  db: Database,
-  actor: Actor,
-  input: { projectId: string; requestId: string; action: string; detail: string },
-) {
-  await db.insert(auditLog).values({
-    projectId: input.projectId,
-    actor: actor.id,
-    actorRole: actor.role,
-    action: "access.denied",
-    targetType: "route",
-    target: input.action,
-    after: { detail: input.detail },
-    requestId: input.requestId,
-  });
 }
 
 export async function findActiveSession(db: Database, token: string) {

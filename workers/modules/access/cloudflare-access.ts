@@ -1,6 +1,7 @@
+import { isRole } from "@cuecard/core/roles";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import type { Actor } from "../../platform/context";
-import { ROLES, type Role } from "./roles";
+import type { Role } from "./roles";
 
 /**
  * Sign-in behind Cloudflare Access. When the admin worker sits behind an Access application,
@@ -39,7 +40,7 @@ export function roleForEmail(members: string, email: string): Role | undefined {
   const address = email.toLowerCase();
   for (const entry of members.split(",")) {
     const [pattern = "", role = ""] = entry.split("=").map((part) => part.trim().toLowerCase());
-    if (!ROLES.includes(role as Role)) continue;
+    if (!isRole(role)) continue;
     const matches = pattern.startsWith("*@")
       ? address.endsWith(pattern.slice(1))
       : pattern === address;

@@ -1,6 +1,7 @@
+import { newId } from "@cuecard/core/ids";
 import { generateKey, hashKey } from "@cuecard/core/keys";
-import type { KeyRole } from "@cuecard/core/kv-records";
 import { ProblemError } from "@cuecard/core/problem";
+import type { Role } from "@cuecard/core/roles";
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { commitChange } from "../../platform/changes";
@@ -14,7 +15,7 @@ import { keyTarget } from "../prompts/publish";
 export interface KeyView {
   id: string;
   name: string;
-  role: KeyRole;
+  role: Role;
   prefix: string;
   createdBy: string;
   createdAt: string;
@@ -57,7 +58,7 @@ export async function bootstrapProject(
 export async function createKey(
   ctx: MutationContext,
   projectId: string,
-  input: { name: string; role: KeyRole; expiresAt?: string },
+  input: { name: string; role: Role; expiresAt?: string },
 ): Promise<{ key: KeyView; secret: string }> {
   await getProject(ctx.db, projectId);
   return insertKey(ctx, projectId, input, []);
@@ -66,11 +67,11 @@ export async function createKey(
 async function insertKey(
   ctx: MutationContext,
   projectId: string,
-  input: { name: string; role: KeyRole; expiresAt?: string },
+  input: { name: string; role: Role; expiresAt?: string },
   preconditions: BatchItem<"sqlite">[],
 ): Promise<{ key: KeyView; secret: string }> {
   const secret = generateKey(input.role);
-  const id = `key_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const id = newId("key");
   const row = {
     id,
     projectId,

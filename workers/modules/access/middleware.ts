@@ -15,6 +15,7 @@ export const CSRF_HEADER = "x-csrf-token";
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 const encoder = new TextEncoder();
+/** Compares secrets (tokens, CSRF values) in constant time. */
 export function sameSecret(given: string, expected: string): boolean {
   const a = encoder.encode(given);
   const b = encoder.encode(expected);

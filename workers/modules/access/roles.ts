@@ -4,8 +4,9 @@
  * has an entry and generates the full role × route matrix from this file.
  */
 
-export const ROLES = ["reader", "editor", "publisher", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from "@cuecard/core/roles";
+
+export { ROLES, type Role };
 
 export type Permission =
   | "prompts:read"

@@ -3,6 +3,9 @@ import type { Database } from "../../platform/db/client";
 import { type AuditRow, auditLog } from "../../platform/db/schema";
 import { getProject } from "../projects/projects";
 
+/** One entry of the audit log, as `listAudit` returns it. */
+export type { AuditRow } from "../../platform/db/schema";
+
 export interface AuditFilter {
   action?: string;
   actor?: string;

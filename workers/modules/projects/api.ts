@@ -1,3 +1,4 @@
+import { LABELS_PER_REQUEST_MAX, PROJECT_NAME_MAX } from "@cuecard/core/limits";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createRoute, z } from "@hono/zod-openapi";
 import { openDatabase } from "../../platform/db/client";
@@ -45,10 +46,10 @@ const updateProjectRoute = createRoute({
     params: ProjectParams,
     body: jsonBody(
       z.strictObject({
-        name: z.string().min(1).max(100).optional(),
+        name: z.string().min(1).max(PROJECT_NAME_MAX).optional(),
         protectedLabels: z
           .array(settableLabelName)
-          .max(20)
+          .max(LABELS_PER_REQUEST_MAX)
           .optional()
           .openapi({ description: "Labels only publishers and admins may move" }),
       }),

@@ -18,6 +18,9 @@ import {
   type VersionView,
 } from "./versions";
 
+/** A prompt as the verbs of this module take it (read with `findPrompt`). */
+export type { PromptRow } from "../../platform/db/schema";
+
 export interface PromptView {
   name: string;
   type: PromptType;

@@ -1,3 +1,10 @@
+import {
+  COMMIT_MESSAGE_MAX,
+  LABELS_PER_REQUEST_MAX,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+  TAG_MAX,
+} from "@cuecard/core/limits";
 import { CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
 import { z } from "@hono/zod-openapi";
 import {
@@ -67,7 +74,12 @@ export const LabelParams = PromptParams.extend({
   label: labelName.openapi({ param: { name: "label", in: "path" }, example: "production" }),
 });
 
-export const limitQuery = z.coerce.number().int().min(1).max(200).default(50);
+export const limitQuery = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(PAGE_SIZE_MAX)
+  .default(PAGE_SIZE_DEFAULT);
 
 export const ChatMessage = z
   .object({ role: z.enum(CHAT_ROLES), content: z.string() })
@@ -89,8 +101,8 @@ export const VersionInput = z
   .strictObject({
     prompt: PromptContent,
     config: modelConfig.optional().openapi({ example: { model: "gpt-4o-mini", temperature: 0.2 } }),
-    commitMessage: z.string().max(1000).optional(),
-    labels: z.array(settableLabelName).max(20).optional(),
+    commitMessage: z.string().max(COMMIT_MESSAGE_MAX).optional(),
+    labels: z.array(settableLabelName).max(LABELS_PER_REQUEST_MAX).optional(),
     variables: variableDeclarations.optional(),
   })
   .openapi("VersionInput");
@@ -151,5 +163,5 @@ export const Prompt = z
 export const tag = z
   .string()
   .min(1)
-  .max(40)
+  .max(TAG_MAX)
   .regex(/^[a-z0-9][a-z0-9_-]*$/, "use lower-case a-z, 0-9, '_' and '-'");

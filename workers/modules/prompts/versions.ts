@@ -1,12 +1,11 @@
+import { CONFIG_MAX_BYTES, TEMPLATE_MAX_BYTES } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import {
-  CONFIG_MAX_BYTES,
   contentHash,
   type ModelConfig,
   type PromptContent,
   type PromptType,
   promptTypeOf,
-  TEMPLATE_MAX_BYTES,
   templatesOf,
   utf8Bytes,
   type VariableDeclaration,

@@ -1,3 +1,9 @@
+import { idPattern } from "@cuecard/core/ids";
+import {
+  WEBHOOK_AUTH_TOKEN_MAX,
+  WEBHOOK_DESCRIPTION_MAX,
+  WEBHOOK_URL_MAX,
+} from "@cuecard/core/limits";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../../platform/db/client";
 import { type AdminContext, type AdminHonoEnv, mutationContext } from "../../platform/http/app";
@@ -85,24 +91,27 @@ const eventTypes = z
   .array(z.enum(WEBHOOK_EVENT_TYPES))
   .max(WEBHOOK_EVENT_TYPES.length)
   .openapi({ description: "Subscribed event types; empty or absent means all" });
-const url = z.string().max(2000).openapi({ example: "https://ci.example.com/hooks/cuecard" });
-const description = z.string().max(500);
+const url = z
+  .string()
+  .max(WEBHOOK_URL_MAX)
+  .openapi({ example: "https://ci.example.com/hooks/cuecard" });
+const description = z.string().max(WEBHOOK_DESCRIPTION_MAX);
 const authToken = z
   .string()
   .min(1)
-  .max(500)
+  .max(WEBHOOK_AUTH_TOKEN_MAX)
   .openapi({ description: "github_dispatch only: a token allowed to dispatch; never returned" });
 
 const WebhookParams = ProjectParams.extend({
   webhookId: z
     .string()
-    .regex(/^whk_[a-f0-9]{20}$/, "is not a webhook id")
+    .regex(idPattern("webhook"), "is not a webhook id")
     .openapi({ param: { name: "webhookId", in: "path" } }),
 });
 const DeliveryParams = WebhookParams.extend({
   deliveryId: z
     .string()
-    .regex(/^msg_[a-f0-9]{32}$/, "is not a delivery id")
+    .regex(idPattern("delivery"), "is not a delivery id")
     .openapi({ param: { name: "deliveryId", in: "path" } }),
 });
 

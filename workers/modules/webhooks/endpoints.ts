@@ -1,3 +1,4 @@
+import { newId } from "@cuecard/core/ids";
 import { ProblemError } from "@cuecard/core/problem";
 import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import { commitChange } from "../../platform/changes";
@@ -155,7 +156,7 @@ export async function createEndpoint(
   await getProject(ctx.db, projectId);
   const kind = input.kind ?? "standard";
   assertTarget(input.url, kind, input.authToken, guard);
-  const id = `whk_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  const id = newId("webhook");
   const secret = generateSigningSecret();
   const now = new Date().toISOString();
   const row = {

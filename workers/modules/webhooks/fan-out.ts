@@ -1,3 +1,4 @@
+import { newId } from "@cuecard/core/ids";
 import { and, eq, inArray } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { EventMessage } from "../../platform/context";
@@ -80,7 +81,7 @@ export async function fanOutEvent(event: EventMessage, platform: WebhookFanOut):
     db
       .insert(webhookDeliveries)
       .values({
-        id: `msg_${crypto.randomUUID().replaceAll("-", "")}`,
+        id: newId("delivery"),
         projectId: event.projectId,
         endpointId: endpoint.id,
         eventId: event.eventId,

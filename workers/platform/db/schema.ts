@@ -1,3 +1,4 @@
+import { ROLES } from "@cuecard/core/roles";
 import { sql } from "drizzle-orm";
 import {
   check,
@@ -164,7 +165,7 @@ export const apiKeys = sqliteTable(
       .notNull()
       .references(() => projects.id),
     name: text("name").notNull(),
-    role: text("role", { enum: ["reader", "editor", "publisher", "admin"] }).notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
     /** The first characters of the key, to recognise it in lists; never enough to use it. */
     prefix: text("prefix").notNull(),
     /** SHA-256 hex of the whole key. The key itself is never stored. */
@@ -188,7 +189,7 @@ export const sessions = sqliteTable(
       .notNull()
       .references(() => projects.id),
     keyId: text("key_id").notNull(),
-    role: text("role", { enum: ["reader", "editor", "publisher", "admin"] }).notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
     /** Synchronizer token every mutating request of the session must echo. */
     csrfToken: text("csrf_token").notNull(),
     ...createdAt,

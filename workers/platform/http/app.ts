@@ -1,11 +1,13 @@
 import { fieldErrors, ProblemError } from "@cuecard/core/problem";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { Actor, MutationContext } from "../context";
-import { openDatabase } from "../db/client";
+import type { Actor, MutationContext, Platform } from "../context";
+import { type Database, openDatabase } from "../db/client";
 
 export interface AdminVariables {
   requestId: string;
+  /** The bindings as the modules use them, wired once per request by the app. */
+  platform: Platform;
   actor: Actor;
   /** Set when a request was answered 404 to hide another project: audited as a denial. */
   deniedHidden?: boolean;
@@ -29,13 +31,18 @@ export function createRouter() {
   });
 }
 
-/** The bindings and identity a domain verb needs, from the request. */
-export function mutationContext(c: AdminContext): MutationContext {
-  return {
-    db: openDatabase(c.env.DB),
-    kv: c.env.PROMPTS_KV,
-    events: c.env.EVENTS,
-    actor: c.get("actor"),
-    requestId: c.get("requestId"),
-  };
+/** What every request handler of the admin worker (API and UI alike) can read. */
+interface RequestScope {
+  env: AdminEnv;
+  var: Pick<AdminVariables, "actor" | "requestId" | "platform">;
+}
+
+/** The database of this request, for read verbs. */
+export function databaseOf(c: Pick<RequestScope, "env">): Database {
+  return openDatabase(c.env.DB);
+}
+
+/** The bindings and identity a domain verb needs, from the request (API route or UI page). */
+export function mutationContext(c: RequestScope): MutationContext {
+  return { ...c.var.platform, actor: c.var.actor, requestId: c.var.requestId };
 }

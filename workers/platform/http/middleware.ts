@@ -1,17 +1,16 @@
+import { newId } from "@cuecard/core/ids";
+import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { type ProblemCode, ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { auditDenial } from "../../modules/access/access";
 import { openDatabase } from "../db/client";
+import { auditDenial } from "../denials";
 import type { AdminContext, AdminHonoEnv } from "./app";
-
-/** Request bodies larger than this are refused with 413 before they are parsed. */
-export const MAX_BODY_BYTES = 256 * 1024;
 
 export function requestId() {
   return createMiddleware<AdminHonoEnv>(async function requestId(c, next) {
-    const id = `req_${crypto.randomUUID().replaceAll("-", "")}`;
+    const id = newId("request");
     c.set("requestId", id);
     await next();
     c.res.headers.set("x-request-id", id);
@@ -68,7 +67,7 @@ const HTTP_CODES: Record<number, ProblemCode> = {
 const HTTP_DETAILS: Partial<Record<ProblemCode, string>> = {
   invalid_json:
     "The body is not valid JSON. Send a JSON object with content-type application/json.",
-  payload_too_large: `The body is larger than ${MAX_BODY_BYTES} bytes.`,
+  payload_too_large: `The body is larger than ${REQUEST_BODY_MAX_BYTES} bytes.`,
   unsupported_media_type: "Send the body as JSON with content-type application/json.",
 };
 

@@ -1,4 +1,5 @@
 import { bearerToken } from "@cuecard/core/keys";
+import { KEY_NAME_MAX, PROJECT_NAME_MAX } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -23,8 +24,8 @@ const bootstrapRoute = createRoute({
     body: jsonBody(
       z.strictObject({
         project: projectSlug,
-        projectName: z.string().min(1).max(100).optional(),
-        keyName: z.string().min(1).max(100).default("first admin"),
+        projectName: z.string().min(1).max(PROJECT_NAME_MAX).optional(),
+        keyName: z.string().min(1).max(KEY_NAME_MAX).default("first admin"),
       }),
     ),
   },

@@ -1,3 +1,6 @@
+import { idPattern } from "@cuecard/core/ids";
+import { KEY_NAME_MAX } from "@cuecard/core/limits";
+import { ROLES } from "@cuecard/core/roles";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../../../platform/db/client";
 import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
@@ -8,7 +11,7 @@ export const Key = z
   .object({
     id: z.string(),
     name: z.string(),
-    role: z.enum(["reader", "editor", "publisher", "admin"]),
+    role: z.enum(ROLES),
     prefix: z.string().openapi({ description: "The start of the key, to recognise it" }),
     createdBy: z.string(),
     createdAt: z.string(),
@@ -38,8 +41,8 @@ const createKeyRoute = createRoute({
     params: ProjectParams,
     body: jsonBody(
       z.strictObject({
-        name: z.string().min(1).max(100),
-        role: z.enum(["reader", "editor", "publisher", "admin"]),
+        name: z.string().min(1).max(KEY_NAME_MAX),
+        role: z.enum(ROLES),
         expiresAt: z.iso
           .datetime({ offset: true })
           // Stored as UTC ISO text, so expiry compares correctly as text in D1 and at the edge.
@@ -64,7 +67,7 @@ const revokeKeyRoute = createRoute({
     params: ProjectParams.extend({
       keyId: z
         .string()
-        .regex(/^key_[a-f0-9]{20}$/, "is not a key id")
+        .regex(idPattern("key"), "is not a key id")
         .openapi({ param: { name: "keyId", in: "path" } }),
     }),
   },

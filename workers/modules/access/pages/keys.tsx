@@ -1,5 +1,6 @@
-import type { KeyRole } from "@cuecard/core/kv-records";
+import { KEY_NAME_MAX } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
+import type { Role } from "@cuecard/core/roles";
 import type { Hono } from "hono";
 import {
   Breadcrumbs,
@@ -19,19 +20,14 @@ import {
   SecretOnce,
 } from "../../../../admin/components/settings";
 import { render } from "../../../../admin/render";
-import {
-  projectOf,
-  signedIn,
-  type UiContext,
-  type UiEnv,
-  uiMutationContext,
-} from "../../../../admin/session";
+import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
+import { mutationContext } from "../../../platform/http/app";
 import { createKey, type KeyView, listKeys, revokeKey } from "../keys";
 import { ROLES } from "../roles";
 
 const WHAT = "manage API keys; ask an admin";
 
-const ROLE_HINTS: Record<KeyRole, string> = {
+const ROLE_HINTS: Record<Role, string> = {
   reader: "reads prompts at the edge (applications)",
   editor: "writes versions, moves unprotected labels",
   publisher: "also moves protected labels, rolls back, reads the audit log",
@@ -165,7 +161,7 @@ function NewKeyPage(props: { c: UiContext; draft: KeyDraft; errors: KeyErrors })
             type="text"
             name="name"
             value={draft.name}
-            maxlength={100}
+            maxlength={KEY_NAME_MAX}
             required
             autocomplete="off"
             {...describedBy("name", errors.name, true)}
@@ -286,7 +282,7 @@ function expiryOf(raw: string): { value?: string; error?: string } {
 
 async function keyOfPage(c: UiContext): Promise<KeyView> {
   const id = c.req.param("keyId") ?? "";
-  const key = (await listKeys(uiMutationContext(c).db, projectOf(c))).find((k) => k.id === id);
+  const key = (await listKeys(mutationContext(c).db, projectOf(c))).find((k) => k.id === id);
   if (!key) throw new ProblemError("not_found", `Key '${id}' does not exist in this project.`);
   return key;
 }
@@ -294,7 +290,7 @@ async function keyOfPage(c: UiContext): Promise<KeyView> {
 export function registerKeyPages(ui: Hono<UiEnv>) {
   ui.get("/keys", signedIn(), async (c) => {
     requirePagePermission(c, "keys:manage", WHAT);
-    const keys = await listKeys(uiMutationContext(c).db, projectOf(c));
+    const keys = await listKeys(mutationContext(c).db, projectOf(c));
     const revoked = c.req.query("revoked");
     return render(
       c,
@@ -329,7 +325,7 @@ export function registerKeyPages(ui: Hono<UiEnv>) {
       render(c, <NewKeyPage c={c} draft={draft} errors={errors} />, status);
     if (Object.keys(errors).length > 0 || !role) return again(422);
     try {
-      const { key, secret } = await createKey(uiMutationContext(c), projectOf(c), {
+      const { key, secret } = await createKey(mutationContext(c), projectOf(c), {
         name: draft.name,
         role,
         expiresAt: expiry.value,
@@ -351,7 +347,7 @@ export function registerKeyPages(ui: Hono<UiEnv>) {
   ui.post("/keys/:keyId/revoke", signedIn(), async (c) => {
     requirePagePermission(c, "keys:manage", WHAT);
     const key = await keyOfPage(c);
-    await revokeKey(uiMutationContext(c), projectOf(c), key.id);
+    await revokeKey(mutationContext(c), projectOf(c), key.id);
     if (key.id === c.get("actor").id) return c.redirect("/sign-in", 303);
     return c.redirect(`/keys?revoked=${encodeURIComponent(key.name)}`, 303);
   });

@@ -10,8 +10,7 @@ import {
   signedIn,
   type UiEnv,
 } from "../../../../admin/session";
-import { openDatabase } from "../../../platform/db/client";
-import type { AdminContext } from "../../../platform/http/app";
+import { type AdminContext, databaseOf } from "../../../platform/http/app";
 import { assertSameOrigin, SESSION_COOKIE } from "../middleware";
 import { closeSession, openSession } from "../sessions";
 
@@ -73,7 +72,7 @@ export function registerSessionPages(ui: Hono<UiEnv>) {
       return render(c, <SignInPage next={next} error="Paste your API key." />, 422);
     }
     try {
-      const opened = await openSession(openDatabase(c.env.DB), key);
+      const opened = await openSession(databaseOf(c), key);
       setSessionCookie(c, opened.token);
       return c.redirect(next, 303);
     } catch (error) {
@@ -84,7 +83,7 @@ export function registerSessionPages(ui: Hono<UiEnv>) {
 
   ui.post("/sign-out", signedIn(), async (c) => {
     const token = getCookie(c, SESSION_COOKIE);
-    if (token) await closeSession(openDatabase(c.env.DB), token);
+    if (token) await closeSession(databaseOf(c), token);
     clearSessionCookie(c);
     return c.redirect("/sign-in?signed-out=1", 303);
   });

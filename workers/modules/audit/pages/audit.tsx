@@ -2,15 +2,10 @@ import type { Hono } from "hono";
 import { Page, Time } from "../../../../admin/components/layout";
 import { requirePagePermission, shortValue } from "../../../../admin/components/settings";
 import { render } from "../../../../admin/render";
-import {
-  projectOf,
-  signedIn,
-  type UiContext,
-  type UiEnv,
-  uiMutationContext,
-} from "../../../../admin/session";
-import type { AuditRow } from "../../../platform/db/schema";
+import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
+import { mutationContext } from "../../../platform/http/app";
 import { listKeys } from "../../access/keys";
+import type { AuditRow } from "../audit";
 import { type AuditFilter, listAudit } from "../audit";
 
 const PAGE_SIZE = 50;
@@ -227,7 +222,7 @@ function AuditPage(props: {
 export function registerAuditPages(ui: Hono<UiEnv>) {
   ui.get("/audit", signedIn(), async (c) => {
     requirePagePermission(c, "audit:read", "read the audit log; ask a publisher or an admin");
-    const db = uiMutationContext(c).db;
+    const db = mutationContext(c).db;
     const projectId = projectOf(c);
     // The same bounds as the API's query schema; longer text cannot match anything.
     const text = (name: string, max: number) => (c.req.query(name) ?? "").trim().slice(0, max);

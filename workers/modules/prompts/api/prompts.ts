@@ -1,3 +1,4 @@
+import { PROMPT_DESCRIPTION_MAX, PROMPT_NAME_MAX, TAGS_MAX } from "@cuecard/core/limits";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../../../platform/db/client";
 import { labelName, promptName } from "../../../platform/fields";
@@ -25,7 +26,7 @@ const listPromptsRoute = createRoute({
   request: {
     params: ProjectParams,
     query: z.object({
-      q: z.string().max(128).optional().openapi({ description: "Part of the name" }),
+      q: z.string().max(PROMPT_NAME_MAX).optional().openapi({ description: "Part of the name" }),
       tag: tag.optional(),
       label: labelName.optional().openapi({ description: "Only prompts that have this label" }),
       archived: z
@@ -56,8 +57,8 @@ const createPromptRoute = createRoute({
       z.strictObject({
         name: promptName,
         type: z.enum(["text", "chat"]).optional(),
-        description: z.string().max(1000).optional(),
-        tags: z.array(tag).max(20).optional(),
+        description: z.string().max(PROMPT_DESCRIPTION_MAX).optional(),
+        tags: z.array(tag).max(TAGS_MAX).optional(),
         version: VersionInput.optional(),
       }),
     ),
@@ -90,8 +91,8 @@ const updatePromptRoute = createRoute({
     params: PromptParams,
     body: jsonBody(
       z.strictObject({
-        description: z.string().max(1000).optional(),
-        tags: z.array(tag).max(20).optional(),
+        description: z.string().max(PROMPT_DESCRIPTION_MAX).optional(),
+        tags: z.array(tag).max(TAGS_MAX).optional(),
         archived: z.boolean().optional(),
       }),
     ),

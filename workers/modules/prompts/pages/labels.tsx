@@ -14,9 +14,9 @@ import {
   Time,
 } from "../../../../admin/components/layout";
 import { render } from "../../../../admin/render";
-import { signedIn, type UiContext, type UiEnv, uiMutationContext } from "../../../../admin/session";
-import type { PromptRow } from "../../../platform/db/schema";
+import { signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
 import { settableLabelName, versionNumber } from "../../../platform/fields";
+import { mutationContext } from "../../../platform/http/app";
 import { roleHas } from "../../access/roles";
 import { getProject } from "../../projects/projects";
 import {
@@ -27,6 +27,7 @@ import {
   rollbackLabel,
   rollbackTarget,
 } from "../labels";
+import type { PromptRow } from "../prompts";
 import { getVersion, listVersions, type VersionView } from "../versions";
 import { VersionDiff } from "./diff";
 import { promptOfPage } from "./prompts";
@@ -267,7 +268,7 @@ async function conflictPageOn409(
 }
 
 async function labelState(c: UiContext, row: PromptRow, label: string) {
-  const db = uiMutationContext(c).db;
+  const db = mutationContext(c).db;
   const current = (await listLabels(db, row.id)).find((l) => l.name === label);
   const live = current ? await getVersion(db, row, current.version) : undefined;
   return { current, live };
@@ -295,7 +296,7 @@ function expectedRevOf(raw: string): number | null {
 export function registerLabelPages(ui: Hono<UiEnv>) {
   ui.get("/prompts/:name/promote", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = uiMutationContext(c).db;
+    const db = mutationContext(c).db;
     const project = await getProject(db, row.projectId);
     const rawLabel = c.req.query("label") ?? project.protectedLabels[0] ?? "production";
     const parsedLabel = settableLabelName.safeParse(rawLabel);
@@ -339,7 +340,7 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
     const version = checked(versionNumber, formText(body, "version"), "version");
     const retry = promptPath(row.name, `/promote?version=${version}&label=${label}`);
     const conflict = await conflictPageOn409(c, row, label, retry, () =>
-      moveLabel(uiMutationContext(c), row, label, {
+      moveLabel(mutationContext(c), row, label, {
         version,
         expectedRev: expectedRevOf(formText(body, "expectedRev")),
       }),
@@ -350,7 +351,7 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
 
   ui.get("/prompts/:name/labels/:label/rollback", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = uiMutationContext(c).db;
+    const db = mutationContext(c).db;
     const label = checked(settableLabelName, c.req.param("label"), "label");
     const { current, live } = await labelState(c, row, label);
     if (!current) throw new ProblemError("not_found", `${row.name} has no label '${label}'.`);
@@ -389,7 +390,7 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
     const expectedRev = expectedRevOf(formText(body, "expectedRev"));
     const retry = promptPath(row.name, `/labels/${label}/rollback?to=${toVersion}`);
     const conflict = await conflictPageOn409(c, row, label, retry, () =>
-      rollbackLabel(uiMutationContext(c), row, label, {
+      rollbackLabel(mutationContext(c), row, label, {
         toVersion,
         expectedRev: expectedRev ?? undefined,
       }),

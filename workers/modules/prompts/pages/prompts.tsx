@@ -1,3 +1,4 @@
+import { PROMPT_DESCRIPTION_MAX, TAGS_MAX } from "@cuecard/core/limits";
 import { LATEST_LABEL } from "@cuecard/core/names";
 import { fieldErrors, ProblemError } from "@cuecard/core/problem";
 import type { PromptType } from "@cuecard/core/prompt";
@@ -16,18 +17,13 @@ import {
   Time,
 } from "../../../../admin/components/layout";
 import { render } from "../../../../admin/render";
-import {
-  projectOf,
-  signedIn,
-  type UiContext,
-  type UiEnv,
-  uiMutationContext,
-} from "../../../../admin/session";
-import type { PromptRow } from "../../../platform/db/schema";
+import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
 import { promptName } from "../../../platform/fields";
+import { mutationContext } from "../../../platform/http/app";
 import { roleHas } from "../../access/roles";
 import { getProject } from "../../projects/projects";
 import { type LabelMoveView, labelHistoryOf } from "../labels";
+import type { PromptRow } from "../prompts";
 import {
   createPrompt,
   findPrompt,
@@ -54,12 +50,12 @@ import {
 /** The prompt a page is about, in the signed-in user's project (another project's is 404). */
 export async function promptOfPage(c: UiContext): Promise<PromptRow> {
   const name = c.req.param("name") ?? "";
-  return findPrompt(uiMutationContext(c).db, projectOf(c), name);
+  return findPrompt(mutationContext(c).db, projectOf(c), name);
 }
 
 /** Labels an author may pick when saving: the project's protected ones and those in use. */
 export async function labelOptions(c: UiContext, prompt?: PromptView): Promise<string[]> {
-  const project = await getProject(uiMutationContext(c).db, projectOf(c));
+  const project = await getProject(mutationContext(c).db, projectOf(c));
   const names = new Set([...project.protectedLabels, "staging"]);
   for (const label of prompt?.labels ?? []) names.add(label.name);
   names.delete(LATEST_LABEL);
@@ -293,8 +289,8 @@ function typeOf(value: string | undefined): PromptType {
 /** Name, description and tags, checked with the API's own field schemas. */
 const PromptFields = z.object({
   name: promptName,
-  description: z.string().max(1000),
-  tags: z.array(tag).max(20),
+  description: z.string().max(PROMPT_DESCRIPTION_MAX),
+  tags: z.array(tag).max(TAGS_MAX),
 });
 
 function tagsOf(value: string): string[] {
@@ -576,7 +572,7 @@ async function historyOf(
   prompt: PromptView,
   promptId: number,
 ): Promise<LabelMoveView[]> {
-  const db = uiMutationContext(c).db;
+  const db = mutationContext(c).db;
   const all = await Promise.all(
     prompt.labels.map(
       async (label) => (await labelHistoryOf(db, promptId, label.name, { limit: 50 })).items,
@@ -606,7 +602,7 @@ function noticeOf(c: UiContext, prompt: PromptView): string | undefined {
 
 export function registerPromptPages(ui: Hono<UiEnv>) {
   ui.get("/", signedIn(), async (c) => {
-    const db = uiMutationContext(c).db;
+    const db = mutationContext(c).db;
     const project = projectOf(c);
     const filter = {
       q: c.req.query("q")?.trim() ?? "",
@@ -684,7 +680,7 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
       });
     }
     try {
-      await createPrompt(uiMutationContext(c), projectOf(c), {
+      await createPrompt(mutationContext(c), projectOf(c), {
         ...fields.data,
         type,
         version: version.input,
@@ -708,7 +704,7 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
 
   ui.get("/prompts/:name", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = uiMutationContext(c).db;
+    const db = mutationContext(c).db;
     const prompt = await toPromptView(db, row);
     const [versions, history, project] = await Promise.all([
       listVersions(db, row, { limit: 200 }),
@@ -729,12 +725,12 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
   });
 
   ui.get("/prompts/:name/archive", signedIn(), async (c) => {
-    const prompt = await toPromptView(uiMutationContext(c).db, await promptOfPage(c));
+    const prompt = await toPromptView(mutationContext(c).db, await promptOfPage(c));
     return render(c, <ArchivePage c={c} prompt={prompt} />);
   });
 
   ui.post("/prompts/:name/archive", signedIn(), async (c) => {
-    const ctx = uiMutationContext(c);
+    const ctx = mutationContext(c);
     const row = await promptOfPage(c);
     await updatePrompt(ctx, row, { archived: true });
     return c.redirect(`/?archived-name=${encodeURIComponent(row.name)}`, 303);

@@ -1,3 +1,4 @@
+import { COMMIT_MESSAGE_MAX } from "@cuecard/core/limits";
 import type { VariableSpec } from "@cuecard/core/prompt";
 import { describedBy, FieldError } from "../../../../admin/components/layout";
 import { CHAT_ROLE_OPTIONS, type FieldErrors, type VersionDraft } from "./version-form";
@@ -151,7 +152,7 @@ export function VersionFields(props: {
             type="text"
             name="commitMessage"
             value={draft.commitMessage}
-            maxlength={1000}
+            maxlength={COMMIT_MESSAGE_MAX}
             placeholder="What changed, and why"
             {...describedBy("commitMessage", errors.commitMessage)}
           />

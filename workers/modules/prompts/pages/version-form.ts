@@ -1,3 +1,4 @@
+import { CHAT_MESSAGES_MAX } from "@cuecard/core/limits";
 import { fieldErrors, ProblemError } from "@cuecard/core/problem";
 import {
   CHAT_ROLES,
@@ -58,7 +59,7 @@ export function draftFromVersion(
 export function draftFromForm(body: FormBody, type: PromptType): VersionDraft {
   const messages: { role: string; content: string }[] = [];
   const count = Number(text(body, "messageCount")) || 0;
-  for (let index = 0; index < Math.min(count, 200); index++) {
+  for (let index = 0; index < Math.min(count, CHAT_MESSAGES_MAX); index++) {
     messages.push({
       role: text(body, `messages.${index}.role`),
       content: text(body, `messages.${index}.content`),

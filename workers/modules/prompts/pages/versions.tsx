@@ -14,8 +14,9 @@ import {
   Time,
 } from "../../../../admin/components/layout";
 import { render } from "../../../../admin/render";
-import { signedIn, type UiContext, type UiEnv, uiMutationContext } from "../../../../admin/session";
-import type { PromptRow } from "../../../platform/db/schema";
+import { signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
+import { mutationContext } from "../../../platform/http/app";
+import type { PromptRow } from "../prompts";
 import { createVersion, toPromptView } from "../prompts";
 import { getVersion, listVersions, type VersionView } from "../versions";
 import { VersionDiff } from "./diff";
@@ -302,7 +303,7 @@ function versionParam(value: string | undefined, fallback: number): number {
 export function registerVersionPages(ui: Hono<UiEnv>) {
   ui.get("/prompts/:name/versions/new", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = uiMutationContext(c).db;
+    const db = mutationContext(c).db;
     const [latest, prompt] = await Promise.all([
       getVersion(db, row, row.latestVersion),
       toPromptView(db, row),
@@ -321,7 +322,7 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
 
   ui.post("/prompts/:name/versions/new", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const ctx = uiMutationContext(c);
+    const ctx = mutationContext(c);
     const body = await c.req.parseBody();
     const draft = draftFromForm(body, row.type);
     const options = await labelOptions(c, await toPromptView(ctx.db, row));
@@ -351,7 +352,7 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
 
   ui.get("/prompts/:name/versions/:version{[0-9]+}", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const version = await getVersion(uiMutationContext(c).db, row, Number(c.req.param("version")));
+    const version = await getVersion(mutationContext(c).db, row, Number(c.req.param("version")));
     const values: Record<string, string> = {};
     for (const variable of version.variables) {
       const raw = c.req.query(`var.${variable.name}`);
@@ -387,7 +388,7 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
 
   ui.get("/prompts/:name/compare", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = uiMutationContext(c).db;
+    const db = mutationContext(c).db;
     const to = versionParam(c.req.query("to"), row.latestVersion);
     const from = versionParam(c.req.query("from"), Math.max(1, to - 1));
     const [versions, before, after] = await Promise.all([

@@ -1,3 +1,8 @@
+import {
+  WEBHOOK_AUTH_TOKEN_MAX,
+  WEBHOOK_DESCRIPTION_MAX,
+  WEBHOOK_URL_MAX,
+} from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import type { Hono } from "hono";
 import {
@@ -19,13 +24,8 @@ import {
   SecretOnce,
 } from "../../../../admin/components/settings";
 import { render } from "../../../../admin/render";
-import {
-  projectOf,
-  signedIn,
-  type UiContext,
-  type UiEnv,
-  uiMutationContext,
-} from "../../../../admin/session";
+import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
+import { mutationContext } from "../../../platform/http/app";
 import {
   createEndpoint,
   DEFAULT_ROTATION_OVERLAP_HOURS,
@@ -206,7 +206,7 @@ function NewWebhookPage(props: { c: UiContext; draft: EndpointDraft; errors: Err
             name="url"
             value={draft.url}
             required
-            maxlength={2000}
+            maxlength={WEBHOOK_URL_MAX}
             placeholder="https://ci.example.com/hooks/cuecard"
             autocomplete="off"
             spellcheck={false}
@@ -235,7 +235,7 @@ function NewWebhookPage(props: { c: UiContext; draft: EndpointDraft; errors: Err
             name="authToken"
             value=""
             autocomplete="off"
-            maxlength={500}
+            maxlength={WEBHOOK_AUTH_TOKEN_MAX}
             {...describedBy("authToken", errors.authToken, true)}
           />
           <FieldError id="authToken-error" message={errors.authToken} />
@@ -246,7 +246,7 @@ function NewWebhookPage(props: { c: UiContext; draft: EndpointDraft; errors: Err
             type="text"
             name="description"
             value={draft.description}
-            maxlength={500}
+            maxlength={WEBHOOK_DESCRIPTION_MAX}
             {...describedBy("description", errors.description)}
           />
           <FieldError id="description-error" message={errors.description} />
@@ -515,7 +515,7 @@ function EndpointPage(props: {
               name="url"
               value={draft.url}
               required
-              maxlength={2000}
+              maxlength={WEBHOOK_URL_MAX}
               autocomplete="off"
               spellcheck={false}
               {...describedBy("url", errors.url)}
@@ -533,7 +533,7 @@ function EndpointPage(props: {
                 name="authToken"
                 value=""
                 autocomplete="off"
-                maxlength={500}
+                maxlength={WEBHOOK_AUTH_TOKEN_MAX}
                 {...describedBy("authToken", errors.authToken, true)}
               />
               <FieldError id="authToken-error" message={errors.authToken} />
@@ -545,7 +545,7 @@ function EndpointPage(props: {
               type="text"
               name="description"
               value={draft.description}
-              maxlength={500}
+              maxlength={WEBHOOK_DESCRIPTION_MAX}
               {...describedBy("description", errors.description)}
             />
             <FieldError id="description-error" message={errors.description} />
@@ -730,9 +730,12 @@ function draftOf(body: FormBody, withActive: boolean): { draft: EndpointDraft; e
   };
   const errors: Errors = {};
   if (draft.url === "") errors.url = "Enter the URL to send events to.";
-  else if (draft.url.length > 2000) errors.url = "At most 2000 characters.";
-  if (draft.description.length > 500) errors.description = "At most 500 characters.";
-  if (draft.authToken.length > 500) errors.authToken = "At most 500 characters.";
+  else if (draft.url.length > WEBHOOK_URL_MAX)
+    errors.url = `At most ${WEBHOOK_URL_MAX} characters.`;
+  if (draft.description.length > WEBHOOK_DESCRIPTION_MAX)
+    errors.description = `At most ${WEBHOOK_DESCRIPTION_MAX} characters.`;
+  if (draft.authToken.length > WEBHOOK_AUTH_TOKEN_MAX)
+    errors.authToken = `At most ${WEBHOOK_AUTH_TOKEN_MAX} characters.`;
   if (!KINDS.some((k) => k.value === draft.kind)) errors.kind = "Choose one of the kinds.";
   if (!draft.eventTypes.every(isSubscribable)) errors.eventTypes = "Choose from the listed types.";
   return { draft, errors };
@@ -750,7 +753,7 @@ function draftOfEndpoint(endpoint: EndpointView): EndpointDraft {
 }
 
 async function endpointOfPage(c: UiContext): Promise<EndpointView> {
-  const row = await findEndpoint(uiMutationContext(c).db, projectOf(c), c.req.param("id") ?? "");
+  const row = await findEndpoint(mutationContext(c).db, projectOf(c), c.req.param("id") ?? "");
   return toEndpointView(row);
 }
 
@@ -768,7 +771,7 @@ async function renderEndpoint(
 ) {
   const raw = c.req.query("before");
   const before = raw && raw.length <= 40 ? raw : undefined;
-  const page = await listDeliveries(uiMutationContext(c).db, projectOf(c), endpoint.id, {
+  const page = await listDeliveries(mutationContext(c).db, projectOf(c), endpoint.id, {
     limit: DELIVERY_PAGE_SIZE,
     before,
   });
@@ -820,7 +823,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
 
   ui.get("/webhooks", signedIn(), async (c) => {
     requirePagePermission(c, "webhooks:manage", WHAT);
-    const endpoints = await listEndpoints(uiMutationContext(c).db, projectOf(c));
+    const endpoints = await listEndpoints(mutationContext(c).db, projectOf(c));
     const deleted = c.req.query("deleted");
     return render(
       c,
@@ -853,7 +856,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
     if (Object.keys(errors).length > 0) return again(422);
     try {
       const { endpoint, secret } = await createEndpoint(
-        uiMutationContext(c),
+        mutationContext(c),
         projectOf(c),
         {
           url: draft.url,
@@ -892,7 +895,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
     }
     try {
       await updateEndpoint(
-        uiMutationContext(c),
+        mutationContext(c),
         projectOf(c),
         endpoint.id,
         {
@@ -919,7 +922,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
   ui.post("/webhooks/:id/test", signedIn(), async (c) => {
     requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
-    await sendTestEvent(uiMutationContext(c), projectOf(c), endpoint.id);
+    await sendTestEvent(mutationContext(c), projectOf(c), endpoint.id);
     return c.redirect(webhookPath(endpoint.id, "?tested"), 303);
   });
 
@@ -936,7 +939,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
     if (!OVERLAP_CHOICES.includes(hours)) {
       throw new ProblemError("validation_failed", "Choose one of the overlap windows offered.");
     }
-    const rotated = await rotateSecret(uiMutationContext(c), projectOf(c), endpoint.id, hours);
+    const rotated = await rotateSecret(mutationContext(c), projectOf(c), endpoint.id, hours);
     return render(
       c,
       <SecretPage c={c} endpoint={rotated.endpoint} secret={rotated.secret} rotated />,
@@ -951,7 +954,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
   ui.post("/webhooks/:id/delete", signedIn(), async (c) => {
     requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
-    await deleteEndpoint(uiMutationContext(c), projectOf(c), endpoint.id);
+    await deleteEndpoint(mutationContext(c), projectOf(c), endpoint.id);
     return c.redirect(`/webhooks?deleted=${encodeURIComponent(endpoint.url)}`, 303);
   });
 
@@ -959,7 +962,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
     requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
     const delivery = await getDelivery(
-      uiMutationContext(c).db,
+      mutationContext(c).db,
       projectOf(c),
       endpoint.id,
       c.req.param("deliveryId"),
@@ -970,7 +973,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
   ui.post("/webhooks/:id/deliveries/:deliveryId/redeliver", signedIn(), async (c) => {
     requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
-    await redeliver(uiMutationContext(c), projectOf(c), endpoint.id, c.req.param("deliveryId"));
+    await redeliver(mutationContext(c), projectOf(c), endpoint.id, c.req.param("deliveryId"));
     return c.redirect(webhookPath(endpoint.id, "?redelivered"), 303);
   });
 }

@@ -1,0 +1,41 @@
+/**
+ * Every limit a user can run into, in one place: the zod schemas, the edge's checks, the UI's
+ * `maxlength` attributes and the docs read them from here, so a number is never written twice.
+ * Sizes of templates and bodies are UTF-8 bytes, not characters.
+ */
+
+/** Prompt names are KV key and URL parts. */
+export const PROMPT_NAME_MAX = 128;
+export const LABEL_MAX = 64;
+export const PROJECT_MAX = 64;
+/** Versions are numbered 1, 2, 3… and stored as SQLite integers read into JS numbers. */
+export const VERSION_MAX = 2_147_483_647;
+
+/** Total UTF-8 bytes of all templates of one version. */
+export const TEMPLATE_MAX_BYTES = 64 * 1024;
+export const CHAT_MESSAGES_MAX = 100;
+/** A version's model config, as canonical JSON. */
+export const CONFIG_MAX_BYTES = 16 * 1024;
+export const VARIABLE_DESCRIPTION_MAX = 500;
+export const COMMIT_MESSAGE_MAX = 1000;
+
+export const PROMPT_DESCRIPTION_MAX = 1000;
+export const TAGS_MAX = 20;
+export const TAG_MAX = 40;
+/** Labels one request may set (a new version's `labels`, a project's protected labels). */
+export const LABELS_PER_REQUEST_MAX = 20;
+
+export const PROJECT_NAME_MAX = 100;
+export const KEY_NAME_MAX = 100;
+
+export const WEBHOOK_URL_MAX = 2000;
+export const WEBHOOK_DESCRIPTION_MAX = 500;
+export const WEBHOOK_AUTH_TOKEN_MAX = 500;
+
+/** Request bodies larger than this are refused with 413 before they are parsed (both workers). */
+export const REQUEST_BODY_MAX_BYTES = 256 * 1024;
+/** Names in one batch fetch at the edge (one KV bulk get). */
+export const BATCH_NAMES_MAX = 100;
+/** Items in one page of a list endpoint. */
+export const PAGE_SIZE_MAX = 200;
+export const PAGE_SIZE_DEFAULT = 50;
