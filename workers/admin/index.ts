@@ -13,12 +13,13 @@ import { registerVersionRoutes } from "../modules/prompts/api/versions";
 import { registerWebhookRoutes } from "../modules/webhooks/api";
 import { consumeWebhookDeliveries, markDeadLettered } from "../modules/webhooks/delivery";
 import { type DeliveryMessage, fanOutEvent } from "../modules/webhooks/fan-out";
+import { requeueStuckDeliveries } from "../modules/webhooks/recovery";
 import type { EventMessage } from "../platform/context";
 import { openDatabase } from "../platform/db/client";
 import { consumeEvents, recordDeadLetteredEvents } from "../platform/events-consumer";
 import { type AdminHonoEnv, createRouter } from "../platform/http/app";
 import { handleError, requestId, securityHeaders } from "../platform/http/middleware";
-import { retryPendingOutbox } from "../platform/outbox";
+import { recoveryGraceSeconds, retryPendingOutbox } from "../platform/outbox";
 import { platformOf, webhookFanOutOf } from "./platform";
 import { createAdminUi } from "./ui";
 
@@ -82,9 +83,14 @@ api.onError(handleError);
 
 export default {
   fetch: app.fetch,
-  /** Retries outbox rows whose publish or enqueue failed after their commit. */
+  /**
+   * Retries outbox rows whose publish or enqueue failed after their commit, and sends again the
+   * work whose queue message was lost: events never consumed, deliveries never attempted when due.
+   */
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(retryPendingOutbox(platformOf(env)));
+    const graceSeconds = recoveryGraceSeconds(env.RECOVERY_GRACE_SECONDS);
+    ctx.waitUntil(retryPendingOutbox(platformOf(env), 50, { graceSeconds }));
+    ctx.waitUntil(requeueStuckDeliveries(webhookFanOutOf(env), { graceSeconds }));
   },
   /** One handler for every queue this worker consumes (see wrangler.toml). */
   async queue(batch, env) {

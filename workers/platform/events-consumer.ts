@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { EventMessage, Platform } from "./context";
 import type { Database } from "./db/client";
 import { outbox } from "./db/schema";
@@ -15,6 +15,7 @@ export function retryDelaySeconds(attempts: number): number {
  * Then webhook-visible events fan out to one delivery per subscribed endpoint (after the publish,
  * so a receiver reacting to the webhook reads the new state at the edge).
  * Messages are acked or retried one by one, so one failure does not redeliver the batch.
+ * A handled event is recorded on its outbox row; the cron re-sends events that never are.
  */
 export async function consumeEvents(
   batch: MessageBatch<EventMessage>,
@@ -27,6 +28,10 @@ export async function consumeEvents(
       const event = message.body;
       if (event.publishTarget) await platform.publish(event.projectId, event.publishTarget);
       if (afterPublish) await afterPublish(event);
+      await platform.db
+        .update(outbox)
+        .set({ consumedAt: new Date().toISOString() })
+        .where(and(eq(outbox.eventId, event.eventId), isNull(outbox.consumedAt)));
       message.ack();
     } catch (error) {
       console.error("event handling failed", message.id, String(error));
@@ -36,9 +41,9 @@ export async function consumeEvents(
 }
 
 /**
- * Consumer of the events dead-letter queue: the event failed every retry. Its KV projection is
- * still repaired by the cron and by republish; the outbox row records the loss of its webhooks so
- * an operator can see it (and re-enqueue it by clearing enqueued_at).
+ * Consumer of the events dead-letter queue: the event failed every retry. The outbox row records
+ * it so an operator can see it; as the event was never consumed, the cron sends it again after
+ * the grace period (a bounded number of times), and republish repairs its KV projection.
  */
 export async function recordDeadLetteredEvents(
   batch: MessageBatch<EventMessage>,

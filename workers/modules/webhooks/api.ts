@@ -274,7 +274,9 @@ const redeliverRoute = createRoute({
   method: "post",
   path: `${base}/{webhookId}/deliveries/{deliveryId}/redeliver`,
   tags,
-  summary: "Send a finished delivery again (same webhook-id, same body)",
+  summary: "Send a delivery again now (same webhook-id, same body)",
+  description:
+    "Any delivery: a failed or succeeded one is replayed; a pending or retrying one is attempted now with a fresh retry schedule, and its scheduled retry is dropped. 409 while an attempt is being made.",
   request: { params: DeliveryParams },
   responses: {
     202: jsonResponse(Delivery, "Queued again"),

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { Database } from "../../platform/db/client";
 import {
   auditLog,
@@ -19,6 +19,12 @@ import { checkWebhookUrl } from "./url-guard";
  * Retry-After. The attempt after WEBHOOK_MAX_RETRIES retries is the last: if it fails too, the
  * delivery is marked failed and the message acked. Messages that still reach the dead-letter
  * queue (our own errors on every try) are marked failed by markDeadLettered.
+ *
+ * A delivery may get more than one message (a redeliver, the cron re-sending one it thinks lost,
+ * a re-sent event): each attempt first claims the delivery in one statement, so two messages
+ * never attempt at once, a finished delivery is never attempted again, and a message of an
+ * earlier round (before a redeliver) is dropped. Backoff and giving up count the delivery's own
+ * attempts in its round, so a re-sent message continues the schedule instead of restarting it.
  */
 
 /** Must equal `max_retries` of the cuecard-webhooks consumer in wrangler.toml. */
@@ -31,6 +37,8 @@ export const RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000] as const;
 /** The longest delay Cloudflare Queues accepts (12 h); a longer Retry-After is capped to it. */
 export const MAX_RETRY_DELAY_SECONDS = 43_200;
 export const REQUEST_TIMEOUT_MS = 10_000;
+/** How much longer than the request timeout a claim holds: time for the D1 writes around it. */
+const LEASE_MARGIN_MS = 20_000;
 const EXCERPT_BYTES = 1024;
 const EXCERPT_CHARS = 200;
 const GAVE_UP = "Gave up after every retry; redeliver to try again.";
@@ -184,6 +192,8 @@ async function recordAttempt(
         lastResponseExcerpt: record.responseExcerpt,
         lastError: record.error,
         nextRetryAt: record.nextRetryAt,
+        leaseUntil: null,
+        roundAttempts: sql`${webhookDeliveries.roundAttempts} + 1`,
         updatedAt: at,
       })
       .where(eq(webhookDeliveries.id, delivery.id)),
@@ -217,28 +227,93 @@ async function recordAttempt(
 async function markFailed(db: Database, deliveryId: string, error: string, now: Date) {
   await db
     .update(webhookDeliveries)
-    .set({ status: "failed", lastError: error, nextRetryAt: null, updatedAt: now.toISOString() })
+    .set({
+      status: "failed",
+      lastError: error,
+      nextRetryAt: null,
+      leaseUntil: null,
+      updatedAt: now.toISOString(),
+    })
     .where(eq(webhookDeliveries.id, deliveryId));
 }
 
 /**
+ * Takes the delivery for one attempt, or returns nothing when this message must not attempt it:
+ * gone (endpoint deleted), finished, of an earlier round, or being attempted right now.
+ */
+async function claimDelivery(
+  db: Database,
+  deliveryId: string,
+  round: number | undefined,
+  now: Date,
+  leaseUntil: Date,
+): Promise<WebhookDeliveryRow | undefined> {
+  const [claimed] = await db
+    .update(webhookDeliveries)
+    .set({ leaseUntil: leaseUntil.toISOString() })
+    .where(
+      and(
+        eq(webhookDeliveries.id, deliveryId),
+        inArray(webhookDeliveries.status, ["pending", "retrying"]),
+        or(
+          isNull(webhookDeliveries.leaseUntil),
+          lte(webhookDeliveries.leaseUntil, now.toISOString()),
+        ),
+        round === undefined ? undefined : eq(webhookDeliveries.round, round),
+      ),
+    )
+    .returning();
+  return claimed;
+}
+
+/**
  * One attempt of one delivery. `messageAttempts` is the queue message's attempt number (1 for
- * the first), which picks the backoff; the delivery's own counter numbers the attempt log.
+ * the first); the attempt's number in the delivery's round counts too, so a message sent again
+ * by the cron continues the backoff. The delivery's own counter numbers the attempt log.
+ * `round` is the round the message was sent for (absent: any).
  */
 export async function attemptDelivery(
   deliveryId: string,
   messageAttempts: number,
   deps: DeliveryDeps,
+  round?: number,
 ): Promise<AttemptOutcome> {
   const { db } = deps;
   const now = deps.now?.() ?? new Date();
-  const delivery = await db.query.webhookDeliveries.findFirst({
-    where: eq(webhookDeliveries.id, deliveryId),
-  });
-  // Gone (endpoint deleted) or already finished: a duplicate or stale message.
-  if (!delivery || delivery.status === "succeeded" || delivery.status === "failed") {
-    return { result: "skipped" };
+  const timeoutMs = deps.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  const leaseUntil = new Date(now.getTime() + timeoutMs + LEASE_MARGIN_MS);
+  const delivery = await claimDelivery(db, deliveryId, round, now, leaseUntil);
+  if (!delivery) return { result: "skipped" };
+  try {
+    return await attemptClaimed(delivery, Math.max(messageAttempts, delivery.roundAttempts + 1), {
+      ...deps,
+      timeoutMs,
+      now: () => now,
+    });
+  } catch (error) {
+    // Our own failure mid-attempt: free the delivery for the retry rather than wait out the lease.
+    await db
+      .update(webhookDeliveries)
+      .set({ leaseUntil: null })
+      .where(
+        and(
+          eq(webhookDeliveries.id, deliveryId),
+          eq(webhookDeliveries.leaseUntil, leaseUntil.toISOString()),
+        ),
+      )
+      .catch(() => {});
+    throw error;
   }
+}
+
+async function attemptClaimed(
+  delivery: WebhookDeliveryRow,
+  attemptNumber: number,
+  deps: DeliveryDeps & { timeoutMs: number; now: () => Date },
+): Promise<AttemptOutcome> {
+  const { db } = deps;
+  const now = deps.now();
+  const deliveryId = delivery.id;
   const endpoint = await db.query.webhookEndpoints.findFirst({
     where: eq(webhookEndpoints.id, delivery.endpointId),
   });
@@ -267,7 +342,7 @@ export async function attemptDelivery(
   }
 
   const request = await buildRequest(endpoint, delivery, now);
-  const timeoutMs = deps.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  const timeoutMs = deps.timeoutMs;
   const started = Date.now();
   let response: Response | undefined;
   let error: string | null = null;
@@ -331,7 +406,7 @@ export async function attemptDelivery(
   }
   // The queue would dead-letter the message after this one: finish here rather than leave the
   // delivery `retrying` until (or, if the DLQ consumer is down, beyond) the dead-letter consumer.
-  if (messageAttempts > WEBHOOK_MAX_RETRIES) {
+  if (attemptNumber > WEBHOOK_MAX_RETRIES) {
     await recordAttempt(
       db,
       delivery,
@@ -349,7 +424,7 @@ export async function attemptDelivery(
   }
   const delaySeconds =
     retryAfterSeconds(response?.headers.get("retry-after") ?? null, now) ??
-    backoffSeconds(messageAttempts);
+    backoffSeconds(attemptNumber);
   await recordAttempt(
     db,
     delivery,
@@ -377,7 +452,12 @@ export async function consumeWebhookDeliveries(
   await Promise.all(
     batch.messages.map(async (message) => {
       try {
-        const outcome = await attemptDelivery(message.body.deliveryId, message.attempts, deps);
+        const outcome = await attemptDelivery(
+          message.body.deliveryId,
+          message.attempts,
+          deps,
+          message.body.round,
+        );
         if (outcome.result === "retry") message.retry({ delaySeconds: outcome.delaySeconds });
         else message.ack();
       } catch (error) {
@@ -404,6 +484,7 @@ export async function markDeadLettered(
       .set({
         status: "failed",
         nextRetryAt: null,
+        leaseUntil: null,
         lastError: sql`coalesce(${webhookDeliveries.lastError} || ' ', '') || ${GAVE_UP}`,
         updatedAt: now.toISOString(),
       })

@@ -1,6 +1,6 @@
 import { newId } from "@cuecard/core/ids";
 import { ProblemError } from "@cuecard/core/problem";
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { commitChange } from "../../platform/changes";
 import type { MutationContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
@@ -369,7 +369,15 @@ export interface AttemptView {
 }
 
 function toDeliveryView(row: WebhookDeliveryRow): DeliveryView {
-  const { payload: _payload, projectId: _projectId, ...view } = row;
+  const {
+    payload: _payload,
+    projectId: _projectId,
+    // Bookkeeping of the delivery consumer, not part of the API.
+    leaseUntil: _leaseUntil,
+    round: _round,
+    roundAttempts: _roundAttempts,
+    ...view
+  } = row;
   return view;
 }
 
@@ -435,9 +443,13 @@ export async function getDelivery(
 }
 
 /**
- * Replays a finished delivery with the same `webhook-id` and body (a receiver that already
- * processed it can recognise the duplicate). The request goes through the outbox like any
- * change, so a failing queue cannot lose it.
+ * Sends a delivery again now with the same `webhook-id` and body (a receiver that already
+ * processed it can recognise the duplicate), whatever its status, like Stripe's and GitHub's
+ * resend: a failed or succeeded one is replayed, and a pending or retrying one (e.g. stuck after
+ * a lost message) is attempted now with a fresh retry schedule. The new round makes the consumer
+ * drop the messages of the earlier one, so it is not attempted twice. Refused only while an
+ * attempt is being made. The request goes through the outbox like any change, so a failing
+ * queue cannot lose it.
  */
 export async function redeliver(
   ctx: MutationContext,
@@ -453,10 +465,10 @@ export async function redeliver(
     );
   }
   const delivery = await findDelivery(ctx.db, endpointId, deliveryId);
-  if (delivery.status === "pending" || delivery.status === "retrying") {
+  if (delivery.leaseUntil && new Date(delivery.leaseUntil) > new Date()) {
     throw new ProblemError(
       "conflict",
-      "The delivery is still being attempted; wait until it succeeds or fails.",
+      "An attempt of this delivery is being made right now; redeliver once it has finished (within about 30 s).",
     );
   }
   await commitChange(ctx, {
@@ -468,6 +480,8 @@ export async function redeliver(
           status: "pending",
           nextRetryAt: null,
           lastError: null,
+          round: sql`${webhookDeliveries.round} + 1`,
+          roundAttempts: 0,
           updatedAt: new Date().toISOString(),
         })
         .where(eq(webhookDeliveries.id, deliveryId)),

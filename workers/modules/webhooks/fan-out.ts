@@ -15,6 +15,8 @@ import {
 /** The body of a message on the deliveries queue: which delivery to attempt. */
 export interface DeliveryMessage {
   deliveryId: string;
+  /** The delivery's round when this was sent; a redeliver starts a new one (absent: any). */
+  round?: number;
 }
 
 export interface WebhookFanOut {
@@ -26,11 +28,14 @@ export interface WebhookFanOut {
 /** Queues accept at most 100 messages per sendBatch. */
 const SEND_BATCH_LIMIT = 100;
 
-async function enqueue(deliveries: Queue<DeliveryMessage>, ids: string[]) {
-  for (let start = 0; start < ids.length; start += SEND_BATCH_LIMIT) {
+export async function enqueueDeliveries(
+  deliveries: Queue<DeliveryMessage>,
+  messages: DeliveryMessage[],
+) {
+  for (let start = 0; start < messages.length; start += SEND_BATCH_LIMIT) {
     await deliveries.sendBatch(
-      ids.slice(start, start + SEND_BATCH_LIMIT).map((deliveryId) => ({
-        body: { deliveryId },
+      messages.slice(start, start + SEND_BATCH_LIMIT).map((body) => ({
+        body,
         contentType: "json" as const,
       })),
     );
@@ -52,7 +57,7 @@ export async function fanOutEvent(event: EventMessage, platform: WebhookFanOut):
       where: and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, "pending")),
     });
     if (!delivery) return 0;
-    await enqueue(platform.deliveries, [deliveryId]);
+    await enqueueDeliveries(platform.deliveries, [{ deliveryId, round: delivery.round }]);
     return 1;
   }
 
@@ -95,7 +100,7 @@ export async function fanOutEvent(event: EventMessage, platform: WebhookFanOut):
   await db.batch(inserts as unknown as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 
   const unattempted = await db
-    .select({ id: webhookDeliveries.id })
+    .select({ deliveryId: webhookDeliveries.id, round: webhookDeliveries.round })
     .from(webhookDeliveries)
     .where(
       and(
@@ -108,9 +113,6 @@ export async function fanOutEvent(event: EventMessage, platform: WebhookFanOut):
         ),
       ),
     );
-  await enqueue(
-    platform.deliveries,
-    unattempted.map((row) => row.id),
-  );
+  await enqueueDeliveries(platform.deliveries, unattempted);
   return unattempted.length;
 }

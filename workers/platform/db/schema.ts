@@ -132,7 +132,8 @@ export const auditLog = sqliteTable(
 
 /**
  * One row per change to deliver. Written in the same batch as the change; pending until the
- * change is published to KV and its event is on the queue. The cron retries pending rows.
+ * change is published to KV and its event is on the queue. The cron retries pending rows, and
+ * re-sends events that were enqueued but not consumed within a grace period (a lost message).
  */
 export const outbox = sqliteTable(
   "outbox",
@@ -147,13 +148,19 @@ export const outbox = sqliteTable(
     payload: text("payload", { mode: "json" }).notNull(),
     ...createdAt,
     publishedAt: text("published_at"),
+    /** When the event was last put on the queue (a re-send by the cron moves it). */
     enqueuedAt: text("enqueued_at"),
+    /** When the events consumer finished handling the event; null while it may be lost. */
+    consumedAt: text("consumed_at"),
+    /** How often the cron re-sent the event because it was not consumed in time. */
+    resends: integer("resends").notNull().default(0),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
   },
   (table) => [
     uniqueIndex("outbox_event_id").on(table.eventId),
     index("outbox_pending").on(table.enqueuedAt, table.publishedAt, table.id),
+    index("outbox_unconsumed").on(table.consumedAt, table.enqueuedAt),
   ],
 );
 
@@ -257,12 +264,25 @@ export const webhookDeliveries = sqliteTable(
     lastResponseExcerpt: text("last_response_excerpt"),
     lastError: text("last_error"),
     nextRetryAt: text("next_retry_at"),
+    /**
+     * Set while an attempt is being made, so a duplicate message cannot make a second one at the
+     * same time; an attempt that dies leaves it to expire. Not shown to users.
+     */
+    leaseUntil: text("lease_until"),
+    /**
+     * Bumped by every redeliver. Queue messages carry the round they were sent for, so the
+     * scheduled retries of an earlier round are dropped instead of attempting again.
+     */
+    round: integer("round").notNull().default(0),
+    /** Attempts in the current round: picks the backoff and when to give up. */
+    roundAttempts: integer("round_attempts").notNull().default(0),
     ...createdAt,
     updatedAt: text("updated_at").notNull(),
   },
   (table) => [
     uniqueIndex("webhook_deliveries_event_endpoint").on(table.eventId, table.endpointId),
     index("webhook_deliveries_endpoint").on(table.endpointId, table.createdAt),
+    index("webhook_deliveries_due").on(table.status, table.nextRetryAt),
   ],
 );
 

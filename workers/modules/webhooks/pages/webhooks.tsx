@@ -396,7 +396,7 @@ function DeliveryLog(props: {
                   {d.nextRetryAt ? <Time iso={d.nextRetryAt} /> : <span class="muted">—</span>}
                 </td>
                 <td class="row-actions">
-                  {d.status === "failed" ? (
+                  {d.status === "failed" || d.status === "retrying" ? (
                     <form
                       method="post"
                       action={webhookPath(
@@ -655,7 +655,7 @@ function DeliveryPage(props: {
             <Time iso={delivery.createdAt} />
           </p>
         </div>
-        {delivery.status === "failed" ? (
+        {delivery.status === "failed" || delivery.status === "retrying" ? (
           <div class="actions">
             <form
               method="post"
