@@ -29,6 +29,22 @@ const REFUSED = [
   "https://169.254.169.254/latest/meta-data/",
   "https://[::ffff:169.254.169.254]/",
   "https://[64:ff9b::a9fe:a9fe]/",
+  // IPv4-translated (::ffff:0:0:0/96) and local-use NAT64 (64:ff9b:1::/48).
+  "https://[::ffff:0:7f00:1]/",
+  "https://[::ffff:0:a9fe:a9fe]/",
+  "https://[::ffff:0:10.0.0.1]/",
+  "https://[64:ff9b:1::a9fe:a9fe]/",
+  "https://[64:ff9b:1::7f00:1]/",
+  "https://[64:ff9b:1:ffff::8.8.8.8]/",
+  // The rest of the IPv6 special-purpose registry.
+  "https://[100::1]/",
+  "https://[2001::a9fe:a9fe]/",
+  "https://[2001:2::1]/",
+  "https://[2001:db8::1]/",
+  "https://[2002:a9fe:a9fe::1]/",
+  "https://[2620:4f:8000::1]/",
+  "https://[3fff::1]/",
+  "https://[5f00::1]/",
   "https://localhost/",
   "https://localhost./",
   "https://api.localhost/",
@@ -78,6 +94,9 @@ describe("webhook URL guard (SSRF)", () => {
     "https://8.8.8.8/",
     "https://172.32.0.1/",
     "https://[2606:4700:4700::1111]/",
+    "https://[2a00:1450:4001::200e]/",
+    "https://[::ffff:8.8.8.8]/",
+    "https://[64:ff9b::8.8.8.8]/",
     "https://api.github.com/repos/acme/prompts/dispatches",
   ])("accepts the public https URL %s", (url) => {
     expect(checkWebhookUrl(url, strict)).toMatchObject({ ok: true });
@@ -112,6 +131,8 @@ describe("webhook URL guard (SSRF)", () => {
     "[::7f00:1]",
     "[64:ff9b::7f00:1]",
     "[64:ff9b::127.0.0.9]",
+    "[::ffff:0:7f00:1]",
+    "[::ffff:0:127.0.0.1]",
   ])("every spelling of loopback %s: refused as loopback, allowed over http locally", (host) => {
     for (const scheme of ["http", "https"]) {
       const url = `${scheme}://${host}:8790/hook`;

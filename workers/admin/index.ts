@@ -18,7 +18,12 @@ import type { EventMessage } from "../platform/context";
 import { openDatabase } from "../platform/db/client";
 import { consumeEvents, recordDeadLetteredEvents } from "../platform/events-consumer";
 import { type AdminHonoEnv, createRouter } from "../platform/http/app";
-import { handleError, requestId, securityHeaders } from "../platform/http/middleware";
+import {
+  handleError,
+  requestId,
+  securityHeaders,
+  wellFormedJsonBody,
+} from "../platform/http/middleware";
 import { recoveryGraceSeconds, retryPendingOutbox } from "../platform/outbox";
 import { platformOf, webhookFanOutOf } from "./platform";
 import { createAdminUi } from "./ui";
@@ -38,6 +43,7 @@ api.use(
     },
   }),
 );
+api.use("/v1/*", wellFormedJsonBody());
 registerAccessRoutes(api);
 registerProjectRoutes(api);
 registerPromptRoutes(api);

@@ -16,6 +16,13 @@ export const TEMPLATE_MAX_BYTES = 64 * 1024;
 export const CHAT_MESSAGES_MAX = 100;
 /** A version's model config, as canonical JSON. */
 export const CONFIG_MAX_BYTES = 16 * 1024;
+/** Nesting of objects/arrays in a model config (tool schemas nest, but not this deep). */
+export const CONFIG_MAX_DEPTH = 32;
+/**
+ * Nesting of any JSON request body, counted from the body itself. Above every field's own limit,
+ * so the field's rule is the one reported; it keeps every recursive walk far from the stack's end.
+ */
+export const JSON_BODY_MAX_DEPTH = 64;
 export const VARIABLE_DESCRIPTION_MAX = 500;
 export const COMMIT_MESSAGE_MAX = 1000;
 
@@ -27,6 +34,11 @@ export const LABELS_PER_REQUEST_MAX = 20;
 
 export const PROJECT_NAME_MAX = 100;
 export const KEY_NAME_MAX = 100;
+/**
+ * The latest expiry a key may have. Expiry is stored as ISO text and compared as text in D1;
+ * after year 9999 the ISO form becomes `+010000-…`, which sorts before every 4-digit year.
+ */
+export const KEY_EXPIRES_MAX = "9999-12-31T23:59:59.999Z";
 
 export const WEBHOOK_URL_MAX = 2000;
 export const WEBHOOK_DESCRIPTION_MAX = 500;

@@ -226,6 +226,41 @@ export function resolveVariables(
 
 const noEscape = { escape: (value: unknown) => String(value) };
 
+/** A name's value in one view, looking only at own fields (`a.b.c` walks own fields too). */
+function ownValue(view: unknown, name: string): { hit: boolean; value?: unknown } {
+  const names = name.indexOf(".") > 0 ? name.split(".") : [name];
+  let value = view;
+  for (const [index, key] of names.entries()) {
+    // Mustache reads a primitive's own fields (a string's length) only through a dotted name.
+    const readable = typeof value === "object" ? value !== null : names.length > 1 && value != null;
+    if (!readable || !Object.hasOwn(Object(value), key)) return { hit: false };
+    value = (value as Record<string, unknown>)[key];
+    if (index < names.length - 1 && value == null) return { hit: false };
+  }
+  return { hit: true, value };
+}
+
+/**
+ * Variables are data. Mustache's own lookup also finds inherited members and calls functions:
+ * `{{#rows}}{{pop}}{{/rows}}` called `Array.prototype.pop` on each row, emptying the caller's
+ * lists, including defaults a cache shares across renders. Here a tag sees only own fields and
+ * nothing is ever called, so a render can never change its inputs.
+ */
+class DataContext extends Mustache.Context {
+  override push(view: unknown): Mustache.Context {
+    return new DataContext(view, this);
+  }
+
+  override lookup(name: string): unknown {
+    if (name === ".") return typeof this.view === "function" ? undefined : this.view;
+    for (let context: Mustache.Context | undefined = this; context; context = context.parent) {
+      const found = ownValue(context.view, name);
+      if (found.hit) return typeof found.value === "function" ? undefined : found.value;
+    }
+    return undefined;
+  }
+}
+
 type RenderArgs = Parameters<Mustache.Writer["renderTokens"]>;
 
 /**
@@ -278,7 +313,7 @@ export function renderTemplate(
   writer: Mustache.Writer = new BoundedWriter(),
 ): string {
   try {
-    return writer.render(template, view, undefined, noEscape);
+    return writer.render(template, new DataContext(view), undefined, noEscape);
   } catch (error) {
     if (error instanceof RenderError) throw error;
     // mustache.js throws a TypeError on some values (e.g. a null list item in a section that

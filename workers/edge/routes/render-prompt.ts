@@ -1,3 +1,4 @@
+import { jsonInputProblems } from "@cuecard/core/input";
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import { RenderError, RenderLimitError, renderPrompt } from "@cuecard/core/template";
@@ -34,6 +35,9 @@ async function readRenderBody(request: Request): Promise<Record<string, unknown>
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw validationFailed([{ field: "body", message: "must be a JSON object" }]);
   }
+  // The admin's rule for every body: well-formed strings and keys, bounded nesting.
+  const problems = jsonInputProblems(body, "body");
+  if (problems.length > 0) throw validationFailed(problems);
   return body as Record<string, unknown>;
 }
 

@@ -1,3 +1,4 @@
+import { decodePathSegment, PATH_SEGMENT_RULE } from "@cuecard/core/input";
 import { bearerToken, isWellFormedKey } from "@cuecard/core/keys";
 import { ProblemError } from "@cuecard/core/problem";
 import { getCookie } from "hono/cookie";
@@ -34,7 +35,14 @@ export function routeKey(c: AdminContext): string | undefined {
 /** The project named in the URL, for scoping (`/api/v1/projects/{project}/…`). */
 function projectInUrl(c: AdminContext): string | undefined {
   const match = /^\/api\/v1\/projects\/([^/]+)/.exec(new URL(c.req.url).pathname);
-  return match?.[1] ? decodeURIComponent(match[1]) : undefined;
+  if (!match?.[1]) return undefined;
+  const project = decodePathSegment(match[1]);
+  if (project === undefined) {
+    throw new ProblemError("validation_failed", `The project in the URL ${PATH_SEGMENT_RULE}.`, {
+      errors: [{ field: "path.project", message: PATH_SEGMENT_RULE }],
+    });
+  }
+  return project;
 }
 
 /**

@@ -1,5 +1,6 @@
-import { CONFIG_MAX_BYTES, TEMPLATE_MAX_BYTES } from "@cuecard/core/limits";
-import { ProblemError } from "@cuecard/core/problem";
+import { jsonInputProblems } from "@cuecard/core/input";
+import { CONFIG_MAX_BYTES, CONFIG_MAX_DEPTH, TEMPLATE_MAX_BYTES } from "@cuecard/core/limits";
+import { type FieldError, ProblemError } from "@cuecard/core/problem";
 import {
   contentHash,
   type ModelConfig,
@@ -11,7 +12,12 @@ import {
   type VariableDeclaration,
   type VariableSpec,
 } from "@cuecard/core/prompt";
-import { deriveVariables, TemplateError } from "@cuecard/core/template";
+import {
+  checkRenderLimits,
+  deriveVariables,
+  RenderLimitError,
+  TemplateError,
+} from "@cuecard/core/template";
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Actor } from "../../platform/context";
@@ -57,6 +63,27 @@ export interface VersionView {
   labels: string[];
 }
 
+/**
+ * A default is rendered as if given, so it must pass the render limits: a default over them
+ * would make every render of the version fail.
+ */
+function defaultProblems(declared: Record<string, VariableDeclaration>): FieldError[] {
+  const problems: FieldError[] = [];
+  for (const [name, declaration] of Object.entries(declared)) {
+    if (declaration.default === undefined) continue;
+    try {
+      checkRenderLimits({ [name]: declaration.default });
+    } catch (error) {
+      if (!(error instanceof RenderLimitError)) throw error;
+      problems.push({
+        field: `body.variables.${name}.default`,
+        message: `${error.message}: over the render limit, every render using this default would be refused`,
+      });
+    }
+  }
+  return problems;
+}
+
 /** Validates and derives everything a version stores. Every refusal is a 422 naming the field. */
 export async function prepareVersion(
   input: VersionInput,
@@ -88,6 +115,15 @@ export async function prepareVersion(
     });
   }
   const config = input.config ?? {};
+  // Before anything walks the config (JSON.stringify, the hash): both recurse.
+  const shapeErrors = jsonInputProblems(config, "body.config", CONFIG_MAX_DEPTH);
+  if (shapeErrors.length === 0) shapeErrors.push(...jsonInputProblems(input, "body"));
+  shapeErrors.push(...defaultProblems(input.variables ?? {}));
+  if (shapeErrors.length > 0) {
+    throw new ProblemError("validation_failed", "Some fields are not valid; see errors.", {
+      errors: shapeErrors,
+    });
+  }
   const configBytes = utf8Bytes(JSON.stringify(config));
   if (configBytes > CONFIG_MAX_BYTES) {
     throw new ProblemError("validation_failed", "The model config is too large.", {

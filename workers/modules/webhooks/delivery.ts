@@ -127,6 +127,30 @@ function signingSecrets(endpoint: WebhookEndpointRow, now: Date): string[] {
     : [endpoint.secret];
 }
 
+/**
+ * A header the platform would refuse, as the attempt's error: fetch would throw before
+ * connecting, and that must not read as a network failure. Names the header, never its value.
+ */
+function invalidHeaderError(headers: Record<string, string>): string | null {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      new Headers([[name, value]]);
+    } catch {
+      const fix =
+        name === "authorization" ? " Replace the webhook's authToken." : " Edit the webhook.";
+      return `Not sent: the ${name} header is not a valid HTTP header value (line break, control or non-Latin-1 character).${fix}`;
+    }
+  }
+  return null;
+}
+
+/** A thrown error's own words, short and on one line, for the delivery log. */
+function causeText(cause: unknown): string {
+  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the target.
+  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 200);
+}
+
 /** The HTTP request of one attempt; a fresh timestamp (and so signature) every time. */
 export async function buildRequest(
   endpoint: WebhookEndpointRow,
@@ -345,21 +369,23 @@ async function attemptClaimed(
   const timeoutMs = deps.timeoutMs;
   const started = Date.now();
   let response: Response | undefined;
-  let error: string | null = null;
-  try {
-    response = await deps.fetch(verdict.url.toString(), {
-      method: "POST",
-      headers: request.headers,
-      body: request.body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (cause) {
-    const name = cause instanceof Error ? cause.name : "";
-    error =
-      name === "TimeoutError" || name === "AbortError"
-        ? `No response within ${timeoutMs / 1000} s.`
-        : "The connection failed (DNS, TLS or refused).";
+  let error: string | null = invalidHeaderError(request.headers);
+  if (error === null) {
+    try {
+      response = await deps.fetch(verdict.url.toString(), {
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (cause) {
+      const name = cause instanceof Error ? cause.name : "";
+      error =
+        name === "TimeoutError" || name === "AbortError"
+          ? `No response within ${timeoutMs / 1000} s.`
+          : `The connection failed (DNS, TLS or refused): ${causeText(cause)}.`;
+    }
   }
   const latencyMs = Date.now() - started;
   const statusCode = response?.status ?? null;

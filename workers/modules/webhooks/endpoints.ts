@@ -95,6 +95,9 @@ export function auditUrl(raw: string): string {
   return `${url.origin}/${first}${more}${url.search ? "?…" : ""}`;
 }
 
+/** A bearer token as HTTP allows it in a header: visible ASCII only. */
+const AUTH_TOKEN_PATTERN = /^[\x21-\x7e]+$/;
+
 function invalidField(field: string, message: string): ProblemError {
   return new ProblemError("validation_failed", `The ${field} is not accepted: ${message}.`, {
     errors: [{ field: `body.${field}`, message }],
@@ -110,6 +113,14 @@ function assertTarget(
 ) {
   const verdict = checkWebhookUrl(url, guard);
   if (!verdict.ok) throw invalidField("url", verdict.reason);
+  // Sent as `Authorization: Bearer <token>`: a line break or control character would make
+  // every delivery fail (or, where a client allows it, inject a header).
+  if (authToken && !AUTH_TOKEN_PATTERN.test(authToken)) {
+    throw invalidField(
+      "authToken",
+      "must be the token alone: visible ASCII characters, no spaces, line breaks or control characters",
+    );
+  }
   if (kind === "github_dispatch") {
     if (!GITHUB_DISPATCH_URL.test(url)) {
       throw invalidField("url", "must be https://api.github.com/repos/{owner}/{repo}/dispatches");

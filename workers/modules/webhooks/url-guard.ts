@@ -93,15 +93,18 @@ function ipv4Reason(address: number): string | undefined {
 }
 
 /**
- * The IPv4 address inside IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64
- * (64:ff9b::a.b.c.d) addresses: these reach that IPv4 host, so it is the one to judge.
+ * The IPv4 address inside the IPv6 forms that reach that IPv4 host, so it is the one to judge
+ * (IANA IPv6 special-purpose registry): IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible
+ * `::a.b.c.d`, IPv4-translated `::ffff:0:a.b.c.d` (RFC 2765) and NAT64 `64:ff9b::a.b.c.d`.
+ * The other embedding prefixes (local-use NAT64, 6to4, Teredo) are refused whole in ipv6Reason.
  */
 function embeddedIpv4(groups: number[]): number | undefined {
-  const [g0 = 0, g1 = 0, , , , g5 = 0, g6 = 0, g7 = 0] = groups;
+  const [g0 = 0, g1 = 0, , , g4 = 0, g5 = 0, g6 = 0, g7 = 0] = groups;
   const zeroUpTo = (n: number) => groups.slice(0, n).every((g) => g === 0);
   const mapped = zeroUpTo(5) && (g5 === 0xffff || g5 === 0);
+  const translated = zeroUpTo(4) && g4 === 0xffff && g5 === 0;
   const nat64 = g0 === 0x64 && g1 === 0xff9b && groups.slice(2, 6).every((g) => g === 0);
-  return mapped || nat64 ? ((g6 << 16) | g7) >>> 0 : undefined;
+  return mapped || translated || nat64 ? ((g6 << 16) | g7) >>> 0 : undefined;
 }
 
 const LOOPBACK_V4: Cidr = [ipv4(127, 0, 0, 0), 8];
@@ -125,23 +128,53 @@ function loopbackKind(host: string): "name" | "address" | "address (IPv4 inside 
     : undefined;
 }
 
-/** Non-loopback IPv6 ranges (loopbackKind has already ruled on loopback). */
+type Cidr6 = readonly [prefix: readonly number[], prefixLength: number];
+
+/**
+ * Special-purpose ranges inside global unicast (2000::/3) that are not the public internet, or
+ * that embed an IPv4 address (6to4, Teredo) whose target cannot be judged reliably.
+ */
+const BLOCKED_IPV6: readonly (readonly [Cidr6, string])[] = [
+  [[[0x2001, 0x0000], 23], "IETF protocol assignments (Teredo, benchmarking, ORCHID)"],
+  [[[0x2001, 0x0db8], 32], "documentation"],
+  [[[0x2002], 16], "6to4 (embeds an IPv4 address)"],
+  [[[0x2620, 0x004f, 0x8000], 48], "AS112 direct delegation"],
+  [[[0x3fff], 20], "documentation"],
+];
+
+function inCidr6(groups: number[], [prefix, prefixLength]: Cidr6): boolean {
+  for (let bit = 0; bit < prefixLength; bit += 16) {
+    const take = Math.min(16, prefixLength - bit);
+    const mask = (0xffff << (16 - take)) & 0xffff;
+    const index = bit / 16;
+    if (((groups[index] ?? 0) & mask) !== ((prefix[index] ?? 0) & mask)) return false;
+  }
+  return true;
+}
+
+/**
+ * Non-loopback IPv6 ranges (loopbackKind has already ruled on loopback). Only global unicast
+ * (2000::/3) is the public internet; everything outside it (unspecified, discard-only 100::/64,
+ * local-use NAT64 64:ff9b:1::/48, SRv6, unique local, link-local, multicast…) is refused, except
+ * the forms that embed an IPv4 address, which are judged by that address.
+ */
 function ipv6Reason(groups: number[]): string | undefined {
-  const [g0 = 0, g1 = 0] = groups;
+  const [g0 = 0] = groups;
   if (groups.every((g) => g === 0)) return "unspecified";
   const embedded = embeddedIpv4(groups);
   if (embedded !== undefined) {
     const reason = ipv4Reason(embedded);
     return reason ? `${reason} (IPv4 inside IPv6)` : undefined;
   }
-  if ((g0 & 0xfe00) === 0xfc00) return "unique local (private)";
-  if ((g0 & 0xffc0) === 0xfe80) return "link-local";
-  if ((g0 & 0xffc0) === 0xfec0) return "site-local";
-  if ((g0 & 0xff00) === 0xff00) return "multicast";
-  if (g0 === 0x2001 && g1 === 0x0db8) return "documentation";
-  if (g0 === 0x2002) return "6to4 (embeds an IPv4 address)";
-  if (g0 === 0x2001 && g1 === 0) return "Teredo (embeds an IPv4 address)";
-  return undefined;
+  if ((g0 & 0xe000) !== 0x2000) {
+    if ((g0 & 0xfe00) === 0xfc00) return "unique local (private)";
+    if ((g0 & 0xffc0) === 0xfe80) return "link-local";
+    if ((g0 & 0xffc0) === 0xfec0) return "site-local";
+    if ((g0 & 0xff00) === 0xff00) return "multicast";
+    if (g0 === 0x64 && groups[1] === 0xff9b) return "local-use NAT64";
+    return "non-global (outside 2000::/3)";
+  }
+  return BLOCKED_IPV6.find(([cidr]) => inCidr6(groups, cidr))?.[1];
 }
 
 /** Decides whether a webhook may be sent to `raw`; the reason says what to change. */

@@ -1,4 +1,5 @@
 import { newId } from "@cuecard/core/ids";
+import { jsonInputProblems } from "@cuecard/core/input";
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { type ProblemCode, ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
 import { createMiddleware } from "hono/factory";
@@ -7,6 +8,35 @@ import { secureHeaders } from "hono/secure-headers";
 import { openDatabase } from "../db/client";
 import { auditDenial } from "../denials";
 import type { AdminContext, AdminHonoEnv } from "./app";
+
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * Every JSON body, whatever route it is for, before any schema sees it: its strings and keys
+ * must be well-formed Unicode and it must nest within JSON_BODY_MAX_DEPTH. One rule for every
+ * field, including fields a schema accepts as any JSON. A body that does not parse is left to
+ * the route's validator, which answers 400.
+ */
+export function wellFormedJsonBody() {
+  return createMiddleware<AdminHonoEnv>(async function wellFormedJsonBody(c, next) {
+    const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
+    if (JSON_MEDIA_TYPE.test(mediaType)) {
+      let body: unknown;
+      let parsed = false;
+      try {
+        body = await c.req.json();
+        parsed = true;
+      } catch {}
+      const errors = parsed ? jsonInputProblems(body, "body") : [];
+      if (errors.length > 0) {
+        throw new ProblemError("validation_failed", "Some fields are not valid; see errors.", {
+          errors,
+        });
+      }
+    }
+    await next();
+  });
+}
 
 export function requestId() {
   return createMiddleware<AdminHonoEnv>(async function requestId(c, next) {

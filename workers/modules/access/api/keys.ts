@@ -1,5 +1,5 @@
 import { idPattern } from "@cuecard/core/ids";
-import { KEY_NAME_MAX } from "@cuecard/core/limits";
+import { KEY_EXPIRES_MAX, KEY_NAME_MAX } from "@cuecard/core/limits";
 import { ROLES } from "@cuecard/core/roles";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../../../platform/db/client";
@@ -48,6 +48,10 @@ const createKeyRoute = createRoute({
           // Stored as UTC ISO text, so expiry compares correctly as text in D1 and at the edge.
           .transform((value) => new Date(value).toISOString())
           .refine((value) => Date.parse(value) > Date.now(), "must be in the future")
+          .refine(
+            (value) => Date.parse(value) <= Date.parse(KEY_EXPIRES_MAX),
+            `must be at most ${KEY_EXPIRES_MAX} (the end of year 9999, UTC); omit it for a key that never expires`,
+          )
           .optional(),
       }),
     ),
