@@ -31,9 +31,23 @@ export function clearSessionCookie(c: UiContext) {
   deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true });
 }
 
-/** Only paths of this site are followed after sign-in, never `//other.example` or a full URL. */
-export function safeNext(next: string | undefined): string {
-  return next?.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+/**
+ * Where to go after sign-in: a path of this site, or `/`. Browsers drop tabs and newlines from
+ * URLs and read `\` as `/`, so `/\t/evil.example` means `//evil.example`: the path is resolved
+ * as a browser would and kept only if it stays on `origin`; control characters are never followed.
+ * The result is ASCII (percent-encoded), so it is always a valid Location header.
+ */
+export function safeNext(next: string | undefined, origin: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
+  if (!next?.startsWith("/") || /[\u0000-\u001f\u007f]/.test(next)) return "/";
+  let url: URL;
+  try {
+    url = new URL(next, origin);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== origin) return "/";
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 /**

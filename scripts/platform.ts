@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
@@ -105,6 +105,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     modulesRoot: adminBundleDir,
     compatibilityDate,
     compatibilityFlags: adminConfig.compatibility_flags,
+    modulesRules: bundledModuleRules(adminConfig),
     unsafeDirectSockets: [{ host, port: options.adminPort }],
     // The URLs follow the ports actually used, so links the admin shows point at this platform.
     bindings: {
@@ -122,6 +123,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     ),
     queueProducers: Object.fromEntries(
       (adminConfig.queues.producers ?? []).map((producer) => [producer.binding, producer.queue]),
+    ),
+    ratelimits: Object.fromEntries(
+      (adminConfig.ratelimits ?? []).map((limiter) => [
+        limiter.name,
+        { namespace_id: limiter.namespace_id, simple: limiter.simple },
+      ]),
     ),
     queueConsumers: Object.fromEntries(
       (adminConfig.queues.consumers ?? []).map((consumer) => [
@@ -216,6 +223,20 @@ interface WorkerConfig {
     }[];
   };
   triggers: { crons?: string[] };
+  ratelimits?: { name: string; namespace_id: string; simple: { limit: number; period: 10 | 60 } }[];
+  rules?: { type: "Text" | "Data" | "CompiledWasm"; globs: string[]; fallthrough?: boolean }[];
+}
+
+/**
+ * wrangler's bundle keeps each file a [[rules]] entry matched as a module of its own, named
+ * `<sha1>-<file name>`; Miniflare must load those with the rule's type, not as JavaScript.
+ */
+function bundledModuleRules(config: WorkerConfig): WorkerOptions["modulesRules"] {
+  return (config.rules ?? []).map((rule) => ({
+    type: rule.type,
+    include: [...new Set(rule.globs.map((glob) => `**/*-${basename(glob)}`))],
+    fallthrough: rule.fallthrough,
+  }));
 }
 
 function readWorkerConfig(configPath: string): WorkerConfig {

@@ -220,6 +220,45 @@ describe("local platform", () => {
     }
     expect((await edgeRead("marketing/tagline")).status).toBe(200);
   });
+
+  it("limits failed keys with the rate-limiting binding the local platform provides", async () => {
+    const wrongKey = (address: string) =>
+      fetch(`${platform.adminUrl}/api/v1/projects`, {
+        headers: {
+          authorization: "Bearer cc_admin_00000000000000000000000000000000",
+          "cf-connecting-ip": address,
+        },
+      });
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 11; attempt++) {
+      statuses.push((await wrongKey("198.51.100.7")).status);
+    }
+    expect(statuses.slice(0, 10).every((status) => status === 401)).toBe(true);
+    expect(statuses[10]).toBe(429);
+  });
+
+  it("serves the API docs and every asset they load from the admin worker itself", async () => {
+    const page = await fetch(`${platform.adminUrl}/api/docs`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const urls = [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"/g)].map(
+      (match) => new URL(match[1]!, platform.adminUrl),
+    );
+    expect(urls.map((url) => url.pathname.split("/").pop()).sort()).toEqual([
+      "cuecard-docs.js",
+      "swagger-ui-bundle.js",
+      "swagger-ui.css",
+    ]);
+    for (const url of urls) {
+      expect(url.origin).toBe(platform.adminUrl);
+      const asset = await fetch(url);
+      expect(asset.status, url.pathname).toBe(200);
+      // The bundled file's text, not a module wrapped by the bundler.
+      const text = await asset.text();
+      if (url.pathname.endsWith("swagger-ui-bundle.js")) expect(text).toContain("SwaggerUIBundle");
+      if (url.pathname.endsWith(".css")) expect(text).toContain(".swagger-ui");
+    }
+  });
 });
 
 async function adminRequest(method: string, path: string, body?: unknown): Promise<Response> {

@@ -1,8 +1,8 @@
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { ProblemError, problemResponse } from "@cuecard/core/problem";
-import { swaggerUI } from "@hono/swagger-ui";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { registerAccessRoutes } from "../modules/access/api/access";
 import { registerKeyRoutes } from "../modules/access/api/keys";
 import { authorize } from "../modules/access/middleware";
@@ -10,6 +10,7 @@ import { registerProjectRoutes } from "../modules/projects/api";
 import { registerLabelRoutes } from "../modules/prompts/api/labels";
 import { registerPromptRoutes } from "../modules/prompts/api/prompts";
 import { registerVersionRoutes } from "../modules/prompts/api/versions";
+import { documentAccessErrors } from "../modules/prompts/schemas";
 import { registerWebhookRoutes } from "../modules/webhooks/api";
 import { consumeWebhookDeliveries, markDeadLettered } from "../modules/webhooks/delivery";
 import { type DeliveryMessage, fanOutEvent } from "../modules/webhooks/fan-out";
@@ -17,6 +18,7 @@ import { requeueStuckDeliveries } from "../modules/webhooks/recovery";
 import type { EventMessage } from "../platform/context";
 import { openDatabase } from "../platform/db/client";
 import { consumeEvents, recordDeadLetteredEvents } from "../platform/events-consumer";
+import { registerApiDocs } from "../platform/http/api-docs";
 import { type AdminHonoEnv, createRouter } from "../platform/http/app";
 import {
   handleError,
@@ -30,6 +32,16 @@ import { createAdminUi } from "./ui";
 
 /** The admin JSON API, mounted at /api. Its register calls are the table of contents. */
 const api = createRouter();
+// Keys work from any origin, as with GitHub's API; cookies never do (no credentials), so a site
+// cannot read the API as a signed-in user. The sandboxed docs page calls the API this way too.
+const apiCors = cors({
+  origin: "*",
+  allowHeaders: ["authorization", "content-type"],
+  exposeHeaders: ["x-request-id", "etag", "retry-after"],
+  maxAge: 600,
+});
+api.use("/openapi.json", apiCors);
+api.use("/v1/*", apiCors);
 api.use("/v1/*", authorize());
 api.use(
   "/v1/*",
@@ -51,6 +63,7 @@ registerVersionRoutes(api);
 registerLabelRoutes(api);
 registerKeyRoutes(api);
 registerWebhookRoutes(api);
+documentAccessErrors(api.openAPIRegistry);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
   type: "http",
@@ -67,7 +80,7 @@ api.doc31("/openapi.json", {
   servers: [{ url: "/api", description: "This deployment" }],
   security: [{ adminToken: [] }],
 });
-api.get("/docs", swaggerUI({ url: "/api/openapi.json" }));
+registerApiDocs(api);
 
 const app = new Hono<AdminHonoEnv>();
 app.use(requestId());

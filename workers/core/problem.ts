@@ -17,6 +17,7 @@ export type ProblemCode =
   | "method_not_allowed"
   | "conflict"
   | "stale_revision"
+  | "rate_limited"
   | "internal_error"
   | "unavailable";
 
@@ -32,6 +33,7 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   method_not_allowed: 405,
   conflict: 409,
   stale_revision: 409,
+  rate_limited: 429,
   internal_error: 500,
   unavailable: 503,
 };
@@ -48,6 +50,7 @@ const TITLES: Record<ProblemCode, string> = {
   method_not_allowed: "Method not allowed",
   conflict: "Conflict",
   stale_revision: "Stale revision",
+  rate_limited: "Too many requests",
   internal_error: "Internal error",
   unavailable: "Service unavailable",
 };
@@ -75,11 +78,17 @@ export class ProblemError extends Error {
   readonly status: number;
   readonly errors?: FieldError[];
   readonly extensions?: Record<string, unknown>;
+  /** Response headers the problem needs, e.g. `retry-after` on a 429. */
+  readonly headers?: Record<string, string>;
 
   constructor(
     code: ProblemCode,
     detail: string,
-    options: { errors?: FieldError[]; extensions?: Record<string, unknown> } = {},
+    options: {
+      errors?: FieldError[];
+      extensions?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(detail);
     this.name = "ProblemError";
@@ -87,6 +96,7 @@ export class ProblemError extends Error {
     this.status = PROBLEM_STATUS[code];
     this.errors = options.errors;
     this.extensions = options.extensions;
+    this.headers = options.headers;
   }
 }
 
@@ -112,6 +122,8 @@ export function problemResponse(
     status: error.status,
     headers,
   });
+  for (const [name, value] of Object.entries(error.headers ?? {}))
+    response.headers.set(name, value);
   response.headers.set("content-type", PROBLEM_CONTENT_TYPE);
   if (requestId) response.headers.set("x-request-id", requestId);
   return response;

@@ -8,6 +8,7 @@ import type { Actor } from "../../platform/context";
 import { openDatabase } from "../../platform/db/client";
 import type { AdminContext, AdminHonoEnv } from "../../platform/http/app";
 import { actorOfKey, findActiveKey, findActiveSession, forbidden, touchKey } from "./access";
+import { clientAddress, countFailedAuth } from "./auth-failures";
 import { accessConfigOf, verifyAccessUser } from "./cloudflare-access";
 import { PUBLIC_ROUTES, ROUTE_POLICY, roleHas } from "./roles";
 
@@ -58,6 +59,12 @@ export function assertSameOrigin(c: AdminContext) {
   }
 }
 
+/** A wrong key counts against the client's failed-credential limit (429 past it). */
+async function failedKey(c: AdminContext, refusal: ProblemError): Promise<ProblemError> {
+  const address = clientAddress((name) => c.req.header(name));
+  return (await countFailedAuth(c.env.FAILED_AUTH_LIMITER, address, refusal)).error;
+}
+
 async function credentialsActor(c: AdminContext): Promise<Actor> {
   const db = openDatabase(c.env.DB);
   const header = c.req.header("authorization");
@@ -77,13 +84,18 @@ async function credentialsActor(c: AdminContext): Promise<Actor> {
       };
     }
     if (!isWellFormedKey(token)) {
-      throw new ProblemError(
-        "unauthorized",
-        "That is not a Cuecard key (they look like cc_<role>_…).",
+      throw await failedKey(
+        c,
+        new ProblemError("unauthorized", "That is not a Cuecard key (they look like cc_<role>_…)."),
       );
     }
     const key = await findActiveKey(db, token);
-    if (!key) throw new ProblemError("unauthorized", "The key is unknown, revoked or expired.");
+    if (!key) {
+      throw await failedKey(
+        c,
+        new ProblemError("unauthorized", "The key is unknown, revoked or expired."),
+      );
+    }
     c.executionCtx.waitUntil(touchKey(db, key).catch(() => {}));
     return actorOfKey(key);
   }

@@ -3,7 +3,7 @@ import { ProblemError } from "@cuecard/core/problem";
 import { eq } from "drizzle-orm";
 import type { Actor } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
-import { sessions } from "../../platform/db/schema";
+import { type ApiKeyRow, sessions } from "../../platform/db/schema";
 import { actorOfKey, findActiveKey } from "./access";
 import { roleHas } from "./roles";
 
@@ -24,19 +24,31 @@ export interface OpenedSession {
   expiresAt: string;
 }
 
+/** A refused sign-in; `key` is the key that was tried, when it exists (for the audit log). */
+export class SignInRefused extends ProblemError {
+  constructor(
+    code: "unauthorized" | "forbidden",
+    detail: string,
+    readonly key?: ApiKeyRow,
+  ) {
+    super(code, detail);
+  }
+}
+
 /** Signs in with an API key: the browser gets a session instead of keeping the key. */
 export async function openSession(db: Database, plaintextKey: string): Promise<OpenedSession> {
   const key = await findActiveKey(db, plaintextKey.trim());
   if (!key) {
-    throw new ProblemError(
+    throw new SignInRefused(
       "unauthorized",
       "That key is not valid. Check it, or ask an admin for a new one.",
     );
   }
   if (!roleHas(key.role, "prompts:read")) {
-    throw new ProblemError(
+    throw new SignInRefused(
       "forbidden",
       "Reader keys are for applications fetching prompts; sign in with an editor, publisher or admin key.",
+      key,
     );
   }
   const token = randomToken();

@@ -6,7 +6,7 @@ import {
   TAG_MAX,
 } from "@cuecard/core/limits";
 import { CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
-import { z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   labelName,
   modelConfig,
@@ -17,6 +17,8 @@ import {
   variableDeclarations,
   versionNumber,
 } from "../../platform/fields";
+import { FAILED_AUTH_WINDOW_SECONDS } from "../access/auth-failures";
+import { type Permission, ROLES, ROUTE_POLICY, roleHas } from "../access/roles";
 
 /** Named OpenAPI components shared by the admin routes. */
 
@@ -29,6 +31,10 @@ export const Problem = z
     code: z.string(),
     requestId: z.string().optional(),
     errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    permission: z
+      .string()
+      .optional()
+      .openapi({ description: "On a 403: the permission the request needed" }),
   })
   .openapi("Problem");
 
@@ -46,6 +52,58 @@ export const errorResponses = {
 export const conflictResponse = {
   409: { description: "Conflict, e.g. a stale `expectedRev`", content: problemContent },
 } as const;
+
+const forbiddenResponse = (detail: string) => ({
+  description: `Forbidden: ${detail}`,
+  content: problemContent,
+});
+const rateLimitedResponse = {
+  description: `Too many failed keys from this address: wait the Retry-After seconds (${FAILED_AUTH_WINDOW_SECONDS})`,
+  headers: {
+    "Retry-After": { schema: { type: "integer" as const }, description: "Seconds to wait" },
+  },
+  content: problemContent,
+};
+
+function permissionRefusal(permission: Permission, method: string): string {
+  const roles = ROLES.filter((role) => roleHas(role, permission)).join(", ");
+  const session =
+    method === "get"
+      ? ""
+      : " Also when a browser session's request comes from another origin or lacks the x-csrf-token header.";
+  return `the route needs the \`${permission}\` permission (held by: ${roles}); when a change needs more (a protected label, say), the problem's \`permission\` names it.${session}`;
+}
+
+/** The routes outside ROUTE_POLICY, and the refusals each can give besides `errorResponses`. */
+const PUBLIC_ROUTE_ERRORS: Record<string, Record<number, object>> = {
+  "POST /v1/bootstrap": { 429: rateLimitedResponse },
+  "POST /v1/session": {
+    403: forbiddenResponse("a reader key, or a sign-in posted from another origin."),
+    429: rateLimitedResponse,
+  },
+  "DELETE /v1/session": { 403: forbiddenResponse("a sign-out posted from another origin.") },
+};
+
+/**
+ * Adds to every documented operation the refusals the access layer gives: 403 naming the
+ * permission the route declares in ROUTE_POLICY, and 429 for failed keys. Derived here, so the
+ * document cannot drift from the policy; a route's own description of a status is kept.
+ */
+export function documentAccessErrors(registry: OpenAPIHono["openAPIRegistry"]) {
+  for (const definition of registry.definitions) {
+    if (definition.type !== "route") continue;
+    const route = definition.route;
+    const key = `${route.method.toUpperCase()} ${route.path.replace(/\{(\w+)\}/g, ":$1")}`;
+    const permission = ROUTE_POLICY[key];
+    const added: Record<number, object> = permission
+      ? {
+          403: forbiddenResponse(permissionRefusal(permission, route.method)),
+          429: rateLimitedResponse,
+        }
+      : (PUBLIC_ROUTE_ERRORS[key] ?? {});
+    route.responses = { ...added, ...route.responses };
+  }
+}
 
 export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
   required: true,

@@ -8,9 +8,10 @@ import { projectSlug } from "../../../platform/fields";
 import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
 import { conflictResponse, errorResponses, jsonBody, jsonResponse } from "../../prompts/schemas";
 import { findActiveSession } from "../access";
+import { clientAddress, countFailedAuth, signInWithKey } from "../auth-failures";
 import { bootstrapProject } from "../keys";
 import { assertSameOrigin, SESSION_COOKIE, sameSecret } from "../middleware";
-import { closeSession, openSession, SESSION_TTL_MS } from "../sessions";
+import { closeSession, SESSION_TTL_MS } from "../sessions";
 import { Key } from "./keys";
 
 const bootstrapRoute = createRoute({
@@ -78,10 +79,13 @@ export function registerAccessRoutes(app: OpenAPIHono<AdminHonoEnv>) {
     const token = bearerToken(c.req.header("authorization"));
     const expected = c.env.ADMIN_BOOTSTRAP_TOKEN;
     if (!token || !expected || !sameSecret(token, expected)) {
-      throw new ProblemError(
+      const refusal = new ProblemError(
         "unauthorized",
         "Send the deployment's bootstrap token as a bearer token.",
       );
+      if (!token) throw refusal;
+      const address = clientAddress((name) => c.req.header(name));
+      throw (await countFailedAuth(c.env.FAILED_AUTH_LIMITER, address, refusal)).error;
     }
     const actor = {
       id: "bootstrap",
@@ -96,7 +100,11 @@ export function registerAccessRoutes(app: OpenAPIHono<AdminHonoEnv>) {
 
   app.openapi(signInRoute, async (c) => {
     assertSameOrigin(c);
-    const opened = await openSession(openDatabase(c.env.DB), c.req.valid("json").key);
+    const opened = await signInWithKey(
+      c.env,
+      { header: (name) => c.req.header(name), requestId: c.get("requestId"), via: "api" },
+      c.req.valid("json").key,
+    );
     setCookie(c, SESSION_COOKIE, opened.token, {
       httpOnly: true,
       secure: true,

@@ -11,8 +11,9 @@ import {
   type UiEnv,
 } from "../../../../admin/session";
 import { type AdminContext, databaseOf } from "../../../platform/http/app";
+import { signInWithKey } from "../auth-failures";
 import { assertSameOrigin, SESSION_COOKIE } from "../middleware";
-import { closeSession, openSession } from "../sessions";
+import { closeSession } from "../sessions";
 
 function SignInPage(props: { next: string; error?: string; signedOut?: boolean }) {
   return (
@@ -56,7 +57,7 @@ export function registerSessionPages(ui: Hono<UiEnv>) {
     render(
       c,
       <SignInPage
-        next={safeNext(c.req.query("next"))}
+        next={safeNext(c.req.query("next"), new URL(c.req.url).origin)}
         signedOut={c.req.query("signed-out") === "1"}
       />,
     ),
@@ -67,17 +68,29 @@ export function registerSessionPages(ui: Hono<UiEnv>) {
     assertSameOrigin(c as unknown as AdminContext);
     const form = await c.req.parseBody();
     const key = typeof form.key === "string" ? form.key : "";
-    const next = safeNext(typeof form.next === "string" ? form.next : undefined);
+    const next = safeNext(
+      typeof form.next === "string" ? form.next : undefined,
+      new URL(c.req.url).origin,
+    );
     if (key.trim() === "") {
       return render(c, <SignInPage next={next} error="Paste your API key." />, 422);
     }
     try {
-      const opened = await openSession(databaseOf(c), key);
+      const opened = await signInWithKey(
+        c.env,
+        { header: (name) => c.req.header(name), requestId: c.get("requestId"), via: "ui" },
+        key,
+      );
       setSessionCookie(c, opened.token);
       return c.redirect(next, 303);
     } catch (error) {
       if (!(error instanceof ProblemError) || error.status >= 500) throw error;
-      return render(c, <SignInPage next={next} error={error.message} />, error.status as 401 | 403);
+      for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+      return render(
+        c,
+        <SignInPage next={next} error={error.message} />,
+        error.status as 401 | 403 | 429,
+      );
     }
   });
 
