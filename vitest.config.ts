@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 // Each worker's suites run inside workerd; e2e runs both workers together; ui drives the admin UI
-// in Chromium against both workers.
+// in Chromium against both workers; build runs the build tooling against fixtures in Node.
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +9,7 @@ export default defineConfig({
       "test/edge/vitest.config.ts",
       "test/e2e/vitest.config.ts",
       "test/sdk/vitest.config.ts",
+      "test/build/vitest.config.ts",
       "test/ui/vitest.config.ts",
     ],
   },

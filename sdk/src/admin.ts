@@ -9,8 +9,8 @@ import {
 
 /**
  * A client for the admin API (control plane), typed from its OpenAPI document: `admin-api.d.ts`
- * is generated from the admin worker's /api/openapi.json (`npm run generate -w @cuecard/sdk`), so
- * a changed route fails the type check here instead of at run time.
+ * is generated from the admin worker's /api/openapi.json (`npm run generate:sdk` at the repository
+ * root), so a changed route fails the type check here instead of at run time.
  */
 
 export type AdminPrompt = components["schemas"]["Prompt"];
