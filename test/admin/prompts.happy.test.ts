@@ -111,7 +111,9 @@ describe("prompts, versions and labels", () => {
     const name = await createTextPrompt("x", ["production"]);
     const path = `/projects/default/prompts/${enc(name)}`;
     expect((await api("DELETE", path)).status).toBe(200);
-    expect(await env.PROMPTS_KV.get(`p/default/${name}@production`)).toBeNull();
+    expect(await env.PROMPTS_KV.get(`p/default/${name}@production`, "json")).toMatchObject({
+      withdrawn: "archived",
+    });
     const list = await json(await api("GET", `/projects/default/prompts?q=${enc(name)}`));
     expect(list.items).toEqual([]);
     const refused = await api("POST", `${path}/versions`, { prompt: "y" });

@@ -88,8 +88,13 @@ describe("publishing guarantees", () => {
       .from(auditLog)
       .where(eq(auditLog.target, `${name}@production`));
     expect(auditAfter[0]!.n - auditBefore[0]!.n).toBe(1);
+    // Creating the prompt and its versions moved labels too; only the race's moves count here.
     const moves = (await db.select().from(outbox)).filter(
-      (row) => row.eventType === "prompt.label.moved" && JSON.stringify(row.payload).includes(name),
+      (row) =>
+        row.eventType === "prompt.label.moved" &&
+        JSON.stringify(row.payload).includes(name) &&
+        (row.payload as { fromVersion: number | null }).fromVersion === 1 &&
+        (row.payload as { label: string }).label === "production",
     );
     expect(moves).toHaveLength(1);
     const prompt = await findPrompt(db, "default", name);
@@ -119,12 +124,19 @@ describe("publishing guarantees", () => {
     expect(created.version?.version).toBe(1);
     expect(await pointer(name)).toBeNull();
     const pending = (await pendingOutbox()).filter((row) => row.publishTarget?.includes(name));
-    expect(pending).toHaveLength(1);
-    expect(pending[0]).toMatchObject({ publishedAt: null, attempts: 1 });
-    expect(pending[0]?.lastError).toContain("429");
+    // prompt.created, and prompt.label.moved for latest and production: each publishes.
+    expect(pending.map((row) => row.eventType).sort()).toEqual([
+      "prompt.created",
+      "prompt.label.moved",
+      "prompt.label.moved",
+    ]);
+    for (const row of pending) {
+      expect(row).toMatchObject({ publishedAt: null, attempts: 1 });
+      expect(row.lastError).toContain("429");
+    }
 
-    // KV keeps failing for two more retries, then recovers.
-    const flaky = testContext({ kv: failingKv(2) });
+    // KV keeps failing for two more retries (each fails on every row's first put), then recovers.
+    const flaky = testContext({ kv: failingKv(2 * pending.length) });
     await retryPendingOutbox(flaky);
     await retryPendingOutbox(flaky);
     expect(await pointer(name)).toBeNull();
@@ -312,7 +324,7 @@ describe("publishing guarantees", () => {
     const now = await findPrompt(db, "default", name);
     expect(now.archivedAt).not.toBeNull();
     expect(now.description).toBe("edited meanwhile");
-    expect(await pointer(name)).toBeNull();
+    expect(await pointer(name)).toMatchObject({ withdrawn: "archived" });
   });
 
   it("republish works in steps within KV's per-request budget and resumes from its cursor", async () => {
@@ -340,5 +352,6 @@ describe("publishing guarantees", () => {
       requestId: response.headers.get("x-request-id"),
       after: { complete: true },
     });
-  });
+    // It republishes every prompt this file made, in many small steps.
+  }, 30_000);
 });

@@ -145,6 +145,30 @@ describe("delivery loop: create → version → promote → read → roll back �
     expect(afterRollback.headers.get("etag")).toBe(first.headers.get("etag"));
   });
 
+  it("archiving withdraws every label and pinned version from the edge; restoring serves them again", async () => {
+    const name = `e2e/archive-${randomUUID().slice(0, 8)}`;
+    const path = `/projects/${project}/prompts/${encodeURIComponent(name)}`;
+    const created = await adminRequest("POST", `/projects/${project}/prompts`, {
+      name,
+      version: { prompt: "the secret is hunter2", labels: ["production"] },
+    });
+    expect(created.status).toBe(201);
+    expect((await edgeRead(name, "?version=1")).status).toBe(200);
+
+    expect((await adminRequest("PATCH", path, { archived: true })).status).toBe(200);
+    for (const query of ["", "?version=1", "?label=latest"]) {
+      const read = await edgeRead(name, query);
+      expect(read.status).toBe(404);
+      expect(read.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(JSON.stringify(read.body)).toContain("archived");
+      expect(JSON.stringify(read.body)).not.toContain("hunter2");
+    }
+
+    expect((await adminRequest("PATCH", path, { archived: false })).status).toBe(200);
+    expect((await edgeRead(name, "?version=1")).body).toMatchObject({ version: 1 });
+    expect((await edgeRead(name)).body).toMatchObject({ version: 1, label: "production" });
+  });
+
   it("refuses edge reads without a valid read key", async () => {
     const anonymous = await fetch(edgeUrl("support/triage"));
     expect(anonymous.status).toBe(401);

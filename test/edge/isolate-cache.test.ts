@@ -200,7 +200,7 @@ describe("edge responses through the isolate cache", () => {
     const resolved = await resolveLabel(store, project, seeded.name, "production");
 
     expect(resolved.layer).toBe("stale");
-    expect(resolved.value?.first.published.prompt).toBe("last known good");
+    expect(resolved.value?.first?.published.prompt).toBe("last known good");
     const headers = new Headers();
     setCacheHeaders(headers, resolved.layer, 0);
     expect(headers.get("cuecard-cache")).toBe("stale");

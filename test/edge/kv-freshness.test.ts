@@ -27,7 +27,7 @@ describe("KV reads and freshness bounds", () => {
     const found = await resolveVersion(store, project, seeded.name, 2);
 
     expect(missing.value).toBeNull();
-    expect(found.value?.first.published.prompt).toBe("two");
+    expect(found.value?.first?.published.prompt).toBe("two");
     expect(KV_CACHE_TTL.version).toBe(30);
     expect(probe.cacheTtls.get(versionKey(project, seeded.name, 3))).toBe(30);
     expect(probe.cacheTtls.get(versionKey(project, seeded.name, 2))).toBe(30);

@@ -7,6 +7,7 @@ export const ID_KINDS = {
   webhook: { prefix: "whk", hexLength: 20 },
   delivery: { prefix: "msg", hexLength: 32 },
   event: { prefix: "evt", hexLength: 32 },
+  change: { prefix: "chg", hexLength: 32 },
   request: { prefix: "req", hexLength: 32 },
 } as const;
 export type IdKind = keyof typeof ID_KINDS;

@@ -45,6 +45,26 @@ export interface LabelPointer {
   updatedAt: string;
 }
 
+/**
+ * Written over every label pointer and version key of an archived prompt, so the edge stops
+ * serving all of them (a leaked secret can be withdrawn) and can say why. Restoring the prompt
+ * writes the real records back.
+ */
+export interface WithdrawnRecord {
+  format: typeof KV_FORMAT;
+  withdrawn: "archived";
+  name: string;
+  archivedAt: string;
+}
+
+export function isWithdrawn(record: unknown): record is WithdrawnRecord {
+  return (
+    typeof record === "object" &&
+    record !== null &&
+    (record as { withdrawn?: unknown }).withdrawn === "archived"
+  );
+}
+
 export interface ReadKeyRecord {
   format: typeof KV_FORMAT;
   keyId: string;

@@ -1,5 +1,6 @@
 import { hashKey } from "@cuecard/core/keys";
 import {
+  isWithdrawn,
   type LabelPointer,
   labelPointerKey,
   type PublishedVersion,
@@ -7,6 +8,7 @@ import {
   type ReadKeyRecord,
   readKeyRecordKey,
   versionKey,
+  type WithdrawnRecord,
 } from "@cuecard/core/kv-records";
 import { ProblemError } from "@cuecard/core/problem";
 import {
@@ -52,9 +54,13 @@ export interface ServedVersion {
   readonly versionHeader: string;
 }
 
-/** What a label or version key resolves to: one version, or a weighted split of several. */
+/**
+ * What a label or version key resolves to: one version, a weighted split of several, or (with
+ * `archivedAt` and no `first`) nothing, because the prompt is archived.
+ */
 export interface ServedPrompt {
-  readonly first: ServedVersion;
+  readonly first?: ServedVersion;
+  readonly archivedAt?: string;
   /** Set only for a pointer with several targets (A/B split). */
   readonly pointer?: LabelPointer;
   readonly byVersion?: ReadonlyMap<number, ServedVersion>;
@@ -158,17 +164,24 @@ function kvUnavailable(cause: unknown): never {
   );
 }
 
+const withdrawnPrompt = (record: WithdrawnRecord): ServedPrompt => ({
+  archivedAt: record.archivedAt,
+  bytes: 128,
+});
+
 export async function loadPointer(kv: KVNamespace, key: string): Promise<ServedPrompt | null> {
   const pointer = await kv
-    .get<LabelPointer>(key, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
+    .get<LabelPointer | WithdrawnRecord>(key, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
     .catch(kvUnavailable);
+  if (isWithdrawn(pointer)) return withdrawnPrompt(pointer);
   return pointer ? servePointer(pointer) : null;
 }
 
 export async function loadVersion(kv: KVNamespace, key: string): Promise<ServedPrompt | null> {
   const published = await kv
-    .get<PublishedVersion>(key, { type: "json", cacheTtl: KV_CACHE_TTL.version })
+    .get<PublishedVersion | WithdrawnRecord>(key, { type: "json", cacheTtl: KV_CACHE_TTL.version })
     .catch(kvUnavailable);
+  if (isWithdrawn(published)) return withdrawnPrompt(published);
   if (!published) return null;
   const first = serveVersion(published, null);
   return { first, bytes: first.body.length * 2 + 256 };
@@ -277,12 +290,16 @@ async function readPointers(
   ttlMs: number,
 ): Promise<Map<string, ServedPrompt | null>> {
   const pointers = await kv
-    .get<LabelPointer>(keys, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
+    .get<LabelPointer | WithdrawnRecord>(keys, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
     .catch(kvUnavailable);
   const served = new Map<string, ServedPrompt | null>();
   for (const key of keys) {
     const pointer = pointers.get(key);
-    const value = pointer ? servePointer(pointer) : null;
+    const value = isWithdrawn(pointer)
+      ? withdrawnPrompt(pointer)
+      : pointer
+        ? servePointer(pointer)
+        : null;
     served.set(key, value);
     if (ttlMs > 0) cache.set(key, value);
   }

@@ -23,10 +23,17 @@ export async function consumeEvents(
   /** What else reacts to an event once its projection is current (the webhooks fan-out). */
   afterPublish?: (event: EventMessage) => Promise<unknown>,
 ): Promise<void> {
+  // A change with several events (e.g. a version and the labels it moved) names one target
+  // several times; the publisher reads D1's current state, so once per batch is enough.
+  const published = new Set<string>();
   for (const message of batch.messages) {
     try {
       const event = message.body;
-      if (event.publishTarget) await platform.publish(event.projectId, event.publishTarget);
+      const target = event.publishTarget && `${event.projectId}/${event.publishTarget}`;
+      if (event.publishTarget && target && !published.has(target)) {
+        await platform.publish(event.projectId, event.publishTarget);
+        published.add(target);
+      }
       if (afterPublish) await afterPublish(event);
       await platform.db
         .update(outbox)

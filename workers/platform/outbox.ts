@@ -29,13 +29,24 @@ function shortError(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).slice(0, 300);
 }
 
-export async function dispatchOutboxRow(platform: Platform, eventId: string): Promise<void> {
+/**
+ * `published` names the targets already published by this caller since the row's change
+ * committed (one change may write several rows for the same target): they are not redone.
+ */
+export async function dispatchOutboxRow(
+  platform: Platform,
+  eventId: string,
+  published: Set<string> = new Set(),
+): Promise<void> {
   const { db } = platform;
   const row = await db.query.outbox.findFirst({ where: eq(outbox.eventId, eventId) });
   if (!row || (row.publishedAt && row.enqueuedAt)) return;
   try {
     if (!row.publishedAt) {
-      if (row.publishTarget) await platform.publish(row.projectId, row.publishTarget);
+      if (row.publishTarget && !published.has(row.publishTarget)) {
+        await platform.publish(row.projectId, row.publishTarget);
+        published.add(row.publishTarget);
+      }
       await db
         .update(outbox)
         .set({ publishedAt: new Date().toISOString() })

@@ -32,6 +32,12 @@ function lookUp(
 }
 
 function servedOrNotFound(c: EdgeContext, name: string, selector: Selector, resolved: Resolution) {
+  if (resolved.value?.archivedAt) {
+    throw new ProblemError(
+      "not_found",
+      `Prompt '${name}' is archived, so none of its labels or versions are served. Restore it in the admin to serve it again.`,
+    );
+  }
   const served = resolved.value && pickVersion(resolved.value);
   if (!served) {
     const what =

@@ -1,11 +1,19 @@
 import { LATEST_LABEL } from "@cuecard/core/names";
 import { ProblemError } from "@cuecard/core/problem";
 import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
-import { commitChange } from "../../platform/changes";
+import {
+  type ChangeAudit,
+  type ChangeEvent,
+  commitChange,
+  commitChangeAndRead,
+  type InBatchSource,
+  newChangeId,
+} from "../../platform/changes";
 import type { Actor, MutationContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import {
   type LabelHistoryRow,
+  type LabelRow,
   labelHistory,
   labels,
   type PromptRow,
@@ -68,13 +76,17 @@ function revGuard(
   ];
 }
 
-/** Statements that point `label` at `toVersion`, recording the move in the label's history. */
+/**
+ * Statements that point `label` at `toVersion`, recording the move in the label's history.
+ * Everything is decided inside the batch: a label that already serves `toVersion` is left as it
+ * is, with no history row, so a move that changes nothing records nothing.
+ */
 export function moveLabelStatements(
   db: Database,
   promptId: SQL | number,
   label: string,
   toVersion: number,
-  options: MoveOptions,
+  options: MoveOptions & { changeId: string },
 ) {
   return [
     ...revGuard(db, promptId, label, options.expectedRev),
@@ -83,15 +95,14 @@ export function moveLabelStatements(
       "version_not_found",
       sql`EXISTS (SELECT 1 FROM versions WHERE prompt_id = ${promptId} AND version = ${toVersion})`,
     ),
-    db.insert(labelHistory).values({
-      promptId: promptId as number,
-      label,
-      fromVersion: sql`(SELECT version FROM labels WHERE prompt_id = ${promptId} AND name = ${label})`,
-      toVersion,
-      isRollback: options.isRollback,
-      actor: options.actor.name,
-      createdAt: options.now,
-    }),
+    db.insert(labelHistory).select(
+      sql`SELECT NULL, ${promptId}, ${label},
+        (SELECT version FROM labels WHERE prompt_id = ${promptId} AND name = ${label}),
+        ${toVersion}, ${options.isRollback ? 1 : 0}, ${options.actor.name}, ${options.now},
+        ${options.changeId}
+      WHERE NOT EXISTS (SELECT 1 FROM labels
+        WHERE prompt_id = ${promptId} AND name = ${label} AND version = ${toVersion})`,
+    ),
     db
       .insert(labels)
       .values({
@@ -110,8 +121,59 @@ export function moveLabelStatements(
           updatedBy: sql`excluded.updated_by`,
           updatedAt: sql`excluded.updated_at`,
         },
+        // Same condition as the history row's: an unchanged label keeps its rev and author.
+        setWhere: sql`${labels.version} <> excluded.version`,
       }),
   ];
+}
+
+/** The history row a change wrote for `label`, read inside the batch (none: nothing changed). */
+function historyRowOf(changeId: string, label: string): InBatchSource {
+  return { from: sql`label_history WHERE change_id = ${changeId} AND label = ${label}` };
+}
+
+/** Read from a history row: what the label was before it (its rev is the previous row's id). */
+const labelBefore = sql`CASE WHEN from_version IS NULL THEN NULL ELSE json_object(
+  'version', from_version,
+  'rev', (SELECT MAX(earlier.id) FROM label_history AS earlier
+    WHERE earlier.prompt_id = label_history.prompt_id AND earlier.label = label_history.label
+      AND earlier.id < label_history.id)) END`;
+
+/**
+ * The audit row and `prompt.label.moved` event of a move made by `moveLabelStatements`, both
+ * read from its history row in the batch: `from` is what the move really replaced, and a move
+ * that changed nothing is neither audited nor announced.
+ */
+export function labelMoveRecords(
+  prompt: { name: string; type: string },
+  label: string,
+  changeId: string,
+  isRollback: boolean,
+  publishTarget: string,
+): { audit: ChangeAudit; event: ChangeEvent } {
+  const inBatch = historyRowOf(changeId, label);
+  return {
+    audit: {
+      action: isRollback ? "label.rollback" : "label.move",
+      targetType: "label",
+      target: `${prompt.name}@${label}`,
+      before: labelBefore,
+      after: { version: sql`to_version`, rev: sql`id` },
+      inBatch,
+    },
+    event: {
+      type: "prompt.label.moved",
+      publishTarget,
+      payload: {
+        prompt: { name: prompt.name, type: prompt.type },
+        label,
+        fromVersion: sql`from_version`,
+        toVersion: sql`to_version`,
+        isRollback,
+      },
+      inBatch,
+    },
+  };
 }
 
 export async function listLabels(db: Database, promptId: number): Promise<LabelView[]> {
@@ -163,48 +225,56 @@ export async function moveLabel(
 ): Promise<{ label: LabelView; changed: boolean }> {
   refuseLatest(label);
   await requireLabelMove(ctx.db, ctx.actor, prompt.projectId, label);
-  const before = await findLabel(ctx.db, prompt.id, label);
-  const stale = input.expectedRev !== undefined && (before?.rev ?? null) !== input.expectedRev;
-  if (!stale && before && before.version === input.version && !input.isRollback) {
-    return { label: before, changed: false };
-  }
   const now = new Date().toISOString();
   const isRollback = input.isRollback ?? false;
-  await commitChange(ctx, {
-    projectId: prompt.projectId,
-    statements: [
-      archivedGuard(ctx.db, prompt.id),
-      ...moveLabelStatements(ctx.db, prompt.id, label, input.version, {
-        actor: ctx.actor,
-        now,
-        isRollback,
-        expectedRev: input.expectedRev,
-      }),
+  const changeId = newChangeId();
+  const records = labelMoveRecords(prompt, label, changeId, isRollback, promptTarget(prompt.name));
+  const { reads } = await commitChangeAndRead(
+    ctx,
+    {
+      projectId: prompt.projectId,
+      statements: [
+        archivedGuard(ctx.db, prompt.id),
+        ...moveLabelStatements(ctx.db, prompt.id, label, input.version, {
+          actor: ctx.actor,
+          now,
+          isRollback,
+          expectedRev: input.expectedRev,
+          changeId,
+        }),
+      ],
+      audit: records.audit,
+      event: records.event,
+    },
+    // Read in the batch: whether this move changed anything, and the label as it left it (a
+    // later move may already have replaced it by the time the batch returns).
+    [
+      ctx.db
+        .select({ id: labelHistory.id })
+        .from(labelHistory)
+        .where(eq(labelHistory.changeId, changeId)),
+      ctx.db
+        .select()
+        .from(labels)
+        .where(and(eq(labels.promptId, prompt.id), eq(labels.name, label))),
     ],
-    audit: {
-      action: isRollback ? "label.rollback" : "label.move",
-      targetType: "label",
-      target: `${prompt.name}@${label}`,
-      before: before ? { version: before.version, rev: before.rev } : null,
-      after: { version: input.version },
+  );
+  const [moved, left] = reads as [{ id: number }[], LabelRow[]];
+  const row = left[0];
+  if (!row) throw new ProblemError("internal_error", "The label move was not recorded.");
+  return {
+    label: {
+      name: row.name,
+      version: row.version,
+      rev: row.rev,
+      updatedBy: row.updatedBy,
+      updatedAt: row.updatedAt,
     },
-    event: {
-      type: "prompt.label.moved",
-      publishTarget: promptTarget(prompt.name),
-      payload: {
-        prompt: { name: prompt.name, type: prompt.type },
-        label,
-        fromVersion: before?.version ?? null,
-        toVersion: input.version,
-        isRollback,
-      },
-    },
-  });
-  const after = await findLabel(ctx.db, prompt.id, label);
-  if (!after) throw new ProblemError("internal_error", "The label move was not recorded.");
-  return { label: after, changed: true };
+    changed: moved.length > 0,
+  };
 }
 
+/** Deleting a label records what it pointed at when the batch ran; a label already gone is 404. */
 export async function deleteLabel(
   ctx: MutationContext,
   prompt: PromptRow,
@@ -218,25 +288,27 @@ export async function deleteLabel(
     throw new ProblemError("not_found", `Prompt '${prompt.name}' has no label '${label}'.`);
   }
   const now = new Date().toISOString();
+  const changeId = newChangeId();
+  const inBatch = historyRowOf(changeId, label);
   await commitChange(ctx, {
     projectId: prompt.projectId,
     statements: [
+      // Without an expectedRev the label must still be the one just read, so a delete racing a
+      // move is a 409 rather than deleting a version nobody saw.
       ...revGuard(ctx.db, prompt.id, label, expectedRev ?? before.rev),
-      ctx.db.insert(labelHistory).values({
-        promptId: prompt.id,
-        label,
-        fromVersion: before.version,
-        toVersion: null,
-        actor: ctx.actor.name,
-        createdAt: now,
-      }),
+      ctx.db.insert(labelHistory).select(
+        sql`SELECT NULL, ${prompt.id}, ${label}, version, NULL, 0, ${ctx.actor.name}, ${now},
+          ${changeId}
+        FROM labels WHERE prompt_id = ${prompt.id} AND name = ${label}`,
+      ),
       ctx.db.delete(labels).where(and(eq(labels.promptId, prompt.id), eq(labels.name, label))),
     ],
     audit: {
       action: "label.delete",
       targetType: "label",
       target: `${prompt.name}@${label}`,
-      before: { version: before.version, rev: before.rev },
+      before: labelBefore,
+      inBatch,
     },
     event: {
       type: "prompt.label.deleted",
@@ -244,8 +316,9 @@ export async function deleteLabel(
       payload: {
         prompt: { name: prompt.name, type: prompt.type },
         label,
-        fromVersion: before.version,
+        fromVersion: sql`from_version`,
       },
+      inBatch,
     },
   });
 }

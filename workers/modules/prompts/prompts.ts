@@ -1,7 +1,7 @@
 import { ProblemError } from "@cuecard/core/problem";
 import type { PromptType } from "@cuecard/core/prompt";
 import { and, asc, eq, gt, isNotNull, isNull, like, type SQL, sql } from "drizzle-orm";
-import { commitChange } from "../../platform/changes";
+import { commitChange, newChangeId } from "../../platform/changes";
 import type { MutationContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import { labels, type PromptRow, prompts } from "../../platform/db/schema";
@@ -13,6 +13,7 @@ import { promptTarget } from "./publish";
 import {
   createVersionStatements,
   getVersion,
+  newVersionLabelRecords,
   prepareVersion,
   type VersionInput,
   type VersionView,
@@ -136,6 +137,7 @@ export async function createPrompt(
     });
   }
   const now = new Date().toISOString();
+  const changeId = newChangeId();
   const promptId = sql`(SELECT id FROM prompts WHERE project_id = ${projectId} AND name = ${input.name})`;
   const statements = [
     ctx.db.insert(prompts).values({
@@ -157,34 +159,44 @@ export async function createPrompt(
           input.version.labels ?? [],
           ctx.actor,
           now,
+          changeId,
         )
       : []),
   ];
+  const moves = prepared
+    ? newVersionLabelRecords({ name: input.name, type }, 1, input.version?.labels ?? [], changeId)
+    : { audits: [], events: [] };
   await commitChange(ctx, {
     projectId,
     statements,
-    audit: {
-      action: "prompt.create",
-      targetType: "prompt",
-      target: input.name,
-      after: {
-        type,
-        description: input.description ?? "",
-        tags: input.tags ?? [],
-        version: prepared
-          ? { version: 1, hash: prepared.hash, labels: input.version?.labels ?? [] }
-          : null,
+    audit: [
+      {
+        action: "prompt.create",
+        targetType: "prompt",
+        target: input.name,
+        after: {
+          type,
+          description: input.description ?? "",
+          tags: input.tags ?? [],
+          version: prepared
+            ? { version: 1, hash: prepared.hash, labels: input.version?.labels ?? [] }
+            : null,
+        },
       },
-    },
-    event: {
-      type: "prompt.created",
-      publishTarget: prepared ? promptTarget(input.name, 1) : null,
-      payload: {
-        prompt: { name: input.name, type },
-        version: prepared ? 1 : null,
-        labels: prepared ? ["latest", ...(input.version?.labels ?? [])] : [],
+      ...moves.audits,
+    ],
+    event: [
+      {
+        type: "prompt.created",
+        publishTarget: prepared ? promptTarget(input.name, 1) : null,
+        payload: {
+          prompt: { name: input.name, type },
+          version: prepared ? 1 : null,
+          labels: prepared ? ["latest", ...(input.version?.labels ?? [])] : [],
+        },
       },
-    },
+      ...moves.events,
+    ],
   });
   const prompt = await findPrompt(ctx.db, projectId, input.name);
   return {
@@ -205,34 +217,51 @@ export async function createVersion(
   const version = prompt.latestVersion + 1;
   const now = new Date().toISOString();
   const labelsToSet = input.labels ?? [];
+  const changeId = newChangeId();
+  const moves = newVersionLabelRecords(prompt, version, labelsToSet, changeId);
   await commitChange(ctx, {
     projectId: prompt.projectId,
     statements: [
       archivedGuard(ctx.db, prompt.id),
-      ...createVersionStatements(ctx.db, prompt.id, version, prepared, labelsToSet, ctx.actor, now),
+      ...createVersionStatements(
+        ctx.db,
+        prompt.id,
+        version,
+        prepared,
+        labelsToSet,
+        ctx.actor,
+        now,
+        changeId,
+      ),
     ],
-    audit: {
-      action: "version.create",
-      targetType: "version",
-      target: `${prompt.name}#${version}`,
-      after: {
-        version,
-        hash: prepared.hash,
-        commitMessage: prepared.commitMessage,
-        labels: labelsToSet,
+    audit: [
+      {
+        action: "version.create",
+        targetType: "version",
+        target: `${prompt.name}#${version}`,
+        after: {
+          version,
+          hash: prepared.hash,
+          commitMessage: prepared.commitMessage,
+          labels: labelsToSet,
+        },
       },
-    },
-    event: {
-      type: "prompt.version.created",
-      publishTarget: promptTarget(prompt.name, version),
-      payload: {
-        prompt: { name: prompt.name, type: prompt.type },
-        version,
-        hash: prepared.hash,
-        commitMessage: prepared.commitMessage,
-        labels: ["latest", ...labelsToSet],
+      ...moves.audits,
+    ],
+    event: [
+      {
+        type: "prompt.version.created",
+        publishTarget: promptTarget(prompt.name, version),
+        payload: {
+          prompt: { name: prompt.name, type: prompt.type },
+          version,
+          hash: prepared.hash,
+          commitMessage: prepared.commitMessage,
+          labels: ["latest", ...labelsToSet],
+        },
       },
-    },
+      ...moves.events,
+    ],
   });
   return getVersion(ctx.db, { ...prompt, latestVersion: version }, version);
 }
@@ -282,9 +311,13 @@ export async function updatePrompt(
     },
     event: {
       type: archiving ? "prompt.archived" : restoring ? "prompt.restored" : "prompt.updated",
-      // Archiving withdraws the prompt's labels from the edge; restoring publishes them again.
-      // The publisher reads D1's current state, so it converges whatever the pre-read said.
-      publishTarget: patch.archived !== undefined ? promptTarget(prompt.name) : null,
+      // Archiving withdraws the prompt's labels and versions from the edge; restoring publishes
+      // all of them again. The publisher reads D1's current state, so it converges whatever the
+      // pre-read said.
+      publishTarget:
+        patch.archived === undefined
+          ? null
+          : promptTarget(prompt.name, patch.archived ? undefined : "all"),
       payload: {
         prompt: { name: prompt.name, type: prompt.type },
         ...after,

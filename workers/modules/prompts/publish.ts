@@ -1,4 +1,5 @@
 import {
+  isWithdrawn,
   KV_FORMAT,
   type LabelPointer,
   labelPointerKey,
@@ -8,6 +9,7 @@ import {
   type ReadKeyRecord,
   readKeyRecordKey,
   versionKey,
+  type WithdrawnRecord,
 } from "@cuecard/core/kv-records";
 import type { PromptContent, VariableSpec } from "@cuecard/core/prompt";
 import { and, asc, eq } from "drizzle-orm";
@@ -83,8 +85,11 @@ async function listKeys(kv: KVNamespace, prefix: string): Promise<string[]> {
   return names;
 }
 
-/** Publish targets name what a change touched: `prompt:{name}`, `prompt:{name}#{version}`, `key:{id}`. */
-export function promptTarget(name: string, version?: number) {
+/**
+ * Publish targets name what a change touched: `prompt:{name}`, `prompt:{name}#{version}`,
+ * `prompt:{name}#all` (every version: a restore brings them all back), `key:{id}`.
+ */
+export function promptTarget(name: string, version?: number | "all") {
   return version === undefined ? `prompt:${name}` : `prompt:${name}#${version}`;
 }
 export function keyTarget(keyId: string) {
@@ -95,6 +100,7 @@ export async function publishTarget(deps: PublishDeps, projectId: string, target
   if (target.startsWith("key:")) return publishKey(deps, target.slice(4));
   if (target.startsWith("prompt:")) {
     const [name = "", version] = target.slice(7).split("#");
+    if (version === "all") return publishPrompt(deps, projectId, name, { allVersions: true });
     return publishPrompt(deps, projectId, name, {
       ensureVersions: version ? [Number(version)] : [],
     });
@@ -104,8 +110,12 @@ export async function publishTarget(deps: PublishDeps, projectId: string, target
 
 /**
  * Brings one prompt's KV keys in line with D1: its labelled versions and pointers, the versions
- * named in `ensureVersions` (all of them with `allVersions`), and no pointer for a label (or an
- * archived prompt) that D1 no longer has. `force` rewrites even what looks up to date.
+ * named in `ensureVersions` (all of them with `allVersions`), and no pointer for a label that D1
+ * no longer has. An archived prompt serves nothing: every pointer and version key it has is
+ * overwritten with a withdrawn record. `force` rewrites even what looks up to date.
+ *
+ * An archive or restore may commit while this runs, and KV has no compare-and-set, so the
+ * prompt is read again at the end and, if it was archived or restored meanwhile, converged again.
  */
 export async function publishPrompt(
   deps: PublishDeps,
@@ -113,26 +123,89 @@ export async function publishPrompt(
   name: string,
   options: { ensureVersions?: number[]; allVersions?: boolean; force?: boolean } = {},
 ): Promise<PublishReport> {
+  const report = emptyReport();
+  let archivedAt: string | null | undefined;
+  for (let pass = 0; pass < 3; pass++) {
+    const prompt = await deps.db.query.prompts.findFirst({
+      where: and(eq(prompts.projectId, projectId), eq(prompts.name, name)),
+    });
+    if (pass > 0 && (prompt?.archivedAt ?? null) === archivedAt) break;
+    archivedAt = prompt?.archivedAt ?? null;
+    // After a restore seen late, every version must come back, not just the labelled ones.
+    const again = pass > 0 ? { ...options, allVersions: true } : options;
+    addReports(
+      report,
+      prompt?.archivedAt
+        ? await withdrawPrompt(deps, projectId, prompt)
+        : await publishLivePrompt(deps, projectId, name, prompt, again),
+    );
+  }
+  return report;
+}
+
+/** Overwrites every pointer and version key of an archived prompt with a withdrawn record. */
+async function withdrawPrompt(
+  deps: PublishDeps,
+  projectId: string,
+  prompt: PromptRow,
+): Promise<PublishReport> {
   const { db, kv } = deps;
   const report = emptyReport();
-  const prompt = await db.query.prompts.findFirst({
-    where: and(eq(prompts.projectId, projectId), eq(prompts.name, name)),
-  });
+  const withdrawn = JSON.stringify({
+    format: KV_FORMAT,
+    withdrawn: "archived",
+    name: prompt.name,
+    archivedAt: prompt.archivedAt ?? "",
+  } satisfies WithdrawnRecord);
+  const rows = await db
+    .select({ version: versions.version })
+    .from(versions)
+    .where(eq(versions.promptId, prompt.id));
+  for (const { version } of rows) {
+    await kv.put(versionKey(projectId, prompt.name, version), withdrawn);
+    report.versionsWritten++;
+  }
+  // The labels D1 still has (they come back on restore), and any other pointer KV shows.
+  const labelRows = await db
+    .select({ name: labels.name })
+    .from(labels)
+    .where(eq(labels.promptId, prompt.id));
+  const keys = new Set(labelRows.map((l) => labelPointerKey(projectId, prompt.name, l.name)));
+  for (const key of await listKeys(kv, labelPointerPrefix(projectId, prompt.name))) keys.add(key);
+  for (const key of keys) {
+    await kv.put(key, withdrawn);
+    report.pointersWritten++;
+  }
+  return report;
+}
+
+async function publishLivePrompt(
+  deps: PublishDeps,
+  projectId: string,
+  name: string,
+  prompt: PromptRow | undefined,
+  options: { ensureVersions?: number[]; allVersions?: boolean; force?: boolean },
+): Promise<PublishReport> {
+  const { db, kv } = deps;
+  const report = emptyReport();
   const existingPointers = new Set(await listKeys(kv, labelPointerPrefix(projectId, name)));
   const livePointers = new Set<string>();
 
-  if (prompt && !prompt.archivedAt) {
+  if (prompt) {
     const written = new Set<number>();
     const putVersion = async (version: VersionRow, mustWrite: boolean) => {
       if (written.has(version.version)) return;
       written.add(version.version);
       const key = versionKey(projectId, name, version.version);
-      // Versions are immutable: once the key exists it is right, so only its absence needs a write.
-      if (!mustWrite && !options.force && (await kv.get(key)) !== null) return;
+      // Versions are immutable: once the key holds the version it is right, so only its absence
+      // (or the withdrawn record of an archive since restored) needs a write.
+      if (!mustWrite && !options.force) {
+        const current = await kv.get(key, "json");
+        if (current !== null && !isWithdrawn(current)) return;
+      }
       await kv.put(key, JSON.stringify(toPublishedVersion(prompt, version)));
       report.versionsWritten++;
     };
-
     const wanted = options.allVersions
       ? await db.select().from(versions).where(eq(versions.promptId, prompt.id))
       : options.ensureVersions?.length
@@ -157,8 +230,8 @@ export async function publishPrompt(
         livePointers.add(key);
         handledRev.set(label.name, label.rev);
         if (!options.force && round === 0) {
-          const current = await kv.get<LabelPointer>(key, "json");
-          if (current && current.rev >= label.rev) continue;
+          const current = await kv.get<LabelPointer | WithdrawnRecord>(key, "json");
+          if (current && !isWithdrawn(current) && current.rev >= label.rev) continue;
         }
         await putVersion(version, false);
         const pointer: LabelPointer = {

@@ -20,6 +20,7 @@ import {
 } from "@cuecard/core/template";
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { ChangeAudit, ChangeEvent } from "../../platform/changes";
 import type { Actor } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import {
@@ -29,7 +30,8 @@ import {
   type VersionRow,
   versions,
 } from "../../platform/db/schema";
-import { moveLabelStatements } from "./labels";
+import { labelMoveRecords, moveLabelStatements } from "./labels";
+import { promptTarget } from "./publish";
 
 export interface VersionInput {
   prompt: PromptContent;
@@ -161,7 +163,15 @@ export async function prepareVersion(
   };
 }
 
-/** The statements that add version `version` to a prompt and move `latest` plus `labels` to it. */
+/** The labels a new version takes: `latest`, then the ones asked for. */
+export function labelsOfNewVersion(labelsToSet: string[]): string[] {
+  return [...new Set(["latest", ...labelsToSet])];
+}
+
+/**
+ * The statements that add version `version` to a prompt and move `latest` plus `labels` to it.
+ * Each move is recorded under `changeId`; see `newVersionLabelRecords` for its audit and event.
+ */
 export function createVersionStatements(
   db: Database,
   promptId: SQL | number,
@@ -170,6 +180,7 @@ export function createVersionStatements(
   labelsToSet: string[],
   actor: Actor,
   now: string,
+  changeId: string,
 ) {
   const statements: BatchItem<"sqlite">[] = [
     db.insert(versions).values({
@@ -188,12 +199,37 @@ export function createVersionStatements(
       .set({ latestVersion: version, updatedAt: now })
       .where(eq(prompts.id, promptId as number)),
   ];
-  for (const label of new Set(["latest", ...labelsToSet])) {
+  for (const label of labelsOfNewVersion(labelsToSet)) {
     statements.push(
-      ...moveLabelStatements(db, promptId, label, version, { actor, now, isRollback: false }),
+      ...moveLabelStatements(db, promptId, label, version, {
+        actor,
+        now,
+        isRollback: false,
+        changeId,
+      }),
     );
   }
   return statements;
+}
+
+/**
+ * A new version moves labels like any move does, so each move (the automatic `latest` one too:
+ * every real pointer change is announced) gets its `label.move` audit row and its
+ * `prompt.label.moved` event, with `fromVersion` read in the batch.
+ */
+export function newVersionLabelRecords(
+  prompt: { name: string; type: string },
+  version: number,
+  labelsToSet: string[],
+  changeId: string,
+): { audits: ChangeAudit[]; events: ChangeEvent[] } {
+  const records = labelsOfNewVersion(labelsToSet).map((label) =>
+    labelMoveRecords(prompt, label, changeId, false, promptTarget(prompt.name, version)),
+  );
+  return {
+    audits: records.map((record) => record.audit),
+    events: records.map((record) => record.event),
+  };
 }
 
 export async function versionLabels(

@@ -107,8 +107,16 @@ export const labelHistory = sqliteTable(
     isRollback: integer("is_rollback", { mode: "boolean" }).notNull().default(false),
     actor: text("actor").notNull(),
     ...createdAt,
+    /**
+     * The change (one D1 batch) that made this move. Its audit rows and events are read from
+     * this row inside the same batch, so they say what the move really replaced.
+     */
+    changeId: text("change_id"),
   },
-  (table) => [index("label_history_prompt_label").on(table.promptId, table.label, table.id)],
+  (table) => [
+    index("label_history_prompt_label").on(table.promptId, table.label, table.id),
+    index("label_history_change").on(table.changeId),
+  ],
 );
 
 export const auditLog = sqliteTable(
