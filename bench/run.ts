@@ -12,12 +12,14 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { generateKey, hashKey } from "@cuecard/core/keys";
 import {
-  KV_FORMAT,
   type LabelPointer,
   labelPointerKey,
+  labelPointerRecord,
   type PublishedVersion,
+  readKeyRecord,
   readKeyRecordKey,
   versionKey,
+  versionRecord,
 } from "@cuecard/core/kv-records";
 import { contentHash, type PromptContent, promptTypeOf } from "@cuecard/core/prompt";
 import { deriveVariables } from "@cuecard/core/template";
@@ -82,15 +84,14 @@ async function published(name: string, version: number, prompt: PromptContent) {
 }
 
 function pointer(version: PublishedVersion, label = "production"): LabelPointer {
-  return {
-    format: KV_FORMAT,
+  return labelPointerRecord({
     rev: 1,
     name: version.name,
     label,
     targets: [{ version: version.version, weight: 1 }],
     versions: [version],
     updatedAt: "2026-01-01T00:00:00.000Z",
-  };
+  });
 }
 
 async function inChunks<T>(items: T[], size: number, run: (item: T) => Promise<unknown>) {
@@ -103,13 +104,9 @@ async function seed(mf: Miniflare) {
   const key = generateKey("reader");
   await kv.put(
     readKeyRecordKey(await hashKey(key)),
-    JSON.stringify({
-      format: KV_FORMAT,
-      keyId: "bench",
-      projectId: PROJECT,
-      role: "reader",
-      expiresAt: null,
-    }),
+    JSON.stringify(
+      readKeyRecord({ keyId: "bench", projectId: PROJECT, role: "reader", expiresAt: null }),
+    ),
   );
   const text = "Hello {{customer}}, thanks for contacting support about {{topic}}.";
   const entries: [string, string][] = [];
@@ -130,7 +127,7 @@ async function seed(mf: Miniflare) {
   }
   for (let v = 1; v <= VERSIONS; v++) {
     const version = await published("many-versions", v, `${text} v${v}`);
-    entries.push([versionKey(PROJECT, "many-versions", v), JSON.stringify(version)]);
+    entries.push([versionKey(PROJECT, "many-versions", v), JSON.stringify(versionRecord(version))]);
   }
   const chat = await published("chat", 1, [
     {

@@ -119,6 +119,16 @@ afterAll(async () => {
 
 describe("a stop and start of the platform", () => {
   it("loses no webhook: retrying deliveries and a just-committed event are delivered once each after the restart", async () => {
+    // The prompt exists before the webhooks do: its automatic `latest` moves are not part of
+    // what this test counts.
+    const name = `e2e/restart-${Date.now()}`;
+    const promptPath = `/projects/${project}/prompts/${encodeURIComponent(name)}`;
+    const created = await admin("POST", `/projects/${project}/prompts`, {
+      name,
+      version: { prompt: "v1" },
+    });
+    expect(created.status).toBe(201);
+    expect((await admin("POST", `${promptPath}/versions`, { prompt: "v2" })).status).toBe(201);
     const endpoints: { id: string; secret: string; path: string }[] = [];
     for (const path of ["/a", "/b"]) {
       const created = await admin("POST", `/projects/${project}/webhooks`, {
@@ -133,14 +143,6 @@ describe("a stop and start of the platform", () => {
       endpoints.push({ id: webhook.id, secret, path });
     }
 
-    const name = `e2e/restart-${Date.now()}`;
-    const promptPath = `/projects/${project}/prompts/${encodeURIComponent(name)}`;
-    const created = await admin("POST", `/projects/${project}/prompts`, {
-      name,
-      version: { prompt: "v1" },
-    });
-    expect(created.status).toBe(201);
-    expect((await admin("POST", `${promptPath}/versions`, { prompt: "v2" })).status).toBe(201);
     // Two label moves while the receiver is down: their deliveries fail and wait for a retry.
     for (const version of [1, 2]) {
       const moved = await admin("PUT", `${promptPath}/labels/production`, { version });

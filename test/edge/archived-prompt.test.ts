@@ -1,10 +1,5 @@
 import { env } from "cloudflare:workers";
-import {
-  KV_FORMAT,
-  labelPointerKey,
-  versionKey,
-  type WithdrawnRecord,
-} from "@cuecard/core/kv-records";
+import { labelPointerKey, versionKey, withdrawnRecord } from "@cuecard/core/kv-records";
 import { describe, expect, it } from "vitest";
 import { edgeFetch, problemOf, renderRequest } from "./edge-client";
 import { seedProject, seedPrompt } from "./factories";
@@ -14,12 +9,7 @@ import { seedProject, seedPrompt } from "./factories";
  * version key. The edge then serves it in no form and says why.
  */
 async function archive(project: string, name: string, versions: number[], labels: string[]) {
-  const record: WithdrawnRecord = {
-    format: KV_FORMAT,
-    withdrawn: "archived",
-    name,
-    archivedAt: "2026-08-01T00:00:00.000Z",
-  };
+  const record = withdrawnRecord(name, "2026-08-01T00:00:00.000Z");
   for (const version of versions) {
     await env.PROMPTS_KV.put(versionKey(project, name, version), JSON.stringify(record));
   }

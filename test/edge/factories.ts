@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
 import { generateKey, hashKey } from "@cuecard/core/keys";
 import {
-  KV_FORMAT,
   type LabelPointer,
   labelPointerKey,
+  labelPointerRecord,
   type PublishedVersion,
-  type ReadKeyRecord,
+  readKeyRecord,
   readKeyRecordKey,
   versionKey,
+  versionRecord,
 } from "@cuecard/core/kv-records";
 import {
   contentHash,
@@ -19,8 +20,8 @@ import type { Role } from "@cuecard/core/roles";
 import { deriveVariables } from "@cuecard/core/template";
 
 /**
- * Seeds KV the way the admin worker publishes: records in the kv-records.ts shapes, version key
- * first, then the pointer. Every factory makes unique names: storage is shared per test file.
+ * Seeds KV the way the admin worker publishes: records made by core's builders (the publisher's
+ * own), version key first, then the pointer, so a change of the KV format breaks these tests too. Every factory makes unique names: storage is shared per test file.
  */
 
 let sequence = 0;
@@ -78,7 +79,10 @@ export async function seedPrompt(options: {
   const versions: PublishedVersion[] = [];
   for (const [index, template] of options.templates.entries()) {
     const version = await publishedVersion(name, index + 1, template, options.declared);
-    await kv.put(versionKey(options.project, name, version.version), JSON.stringify(version));
+    await kv.put(
+      versionKey(options.project, name, version.version),
+      JSON.stringify(versionRecord(version)),
+    );
     versions.push(version);
   }
   const labels = options.labels ?? { production: versions.length };
@@ -97,15 +101,14 @@ export async function putPointer(
   version: PublishedVersion,
 ): Promise<LabelPointer> {
   rev += 1;
-  const pointer: LabelPointer = {
-    format: KV_FORMAT,
+  const pointer = labelPointerRecord({
     rev,
     name,
     label,
     targets: [{ version: version.version, weight: 1 }],
     versions: [version],
     updatedAt: new Date().toISOString(),
-  };
+  });
   await kv.put(labelPointerKey(project, name, label), JSON.stringify(pointer));
   return pointer;
 }
@@ -119,13 +122,12 @@ export async function seedReadKey(options: {
 }): Promise<string> {
   const role = options.role ?? "reader";
   const key = generateKey(role);
-  const record: ReadKeyRecord = {
-    format: KV_FORMAT,
+  const record = readKeyRecord({
     keyId: uniqueName("key"),
     projectId: options.project,
     role,
     expiresAt: options.expiresAt ?? null,
-  };
+  });
   await (options.kv ?? env.PROMPTS_KV).put(
     readKeyRecordKey(await hashKey(key)),
     JSON.stringify(record),

@@ -12,6 +12,10 @@ import type { Role } from "./roles";
  * - `k/{sha256 of the key}` read-key record, so the edge checks a key without D1.
  */
 
+/**
+ * The format every record carries. Readers refuse any other value loudly (`KvFormatError`)
+ * rather than misread it; a change of shape bumps it, and `republish` rewrites a project's keys.
+ */
 export const KV_FORMAT = 1;
 
 /** One immutable version as served by the edge. */
@@ -31,6 +35,11 @@ export interface PublishedVersion {
 export interface LabelTarget {
   version: number;
   weight: number;
+}
+
+/** The record at a version key: one version, standing alone. */
+export interface VersionRecord extends PublishedVersion {
+  format: typeof KV_FORMAT;
 }
 
 export interface LabelPointer {
@@ -71,6 +80,63 @@ export interface ReadKeyRecord {
   projectId: string;
   role: Role;
   expiresAt: string | null;
+}
+
+/** A record whose format this reader does not know: never served as if it were understood. */
+export class KvFormatError extends Error {
+  constructor(
+    readonly key: string,
+    readonly format: unknown,
+  ) {
+    super(`KV record ${key} has format ${JSON.stringify(format)}; this reader knows ${KV_FORMAT}`);
+    this.name = "KvFormatError";
+  }
+}
+
+// Builders: the publisher, the edge's tests and the benchmark make records only through these,
+// so a change of the format changes all of them.
+
+export function versionRecord(version: PublishedVersion): VersionRecord {
+  return { format: KV_FORMAT, ...version };
+}
+
+export function labelPointerRecord(pointer: Omit<LabelPointer, "format">): LabelPointer {
+  return { format: KV_FORMAT, ...pointer };
+}
+
+export function withdrawnRecord(name: string, archivedAt: string): WithdrawnRecord {
+  return { format: KV_FORMAT, withdrawn: "archived", name, archivedAt };
+}
+
+export function readKeyRecord(record: Omit<ReadKeyRecord, "format">): ReadKeyRecord {
+  return { format: KV_FORMAT, ...record };
+}
+
+// Readers: a KV value as read (parsed JSON or null) → the record, or KvFormatError.
+
+function checked<T>(key: string, value: unknown): T | null {
+  if (value === null || value === undefined) return null;
+  const format = typeof value === "object" ? (value as { format?: unknown }).format : undefined;
+  if (format !== KV_FORMAT) throw new KvFormatError(key, format);
+  return value as T;
+}
+
+export function readLabelPointer(
+  key: string,
+  value: unknown,
+): LabelPointer | WithdrawnRecord | null {
+  return checked(key, value);
+}
+
+export function readVersionRecord(
+  key: string,
+  value: unknown,
+): VersionRecord | WithdrawnRecord | null {
+  return checked(key, value);
+}
+
+export function readReadKeyRecord(key: string, value: unknown): ReadKeyRecord | null {
+  return checked(key, value);
 }
 
 export const labelPointerKey = (projectId: string, name: string, label: string) =>

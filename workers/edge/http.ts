@@ -1,12 +1,15 @@
 import { ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
 import type { Context, Hono } from "hono";
 import type { CacheLayer } from "./isolate-cache";
+import type { DeliveryModules } from "./modules";
 import type { ReadKey, ServedVersion, StoreContext } from "./prompt-store";
 
 /** Context shared by the edge routes. */
 export interface EdgeVariables {
   readKey: ReadKey;
   store: StoreContext;
+  /** The optional modules of this deployment (experiments, telemetry), or their defaults. */
+  delivery: DeliveryModules;
   /** Which layer answered the key check; a cold key makes the whole request a miss. */
   keyLayer: CacheLayer;
   /** `performance.now()` when the request reached the key check, for `Server-Timing`. */

@@ -1,12 +1,16 @@
 import { hashKey } from "@cuecard/core/keys";
 import {
   isWithdrawn,
+  KvFormatError,
   type LabelPointer,
   labelPointerKey,
   type PublishedVersion,
   pointerVersion,
   type ReadKeyRecord,
   readKeyRecordKey,
+  readLabelPointer,
+  readReadKeyRecord,
+  readVersionRecord,
   versionKey,
   type WithdrawnRecord,
 } from "@cuecard/core/kv-records";
@@ -164,23 +168,42 @@ function kvUnavailable(cause: unknown): never {
   );
 }
 
+/**
+ * A record in a format this worker does not know (a newer publisher, a half-finished upgrade):
+ * refused loudly rather than misread; the isolate cache still serves its last good value.
+ */
+function recordOf<T>(read: (key: string, value: unknown) => T, key: string, value: unknown): T {
+  try {
+    return read(key, value);
+  } catch (error) {
+    if (!(error instanceof KvFormatError)) throw error;
+    console.error(error.message);
+    throw new ProblemError(
+      "unavailable",
+      "This prompt was published in a format this edge does not know yet; retry shortly.",
+    );
+  }
+}
+
 const withdrawnPrompt = (record: WithdrawnRecord): ServedPrompt => ({
   archivedAt: record.archivedAt,
   bytes: 128,
 });
 
 export async function loadPointer(kv: KVNamespace, key: string): Promise<ServedPrompt | null> {
-  const pointer = await kv
-    .get<LabelPointer | WithdrawnRecord>(key, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
+  const value = await kv
+    .get(key, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
     .catch(kvUnavailable);
+  const pointer = recordOf(readLabelPointer, key, value);
   if (isWithdrawn(pointer)) return withdrawnPrompt(pointer);
   return pointer ? servePointer(pointer) : null;
 }
 
 export async function loadVersion(kv: KVNamespace, key: string): Promise<ServedPrompt | null> {
-  const published = await kv
-    .get<PublishedVersion | WithdrawnRecord>(key, { type: "json", cacheTtl: KV_CACHE_TTL.version })
+  const value = await kv
+    .get(key, { type: "json", cacheTtl: KV_CACHE_TTL.version })
     .catch(kvUnavailable);
+  const published = recordOf(readVersionRecord, key, value);
   if (isWithdrawn(published)) return withdrawnPrompt(published);
   if (!published) return null;
   const first = serveVersion(published, null);
@@ -290,11 +313,11 @@ async function readPointers(
   ttlMs: number,
 ): Promise<Map<string, ServedPrompt | null>> {
   const pointers = await kv
-    .get<LabelPointer | WithdrawnRecord>(keys, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
+    .get(keys, { type: "json", cacheTtl: KV_CACHE_TTL.pointer })
     .catch(kvUnavailable);
   const served = new Map<string, ServedPrompt | null>();
   for (const key of keys) {
-    const pointer = pointers.get(key);
+    const pointer = recordOf(readLabelPointer, key, pointers.get(key));
     const value = isWithdrawn(pointer)
       ? withdrawnPrompt(pointer)
       : pointer
@@ -321,12 +344,11 @@ export function findReadKey(
 }
 
 async function loadReadKey(kv: KVNamespace, token: string): Promise<ReadKey | null> {
-  const record = await kv
-    .get<ReadKeyRecord>(readKeyRecordKey(await hashKey(token)), {
-      type: "json",
-      cacheTtl: KV_CACHE_TTL.readKey,
-    })
+  const key = readKeyRecordKey(await hashKey(token));
+  const value = await kv
+    .get(key, { type: "json", cacheTtl: KV_CACHE_TTL.readKey })
     .catch(kvUnavailable);
+  const record = recordOf(readReadKeyRecord, key, value);
   if (!record) return null;
   return {
     projectId: record.projectId,

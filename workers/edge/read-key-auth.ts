@@ -1,6 +1,7 @@
 import { bearerToken, isWellFormedKey } from "@cuecard/core/keys";
 import { ProblemError } from "@cuecard/core/problem";
 import type { EdgeContext } from "./http";
+import { deliveryModulesOf } from "./modules";
 import { findReadKey, type ReadKey, type Resolved, type StoreContext } from "./prompt-store";
 
 const ttlByConfig = new Map<string, number>();
@@ -58,6 +59,7 @@ function admit(c: EdgeContext, store: StoreContext, found: Resolved<ReadKey | nu
     throw new ProblemError("unauthorized", "The read key is unknown, revoked or expired.");
   }
   c.set("store", store);
+  c.set("delivery", deliveryModulesOf(c.env));
   c.set("readKey", readKey);
   c.set("keyLayer", found.layer);
 }

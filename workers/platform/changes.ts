@@ -1,8 +1,11 @@
+import type { EventPayloads, EventType } from "@cuecard/core/events";
 import { newId } from "@cuecard/core/ids";
 import { ProblemError } from "@cuecard/core/problem";
-import { is, SQL, sql } from "drizzle-orm";
+import { getTableColumns, is, SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { MutationContext } from "./context";
+import type { Database } from "./db/client";
 import { auditLog, outbox } from "./db/schema";
 import { dispatchOutboxRow } from "./outbox";
 
@@ -31,13 +34,19 @@ export interface ChangeAudit {
   inBatch?: InBatchSource;
 }
 
-export interface ChangeEvent {
-  type: string;
-  /** `prompt:{name}` or `key:{id}`: the KV projection to refresh. */
-  publishTarget: string | null;
-  payload: Record<string, unknown>;
-  inBatch?: InBatchSource;
-}
+/** A payload whose top-level values may be read in the batch (`inBatch`) instead of given. */
+type MaybeInBatch<T> = { [K in keyof T]: T[K] | SQL };
+
+/** An event of the catalog (`@cuecard/core/events`), as a change emits it. */
+export type ChangeEvent = {
+  [T in EventType]: {
+    type: T;
+    /** `prompt:{name}` or `key:{id}`: the KV projection to refresh. */
+    publishTarget: string | null;
+    payload: MaybeInBatch<EventPayloads[T]>;
+    inBatch?: InBatchSource;
+  };
+}[EventType];
 
 export interface Change {
   projectId: string;
@@ -77,6 +86,32 @@ const jsonColumn = (value: unknown) =>
 
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
+/**
+ * `INSERT INTO table SELECT values FROM source`: one row per row of `source`, none when it is
+ * empty. drizzle's insert-select takes every column in table order, so the list is built from the
+ * table: named values where given, each other column's declared default (or NULL), so a column
+ * added later needs no change here.
+ */
+function insertSelect<T extends SQLiteTable>(
+  db: Database,
+  table: T,
+  values: Partial<Record<keyof T["$inferInsert"], SQL>>,
+  from: SQL,
+) {
+  const given = values as Record<string, SQL | undefined>;
+  const columns = Object.entries(getTableColumns(table)).map(([key, column]) => {
+    const value = given[key];
+    if (value) return value;
+    const fallback = (column as { default?: unknown }).default;
+    return fallback === undefined || fallback === null
+      ? sql`NULL`
+      : is(fallback, SQL)
+        ? fallback
+        : sql`${fallback}`;
+  });
+  return db.insert(table).select(sql`SELECT ${sql.join(columns, sql`, `)} FROM ${from}`);
+}
+
 export async function commitChange(ctx: MutationContext, change: Change): Promise<string> {
   return (await commitChangeAndRead(ctx, change, [])).eventId;
 }
@@ -110,13 +145,23 @@ export async function commitChangeAndRead(
       );
       continue;
     }
-    // Every column in table order, as `insert … select` requires.
     records.push(
-      ctx.db.insert(auditLog).select(
-        sql`SELECT NULL, ${change.projectId}, ${ctx.actor.id}, ${ctx.actor.role}, ${audit.action},
-          ${audit.targetType}, ${audit.target}, ${jsonColumn(audit.before)},
-          ${jsonColumn(audit.after)}, ${ctx.requestId}, ${createdAt}
-        FROM ${audit.inBatch.from}`,
+      insertSelect(
+        ctx.db,
+        auditLog,
+        {
+          projectId: sql`${change.projectId}`,
+          actor: sql`${ctx.actor.id}`,
+          actorRole: sql`${ctx.actor.role}`,
+          action: sql`${audit.action}`,
+          targetType: sql`${audit.targetType}`,
+          target: sql`${audit.target}`,
+          before: jsonColumn(audit.before),
+          after: jsonColumn(audit.after),
+          requestId: sql`${ctx.requestId}`,
+          createdAt: sql`${createdAt}`,
+        },
+        audit.inBatch.from,
       ),
     );
   }
@@ -143,10 +188,18 @@ export async function commitChangeAndRead(
       continue;
     }
     records.push(
-      ctx.db.insert(outbox).select(
-        sql`SELECT NULL, ${eventId}, ${change.projectId}, ${event.publishTarget}, ${event.type},
-          ${jsonSql(payload)}, ${createdAt}, NULL, NULL, 0, NULL
-        FROM ${event.inBatch.from}`,
+      insertSelect(
+        ctx.db,
+        outbox,
+        {
+          eventId: sql`${eventId}`,
+          projectId: sql`${change.projectId}`,
+          publishTarget: sql`${event.publishTarget}`,
+          eventType: sql`${event.type}`,
+          payload: jsonSql(payload),
+          createdAt: sql`${createdAt}`,
+        },
+        event.inBatch.from,
       ),
     );
   }

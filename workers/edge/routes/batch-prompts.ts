@@ -6,7 +6,7 @@ import {
   setCacheHeaders,
   slowerLayer,
 } from "../http";
-import { pickVersion, resolveLabels } from "../prompt-store";
+import { resolveLabels } from "../prompt-store";
 import { authorizeReadKey } from "../read-key-auth";
 import { parseSelector, promptNameProblem, validationFailed } from "../selectors";
 
@@ -48,20 +48,19 @@ export function registerBatchPrompts(app: EdgeApp) {
     });
     if (errors.length > 0) throw validationFailed(errors);
 
-    const resolution = await resolveLabels(
-      c.get("store"),
-      c.get("readKey").projectId,
-      names,
-      label,
-    );
+    const projectId = c.get("readKey").projectId;
+    const delivery = c.get("delivery");
+    const resolution = await resolveLabels(c.get("store"), projectId, names, label);
     const bodies: string[] = [];
     const missing = resolution.missing;
     // Response order follows the request order, whatever order the cache and KV answered in.
     for (const name of names) {
       const prompt = resolution.found.get(name);
-      const served = prompt && pickVersion(prompt);
-      if (served) bodies.push(served.body);
-      else if (!missing.includes(name)) missing.push(name);
+      const served = prompt && delivery.assign(prompt, { projectId, name });
+      if (served) {
+        bodies.push(served.body);
+        delivery.served(served, { projectId, name }, c.get("store").waitUntil);
+      } else if (!missing.includes(name)) missing.push(name);
     }
     missing.sort((a, b) => names.indexOf(a) - names.indexOf(b));
     const headers = new Headers({

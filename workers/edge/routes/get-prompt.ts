@@ -7,13 +7,7 @@ import {
   servedVersionResponse,
   slowerLayer,
 } from "../http";
-import {
-  pickVersion,
-  type Resolved,
-  resolveLabel,
-  resolveVersion,
-  type ServedPrompt,
-} from "../prompt-store";
+import { type Resolved, resolveLabel, resolveVersion, type ServedPrompt } from "../prompt-store";
 import { authorizeReadKey } from "../read-key-auth";
 import { checkPromptName, DEFAULT_SELECTOR, parseSelector, type Selector } from "../selectors";
 
@@ -38,7 +32,9 @@ function servedOrNotFound(c: EdgeContext, name: string, selector: Selector, reso
       `Prompt '${name}' is archived, so none of its labels or versions are served. Restore it in the admin to serve it again.`,
     );
   }
-  const served = resolved.value && pickVersion(resolved.value);
+  const audience = { projectId: c.get("readKey").projectId, name };
+  const delivery = c.get("delivery");
+  const served = resolved.value && delivery.assign(resolved.value, audience);
   if (!served) {
     const what =
       selector.version === undefined ? `label '${selector.label}'` : `version ${selector.version}`;
@@ -47,6 +43,7 @@ function servedOrNotFound(c: EdgeContext, name: string, selector: Selector, reso
       `Prompt '${name}' has no published ${what}. Check the name, or publish it in the admin.`,
     );
   }
+  delivery.served(served, audience, c.get("store").waitUntil);
   return { served, layer: slowerLayer(c.get("keyLayer"), resolved.layer) };
 }
 

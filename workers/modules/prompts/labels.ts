@@ -1,3 +1,4 @@
+import type { PromptRef } from "@cuecard/core/events";
 import { LATEST_LABEL } from "@cuecard/core/names";
 import { ProblemError } from "@cuecard/core/problem";
 import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
@@ -145,7 +146,7 @@ const labelBefore = sql`CASE WHEN from_version IS NULL THEN NULL ELSE json_objec
  * that changed nothing is neither audited nor announced.
  */
 export function labelMoveRecords(
-  prompt: { name: string; type: string },
+  prompt: PromptRef,
   label: string,
   changeId: string,
   isRollback: boolean,

@@ -299,6 +299,7 @@ export async function updatePrompt(
   const archiving = patch.archived === true && !prompt.archivedAt;
   const restoring = patch.archived === false && prompt.archivedAt !== null;
   const after = { ...patch };
+  const payload = { prompt: { name: prompt.name, type: prompt.type }, ...after };
   await commitChange(ctx, {
     projectId: prompt.projectId,
     statements: [ctx.db.update(prompts).set(changes).where(eq(prompts.id, prompt.id))],
@@ -309,21 +310,23 @@ export async function updatePrompt(
       before: { description: prompt.description, tags: prompt.tags, archivedAt: prompt.archivedAt },
       after,
     },
-    event: {
-      type: archiving ? "prompt.archived" : restoring ? "prompt.restored" : "prompt.updated",
-      // Archiving withdraws the prompt's labels and versions from the edge; restoring publishes
-      // all of them again. The publisher reads D1's current state, so it converges whatever the
-      // pre-read said.
-      publishTarget:
-        patch.archived === undefined
-          ? null
-          : promptTarget(prompt.name, patch.archived ? undefined : "all"),
-      payload: {
-        prompt: { name: prompt.name, type: prompt.type },
-        ...after,
-        ...(archiving ? { archivedAt: now } : {}),
-      },
-    },
+    // Archiving withdraws the prompt's labels and versions from the edge; restoring publishes
+    // all of them again. The publisher reads D1's current state, so it converges whatever the
+    // pre-read said.
+    event: archiving
+      ? {
+          type: "prompt.archived",
+          publishTarget: promptTarget(prompt.name),
+          payload: { ...payload, archivedAt: now },
+        }
+      : {
+          type: restoring ? "prompt.restored" : "prompt.updated",
+          publishTarget:
+            patch.archived === undefined
+              ? null
+              : promptTarget(prompt.name, patch.archived ? undefined : "all"),
+          payload,
+        },
   });
   return toPromptView(ctx.db, await findPrompt(ctx.db, prompt.projectId, prompt.name));
 }

@@ -1,15 +1,17 @@
 import {
   isWithdrawn,
   KV_FORMAT,
-  type LabelPointer,
   labelPointerKey,
   labelPointerPrefix,
+  labelPointerRecord,
   type PublishedVersion,
   projectPointerPrefix,
-  type ReadKeyRecord,
+  readKeyRecord,
   readKeyRecordKey,
+  readLabelPointer,
   versionKey,
-  type WithdrawnRecord,
+  versionRecord,
+  withdrawnRecord,
 } from "@cuecard/core/kv-records";
 import type { PromptContent, VariableSpec } from "@cuecard/core/prompt";
 import { and, asc, eq } from "drizzle-orm";
@@ -151,12 +153,7 @@ async function withdrawPrompt(
 ): Promise<PublishReport> {
   const { db, kv } = deps;
   const report = emptyReport();
-  const withdrawn = JSON.stringify({
-    format: KV_FORMAT,
-    withdrawn: "archived",
-    name: prompt.name,
-    archivedAt: prompt.archivedAt ?? "",
-  } satisfies WithdrawnRecord);
+  const withdrawn = JSON.stringify(withdrawnRecord(prompt.name, prompt.archivedAt ?? ""));
   const rows = await db
     .select({ version: versions.version })
     .from(versions)
@@ -197,13 +194,14 @@ async function publishLivePrompt(
       if (written.has(version.version)) return;
       written.add(version.version);
       const key = versionKey(projectId, name, version.version);
-      // Versions are immutable: once the key holds the version it is right, so only its absence
-      // (or the withdrawn record of an archive since restored) needs a write.
+      // Versions are immutable: once the key holds the version in the current format it is
+      // right, so only its absence, an older format, or the withdrawn record of an archive since
+      // restored needs a write.
       if (!mustWrite && !options.force) {
-        const current = await kv.get(key, "json");
-        if (current !== null && !isWithdrawn(current)) return;
+        const current = await kv.get<{ format?: unknown }>(key, "json");
+        if (current !== null && !isWithdrawn(current) && current.format === KV_FORMAT) return;
       }
-      await kv.put(key, JSON.stringify(toPublishedVersion(prompt, version)));
+      await kv.put(key, JSON.stringify(versionRecord(toPublishedVersion(prompt, version))));
       report.versionsWritten++;
     };
     const wanted = options.allVersions
@@ -230,19 +228,18 @@ async function publishLivePrompt(
         livePointers.add(key);
         handledRev.set(label.name, label.rev);
         if (!options.force && round === 0) {
-          const current = await kv.get<LabelPointer | WithdrawnRecord>(key, "json");
+          const current = readLabelPointer(key, await kv.get(key, "json"));
           if (current && !isWithdrawn(current) && current.rev >= label.rev) continue;
         }
         await putVersion(version, false);
-        const pointer: LabelPointer = {
-          format: KV_FORMAT,
+        const pointer = labelPointerRecord({
           rev: label.rev,
           name,
           label: label.name,
           targets: [{ version: version.version, weight: 1 }],
           versions: [toPublishedVersion(prompt, version)],
           updatedAt: label.updatedAt,
-        };
+        });
         await kv.put(key, JSON.stringify(pointer));
         report.pointersWritten++;
       }
@@ -297,13 +294,12 @@ export async function publishKey(deps: PublishDeps, keyId: string): Promise<Publ
     report.keysDeleted++;
     return report;
   }
-  const record: ReadKeyRecord = {
-    format: KV_FORMAT,
+  const record = readKeyRecord({
     keyId: key.id,
     projectId: key.projectId,
     role: key.role,
     expiresAt: key.expiresAt,
-  };
+  });
   await deps.kv.put(recordKey, JSON.stringify(record));
   report.keysWritten++;
   return report;

@@ -1,3 +1,4 @@
+import type { PromptRef } from "@cuecard/core/events";
 import { jsonInputProblems } from "@cuecard/core/input";
 import { CONFIG_MAX_BYTES, CONFIG_MAX_DEPTH, TEMPLATE_MAX_BYTES } from "@cuecard/core/limits";
 import { type FieldError, ProblemError } from "@cuecard/core/problem";
@@ -218,7 +219,7 @@ export function createVersionStatements(
  * `prompt.label.moved` event, with `fromVersion` read in the batch.
  */
 export function newVersionLabelRecords(
-  prompt: { name: string; type: string },
+  prompt: PromptRef,
   version: number,
   labelsToSet: string[],
   changeId: string,

@@ -1,29 +1,24 @@
+import {
+  type EventType,
+  isWebhookEvent,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEventType,
+} from "@cuecard/core/events";
 import type { EventMessage } from "../../platform/context";
 
 /**
- * Which events leave the system as webhooks, and the JSON receivers get. Internal events
- * (`key.*`, `project.*`, changes to webhooks themselves) are never delivered.
+ * The JSON webhook receivers get. Which events are delivered is the catalog's
+ * (`WEBHOOK_EVENT_TYPES` in `@cuecard/core/events`); this file shapes their payloads.
  */
 
-export const WEBHOOK_EVENT_TYPES = [
-  "prompt.created",
-  "prompt.version.created",
-  "prompt.label.moved",
-  // Both change what the edge serves, like a move or an archive.
-  "prompt.label.deleted",
-  "prompt.archived",
-  "prompt.restored",
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export { WEBHOOK_EVENT_TYPES, type WebhookEventType };
 
 /** Sent by "send test event" to one endpoint, whatever it subscribes to. */
-export const TEST_EVENT_TYPE = "webhook.test";
+export const TEST_EVENT_TYPE = "webhook.test" satisfies EventType;
 /** Internal: a user asked to replay a delivery; the events consumer re-enqueues it. */
-export const REDELIVERY_EVENT_TYPE = "webhook.redelivery.requested";
+export const REDELIVERY_EVENT_TYPE = "webhook.redelivery.requested" satisfies EventType;
 
-export function isSubscribable(type: string): type is WebhookEventType {
-  return (WEBHOOK_EVENT_TYPES as readonly string[]).includes(type);
-}
+export const isSubscribable = isWebhookEvent;
 
 export interface PayloadLinks {
   /** Base URL of the admin UI, e.g. https://cuecard.example.com */

@@ -1,0 +1,79 @@
+import type { PromptType } from "./prompt";
+import type { Role } from "./roles";
+
+/**
+ * The event catalog: every event a change can emit, with its payload. Verbs emit them through
+ * the outbox (the compiler checks each payload against this list), the webhook fan-out delivers
+ * the subscribable ones, and docs/webhooks.md documents those (a test checks the docs list).
+ */
+
+export interface PromptRef {
+  name: string;
+  type: PromptType;
+}
+
+/** What a metadata change (PATCH of a prompt) carries: the prompt and the fields it set. */
+export interface PromptPatchPayload {
+  prompt: PromptRef;
+  description?: string;
+  tags?: string[];
+  archived?: boolean;
+}
+
+export interface EventPayloads {
+  "prompt.created": { prompt: PromptRef; version: number | null; labels: string[] };
+  "prompt.updated": PromptPatchPayload;
+  "prompt.archived": PromptPatchPayload & { archivedAt: string };
+  "prompt.restored": PromptPatchPayload;
+  "prompt.version.created": {
+    prompt: PromptRef;
+    version: number;
+    hash: string;
+    commitMessage: string | null;
+    labels: string[];
+  };
+  "prompt.label.moved": {
+    prompt: PromptRef;
+    label: string;
+    /** Null when the label is new. */
+    fromVersion: number | null;
+    toVersion: number;
+    isRollback: boolean;
+  };
+  "prompt.label.deleted": { prompt: PromptRef; label: string; fromVersion: number };
+  "key.created": { keyId: string; role: Role };
+  "key.revoked": { keyId: string };
+  "project.created": { project: { id: string; name?: string } };
+  "project.updated": { project: { id: string; name?: string; protectedLabels?: string[] } };
+  "webhook.created": { endpointId: string };
+  "webhook.updated": { endpointId: string };
+  "webhook.deleted": { endpointId: string };
+  "webhook.secret.rotated": { endpointId: string };
+  /** "Send test event": delivered to one endpoint, whatever it subscribes to. */
+  "webhook.test": { endpointId: string; message: string };
+  /** A user asked to replay a delivery; the events consumer re-enqueues it. */
+  "webhook.redelivery.requested": { endpointId: string; deliveryId: string };
+}
+
+export type EventType = keyof EventPayloads;
+
+/** One event as a change emits it: its type and the payload that type carries. */
+export type CatalogEvent = { [T in EventType]: { type: T; payload: EventPayloads[T] } }[EventType];
+
+/**
+ * The events that leave the system as webhooks: each changes what the edge serves or what a
+ * prompt is. Internal events (keys, projects, webhooks themselves) are never delivered.
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  "prompt.created",
+  "prompt.version.created",
+  "prompt.label.moved",
+  "prompt.label.deleted",
+  "prompt.archived",
+  "prompt.restored",
+] as const satisfies readonly EventType[];
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export function isWebhookEvent(type: string): type is WebhookEventType {
+  return (WEBHOOK_EVENT_TYPES as readonly string[]).includes(type);
+}
