@@ -1,5 +1,5 @@
 import { newId } from "@cuecard/core/ids";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, lte } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { EventMessage } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
@@ -70,9 +70,11 @@ export async function fanOutEvent(event: EventMessage, platform: WebhookFanOut):
       and(
         eq(webhookEndpoints.projectId, event.projectId),
         eq(webhookEndpoints.active, true),
+        // An endpoint gets the events that happen after it exists, as with Stripe: an event
+        // consumed late must not reach a webhook created after it.
         isTest
           ? eq(webhookEndpoints.id, (event.payload as { endpointId: string }).endpointId)
-          : undefined,
+          : lte(webhookEndpoints.createdAt, event.createdAt),
       ),
     );
   const targets = isTest
