@@ -4350,7 +4350,22 @@ export interface components {
       title: string;
       status: number;
       detail: string;
-      code: string;
+      /** @enum {string} */
+      code:
+        | "bad_request"
+        | "invalid_json"
+        | "unsupported_media_type"
+        | "payload_too_large"
+        | "validation_failed"
+        | "unauthorized"
+        | "forbidden"
+        | "not_found"
+        | "method_not_allowed"
+        | "conflict"
+        | "stale_revision"
+        | "rate_limited"
+        | "internal_error"
+        | "unavailable";
       requestId?: string;
       errors?: {
         field: string;
@@ -4412,6 +4427,7 @@ export interface components {
     Label: {
       name: string;
       version: number;
+      /** @description Pass back as `expectedRev` to move the label only if nobody moved it since */
       rev: number;
       updatedBy: string;
       updatedAt: string;

@@ -1,18 +1,16 @@
+import type { ProblemCode, Problem as ServerProblem } from "@cuecard/core/problem";
+
 /**
  * What can go wrong when asking Cuecard for something. Every error says what to change; the
  * `problem` is the server's problem+json body when there was one.
  */
 
-export interface Problem {
-  type?: string;
-  title?: string;
-  status: number;
-  detail?: string;
-  code?: string;
-  requestId?: string;
-  errors?: { field: string; message: string }[];
-  [extension: string]: unknown;
-}
+/**
+ * The server's problem+json envelope (its type is core's, so it cannot drift from what the
+ * workers send). Every field but the status may be missing: a proxy in between may have
+ * answered instead.
+ */
+export type Problem = Partial<ServerProblem> & { status: number };
 
 export class CuecardError extends Error {
   override name = "CuecardError";
@@ -27,7 +25,7 @@ export class CuecardRequestError extends CuecardError {
   ) {
     super(describeProblem(problem));
   }
-  get code(): string | undefined {
+  get code(): ProblemCode | undefined {
     return this.problem.code;
   }
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import edge from "../../workers/edge/index";
-import { edgeFetch } from "./edge-client";
+import { type OpenApiDocument, responseSchema, shapeProblems } from "../openapi-shape";
+import { edgeFetch, renderRequest } from "./edge-client";
+import { seedProject, seedPrompt } from "./factories";
 
 describe("service routes", () => {
   it("reports health without a key", async () => {
@@ -25,5 +27,55 @@ describe("service routes", () => {
       .map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}")}`);
     expect(served.length).toBeGreaterThan(0);
     expect([...new Set(operations)].sort()).toEqual([...new Set(served)].sort());
+  });
+
+  it("answers with exactly the fields its document gives, problems included", async () => {
+    const document = (await (await edgeFetch("/openapi.json")).json()) as OpenApiDocument;
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({
+      project,
+      templates: ["Hello {{customer}}"],
+      declared: { customer: { default: "you", description: "who" } },
+    });
+    const answers: [string, string, number, Response][] = [
+      ["GET", "/v1/prompts/{name}", 200, await edgeFetch(`/v1/prompts/${seeded.name}`, { key })],
+      [
+        "GET",
+        "/v1/prompts/{name}",
+        200,
+        await edgeFetch(`/v1/prompts/${seeded.name}?version=1`, { key }),
+      ],
+      [
+        "GET",
+        "/v1/prompts",
+        200,
+        await edgeFetch(`/v1/prompts?names=${seeded.name},nope`, { key }),
+      ],
+      [
+        "POST",
+        "/v1/prompts/{name}/render",
+        200,
+        await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {}),
+      ],
+      ["GET", "/v1/prompts/{name}", 401, await edgeFetch(`/v1/prompts/${seeded.name}`)],
+      ["GET", "/v1/prompts/{name}", 404, await edgeFetch("/v1/prompts/nope", { key })],
+      [
+        "POST",
+        "/v1/prompts/{name}/render",
+        422,
+        await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+          variables: { costumer: "typo" },
+        }),
+      ],
+    ];
+    for (const [method, path, status, response] of answers) {
+      expect(response.status, `${method} ${path}`).toBe(status);
+      const problems = shapeProblems(
+        document,
+        responseSchema(document, method, path, status),
+        await response.json(),
+      );
+      expect(problems, `${method} ${path} ${status}`).toEqual([]);
+    }
   });
 });

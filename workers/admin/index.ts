@@ -5,12 +5,12 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { registerAccessRoutes } from "../modules/access/api/access";
 import { registerKeyRoutes } from "../modules/access/api/keys";
+import { accessRefusals } from "../modules/access/api/refusals";
 import { authorize } from "../modules/access/middleware";
 import { registerProjectRoutes } from "../modules/projects/api";
 import { registerLabelRoutes } from "../modules/prompts/api/labels";
 import { registerPromptRoutes } from "../modules/prompts/api/prompts";
 import { registerVersionRoutes } from "../modules/prompts/api/versions";
-import { documentAccessErrors } from "../modules/prompts/schemas";
 import { registerWebhookRoutes } from "../modules/webhooks/api";
 import { consumeWebhookDeliveries, markDeadLettered } from "../modules/webhooks/delivery";
 import { type DeliveryMessage, fanOutEvent } from "../modules/webhooks/fan-out";
@@ -26,6 +26,7 @@ import {
   securityHeaders,
   wellFormedJsonBody,
 } from "../platform/http/middleware";
+import { documentAccessErrors } from "../platform/http/openapi";
 import { recoveryGraceSeconds, retryPendingOutbox } from "../platform/outbox";
 import { platformOf, webhookFanOutOf } from "./platform";
 import { createAdminUi } from "./ui";
@@ -63,7 +64,7 @@ registerVersionRoutes(api);
 registerLabelRoutes(api);
 registerKeyRoutes(api);
 registerWebhookRoutes(api);
-documentAccessErrors(api.openAPIRegistry);
+documentAccessErrors(api.openAPIRegistry, accessRefusals);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
   type: "http",

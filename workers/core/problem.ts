@@ -5,21 +5,24 @@
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-export type ProblemCode =
-  | "bad_request"
-  | "invalid_json"
-  | "unsupported_media_type"
-  | "payload_too_large"
-  | "validation_failed"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "method_not_allowed"
-  | "conflict"
-  | "stale_revision"
-  | "rate_limited"
-  | "internal_error"
-  | "unavailable";
+/** The stable codes a client can branch on; `type` is derived from them. */
+export const PROBLEM_CODES = [
+  "bad_request",
+  "invalid_json",
+  "unsupported_media_type",
+  "payload_too_large",
+  "validation_failed",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "conflict",
+  "stale_revision",
+  "rate_limited",
+  "internal_error",
+  "unavailable",
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
 export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   bad_request: 400,
@@ -71,6 +74,31 @@ export interface Problem {
   errors?: FieldError[];
   [extension: string]: unknown;
 }
+
+/**
+ * The envelope as JSON Schema, for the edge's hand-kept OpenAPI document (the admin worker's zod
+ * `Problem` has the same fields). Extensions a worker adds, like `missing`, extend `properties`.
+ */
+export const PROBLEM_JSON_SCHEMA = {
+  type: "object",
+  required: ["type", "title", "status", "detail", "code"],
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    code: { type: "string", enum: PROBLEM_CODES },
+    requestId: { type: "string" },
+    errors: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["field", "message"],
+        properties: { field: { type: "string" }, message: { type: "string" } },
+      },
+    },
+  },
+} as const;
 
 /** Thrown by domain code and handlers; turned into problem+json by each worker's error handler. */
 export class ProblemError extends Error {

@@ -1,4 +1,5 @@
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
+import { PROBLEM_JSON_SCHEMA } from "@cuecard/core/problem";
 import { RENDER_LIMITS } from "@cuecard/core/template";
 
 /**
@@ -263,22 +264,9 @@ export const openApiDocument = {
         },
       },
       Problem: {
-        type: "object",
-        required: ["type", "title", "status", "detail", "code"],
+        ...PROBLEM_JSON_SCHEMA,
         properties: {
-          type: { type: "string" },
-          title: { type: "string" },
-          status: { type: "integer" },
-          detail: { type: "string" },
-          code: { type: "string" },
-          requestId: { type: "string" },
-          errors: {
-            type: "array",
-            items: {
-              type: "object",
-              properties: { field: { type: "string" }, message: { type: "string" } },
-            },
-          },
+          ...PROBLEM_JSON_SCHEMA.properties,
           missing: { type: "array", items: { type: "string" } },
           unknown: { type: "array", items: { type: "string" } },
         },

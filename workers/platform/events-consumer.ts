@@ -3,8 +3,11 @@ import type { EventMessage, Platform } from "./context";
 import type { Database } from "./db/client";
 import { outbox } from "./db/schema";
 
-/** Exponential backoff for redelivery: 10 s, 20 s, 40 s … capped at 10 minutes. */
-export function retryDelaySeconds(attempts: number): number {
+/**
+ * How long a failed event waits before the queue hands it to the consumer again: exponential,
+ * 10 s, 20 s, 40 s … capped at 10 minutes.
+ */
+export function eventRetryDelaySeconds(attempts: number): number {
   return Math.min(600, 10 * 2 ** Math.max(0, attempts - 1));
 }
 
@@ -42,7 +45,7 @@ export async function consumeEvents(
       message.ack();
     } catch (error) {
       console.error("event handling failed", message.id, String(error));
-      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      message.retry({ delaySeconds: eventRetryDelaySeconds(message.attempts) });
     }
   }
 }

@@ -11,22 +11,23 @@ import { type ApiKeyRow, apiKeys, projects } from "../../platform/db/schema";
 import { guard } from "../../platform/guards";
 import { getProject } from "../projects/projects";
 import { keyTarget } from "../prompts/publish";
+import type { KeyView } from "./schemas";
 
-export interface KeyView {
-  id: string;
-  name: string;
-  role: Role;
-  prefix: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
+export type { KeyView } from "./schemas";
 
+/** Field by field, so a column added later (a secret, say) is never sent by accident. */
 function toKeyView(row: ApiKeyRow): KeyView {
-  const { hash: _hash, projectId: _projectId, ...view } = row;
-  return view;
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    prefix: row.prefix,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt,
+    lastUsedAt: row.lastUsedAt,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { and, desc, eq, lt } from "drizzle-orm";
 import type { Database } from "../../platform/db/client";
 import { type AuditRow, auditLog } from "../../platform/db/schema";
+import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { getProject } from "../projects/projects";
 
 /** One entry of the audit log, as `listAudit` returns it. */
@@ -19,7 +20,7 @@ export async function listAudit(
   db: Database,
   projectId: string,
   filter: AuditFilter,
-): Promise<{ items: AuditRow[]; nextCursor: number | null }> {
+): Promise<Page<AuditRow, number>> {
   await getProject(db, projectId);
   const rows = await db
     .select()
@@ -34,8 +35,6 @@ export async function listAudit(
       ),
     )
     .orderBy(desc(auditLog.id))
-    .limit(filter.limit + 1);
-  const items = rows.slice(0, filter.limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > filter.limit && last ? last.id : null };
+    .limit(rowsForPage(filter.limit));
+  return readPage(rows, filter.limit, (row) => row.id);
 }

@@ -5,26 +5,18 @@ import { openDatabase } from "../../platform/db/client";
 import { auditLog } from "../../platform/db/schema";
 import { promptName, settableLabelName } from "../../platform/fields";
 import { type AdminHonoEnv, mutationContext } from "../../platform/http/app";
-import { listAudit } from "../audit/audit";
-import { republishProject } from "../prompts/publish";
 import {
-  conflictResponse,
   errorResponses,
   jsonBody,
   jsonResponse,
   limitQuery,
   ProjectParams,
-} from "../prompts/schemas";
+  page,
+} from "../../platform/http/openapi";
+import { listAudit } from "../audit/audit";
+import { republishProject } from "../prompts/publish";
 import { getProject, listProjects, updateProject } from "./projects";
-
-const Project = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    protectedLabels: z.array(z.string()),
-    createdAt: z.string(),
-  })
-  .openapi("Project");
+import { Project } from "./schemas";
 
 const listProjectsRoute = createRoute({
   method: "get",
@@ -132,10 +124,7 @@ const auditRoute = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(
-      z.object({ items: z.array(AuditEntry), nextCursor: z.number().int().nullable() }),
-      "Audit entries",
-    ),
+    200: jsonResponse(page(AuditEntry, z.number().int()), "Audit entries"),
     ...errorResponses,
   },
 });

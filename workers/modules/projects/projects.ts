@@ -3,27 +3,33 @@ import { asc, eq } from "drizzle-orm";
 import { commitChange } from "../../platform/changes";
 import type { MutationContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
-import { projects } from "../../platform/db/schema";
+import { type ProjectRow, projects } from "../../platform/db/schema";
+import type { ProjectView } from "./schemas";
 
-export interface ProjectView {
-  id: string;
-  name: string;
-  protectedLabels: string[];
-  createdAt: string;
+export type { ProjectView } from "./schemas";
+
+function toProjectView(row: ProjectRow): ProjectView {
+  return {
+    id: row.id,
+    name: row.name,
+    protectedLabels: row.protectedLabels,
+    createdAt: row.createdAt,
+  };
 }
 
 export async function getProject(db: Database, projectId: string): Promise<ProjectView> {
   const project = await db.query.projects.findFirst({ where: eq(projects.id, projectId) });
   if (!project) throw new ProblemError("not_found", `Project '${projectId}' does not exist.`);
-  return project;
+  return toProjectView(project);
 }
 
-export function listProjects(db: Database, onlyId?: string): Promise<ProjectView[]> {
-  return db
+export async function listProjects(db: Database, onlyId?: string): Promise<ProjectView[]> {
+  const rows = await db
     .select()
     .from(projects)
     .where(onlyId === undefined ? undefined : eq(projects.id, onlyId))
     .orderBy(asc(projects.id));
+  return rows.map(toProjectView);
 }
 
 export async function createProject(

@@ -20,27 +20,12 @@ import {
   type PromptRow,
 } from "../../platform/db/schema";
 import { archivedGuard, guard } from "../../platform/guards";
+import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { requireLabelMove, requirePermission } from "../access/access";
 import { promptTarget } from "./publish";
+import type { LabelMoveView, LabelView } from "./schemas";
 
-export interface LabelView {
-  name: string;
-  version: number;
-  /** Pass back as `expectedRev` to move the label only if nobody moved it since. */
-  rev: number;
-  updatedBy: string;
-  updatedAt: string;
-}
-
-export interface LabelMoveView {
-  id: number;
-  label: string;
-  fromVersion: number | null;
-  toVersion: number | null;
-  isRollback: boolean;
-  actor: string;
-  createdAt: string;
-}
+export type { LabelMoveView, LabelView } from "./schemas";
 
 /**
  * Optimistic concurrency: `expectedRev` is the label's rev as the caller last saw it (null: the
@@ -199,15 +184,17 @@ async function findLabel(
   const row = await db.query.labels.findFirst({
     where: and(eq(labels.promptId, promptId), eq(labels.name, label)),
   });
-  return (
-    row && {
-      name: row.name,
-      version: row.version,
-      rev: row.rev,
-      updatedBy: row.updatedBy,
-      updatedAt: row.updatedAt,
-    }
-  );
+  return row && toLabelView(row);
+}
+
+function toLabelView(row: LabelRow): LabelView {
+  return {
+    name: row.name,
+    version: row.version,
+    rev: row.rev,
+    updatedBy: row.updatedBy,
+    updatedAt: row.updatedAt,
+  };
 }
 
 function refuseLatest(label: string) {
@@ -263,16 +250,7 @@ export async function moveLabel(
   const [moved, left] = reads as [{ id: number }[], LabelRow[]];
   const row = left[0];
   if (!row) throw new ProblemError("internal_error", "The label move was not recorded.");
-  return {
-    label: {
-      name: row.name,
-      version: row.version,
-      rev: row.rev,
-      updatedBy: row.updatedBy,
-      updatedAt: row.updatedAt,
-    },
-    changed: moved.length > 0,
-  };
+  return { label: toLabelView(row), changed: moved.length > 0 };
 }
 
 /** Deleting a label records what it pointed at when the batch ran; a label already gone is 404. */
@@ -329,7 +307,7 @@ export async function labelHistoryOf(
   promptId: number,
   label: string,
   page: { limit: number; before?: number } = { limit: 1000 },
-): Promise<{ items: LabelMoveView[]; nextCursor: number | null }> {
+): Promise<Page<LabelMoveView, number>> {
   const rows = await db
     .select()
     .from(labelHistory)
@@ -341,10 +319,9 @@ export async function labelHistoryOf(
       ),
     )
     .orderBy(desc(labelHistory.id))
-    .limit(page.limit + 1);
-  const items = rows.slice(0, page.limit).map(toMoveView);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > page.limit && last ? last.id : null };
+    .limit(rowsForPage(page.limit));
+  const { items, nextCursor } = readPage(rows, page.limit, (row) => row.id);
+  return { items: items.map(toMoveView), nextCursor };
 }
 
 function toMoveView(row: LabelHistoryRow): LabelMoveView {

@@ -6,10 +6,12 @@ import type { MutationContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import { labels, type PromptRow, prompts } from "../../platform/db/schema";
 import { archivedGuard } from "../../platform/guards";
+import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { requireLabelMove, requirePermission } from "../access/access";
 import { getProject } from "../projects/projects";
-import { type LabelView, listLabels } from "./labels";
+import { listLabels } from "./labels";
 import { promptTarget } from "./publish";
+import type { PromptView } from "./schemas";
 import {
   createVersionStatements,
   getVersion,
@@ -21,19 +23,7 @@ import {
 
 /** A prompt as the verbs of this module take it (read with `findPrompt`). */
 export type { PromptRow } from "../../platform/db/schema";
-
-export interface PromptView {
-  name: string;
-  type: PromptType;
-  description: string;
-  tags: string[];
-  latestVersion: number;
-  labels: LabelView[];
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  archivedAt: string | null;
-}
+export type { PromptView } from "./schemas";
 
 export async function findPrompt(
   db: Database,
@@ -83,7 +73,7 @@ export async function listPrompts(
   db: Database,
   projectId: string,
   filter: PromptFilter,
-): Promise<{ items: PromptView[]; nextCursor: string | null }> {
+): Promise<Page<PromptView, string>> {
   await getProject(db, projectId);
   const escaped = filter.q?.replace(/[\\%_]/g, (char) => `\\${char}`);
   const rows = await db
@@ -104,11 +94,9 @@ export async function listPrompts(
       ),
     )
     .orderBy(asc(prompts.name))
-    .limit(filter.limit + 1);
-  const page = rows.slice(0, filter.limit);
-  const items = await Promise.all(page.map((row) => toPromptView(db, row)));
-  const last = page[page.length - 1];
-  return { items, nextCursor: rows.length > filter.limit && last ? last.name : null };
+    .limit(rowsForPage(filter.limit));
+  const { items, nextCursor } = readPage(rows, filter.limit, (row) => row.name);
+  return { items: await Promise.all(items.map((row) => toPromptView(db, row))), nextCursor };
 }
 
 export interface CreatePromptInput {

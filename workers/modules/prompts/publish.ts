@@ -13,7 +13,6 @@ import {
   versionRecord,
   withdrawnRecord,
 } from "@cuecard/core/kv-records";
-import type { PromptContent, VariableSpec } from "@cuecard/core/prompt";
 import { and, asc, eq } from "drizzle-orm";
 import type { Database } from "../../platform/db/client";
 import {
@@ -62,14 +61,15 @@ function addReports(into: PublishReport, from: PublishReport) {
   into.keysDeleted += from.keysDeleted;
 }
 
+/** A version row as the edge serves it; the admin API's version view adds to this. */
 export function toPublishedVersion(prompt: PromptRow, version: VersionRow): PublishedVersion {
   return {
     name: prompt.name,
     type: prompt.type,
     version: version.version,
-    prompt: version.prompt as PromptContent,
+    prompt: version.prompt,
     config: version.config,
-    variables: version.variables as VariableSpec[],
+    variables: version.variables,
     hash: version.hash,
     commitMessage: version.commitMessage,
     createdAt: version.createdAt,

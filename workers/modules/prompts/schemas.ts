@@ -1,123 +1,22 @@
-import {
-  COMMIT_MESSAGE_MAX,
-  LABELS_PER_REQUEST_MAX,
-  PAGE_SIZE_DEFAULT,
-  PAGE_SIZE_MAX,
-  TAG_MAX,
-} from "@cuecard/core/limits";
+import { COMMIT_MESSAGE_MAX, LABELS_PER_REQUEST_MAX, TAG_MAX } from "@cuecard/core/limits";
 import { CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
-import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import {
   labelName,
   modelConfig,
-  projectSlug,
   promptContent,
   promptName,
   settableLabelName,
   variableDeclarations,
   versionNumber,
 } from "../../platform/fields";
-import { FAILED_AUTH_WINDOW_SECONDS } from "../access/auth-failures";
-import { type Permission, ROLES, ROUTE_POLICY, roleHas } from "../access/roles";
-
-/** Named OpenAPI components shared by the admin routes. */
-
-export const Problem = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.string(),
-    requestId: z.string().optional(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-    permission: z
-      .string()
-      .optional()
-      .openapi({ description: "On a 403: the permission the request needed" }),
-  })
-  .openapi("Problem");
-
-const problemContent = { "application/problem+json": { schema: Problem } };
-/** Error responses every authenticated route can give. */
-export const errorResponses = {
-  400: { description: "Malformed request", content: problemContent },
-  401: { description: "Missing or invalid credentials", content: problemContent },
-  404: { description: "Not found", content: problemContent },
-  413: { description: "Body too large", content: problemContent },
-  415: { description: "Body is not JSON", content: problemContent },
-  422: { description: "Validation failed; `errors` names each field", content: problemContent },
-  500: { description: "Internal error; nothing was written", content: problemContent },
-} as const;
-export const conflictResponse = {
-  409: { description: "Conflict, e.g. a stale `expectedRev`", content: problemContent },
-} as const;
-
-const forbiddenResponse = (detail: string) => ({
-  description: `Forbidden: ${detail}`,
-  content: problemContent,
-});
-const rateLimitedResponse = {
-  description: `Too many failed keys from this address: wait the Retry-After seconds (${FAILED_AUTH_WINDOW_SECONDS})`,
-  headers: {
-    "Retry-After": { schema: { type: "integer" as const }, description: "Seconds to wait" },
-  },
-  content: problemContent,
-};
-
-function permissionRefusal(permission: Permission, method: string): string {
-  const roles = ROLES.filter((role) => roleHas(role, permission)).join(", ");
-  const session =
-    method === "get"
-      ? ""
-      : " Also when a browser session's request comes from another origin or lacks the x-csrf-token header.";
-  return `the route needs the \`${permission}\` permission (held by: ${roles}); when a change needs more (a protected label, say), the problem's \`permission\` names it.${session}`;
-}
-
-/** The routes outside ROUTE_POLICY, and the refusals each can give besides `errorResponses`. */
-const PUBLIC_ROUTE_ERRORS: Record<string, Record<number, object>> = {
-  "POST /v1/bootstrap": { 429: rateLimitedResponse },
-  "POST /v1/session": {
-    403: forbiddenResponse("a reader key, or a sign-in posted from another origin."),
-    429: rateLimitedResponse,
-  },
-  "DELETE /v1/session": { 403: forbiddenResponse("a sign-out posted from another origin.") },
-};
+import { ProjectParams } from "../../platform/http/openapi";
 
 /**
- * Adds to every documented operation the refusals the access layer gives: 403 naming the
- * permission the route declares in ROUTE_POLICY, and 429 for failed keys. Derived here, so the
- * document cannot drift from the policy; a route's own description of a status is kept.
+ * The prompts module's request and response schemas. The view types its verbs return are
+ * inferred from the response schemas, so what a verb builds is what the API documents.
  */
-export function documentAccessErrors(registry: OpenAPIHono["openAPIRegistry"]) {
-  for (const definition of registry.definitions) {
-    if (definition.type !== "route") continue;
-    const route = definition.route;
-    const key = `${route.method.toUpperCase()} ${route.path.replace(/\{(\w+)\}/g, ":$1")}`;
-    const permission = ROUTE_POLICY[key];
-    const added: Record<number, object> = permission
-      ? {
-          403: forbiddenResponse(permissionRefusal(permission, route.method)),
-          429: rateLimitedResponse,
-        }
-      : (PUBLIC_ROUTE_ERRORS[key] ?? {});
-    route.responses = { ...added, ...route.responses };
-  }
-}
 
-export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
-  required: true,
-  description,
-  content: { "application/json": { schema } },
-});
-export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
-export const ProjectParams = z.object({
-  project: projectSlug.openapi({ param: { name: "project", in: "path" }, example: "default" }),
-});
 export const PromptParams = ProjectParams.extend({
   name: promptName.openapi({
     param: { name: "name", in: "path" },
@@ -131,13 +30,6 @@ export const VersionParams = PromptParams.extend({
 export const LabelParams = PromptParams.extend({
   label: labelName.openapi({ param: { name: "label", in: "path" }, example: "production" }),
 });
-
-export const limitQuery = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(PAGE_SIZE_MAX)
-  .default(PAGE_SIZE_DEFAULT);
 
 export const ChatMessage = z
   .object({ role: z.enum(CHAT_ROLES), content: z.string() })
@@ -180,16 +72,20 @@ export const Version = z
     labels: z.array(z.string()),
   })
   .openapi("Version");
+export type VersionView = z.infer<typeof Version>;
 
 export const Label = z
   .object({
     name: z.string(),
     version: z.number().int(),
-    rev: z.number().int(),
+    rev: z.number().int().openapi({
+      description: "Pass back as `expectedRev` to move the label only if nobody moved it since",
+    }),
     updatedBy: z.string(),
     updatedAt: z.string(),
   })
   .openapi("Label");
+export type LabelView = z.infer<typeof Label>;
 
 export const LabelMove = z
   .object({
@@ -202,6 +98,7 @@ export const LabelMove = z
     createdAt: z.string(),
   })
   .openapi("LabelMove");
+export type LabelMoveView = z.infer<typeof LabelMove>;
 
 export const Prompt = z
   .object({
@@ -217,6 +114,7 @@ export const Prompt = z
     archivedAt: z.string().nullable(),
   })
   .openapi("Prompt");
+export type PromptView = z.infer<typeof Prompt>;
 
 export const tag = z
   .string()

@@ -31,8 +31,12 @@ import {
   type VersionRow,
   versions,
 } from "../../platform/db/schema";
+import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { labelMoveRecords, moveLabelStatements } from "./labels";
-import { promptTarget } from "./publish";
+import { promptTarget, toPublishedVersion } from "./publish";
+import type { VersionView } from "./schemas";
+
+export type { VersionView } from "./schemas";
 
 export interface VersionInput {
   prompt: PromptContent;
@@ -50,20 +54,6 @@ export interface PreparedVersion {
   variables: VariableSpec[];
   commitMessage: string | null;
   hash: string;
-}
-
-export interface VersionView {
-  name: string;
-  type: PromptType;
-  version: number;
-  prompt: PromptContent;
-  config: ModelConfig;
-  variables: VariableSpec[];
-  hash: string;
-  commitMessage: string | null;
-  author: string;
-  createdAt: string;
-  labels: string[];
 }
 
 /**
@@ -253,26 +243,14 @@ export function toVersionView(
   row: VersionRow,
   labelNames: string[],
 ): VersionView {
-  return {
-    name: prompt.name,
-    type: prompt.type,
-    version: row.version,
-    prompt: row.prompt as PromptContent,
-    config: row.config,
-    variables: row.variables as VariableSpec[],
-    hash: row.hash,
-    commitMessage: row.commitMessage,
-    author: row.author,
-    createdAt: row.createdAt,
-    labels: labelNames,
-  };
+  return { ...toPublishedVersion(prompt, row), author: row.author, labels: labelNames };
 }
 
 export async function listVersions(
   db: Database,
   prompt: PromptRow,
   page: { limit: number; before?: number },
-): Promise<{ items: VersionView[]; nextCursor: number | null }> {
+): Promise<Page<VersionView, number>> {
   const rows = await db
     .select()
     .from(versions)
@@ -283,13 +261,13 @@ export async function listVersions(
       ),
     )
     .orderBy(desc(versions.version))
-    .limit(page.limit + 1);
+    .limit(rowsForPage(page.limit));
   const byVersion = await versionLabels(db, prompt.id);
-  const items = rows
-    .slice(0, page.limit)
-    .map((row) => toVersionView(prompt, row, byVersion.get(row.version) ?? []));
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > page.limit && last ? last.version : null };
+  const { items, nextCursor } = readPage(rows, page.limit, (row) => row.version);
+  return {
+    items: items.map((row) => toVersionView(prompt, row, byVersion.get(row.version) ?? [])),
+    nextCursor,
+  };
 }
 
 export async function getVersion(

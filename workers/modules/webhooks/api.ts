@@ -14,7 +14,8 @@ import {
   jsonResponse,
   limitQuery,
   ProjectParams,
-} from "../prompts/schemas";
+  page,
+} from "../../platform/http/openapi";
 import {
   createEndpoint,
   deleteEndpoint,
@@ -29,63 +30,14 @@ import {
   updateEndpoint,
 } from "./endpoints";
 import { WEBHOOK_EVENT_TYPES } from "./events";
-
-const Webhook = z
-  .object({
-    id: z.string(),
-    url: z.string(),
-    kind: z.enum(["standard", "github_dispatch"]),
-    description: z.string(),
-    eventTypes: z.array(z.string()).openapi({ description: "Empty: every event type" }),
-    active: z.boolean(),
-    disabledReason: z.string().nullable(),
-    previousSecretExpiresAt: z
-      .string()
-      .nullable()
-      .openapi({ description: "Until then the previous secret also signs (rotation overlap)" }),
-    hasAuthToken: z.boolean(),
-    createdBy: z.string(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi("Webhook");
-
-const Delivery = z
-  .object({
-    id: z.string().openapi({ description: "The webhook-id header of every attempt" }),
-    endpointId: z.string(),
-    eventId: z.string(),
-    eventType: z.string(),
-    status: z.enum(["pending", "retrying", "succeeded", "failed"]),
-    attempts: z.number().int(),
-    lastStatusCode: z.number().int().nullable(),
-    lastLatencyMs: z.number().int().nullable(),
-    lastResponseExcerpt: z
-      .string()
-      .nullable()
-      .openapi({ description: "Sanitised, at most 200 characters; never the raw body" }),
-    lastError: z.string().nullable(),
-    nextRetryAt: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi("WebhookDelivery");
-
-const Attempt = z
-  .object({
-    attempt: z.number().int(),
-    statusCode: z.number().int().nullable(),
-    latencyMs: z.number().int().nullable(),
-    responseExcerpt: z.string().nullable(),
-    error: z.string().nullable(),
-    createdAt: z.string(),
-  })
-  .openapi("WebhookAttempt");
-
-const WebhookWithSecret = z.object({
-  webhook: Webhook,
-  secret: z.string().openapi({ description: "whsec_… — shown in this response only" }),
-});
+import {
+  DELIVERY_STATUSES,
+  Delivery,
+  DeliveryDetail,
+  ENDPOINT_KINDS,
+  Webhook,
+  WebhookWithSecret,
+} from "./schemas";
 
 const eventTypes = z
   .array(z.enum(WEBHOOK_EVENT_TYPES))
@@ -142,7 +94,7 @@ const createWebhookRoute = createRoute({
     body: jsonBody(
       z.strictObject({
         url,
-        kind: z.enum(["standard", "github_dispatch"]).default("standard"),
+        kind: z.enum(ENDPOINT_KINDS).default("standard"),
         description: description.optional(),
         eventTypes: eventTypes.optional(),
         active: z.boolean().optional(),
@@ -237,7 +189,7 @@ const deliveriesRoute = createRoute({
   request: {
     params: WebhookParams,
     query: z.object({
-      status: z.enum(["pending", "retrying", "succeeded", "failed"]).optional(),
+      status: z.enum(DELIVERY_STATUSES).optional(),
       limit: limitQuery,
       before: z
         .string()
@@ -247,10 +199,7 @@ const deliveriesRoute = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(
-      z.object({ items: z.array(Delivery), nextCursor: z.string().nullable() }),
-      "Deliveries",
-    ),
+    200: jsonResponse(page(Delivery, z.string()), "Deliveries"),
     ...errorResponses,
   },
 });
@@ -262,10 +211,7 @@ const deliveryRoute = createRoute({
   summary: "One delivery: the JSON sent and every attempt",
   request: { params: DeliveryParams },
   responses: {
-    200: jsonResponse(
-      Delivery.extend({ payload: z.unknown(), attemptLog: z.array(Attempt) }),
-      "The delivery",
-    ),
+    200: jsonResponse(DeliveryDetail, "The delivery"),
     ...errorResponses,
   },
 });

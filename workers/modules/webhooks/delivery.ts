@@ -56,7 +56,8 @@ export type AttemptOutcome =
   | { result: "succeeded" | "failed" | "skipped" }
   | { result: "retry"; delaySeconds: number };
 
-export function backoffSeconds(messageAttempts: number): number {
+/** How long a webhook delivery waits after its n-th failed attempt: RETRY_SCHEDULE_SECONDS. */
+export function webhookRetryDelaySeconds(messageAttempts: number): number {
   const index = Math.min(Math.max(messageAttempts, 1), RETRY_SCHEDULE_SECONDS.length) - 1;
   return RETRY_SCHEDULE_SECONDS[index] ?? RETRY_SCHEDULE_SECONDS[0];
 }
@@ -450,7 +451,7 @@ async function attemptClaimed(
   }
   const delaySeconds =
     retryAfterSeconds(response?.headers.get("retry-after") ?? null, now) ??
-    backoffSeconds(attemptNumber);
+    webhookRetryDelaySeconds(attemptNumber);
   await recordAttempt(
     db,
     delivery,
@@ -489,7 +490,7 @@ export async function consumeWebhookDeliveries(
       } catch (error) {
         // Our own failure (e.g. D1): the receiver was not necessarily called; try again later.
         console.error("webhook delivery failed", message.body.deliveryId, String(error));
-        message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+        message.retry({ delaySeconds: webhookRetryDelaySeconds(message.attempts) });
       }
     }),
   );

@@ -12,8 +12,16 @@ import {
   webhookDeliveries,
   webhookEndpoints,
 } from "../../platform/db/schema";
+import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { getProject } from "../projects/projects";
 import { REDELIVERY_EVENT_TYPE, TEST_EVENT_TYPE, type WebhookEventType } from "./events";
+import type {
+  AttemptView,
+  DeliveryDetailView,
+  DeliveryView,
+  EndpointKind,
+  EndpointView,
+} from "./schemas";
 import { generateSigningSecret } from "./signer";
 import { checkWebhookUrl, type UrlGuardOptions } from "./url-guard";
 
@@ -22,24 +30,7 @@ import { checkWebhookUrl, type UrlGuardOptions } from "./url-guard";
  * audited batch through commitChange; secrets are returned only by create and rotate.
  */
 
-export type EndpointKind = "standard" | "github_dispatch";
-
-export interface EndpointView {
-  id: string;
-  url: string;
-  kind: EndpointKind;
-  description: string;
-  /** Empty: every webhook event type. */
-  eventTypes: string[];
-  active: boolean;
-  disabledReason: string | null;
-  /** Until then the previous secret also signs (a rotation's overlap window). */
-  previousSecretExpiresAt: string | null;
-  hasAuthToken: boolean;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { AttemptView, DeliveryView, EndpointKind, EndpointView } from "./schemas";
 
 export interface EndpointInput {
   url: string;
@@ -353,48 +344,33 @@ export async function sendTestEvent(
   return { eventId };
 }
 
-export interface DeliveryView {
-  /** The `webhook-id` header of every attempt. */
-  id: string;
-  endpointId: string;
-  eventId: string;
-  eventType: string;
-  status: WebhookDeliveryRow["status"];
-  attempts: number;
-  lastStatusCode: number | null;
-  lastLatencyMs: number | null;
-  lastResponseExcerpt: string | null;
-  lastError: string | null;
-  nextRetryAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface AttemptView {
-  attempt: number;
-  statusCode: number | null;
-  latencyMs: number | null;
-  responseExcerpt: string | null;
-  error: string | null;
-  createdAt: string;
-}
-
 function toDeliveryView(row: WebhookDeliveryRow): DeliveryView {
-  const {
-    payload: _payload,
-    projectId: _projectId,
-    // Bookkeeping of the delivery consumer, not part of the API.
-    leaseUntil: _leaseUntil,
-    round: _round,
-    roundAttempts: _roundAttempts,
-    ...view
-  } = row;
-  return view;
+  return {
+    id: row.id,
+    endpointId: row.endpointId,
+    eventId: row.eventId,
+    eventType: row.eventType,
+    status: row.status,
+    attempts: row.attempts,
+    lastStatusCode: row.lastStatusCode,
+    lastLatencyMs: row.lastLatencyMs,
+    lastResponseExcerpt: row.lastResponseExcerpt,
+    lastError: row.lastError,
+    nextRetryAt: row.nextRetryAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
 }
 
 function toAttemptView(row: WebhookAttemptRow): AttemptView {
-  const { id: _id, deliveryId: _deliveryId, ...view } = row;
-  return view;
+  return {
+    attempt: row.attempt,
+    statusCode: row.statusCode,
+    latencyMs: row.latencyMs,
+    responseExcerpt: row.responseExcerpt,
+    error: row.error,
+    createdAt: row.createdAt,
+  };
 }
 
 export async function listDeliveries(
@@ -402,7 +378,7 @@ export async function listDeliveries(
   projectId: string,
   endpointId: string,
   filter: { status?: WebhookDeliveryRow["status"]; limit: number; before?: string },
-): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+): Promise<Page<DeliveryView, string>> {
   await findEndpoint(db, projectId, endpointId);
   const rows = await db
     .select()
@@ -415,13 +391,9 @@ export async function listDeliveries(
       ),
     )
     .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
-    .limit(filter.limit + 1);
-  const items = rows.slice(0, filter.limit);
-  const last = items[items.length - 1];
-  return {
-    items: items.map(toDeliveryView),
-    nextCursor: rows.length > filter.limit && last ? last.createdAt : null,
-  };
+    .limit(rowsForPage(filter.limit));
+  const { items, nextCursor } = readPage(rows, filter.limit, (row) => row.createdAt);
+  return { items: items.map(toDeliveryView), nextCursor };
 }
 
 async function findDelivery(db: Database, endpointId: string, deliveryId: string) {
@@ -442,7 +414,7 @@ export async function getDelivery(
   projectId: string,
   endpointId: string,
   deliveryId: string,
-): Promise<DeliveryView & { payload: unknown; attemptLog: AttemptView[] }> {
+): Promise<DeliveryDetailView> {
   await findEndpoint(db, projectId, endpointId);
   const row = await findDelivery(db, endpointId, deliveryId);
   const attempts = await db

@@ -1,3 +1,4 @@
+import type { PromptContent, VariableSpec } from "@cuecard/core/prompt";
 import { ROLES } from "@cuecard/core/roles";
 import { sql } from "drizzle-orm";
 import {
@@ -61,10 +62,10 @@ export const versions = sqliteTable(
       .references(() => prompts.id),
     version: integer("version").notNull(),
     /** JSON: a template string, or `[{role, content}]` for chat prompts. */
-    prompt: text("prompt", { mode: "json" }).notNull(),
+    prompt: text("prompt", { mode: "json" }).$type<PromptContent>().notNull(),
     config: text("config", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     /** JSON array of VariableSpec, derived from the templates and the author's declarations. */
-    variables: text("variables", { mode: "json" }).notNull(),
+    variables: text("variables", { mode: "json" }).$type<VariableSpec[]>().notNull(),
     commitMessage: text("commit_message"),
     author: text("author").notNull(),
     hash: text("hash").notNull(),
@@ -327,6 +328,7 @@ export const batchGuards = sqliteTable(
   ],
 );
 
+export type ProjectRow = typeof projects.$inferSelect;
 export type PromptRow = typeof prompts.$inferSelect;
 export type VersionRow = typeof versions.$inferSelect;
 export type LabelRow = typeof labels.$inferSelect;

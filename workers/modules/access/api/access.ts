@@ -6,13 +6,18 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { openDatabase } from "../../../platform/db/client";
 import { projectSlug } from "../../../platform/fields";
 import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
-import { conflictResponse, errorResponses, jsonBody, jsonResponse } from "../../prompts/schemas";
+import {
+  conflictResponse,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+} from "../../../platform/http/openapi";
 import { findActiveSession } from "../access";
 import { clientAddress, countFailedAuth, signInWithKey } from "../auth-failures";
 import { bootstrapProject } from "../keys";
 import { assertSameOrigin, SESSION_COOKIE, sameSecret } from "../middleware";
+import { Key } from "../schemas";
 import { closeSession, SESSION_TTL_MS } from "../sessions";
-import { Key } from "./keys";
 
 const bootstrapRoute = createRoute({
   method: "post",

@@ -4,22 +4,14 @@ import { ROLES } from "@cuecard/core/roles";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../../../platform/db/client";
 import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
-import { errorResponses, jsonBody, jsonResponse, ProjectParams } from "../../prompts/schemas";
+import {
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  ProjectParams,
+} from "../../../platform/http/openapi";
 import { createKey, listKeys, revokeKey } from "../keys";
-
-export const Key = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    role: z.enum(ROLES),
-    prefix: z.string().openapi({ description: "The start of the key, to recognise it" }),
-    createdBy: z.string(),
-    createdAt: z.string(),
-    expiresAt: z.string().nullable(),
-    revokedAt: z.string().nullable(),
-    lastUsedAt: z.string().nullable(),
-  })
-  .openapi("Key");
+import { Key } from "../schemas";
 
 const listKeysRoute = createRoute({
   method: "get",

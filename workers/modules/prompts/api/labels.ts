@@ -2,19 +2,17 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../../../platform/db/client";
 import { jsonVersionNumber, settableLabelName } from "../../../platform/fields";
 import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
-import { deleteLabel, labelHistoryOf, listLabels, moveLabel, rollbackLabel } from "../labels";
-import { findPrompt } from "../prompts";
 import {
   conflictResponse,
   errorResponses,
   jsonBody,
   jsonResponse,
-  Label,
-  LabelMove,
-  LabelParams,
   limitQuery,
-  PromptParams,
-} from "../schemas";
+  page,
+} from "../../../platform/http/openapi";
+import { deleteLabel, labelHistoryOf, listLabels, moveLabel, rollbackLabel } from "../labels";
+import { findPrompt } from "../prompts";
+import { Label, LabelMove, LabelParams, PromptParams } from "../schemas";
 
 const SettableLabelParams = LabelParams.extend({
   label: settableLabelName.openapi({ param: { name: "label", in: "path" }, example: "production" }),
@@ -77,10 +75,7 @@ const historyRoute = createRoute({
     query: z.object({ limit: limitQuery, cursor: z.coerce.number().int().positive().optional() }),
   },
   responses: {
-    200: jsonResponse(
-      z.object({ items: z.array(LabelMove), nextCursor: z.number().int().nullable() }),
-      "Moves",
-    ),
+    200: jsonResponse(page(LabelMove, z.number().int()), "Moves"),
     ...errorResponses,
   },
 });

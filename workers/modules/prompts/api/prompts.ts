@@ -3,7 +3,6 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../../../platform/db/client";
 import { labelName, promptName } from "../../../platform/fields";
 import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
-import { createPrompt, findPrompt, listPrompts, toPromptView, updatePrompt } from "../prompts";
 import {
   conflictResponse,
   errorResponses,
@@ -11,12 +10,10 @@ import {
   jsonResponse,
   limitQuery,
   ProjectParams,
-  Prompt,
-  PromptParams,
-  tag,
-  Version,
-  VersionInput,
-} from "../schemas";
+  page,
+} from "../../../platform/http/openapi";
+import { createPrompt, findPrompt, listPrompts, toPromptView, updatePrompt } from "../prompts";
+import { Prompt, PromptParams, tag, Version, VersionInput } from "../schemas";
 
 const listPromptsRoute = createRoute({
   method: "get",
@@ -38,10 +35,7 @@ const listPromptsRoute = createRoute({
     }),
   },
   responses: {
-    200: jsonResponse(
-      z.object({ items: z.array(Prompt), nextCursor: z.string().nullable() }),
-      "A page of prompts",
-    ),
+    200: jsonResponse(page(Prompt, z.string()), "A page of prompts"),
     ...errorResponses,
   },
 });

@@ -1,18 +1,16 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openDatabase } from "../../../platform/db/client";
 import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
-import { createVersion, findPrompt } from "../prompts";
 import {
   conflictResponse,
   errorResponses,
   jsonBody,
   jsonResponse,
   limitQuery,
-  PromptParams,
-  Version,
-  VersionInput,
-  VersionParams,
-} from "../schemas";
+  page,
+} from "../../../platform/http/openapi";
+import { createVersion, findPrompt } from "../prompts";
+import { PromptParams, Version, VersionInput, VersionParams } from "../schemas";
 import { getVersion, listVersions } from "../versions";
 
 const listVersionsRoute = createRoute({
@@ -25,10 +23,7 @@ const listVersionsRoute = createRoute({
     query: z.object({ limit: limitQuery, cursor: z.coerce.number().int().positive().optional() }),
   },
   responses: {
-    200: jsonResponse(
-      z.object({ items: z.array(Version), nextCursor: z.number().int().nullable() }),
-      "A page of versions",
-    ),
+    200: jsonResponse(page(Version, z.number().int()), "A page of versions"),
     ...errorResponses,
   },
 });
