@@ -142,10 +142,11 @@ export async function commitChangeAndRead(
       );
       continue;
     }
+    // Every column in table order: not yet published, enqueued or consumed; no resends or attempts.
     records.push(
       ctx.db.insert(outbox).select(
         sql`SELECT NULL, ${eventId}, ${change.projectId}, ${event.publishTarget}, ${event.type},
-          ${jsonSql(payload)}, ${createdAt}, NULL, NULL, 0, NULL
+          ${jsonSql(payload)}, ${createdAt}, NULL, NULL, NULL, 0, 0, NULL
         FROM ${event.inBatch.from}`,
       ),
     );
