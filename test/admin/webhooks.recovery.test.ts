@@ -12,19 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import worker from "../../workers/admin";
 import { moveLabel } from "../../workers/modules/prompts/labels";
 import { createPrompt, createVersion, findPrompt } from "../../workers/modules/prompts/prompts";
-import { publishTarget } from "../../workers/modules/prompts/publish";
 import { consumeWebhookDeliveries } from "../../workers/modules/webhooks/delivery";
-import { createEndpoint, getDelivery } from "../../workers/modules/webhooks/endpoints";
-import {
-  type DeliveryMessage,
-  fanOutEvent,
-  type WebhookFanOut,
-} from "../../workers/modules/webhooks/fan-out";
-import type { EventMessage, MutationContext } from "../../workers/platform/context";
+import { getDelivery } from "../../workers/modules/webhooks/endpoints";
+import type { DeliveryMessage } from "../../workers/modules/webhooks/fan-out";
+import type { MutationContext } from "../../workers/platform/context";
 import { openDatabase } from "../../workers/platform/db/client";
 import { outbox, webhookDeliveries } from "../../workers/platform/db/schema";
-import { consumeEvents } from "../../workers/platform/events-consumer";
 import { api, uniqueName } from "./api";
+import { webhookProject } from "./webhook-harness";
 
 /**
  * Work whose queue message is gone (the platform stopped, a message was mis-acked) is found and
@@ -68,63 +63,11 @@ afterAll(() => {
   globalThis.fetch = realFetch;
 });
 
-function recordingQueue<T>() {
-  const sent: T[] = [];
-  const queue = {
-    async send(body: T) {
-      sent.push(body);
-    },
-    async sendBatch(messages: Iterable<MessageSendRequest<T>>) {
-      for (const message of messages) sent.push(message.body);
-    },
-  } as unknown as Queue<T>;
-  return { queue, sent };
-}
-
 /** A project with one endpoint; its events go to a queue nobody consumes (a lost message). */
 async function setup() {
-  const project = uniqueName("rc").replaceAll("/", "-");
-  const boot = await api(
-    "POST",
-    "/bootstrap",
-    { project },
-    { authorization: `Bearer ${env.ADMIN_BOOTSTRAP_TOKEN}` },
-  );
-  expect(boot.status).toBe(201);
-  const adminKey = ((await boot.json()) as { secret: string }).secret;
-  const events = recordingQueue<EventMessage>();
-  const deliveries = recordingQueue<DeliveryMessage>();
-  const ctx: MutationContext = {
-    db,
-    kv: env.PROMPTS_KV,
-    events: events.queue,
-    publish: (projectId, target) => publishTarget({ db, kv: env.PROMPTS_KV }, projectId, target),
-    actor: { id: "key_tester", name: "Ada", role: "admin", projectId: project, via: "key" },
-    requestId: `req_${crypto.randomUUID()}`,
-  };
-  const url = `${RECEIVER}${project}`;
-  const { endpoint, secret } = await createEndpoint(
-    ctx,
-    project,
-    { url, eventTypes: ["prompt.label.moved"] },
-    { allowLoopback: false },
-  );
-  const fanOut: WebhookFanOut = {
-    db,
-    deliveries: deliveries.queue,
-    links: { adminUrl: "https://admin.example.com", edgeUrl: "https://edge.example.com" },
-  };
-  async function drainEvents() {
-    const batch = createMessageBatch(
-      "cuecard-events",
-      events.sent
-        .splice(0)
-        .map((body, i) => ({ id: `e${i}`, timestamp: new Date(), attempts: 1, body })),
-    );
-    await consumeEvents(batch, ctx, (event) => fanOutEvent(event, fanOut));
-    return deliveries.sent.splice(0);
-  }
-  return { project, adminKey, ctx, endpoint, secret, url, events, deliveries, drainEvents };
+  const url = `${RECEIVER}${crypto.randomUUID()}`;
+  const harness = await webhookProject("rc", { url, eventTypes: ["prompt.label.moved"] });
+  return { ...harness, url };
 }
 
 /**
