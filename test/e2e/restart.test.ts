@@ -6,38 +6,31 @@
  * once successfully under one webhook-id, and a stuck delivery can be replayed.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findFreePort, type Platform, repositoryRoot, startPlatform } from "../../scripts/platform";
+import {
+  freePlatformPorts,
+  type Platform,
+  repositoryRoot,
+  startPlatform,
+} from "../../scripts/platform";
+import { startWebhookReceiver, type WebhookReceiver } from "../../scripts/webhook-receiver";
 
 const project = "e2e-restart";
 let persistDir: string;
 let platform: Platform | undefined;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let receiverBase: string;
 let adminKey: string;
 /** While true the receiver answers 500, as a receiver that is down. */
 let receiverDown = true;
 
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  status: number;
-}
-const received: Received[] = [];
-
 async function start(): Promise<Platform> {
-  const adminPort = await findFreePort();
-  let edgePort = await findFreePort();
-  while (edgePort === adminPort) edgePort = await findFreePort();
   return startPlatform({
     persistDir,
-    adminPort,
-    edgePort,
+    ...(await freePlatformPorts()),
     buildDir: join(repositoryRoot, "dist", "e2e-restart"),
     isolateCacheTtlMs: 0,
     // The test runs the cron itself.
@@ -83,22 +76,13 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, betwe
 }
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      const status = receiverDown ? 500 : 200;
-      received.push({ path: request.url ?? "", headers: request.headers, body, status });
-      // While down, ask for the retry in 10 s: long enough for the platform to stop first.
-      response.writeHead(status, receiverDown ? { "retry-after": "10" } : {});
-      response.end(receiverDown ? "down" : "ok");
-    });
-  });
-  const receiverPort = await findFreePort();
-  await new Promise<void>((resolve) => receiver.listen(receiverPort, "127.0.0.1", resolve));
-  receiverBase = `http://127.0.0.1:${receiverPort}`;
+  receiver = await startWebhookReceiver(() =>
+    // While down, ask for the retry in 10 s: long enough for the platform to stop first.
+    receiverDown
+      ? { status: 500, headers: { "retry-after": "10" }, body: "down" }
+      : { status: 200, body: "ok" },
+  );
+  receiverBase = receiver.origin;
   persistDir = await mkdtemp(join(tmpdir(), "cuecard-e2e-restart-"));
   platform = await start();
   const boot = await admin(
@@ -113,7 +97,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await platform?.dispose();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
   if (persistDir) await rm(persistDir, { recursive: true, force: true });
 });
 
@@ -206,7 +190,7 @@ describe("a stop and start of the platform", () => {
 
     for (const endpoint of endpoints) {
       const verifier = new Webhook(endpoint.secret);
-      const mine = received.filter((r) => r.path === endpoint.path);
+      const mine = receiver.received.filter((r) => r.path === endpoint.path);
       const byEvent = new Map<string, { ids: Set<string>; successes: number }>();
       for (const request of mine) {
         const payload = verifier.verify(
