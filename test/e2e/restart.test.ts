@@ -125,7 +125,8 @@ describe("a stop and start of the platform", () => {
     });
     expect(created.status).toBe(201);
     expect((await admin("POST", `${promptPath}/versions`, { prompt: "v2" })).status).toBe(201);
-    // Two label moves while the receiver is down: their deliveries fail and wait for a retry.
+    // Label moves while the receiver is down: `latest` to v1 and to v2 (creating them moves it),
+    // then production to v1 and to v2. Their deliveries fail and wait for a retry.
     for (const version of [1, 2]) {
       const moved = await admin("PUT", `${promptPath}/labels/production`, { version });
       expect(moved.status).toBe(200);
@@ -133,15 +134,15 @@ describe("a stop and start of the platform", () => {
     const retrying = await until(async () => {
       for (const endpoint of endpoints) {
         const items = await deliveries(endpoint.id);
-        if (items.length !== 2 || items.some((d) => d.status !== "retrying")) return false;
+        if (items.length !== 4 || items.some((d) => d.status !== "retrying")) return false;
       }
       return true;
     }, 8_000);
     expect(retrying).toBe(true);
 
-    // A third move is committed and enqueued, and the platform stops right away.
-    const third = await admin("PUT", `${promptPath}/labels/staging`, { version: 2 });
-    expect(third.status).toBe(200);
+    // One more move is committed and enqueued, and the platform stops right away.
+    const lastMove = await admin("PUT", `${promptPath}/labels/staging`, { version: 2 });
+    expect(lastMove.status).toBe(200);
     await platform?.dispose();
     platform = undefined;
 
@@ -173,7 +174,7 @@ describe("a stop and start of the platform", () => {
         await cron;
         for (const endpoint of endpoints) {
           const items = await deliveries(endpoint.id);
-          if (items.length !== 3 || items.some((d) => d.status !== "succeeded")) return false;
+          if (items.length !== 5 || items.some((d) => d.status !== "succeeded")) return false;
         }
         return true;
       },
@@ -208,7 +209,7 @@ describe("a stop and start of the platform", () => {
       }
       const logged = await deliveries(endpoint.id);
       expect([...byEvent.keys()].sort()).toEqual(logged.map((d) => d.eventId).sort());
-      expect(byEvent.size).toBe(3);
+      expect(byEvent.size).toBe(5);
       for (const [eventId, entry] of byEvent) {
         expect(entry.successes, `successful deliveries of ${eventId}`).toBe(1);
         // One webhook-id across every attempt: the delivery's id.
