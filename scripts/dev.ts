@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { type Platform, repositoryRoot, startPlatform } from "./platform";
-import { type DevRole, type SeedResult, seedDemo } from "./seed";
+import { type DevRole, type SeedResult, seedPlatform } from "./seed";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 
@@ -40,12 +40,7 @@ try {
     // Local development: webhooks may target receivers on this machine (never in production).
     adminVars: { WEBHOOK_ALLOW_LOOPBACK: "true" },
   });
-  const seeded = await seedDemo({
-    adminUrl: platform.adminUrl,
-    bootstrapToken: platform.adminToken,
-    edgeUrl: platform.edgeUrl,
-    persistDir,
-  });
+  const seeded = await seedPlatform(platform);
   const readKey = seeded.readKey.secret;
   const newKeyNote = (role: DevRole) =>
     seeded.createdKeys.includes(role) ? "  (new; saved in .wrangler/state/dev-keys.json)" : "";

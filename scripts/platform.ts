@@ -267,6 +267,14 @@ export function findFreePort(): Promise<number> {
   });
 }
 
+/** Two different free ports, for the admin and the edge worker. */
+export async function freePlatformPorts(): Promise<{ adminPort: number; edgePort: number }> {
+  const adminPort = await findFreePort();
+  let edgePort = await findFreePort();
+  while (edgePort === adminPort) edgePort = await findFreePort();
+  return { adminPort, edgePort };
+}
+
 /** Runs the project's wrangler with the current Node binary; output is shown only on failure. */
 function runWrangler(args: string[]): Promise<void> {
   return new Promise((resolveRun, reject) => {
@@ -318,13 +326,9 @@ export async function startEphemeralPlatform(
   options: Partial<Omit<PlatformOptions, "persistDir" | "adminPort" | "edgePort">> = {},
 ): Promise<Platform> {
   const persistDir = await mkdtemp(join(tmpdir(), `cuecard-${name}-`));
-  const adminPort = await findFreePort();
-  let edgePort = await findFreePort();
-  while (edgePort === adminPort) edgePort = await findFreePort();
   const platform = await startPlatform({
     persistDir,
-    adminPort,
-    edgePort,
+    ...(await freePlatformPorts()),
     buildDir: join(repositoryRoot, "dist", name),
     isolateCacheTtlMs: 0,
     scheduledIntervalMs: 0,

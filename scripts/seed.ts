@@ -11,6 +11,7 @@ import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseEnv } from "node:util";
+import type { Platform } from "./platform";
 
 export const demoProject = "default";
 
@@ -153,6 +154,18 @@ export interface SeedOptions {
   persistDir: string;
   /** When given, a stored read key the edge rejects is replaced. */
   edgeUrl?: string;
+}
+
+/** Seeds a platform this process started (see `scripts/platform.ts`). */
+export function seedPlatform(
+  platform: Pick<Platform, "adminUrl" | "adminToken" | "edgeUrl" | "persistDir">,
+): Promise<SeedResult> {
+  return seedDemo({
+    adminUrl: platform.adminUrl,
+    bootstrapToken: platform.adminToken,
+    edgeUrl: platform.edgeUrl,
+    persistDir: platform.persistDir,
+  });
 }
 
 export async function seedDemo(options: SeedOptions): Promise<SeedResult> {

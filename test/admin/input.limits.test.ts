@@ -1,16 +1,12 @@
-import { createMessageBatch } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { publishTarget } from "../../workers/modules/prompts/publish";
 import { attemptDelivery } from "../../workers/modules/webhooks/delivery";
-import { createEndpoint, sendTestEvent } from "../../workers/modules/webhooks/endpoints";
-import { type DeliveryMessage, fanOutEvent } from "../../workers/modules/webhooks/fan-out";
-import type { EventMessage, MutationContext } from "../../workers/platform/context";
+import { sendTestEvent } from "../../workers/modules/webhooks/endpoints";
 import { openDatabase } from "../../workers/platform/db/client";
 import { webhookAttempts, webhookEndpoints } from "../../workers/platform/db/schema";
-import { consumeEvents } from "../../workers/platform/events-consumer";
 import { adminKey, api, createTextPrompt, enc, json, uniqueName } from "./api";
+import { webhookProject } from "./webhook-harness";
 
 /** Inputs that used to answer 500, or were acknowledged and then stored as something else. */
 
@@ -273,58 +269,18 @@ describe("github_dispatch authToken", () => {
   });
 
   it("a delivery that cannot be sent for a bad header records that, not 'connection failed'", async () => {
-    const project = uniqueName("tok").replaceAll("/", "-");
-    const boot = await api(
-      "POST",
-      "/bootstrap",
-      { project },
-      { authorization: `Bearer ${env.ADMIN_BOOTSTRAP_TOKEN}` },
-    );
-    expect(boot.status).toBe(201);
-    const events: EventMessage[] = [];
-    const deliveries: DeliveryMessage[] = [];
-    const queueOf = <T>(sent: T[]) =>
-      ({
-        async send(body: T) {
-          sent.push(body);
-        },
-        async sendBatch(messages: Iterable<MessageSendRequest<T>>) {
-          for (const message of messages) sent.push(message.body);
-        },
-      }) as unknown as Queue<T>;
-    const ctx: MutationContext = {
-      db,
-      kv: env.PROMPTS_KV,
-      events: queueOf(events),
-      publish: (projectId, target) => publishTarget({ db, kv: env.PROMPTS_KV }, projectId, target),
-      actor: { id: "key_t", name: "Ada", role: "admin", projectId: project, via: "key" },
-      requestId: "req_t",
-    };
-    const { endpoint } = await createEndpoint(
-      ctx,
-      project,
-      { url, kind: "github_dispatch", authToken: "ghp_valid0123" },
-      { allowLoopback: false },
-    );
+    const { project, ctx, endpoint, drainEvents } = await webhookProject("tok", {
+      url,
+      kind: "github_dispatch",
+      authToken: "ghp_valid0123",
+    });
     // A row saved before the rule existed.
     await db
       .update(webhookEndpoints)
       .set({ authToken: "ghp_abc\r\nX-Evil: 1" })
       .where(eq(webhookEndpoints.id, endpoint.id));
     await sendTestEvent(ctx, project, endpoint.id);
-    await consumeEvents(
-      createMessageBatch(
-        "cuecard-events",
-        events.map((body, i) => ({ id: `e${i}`, timestamp: new Date(), attempts: 1, body })),
-      ),
-      ctx,
-      (event) =>
-        fanOutEvent(event, {
-          db,
-          deliveries: queueOf(deliveries),
-          links: { adminUrl: "https://a", edgeUrl: "https://e" },
-        }),
-    );
+    const deliveries = await drainEvents();
     const deliveryId = deliveries[0]?.deliveryId ?? "";
     expect(deliveryId).not.toBe("");
     let called = false;

@@ -21,7 +21,7 @@ import { republishProject } from "../../workers/modules/prompts/publish";
 import type { EventMessage } from "../../workers/platform/context";
 import { openDatabase } from "../../workers/platform/db/client";
 import { auditLog, labelHistory, outbox, prompts } from "../../workers/platform/db/schema";
-import { retryPendingOutbox } from "../../workers/platform/outbox";
+import { eventMessageOf, retryPendingOutbox } from "../../workers/platform/outbox";
 import { addVersion, api, createTextPrompt, enc, json, uniqueName } from "./api";
 import { d1FailingLateInBatch, failingKv, failingQueue, testContext } from "./faults";
 
@@ -191,14 +191,7 @@ describe("publishing guarantees", () => {
       id: `m${i}`,
       timestamp: new Date(),
       attempts: 1,
-      body: {
-        eventId: row.eventId,
-        type: row.eventType,
-        projectId: row.projectId,
-        publishTarget: row.publishTarget,
-        payload: row.payload,
-        createdAt: row.createdAt,
-      } satisfies EventMessage,
+      body: eventMessageOf(row),
     }));
     const batch = createMessageBatch<EventMessage>("cuecard-events", messages);
     const ctx = createExecutionContext();

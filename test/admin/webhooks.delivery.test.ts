@@ -11,7 +11,6 @@ import {
   findPrompt,
   updatePrompt,
 } from "../../workers/modules/prompts/prompts";
-import { publishTarget } from "../../workers/modules/prompts/publish";
 import {
   consumeWebhookDeliveries,
   RETRY_SCHEDULE_SECONDS,
@@ -25,20 +24,16 @@ import {
   updateEndpoint,
 } from "../../workers/modules/webhooks/endpoints";
 import type { WebhookEventType } from "../../workers/modules/webhooks/events";
-import {
-  type DeliveryMessage,
-  fanOutEvent,
-  type WebhookFanOut,
-} from "../../workers/modules/webhooks/fan-out";
-import type { EventMessage, MutationContext } from "../../workers/platform/context";
+import type { DeliveryMessage } from "../../workers/modules/webhooks/fan-out";
+import type { MutationContext } from "../../workers/platform/context";
 import { openDatabase } from "../../workers/platform/db/client";
 import {
   webhookAttempts,
   webhookDeliveries,
   webhookEndpoints,
 } from "../../workers/platform/db/schema";
-import { consumeEvents } from "../../workers/platform/events-consumer";
 import { api, json, uniqueName } from "./api";
+import { webhookProject } from "./webhook-harness";
 
 /**
  * Deliveries driven step by step: events are captured from a stand-in events queue, fanned out
@@ -47,19 +42,6 @@ import { api, json, uniqueName } from "./api";
  */
 
 const db = openDatabase(env.DB);
-
-function recordingQueue<T>() {
-  const sent: T[] = [];
-  const queue = {
-    async send(body: T) {
-      sent.push(body);
-    },
-    async sendBatch(messages: Iterable<MessageSendRequest<T>>) {
-      for (const message of messages) sent.push(message.body);
-    },
-  } as unknown as Queue<T>;
-  return { queue, sent };
-}
 
 interface Received {
   url: string;
@@ -85,48 +67,11 @@ function receiver(script: Array<() => Response | Promise<Response>>) {
   return { fetch: fetchFn, received };
 }
 
-async function setup(options: { eventTypes?: WebhookEventType[] } = {}) {
-  const project = uniqueName("wh").replaceAll("/", "-");
-  const key = await api(
-    "POST",
-    "/bootstrap",
-    { project },
-    { authorization: `Bearer ${env.ADMIN_BOOTSTRAP_TOKEN}` },
-  );
-  expect(key.status).toBe(201);
-  const events = recordingQueue<EventMessage>();
-  const deliveries = recordingQueue<DeliveryMessage>();
-  const ctx: MutationContext = {
-    db,
-    kv: env.PROMPTS_KV,
-    events: events.queue,
-    publish: (projectId, target) => publishTarget({ db, kv: env.PROMPTS_KV }, projectId, target),
-    actor: { id: "key_tester", name: "Ada", role: "admin", projectId: project, via: "key" },
-    requestId: `req_${crypto.randomUUID()}`,
-  };
-  const { endpoint, secret } = await createEndpoint(
-    ctx,
-    project,
-    { url: "https://ci.example.com/hook", eventTypes: options.eventTypes },
-    { allowLoopback: false },
-  );
-  const fanOut: WebhookFanOut = {
-    db,
-    deliveries: deliveries.queue,
-    links: { adminUrl: "https://admin.example.com", edgeUrl: "https://edge.example.com" },
-  };
-  /** Runs the events consumer over everything committed since the last call. */
-  async function drainEvents() {
-    const batch = createMessageBatch(
-      "cuecard-events",
-      events.sent
-        .splice(0)
-        .map((body, i) => ({ id: `e${i}`, timestamp: new Date(), attempts: 1, body })),
-    );
-    await consumeEvents(batch, ctx, (event) => fanOutEvent(event, fanOut));
-    return deliveries.sent.splice(0);
-  }
-  return { project, ctx, endpoint, secret, events, deliveries, fanOut, drainEvents };
+function setup(options: { eventTypes?: WebhookEventType[] } = {}) {
+  return webhookProject("wh", {
+    url: "https://ci.example.com/hook",
+    eventTypes: options.eventTypes,
+  });
 }
 
 /**

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type LabelPointer, labelPointerKey } from "@cuecard/core/kv-records";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Platform, startEphemeralPlatform } from "../../scripts/platform";
-import { demoProject, type SeedResult, seedDemo } from "../../scripts/seed";
+import { demoProject, type SeedResult, seedPlatform } from "../../scripts/seed";
 
 const project = "default";
 
@@ -20,12 +20,7 @@ let readKey: string;
 beforeAll(async () => {
   platform = await startEphemeralPlatform("e2e");
   persistDir = platform.persistDir;
-  seeded = await seedDemo({
-    adminUrl: platform.adminUrl,
-    bootstrapToken: platform.adminToken,
-    edgeUrl: platform.edgeUrl,
-    persistDir,
-  });
+  seeded = await seedPlatform(platform);
   const created = await adminRequest("POST", `/projects/${project}/keys`, {
     name: "e2e reader",
     role: "reader",
@@ -198,12 +193,7 @@ describe("local platform", () => {
     expect(reply.body.prompt).toContain("{{#vip}}");
     expect((await edgeRead("marketing/tagline")).body.version).toBe(1);
 
-    const again = await seedDemo({
-      adminUrl: platform.adminUrl,
-      bootstrapToken: platform.adminToken,
-      edgeUrl: platform.edgeUrl,
-      persistDir,
-    });
+    const again = await seedPlatform(platform);
     expect(again.createdPrompts).toEqual([]);
     expect(again.createdKeys).toEqual([]);
     expect(again.adminKey.secret).toBe(seeded.adminKey.secret);

@@ -6,38 +6,31 @@
  * once successfully under one webhook-id, and a stuck delivery can be replayed.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findFreePort, type Platform, repositoryRoot, startPlatform } from "../../scripts/platform";
+import {
+  freePlatformPorts,
+  type Platform,
+  repositoryRoot,
+  startPlatform,
+} from "../../scripts/platform";
+import { startWebhookReceiver, type WebhookReceiver } from "../../scripts/webhook-receiver";
 
 const project = "e2e-restart";
 let persistDir: string;
 let platform: Platform | undefined;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let receiverBase: string;
 let adminKey: string;
 /** While true the receiver answers 500, as a receiver that is down. */
 let receiverDown = true;
 
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  status: number;
-}
-const received: Received[] = [];
-
 async function start(): Promise<Platform> {
-  const adminPort = await findFreePort();
-  let edgePort = await findFreePort();
-  while (edgePort === adminPort) edgePort = await findFreePort();
   return startPlatform({
     persistDir,
-    adminPort,
-    edgePort,
+    ...(await freePlatformPorts()),
     buildDir: join(repositoryRoot, "dist", "e2e-restart"),
     isolateCacheTtlMs: 0,
     // The test runs the cron itself.
@@ -83,22 +76,13 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, betwe
 }
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      const status = receiverDown ? 500 : 200;
-      received.push({ path: request.url ?? "", headers: request.headers, body, status });
-      // While down, ask for the retry in 10 s: long enough for the platform to stop first.
-      response.writeHead(status, receiverDown ? { "retry-after": "10" } : {});
-      response.end(receiverDown ? "down" : "ok");
-    });
-  });
-  const receiverPort = await findFreePort();
-  await new Promise<void>((resolve) => receiver.listen(receiverPort, "127.0.0.1", resolve));
-  receiverBase = `http://127.0.0.1:${receiverPort}`;
+  receiver = await startWebhookReceiver(() =>
+    // While down, ask for the retry in 10 s: long enough for the platform to stop first.
+    receiverDown
+      ? { status: 500, headers: { "retry-after": "10" }, body: "down" }
+      : { status: 200, body: "ok" },
+  );
+  receiverBase = receiver.origin;
   persistDir = await mkdtemp(join(tmpdir(), "cuecard-e2e-restart-"));
   platform = await start();
   const boot = await admin(
@@ -113,22 +97,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await platform?.dispose();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
   if (persistDir) await rm(persistDir, { recursive: true, force: true });
 });
 
 describe("a stop and start of the platform", () => {
   it("loses no webhook: retrying deliveries and a just-committed event are delivered once each after the restart", async () => {
-    // The prompt exists before the webhooks do: its automatic `latest` moves are not part of
-    // what this test counts.
-    const name = `e2e/restart-${Date.now()}`;
-    const promptPath = `/projects/${project}/prompts/${encodeURIComponent(name)}`;
-    const created = await admin("POST", `/projects/${project}/prompts`, {
-      name,
-      version: { prompt: "v1" },
-    });
-    expect(created.status).toBe(201);
-    expect((await admin("POST", `${promptPath}/versions`, { prompt: "v2" })).status).toBe(201);
     const endpoints: { id: string; secret: string; path: string }[] = [];
     for (const path of ["/a", "/b"]) {
       const created = await admin("POST", `/projects/${project}/webhooks`, {
@@ -143,7 +117,16 @@ describe("a stop and start of the platform", () => {
       endpoints.push({ id: webhook.id, secret, path });
     }
 
-    // Two label moves while the receiver is down: their deliveries fail and wait for a retry.
+    const name = `e2e/restart-${Date.now()}`;
+    const promptPath = `/projects/${project}/prompts/${encodeURIComponent(name)}`;
+    const created = await admin("POST", `/projects/${project}/prompts`, {
+      name,
+      version: { prompt: "v1" },
+    });
+    expect(created.status).toBe(201);
+    expect((await admin("POST", `${promptPath}/versions`, { prompt: "v2" })).status).toBe(201);
+    // Label moves while the receiver is down: `latest` to v1 and to v2 (creating them moves it),
+    // then production to v1 and to v2. Their deliveries fail and wait for a retry.
     for (const version of [1, 2]) {
       const moved = await admin("PUT", `${promptPath}/labels/production`, { version });
       expect(moved.status).toBe(200);
@@ -151,15 +134,15 @@ describe("a stop and start of the platform", () => {
     const retrying = await until(async () => {
       for (const endpoint of endpoints) {
         const items = await deliveries(endpoint.id);
-        if (items.length !== 2 || items.some((d) => d.status !== "retrying")) return false;
+        if (items.length !== 4 || items.some((d) => d.status !== "retrying")) return false;
       }
       return true;
     }, 8_000);
     expect(retrying).toBe(true);
 
-    // A third move is committed and enqueued, and the platform stops right away.
-    const third = await admin("PUT", `${promptPath}/labels/staging`, { version: 2 });
-    expect(third.status).toBe(200);
+    // One more move is committed and enqueued, and the platform stops right away.
+    const lastMove = await admin("PUT", `${promptPath}/labels/staging`, { version: 2 });
+    expect(lastMove.status).toBe(200);
     await platform?.dispose();
     platform = undefined;
 
@@ -191,7 +174,7 @@ describe("a stop and start of the platform", () => {
         await cron;
         for (const endpoint of endpoints) {
           const items = await deliveries(endpoint.id);
-          if (items.length !== 3 || items.some((d) => d.status !== "succeeded")) return false;
+          if (items.length !== 5 || items.some((d) => d.status !== "succeeded")) return false;
         }
         return true;
       },
@@ -208,7 +191,7 @@ describe("a stop and start of the platform", () => {
 
     for (const endpoint of endpoints) {
       const verifier = new Webhook(endpoint.secret);
-      const mine = received.filter((r) => r.path === endpoint.path);
+      const mine = receiver.received.filter((r) => r.path === endpoint.path);
       const byEvent = new Map<string, { ids: Set<string>; successes: number }>();
       for (const request of mine) {
         const payload = verifier.verify(
@@ -226,7 +209,7 @@ describe("a stop and start of the platform", () => {
       }
       const logged = await deliveries(endpoint.id);
       expect([...byEvent.keys()].sort()).toEqual(logged.map((d) => d.eventId).sort());
-      expect(byEvent.size).toBe(3);
+      expect(byEvent.size).toBe(5);
       for (const [eventId, entry] of byEvent) {
         expect(entry.successes, `successful deliveries of ${eventId}`).toBe(1);
         // One webhook-id across every attempt: the delivery's id.

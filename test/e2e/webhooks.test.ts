@@ -5,17 +5,16 @@
  * the log. (Creating the prompt and its versions moves labels too: those are deliveries of their
  * own.)
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findFreePort, type Platform, startEphemeralPlatform } from "../../scripts/platform";
+import { type Platform, startEphemeralPlatform } from "../../scripts/platform";
+import { startWebhookReceiver, type WebhookReceiver } from "../../scripts/webhook-receiver";
 
 const project = "e2e-webhooks";
 let platform: Platform;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let receiverUrl: string;
 let adminKey: string;
-const received: { headers: IncomingHttpHeaders; body: string; status: number }[] = [];
 
 async function admin(method: string, path: string, body?: unknown, token = adminKey) {
   return fetch(`${platform.adminUrl}/api/v1${path}`, {
@@ -29,24 +28,15 @@ async function admin(method: string, path: string, body?: unknown, token = admin
 }
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      // The first two attempts of each delivery fail; Retry-After keeps the test short (the
-      // schedule would wait 5 min).
-      const id = request.headers["webhook-id"];
-      const status = received.filter((r) => r.headers["webhook-id"] === id).length < 2 ? 500 : 200;
-      received.push({ headers: request.headers, body, status });
-      response.writeHead(status, status === 500 ? { "retry-after": "1" } : {});
-      response.end(status === 500 ? "temporarily broken" : "ok");
-    });
+  receiver = await startWebhookReceiver((request, earlier) => {
+    // The first two attempts of each delivery fail; Retry-After keeps the test short (the
+    // schedule would wait 5 min).
+    const id = request.headers["webhook-id"];
+    return earlier.filter((r) => r.headers["webhook-id"] === id).length < 2
+      ? { status: 500, headers: { "retry-after": "1" }, body: "temporarily broken" }
+      : { status: 200, body: "ok" };
   });
-  const receiverPort = await findFreePort();
-  await new Promise<void>((resolve) => receiver.listen(receiverPort, "127.0.0.1", resolve));
-  receiverUrl = `http://127.0.0.1:${receiverPort}/cuecard`;
+  receiverUrl = `${receiver.origin}/cuecard`;
 
   // The receiver is already listening, so the platform's free ports cannot collide with it.
   platform = await startEphemeralPlatform("e2e-webhooks", {
@@ -65,7 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await platform?.dispose();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
 
 describe("webhooks over the real platform", () => {
@@ -106,7 +96,7 @@ describe("webhooks over the real platform", () => {
     }
     expect(log.items).toHaveLength(4);
     const verifier = new Webhook(secret);
-    const promotion = received.filter((r) => {
+    const promotion = receiver.received.filter((r) => {
       const { data } = verifier.verify(r.body, r.headers as Record<string, string>) as {
         data: { label: string; fromVersion: number | null };
       };

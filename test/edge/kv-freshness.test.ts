@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { IsolateCache } from "../../workers/edge/isolate-cache";
 import {
   findReadKey,
-  KV_CACHE_TTL,
   READ_KEY_CACHE_OPTIONS,
   type ReadKey,
   resolveVersion,
@@ -28,7 +27,6 @@ describe("KV reads and freshness bounds", () => {
 
     expect(missing.value).toBeNull();
     expect(found.value?.first?.published.prompt).toBe("two");
-    expect(KV_CACHE_TTL.version).toBe(30);
     expect(probe.cacheTtls.get(versionKey(project, seeded.name, 3))).toBe(30);
     expect(probe.cacheTtls.get(versionKey(project, seeded.name, 2))).toBe(30);
   });

@@ -1,5 +1,5 @@
 /**
- * The admin UI in a real browser (Debian's Chromium via playwright-core), against both workers
+ * The admin UI in a real browser (Chromium via playwright-core), against both workers
  * served by Miniflare over one shared state: what a prompt author does, checked where it matters
  * — on the pages, and at the edge that applications read from.
  */

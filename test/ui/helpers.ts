@@ -1,14 +1,15 @@
 /**
  * What every UI test file needs: both workers served by Miniflare over a fresh state seeded with
- * the demo project, Debian's Chromium through playwright-core, and a record of console errors.
+ * the demo project, Chromium through playwright-core (see `browser.ts`), and a record of console
+ * errors.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { expect } from "vitest";
-import { findFreePort, type Platform, repositoryRoot, startPlatform } from "../../scripts/platform";
-import { demoProject, seedDemo } from "../../scripts/seed";
+import { type Platform, repositoryRoot, startEphemeralPlatform } from "../../scripts/platform";
+import { demoProject, seedPlatform } from "../../scripts/seed";
+import { chromiumLaunchOptions } from "./browser";
 
 export const project = demoProject;
 export const screenshots = join(repositoryRoot, "test-results", "screenshots");
@@ -41,40 +42,10 @@ export interface UiHarness {
 export async function startUiHarness(
   options: { adminVars?: Record<string, string> } = {},
 ): Promise<UiHarness> {
-  const persistDir = await mkdtemp(join(tmpdir(), "cuecard-ui-"));
   await mkdir(screenshots, { recursive: true });
-  const adminPort = await findFreePort();
-  let edgePort = await findFreePort();
-  while (edgePort === adminPort) edgePort = await findFreePort();
-  const platform = await startPlatform({
-    persistDir,
-    adminPort,
-    edgePort,
-    buildDir: join(repositoryRoot, "dist", "ui"),
-    isolateCacheTtlMs: 0,
-    scheduledIntervalMs: 0,
-    adminVars: options.adminVars,
-  });
-  const seeded = await seedDemo({
-    adminUrl: platform.adminUrl,
-    bootstrapToken: platform.adminToken,
-    edgeUrl: platform.edgeUrl,
-    persistDir,
-  });
-  const adminKey = seeded.adminKey.secret;
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
+  const platform = await startEphemeralPlatform("ui", { adminVars: options.adminVars });
+  const adminKey = (await seedPlatform(platform)).adminKey.secret;
+  const browser = await chromium.launch(await chromiumLaunchOptions());
   const consoleErrors: string[] = [];
 
   function watchConsole(opened: Page) {
@@ -140,7 +111,6 @@ export async function startUiHarness(
     async dispose() {
       await browser.close();
       await platform.dispose();
-      await rm(persistDir, { recursive: true, force: true });
     },
   };
 }

@@ -4,21 +4,19 @@
  * endpoint that answers 410 and then recovers (loopback is allowed for it, as in development).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startWebhookReceiver, type WebhookReceiver } from "../../scripts/webhook-receiver";
 import { project, startUiHarness, type UiHarness } from "./helpers";
 
 let harness: UiHarness;
 let page: Page;
 let editorKey: string;
 let publisherKey: string;
-let receiver: Server;
+let receiver: WebhookReceiver;
 let receiverUrl: string;
 /** What the local receiver answers next. */
 let receiverStatus = 410;
-const received: string[] = [];
 
 const suffix = randomUUID().slice(0, 6);
 const keyName = `ci deploy ${suffix}`;
@@ -27,19 +25,12 @@ let keyId = "";
 let endpointPath = "";
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      received.push(body);
-      response.writeHead(receiverStatus, { "content-type": "text/plain" });
-      response.end(receiverStatus === 410 ? "gone for now" : "ok");
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startWebhookReceiver(() => ({
+    status: receiverStatus,
+    headers: { "content-type": "text/plain" },
+    body: receiverStatus === 410 ? "gone for now" : "ok",
+  }));
+  receiverUrl = `${receiver.origin}/hook`;
   harness = await startUiHarness({ adminVars: { WEBHOOK_ALLOW_LOOPBACK: "true" } });
   page = harness.page;
   editorKey = await harness.createKey("settings editor", "editor");
@@ -48,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await harness?.dispose();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await receiver?.close();
 });
 
 afterEach(() => {
@@ -271,8 +262,9 @@ describe("admin UI: keys, webhooks and the audit log", () => {
     await expect(page.locator(".deliveries-table tbody tr").first().textContent()).resolves.toMatch(
       /webhook\.test.*succeeded.*2.*204/s,
     );
-    expect(received).toHaveLength(2);
-    expect(received[1]).toBe(received[0]);
+    const bodies = receiver.received.map((r) => r.body);
+    expect(bodies).toHaveLength(2);
+    expect(bodies[1]).toBe(bodies[0]);
 
     await page.locator(".deliveries-table tbody tr").first().getByRole("link").click();
     await expect(page.locator("table tbody tr").count()).resolves.toBe(2);

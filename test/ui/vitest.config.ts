@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // Runs in Node: starts both workers with Miniflare (scripts/platform.ts) and drives the admin UI
-// in Debian's Chromium through playwright-core, the way a prompt author uses it.
+// in Chromium through playwright-core (test/ui/browser.ts), the way a prompt author uses it.
 export default defineConfig({
   root: fileURLToPath(new URL("../..", import.meta.url)),
   test: {

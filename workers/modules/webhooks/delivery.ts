@@ -180,54 +180,104 @@ export async function buildRequest(
   return { headers, body };
 }
 
-interface AttemptRecord {
+/** What one attempt saw: the receiver's answer, or why there was none. */
+interface Exchange {
   statusCode: number | null;
   latencyMs: number | null;
   responseExcerpt: string | null;
+  retryAfter: string | null;
+  /** Why nothing was sent or no answer came (null when the receiver answered). */
   error: string | null;
-  status: WebhookDeliveryRow["status"];
-  nextRetryAt: string | null;
+  /** Nothing was sent and trying again cannot change that (the URL is refused). */
+  refused?: boolean;
 }
 
+/** What an attempt means for its delivery: the queue's next step and the error it logs. */
+interface Verdict {
+  outcome: { result: "succeeded" | "failed" } | { result: "retry"; delaySeconds: number };
+  error: string | null;
+  /** Set when the attempt disables the endpoint (410 Gone): why, for its page and the audit log. */
+  disableReason?: string;
+}
+
+/**
+ * Success is a 2xx and nothing else; 410 disables the endpoint; anything else is retried on the
+ * schedule (or after the receiver's Retry-After) until the last attempt, which gives up.
+ */
+function classify(exchange: Exchange, attemptNumber: number, now: Date): Verdict {
+  const { statusCode } = exchange;
+  if (exchange.refused) return { outcome: { result: "failed" }, error: exchange.error };
+  if (statusCode !== null && statusCode >= 200 && statusCode < 300) {
+    return { outcome: { result: "succeeded" }, error: null };
+  }
+  if (statusCode === 410) {
+    return {
+      outcome: { result: "failed" },
+      error: "410 Gone: the webhook was disabled.",
+      disableReason: `The receiver answered 410 Gone at ${now.toISOString()}.`,
+    };
+  }
+  const error =
+    statusCode === null
+      ? exchange.error
+      : statusCode >= 300 && statusCode < 400
+        ? `Redirect (${statusCode}) not followed: point the webhook at the final URL.`
+        : `The receiver answered ${statusCode}.`;
+  // The queue would dead-letter the message after this one: finish here rather than leave the
+  // delivery `retrying` until (or, if the DLQ consumer is down, beyond) the dead-letter consumer.
+  if (attemptNumber > WEBHOOK_MAX_RETRIES) {
+    return { outcome: { result: "failed" }, error: `${error ?? "The attempt failed."} ${GAVE_UP}` };
+  }
+  const delaySeconds =
+    retryAfterSeconds(exchange.retryAfter, now) ?? webhookRetryDelaySeconds(attemptNumber);
+  return { outcome: { result: "retry", delaySeconds }, error };
+}
+
+/** The attempt's log row and the delivery's new state, and the endpoint's disabling, at once. */
 async function recordAttempt(
   db: Database,
   delivery: WebhookDeliveryRow,
-  record: AttemptRecord,
+  endpoint: WebhookEndpointRow,
+  exchange: Exchange,
+  verdict: Verdict,
   now: Date,
-  disableEndpoint?: { endpoint: WebhookEndpointRow; reason: string },
 ) {
   const at = now.toISOString();
+  const { outcome } = verdict;
   const statements = [
     db.insert(webhookAttempts).values({
       deliveryId: delivery.id,
       attempt: delivery.attempts + 1,
-      statusCode: record.statusCode,
-      latencyMs: record.latencyMs,
-      responseExcerpt: record.responseExcerpt,
-      error: record.error,
+      statusCode: exchange.statusCode,
+      latencyMs: exchange.latencyMs,
+      responseExcerpt: exchange.responseExcerpt,
+      error: verdict.error,
       createdAt: at,
     }),
     db
       .update(webhookDeliveries)
       .set({
-        status: record.status,
+        status: outcome.result === "retry" ? "retrying" : outcome.result,
         attempts: sql`${webhookDeliveries.attempts} + 1`,
-        lastStatusCode: record.statusCode,
-        lastLatencyMs: record.latencyMs,
-        lastResponseExcerpt: record.responseExcerpt,
-        lastError: record.error,
-        nextRetryAt: record.nextRetryAt,
+        lastStatusCode: exchange.statusCode,
+        lastLatencyMs: exchange.latencyMs,
+        lastResponseExcerpt: exchange.responseExcerpt,
+        lastError: verdict.error,
+        nextRetryAt:
+          outcome.result === "retry"
+            ? new Date(now.getTime() + outcome.delaySeconds * 1000).toISOString()
+            : null,
         leaseUntil: null,
         roundAttempts: sql`${webhookDeliveries.roundAttempts} + 1`,
         updatedAt: at,
       })
       .where(eq(webhookDeliveries.id, delivery.id)),
   ] as const;
-  if (!disableEndpoint) {
+  const reason = verdict.disableReason;
+  if (reason === undefined) {
     await db.batch(statements);
     return;
   }
-  const { endpoint, reason } = disableEndpoint;
   await db.batch([
     ...statements,
     db
@@ -347,33 +397,38 @@ async function attemptClaimed(
     return { result: "failed" };
   }
   // Checked again when sending: the URL may have been saved under an older, looser rule.
-  const verdict = checkWebhookUrl(endpoint.url, { allowLoopback: deps.allowLoopback });
-  if (!verdict.ok) {
-    const error = `Not sent: the URL ${verdict.reason}.`;
-    await recordAttempt(
-      db,
-      delivery,
-      {
+  const urlCheck = checkWebhookUrl(endpoint.url, { allowLoopback: deps.allowLoopback });
+  const exchange: Exchange = urlCheck.ok
+    ? await send(endpoint, delivery, urlCheck.url, deps.fetch, deps.timeoutMs, now)
+    : {
         statusCode: null,
         latencyMs: null,
         responseExcerpt: null,
-        error,
-        status: "failed",
-        nextRetryAt: null,
-      },
-      now,
-    );
-    return { result: "failed" };
-  }
+        retryAfter: null,
+        error: `Not sent: the URL ${urlCheck.reason}.`,
+        refused: true,
+      };
+  const verdict = classify(exchange, attemptNumber, now);
+  await recordAttempt(db, delivery, endpoint, exchange, verdict, now);
+  return verdict.outcome;
+}
 
+/** Posts the signed request and reads what came back; a refused header is never sent. */
+async function send(
+  endpoint: WebhookEndpointRow,
+  delivery: WebhookDeliveryRow,
+  url: URL,
+  fetcher: typeof fetch,
+  timeoutMs: number,
+  now: Date,
+): Promise<Exchange> {
   const request = await buildRequest(endpoint, delivery, now);
-  const timeoutMs = deps.timeoutMs;
   const started = Date.now();
   let response: Response | undefined;
   let error: string | null = invalidHeaderError(request.headers);
   if (error === null) {
     try {
-      response = await deps.fetch(verdict.url.toString(), {
+      response = await fetcher(url.toString(), {
         method: "POST",
         headers: request.headers,
         body: request.body,
@@ -389,83 +444,13 @@ async function attemptClaimed(
     }
   }
   const latencyMs = Date.now() - started;
-  const statusCode = response?.status ?? null;
-  const excerpt = response ? await responseExcerpt(response).catch(() => null) : null;
-
-  if (response && statusCode !== null && statusCode >= 200 && statusCode < 300) {
-    await recordAttempt(
-      db,
-      delivery,
-      {
-        statusCode,
-        latencyMs,
-        responseExcerpt: excerpt,
-        error: null,
-        status: "succeeded",
-        nextRetryAt: null,
-      },
-      now,
-    );
-    return { result: "succeeded" };
-  }
-  if (statusCode === 410) {
-    const reason = `The receiver answered 410 Gone at ${now.toISOString()}.`;
-    await recordAttempt(
-      db,
-      delivery,
-      {
-        statusCode,
-        latencyMs,
-        responseExcerpt: excerpt,
-        error: "410 Gone: the webhook was disabled.",
-        status: "failed",
-        nextRetryAt: null,
-      },
-      now,
-      { endpoint, reason },
-    );
-    return { result: "failed" };
-  }
-  if (statusCode !== null && statusCode >= 300 && statusCode < 400) {
-    error = `Redirect (${statusCode}) not followed: point the webhook at the final URL.`;
-  } else if (statusCode !== null) {
-    error = `The receiver answered ${statusCode}.`;
-  }
-  // The queue would dead-letter the message after this one: finish here rather than leave the
-  // delivery `retrying` until (or, if the DLQ consumer is down, beyond) the dead-letter consumer.
-  if (attemptNumber > WEBHOOK_MAX_RETRIES) {
-    await recordAttempt(
-      db,
-      delivery,
-      {
-        statusCode,
-        latencyMs,
-        responseExcerpt: excerpt,
-        error: `${error ?? "The attempt failed."} ${GAVE_UP}`,
-        status: "failed",
-        nextRetryAt: null,
-      },
-      now,
-    );
-    return { result: "failed" };
-  }
-  const delaySeconds =
-    retryAfterSeconds(response?.headers.get("retry-after") ?? null, now) ??
-    webhookRetryDelaySeconds(attemptNumber);
-  await recordAttempt(
-    db,
-    delivery,
-    {
-      statusCode,
-      latencyMs,
-      responseExcerpt: excerpt,
-      error,
-      status: "retrying",
-      nextRetryAt: new Date(now.getTime() + delaySeconds * 1000).toISOString(),
-    },
-    now,
-  );
-  return { result: "retry", delaySeconds };
+  return {
+    statusCode: response?.status ?? null,
+    latencyMs,
+    responseExcerpt: response ? await responseExcerpt(response).catch(() => null) : null,
+    retryAfter: response?.headers.get("retry-after") ?? null,
+    error,
+  };
 }
 
 /**
