@@ -145,7 +145,7 @@ export async function commitChangeAndRead(
     records.push(
       ctx.db.insert(outbox).select(
         sql`SELECT NULL, ${eventId}, ${change.projectId}, ${event.publishTarget}, ${event.type},
-          ${jsonSql(payload)}, ${createdAt}, NULL, NULL, 0, NULL
+          ${jsonSql(payload)}, ${createdAt}, NULL, NULL, NULL, 0, 0, NULL
         FROM ${event.inBatch.from}`,
       ),
     );
