@@ -39,6 +39,20 @@ export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = (() => {
   return result;
 })();
 
+/** What a refusal says the role cannot do, and whom to ask: "Your role (editor) cannot …". */
+export const PERMISSION_ACTIONS: Record<Permission, string> = {
+  "prompts:read": "read prompts on the admin API; reader keys are for the edge",
+  "prompts:write": "create or edit prompts; ask an editor",
+  "prompts:archive": "archive or restore prompts; ask a publisher",
+  "labels:move": "move labels; ask an editor",
+  "labels:move-protected": "move protected labels; ask a publisher",
+  "labels:rollback": "roll labels back; ask a publisher",
+  "audit:read": "read the audit log; ask a publisher or an admin",
+  "keys:manage": "manage API keys; ask an admin",
+  "webhooks:manage": "manage webhooks; ask an admin",
+  "project:manage": "change the project's settings; ask an admin",
+};
+
 export function roleHas(role: Role | "bootstrap", permission: Permission): boolean {
   return role !== "bootstrap" && ROLE_PERMISSIONS[role].has(permission);
 }

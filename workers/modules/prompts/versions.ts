@@ -21,7 +21,7 @@ import {
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { ChangeAudit, ChangeEvent } from "../../platform/changes";
-import type { Actor } from "../../platform/context";
+import type { Actor, ReadContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import {
   labels,
@@ -30,6 +30,7 @@ import {
   type VersionRow,
   versions,
 } from "../../platform/db/schema";
+import { requireAccess } from "../access/access";
 import { labelMoveRecords, moveLabelStatements } from "./labels";
 import { promptTarget } from "./publish";
 
@@ -268,10 +269,12 @@ export function toVersionView(
 }
 
 export async function listVersions(
-  db: Database,
+  ctx: ReadContext,
   prompt: PromptRow,
   page: { limit: number; before?: number },
 ): Promise<{ items: VersionView[]; nextCursor: number | null }> {
+  requireAccess(ctx.actor, prompt.projectId, "prompts:read");
+  const db = ctx.db;
   const rows = await db
     .select()
     .from(versions)
@@ -292,10 +295,12 @@ export async function listVersions(
 }
 
 export async function getVersion(
-  db: Database,
+  ctx: ReadContext,
   prompt: PromptRow,
   version: number,
 ): Promise<VersionView> {
+  requireAccess(ctx.actor, prompt.projectId, "prompts:read");
+  const db = ctx.db;
   const row = await db.query.versions.findFirst({
     where: and(eq(versions.promptId, prompt.id), eq(versions.version, version)),
   });

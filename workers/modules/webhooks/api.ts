@@ -1,12 +1,11 @@
 import { idPattern } from "@cuecard/core/ids";
-import {
-  WEBHOOK_AUTH_TOKEN_MAX,
-  WEBHOOK_DESCRIPTION_MAX,
-  WEBHOOK_URL_MAX,
-} from "@cuecard/core/limits";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { openDatabase } from "../../platform/db/client";
-import { type AdminContext, type AdminHonoEnv, mutationContext } from "../../platform/http/app";
+import {
+  type AdminContext,
+  type AdminHonoEnv,
+  mutationContext,
+  readContext,
+} from "../../platform/http/app";
 import {
   conflictResponse,
   errorResponses,
@@ -18,23 +17,25 @@ import {
 import {
   createEndpoint,
   deleteEndpoint,
-  findEndpoint,
+  ENDPOINT_KINDS,
+  EndpointPatch,
   getDelivery,
+  getEndpoint,
   listDeliveries,
   listEndpoints,
+  NewEndpoint,
   redeliver,
   rotateSecret,
+  SecretRotation,
   sendTestEvent,
-  toEndpointView,
   updateEndpoint,
 } from "./endpoints";
-import { WEBHOOK_EVENT_TYPES } from "./events";
 
 const Webhook = z
   .object({
     id: z.string(),
     url: z.string(),
-    kind: z.enum(["standard", "github_dispatch"]),
+    kind: z.enum(ENDPOINT_KINDS),
     description: z.string(),
     eventTypes: z.array(z.string()).openapi({ description: "Empty: every event type" }),
     active: z.boolean(),
@@ -87,21 +88,6 @@ const WebhookWithSecret = z.object({
   secret: z.string().openapi({ description: "whsec_… — shown in this response only" }),
 });
 
-const eventTypes = z
-  .array(z.enum(WEBHOOK_EVENT_TYPES))
-  .max(WEBHOOK_EVENT_TYPES.length)
-  .openapi({ description: "Subscribed event types; empty or absent means all" });
-const url = z
-  .string()
-  .max(WEBHOOK_URL_MAX)
-  .openapi({ example: "https://ci.example.com/hooks/cuecard" });
-const description = z.string().max(WEBHOOK_DESCRIPTION_MAX);
-const authToken = z
-  .string()
-  .min(1)
-  .max(WEBHOOK_AUTH_TOKEN_MAX)
-  .openapi({ description: "github_dispatch only: a token allowed to dispatch; never returned" });
-
 const WebhookParams = ProjectParams.extend({
   webhookId: z
     .string()
@@ -139,16 +125,7 @@ const createWebhookRoute = createRoute({
     "The URL must be https and public: private, loopback, link-local and internal targets and URLs with credentials are refused (loopback only with WEBHOOK_ALLOW_LOOPBACK in local development). The signing secret is in this response only.",
   request: {
     params: ProjectParams,
-    body: jsonBody(
-      z.strictObject({
-        url,
-        kind: z.enum(["standard", "github_dispatch"]).default("standard"),
-        description: description.optional(),
-        eventTypes: eventTypes.optional(),
-        active: z.boolean().optional(),
-        authToken: authToken.optional(),
-      }),
-    ),
+    body: jsonBody(NewEndpoint),
   },
   responses: {
     201: jsonResponse(WebhookWithSecret, "The webhook and its secret"),
@@ -173,15 +150,7 @@ const updateRoute = createRoute({
   description: "Setting active: true re-enables a webhook that was disabled, e.g. after a 410.",
   request: {
     params: WebhookParams,
-    body: jsonBody(
-      z.strictObject({
-        url: url.optional(),
-        description: description.optional(),
-        eventTypes: eventTypes.optional(),
-        active: z.boolean().optional(),
-        authToken: authToken.optional(),
-      }),
-    ),
+    body: jsonBody(EndpointPatch),
   },
   responses: { 200: jsonResponse(Webhook, "The webhook"), ...errorResponses },
 });
@@ -204,11 +173,7 @@ const rotateRoute = createRoute({
     "Returns the new secret once. During the overlap window every delivery carries two signatures (new and previous secret), so receivers can switch without rejecting any.",
   request: {
     params: WebhookParams,
-    body: jsonBody(
-      z.strictObject({
-        overlapHours: z.number().int().min(0).max(168).default(24),
-      }),
-    ),
+    body: jsonBody(SecretRotation),
   },
   responses: {
     200: jsonResponse(WebhookWithSecret, "The webhook and its new secret"),
@@ -292,10 +257,7 @@ function urlGuard(c: AdminContext) {
 
 export function registerWebhookRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listRoute, async (c) =>
-    c.json(
-      { items: await listEndpoints(openDatabase(c.env.DB), c.req.valid("param").project) },
-      200,
-    ),
+    c.json({ items: await listEndpoints(readContext(c), c.req.valid("param").project) }, 200),
   );
   app.openapi(createWebhookRoute, async (c) => {
     const { endpoint, secret } = await createEndpoint(
@@ -308,10 +270,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   });
   app.openapi(getRoute, async (c) => {
     const { project, webhookId } = c.req.valid("param");
-    return c.json(
-      toEndpointView(await findEndpoint(openDatabase(c.env.DB), project, webhookId)),
-      200,
-    );
+    return c.json(await getEndpoint(readContext(c), project, webhookId), 200);
   });
   app.openapi(updateRoute, async (c) => {
     const { project, webhookId } = c.req.valid("param");
@@ -337,7 +296,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AdminHonoEnv>) {
       mutationContext(c),
       project,
       webhookId,
-      c.req.valid("json").overlapHours,
+      c.req.valid("json"),
     );
     return c.json({ webhook: endpoint, secret }, 200);
   });
@@ -348,13 +307,13 @@ export function registerWebhookRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(deliveriesRoute, async (c) => {
     const { project, webhookId } = c.req.valid("param");
     return c.json(
-      await listDeliveries(openDatabase(c.env.DB), project, webhookId, c.req.valid("query")),
+      await listDeliveries(readContext(c), project, webhookId, c.req.valid("query")),
       200,
     );
   });
   app.openapi(deliveryRoute, async (c) => {
     const { project, webhookId, deliveryId } = c.req.valid("param");
-    return c.json(await getDelivery(openDatabase(c.env.DB), project, webhookId, deliveryId), 200);
+    return c.json(await getDelivery(readContext(c), project, webhookId, deliveryId), 200);
   });
   app.openapi(redeliverRoute, async (c) => {
     const { project, webhookId, deliveryId } = c.req.valid("param");

@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { openDatabase } from "../../../platform/db/client";
 import { jsonVersionNumber, settableLabelName } from "../../../platform/fields";
-import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
+import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
 import { deleteLabel, labelHistoryOf, listLabels, moveLabel, rollbackLabel } from "../labels";
 import { findPrompt } from "../prompts";
 import {
@@ -116,34 +115,34 @@ const rollbackRoute = createRoute({
 export function registerLabelRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listLabelsRoute, async (c) => {
     const { project, name } = c.req.valid("param");
-    const db = openDatabase(c.env.DB);
-    const prompt = await findPrompt(db, project, name);
-    return c.json({ items: await listLabels(db, prompt.id) }, 200);
+    const ctx = readContext(c);
+    const prompt = await findPrompt(ctx, project, name);
+    return c.json({ items: await listLabels(ctx, prompt) }, 200);
   });
   app.openapi(moveLabelRoute, async (c) => {
     const { project, name, label } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await moveLabel(ctx, prompt, label, c.req.valid("json")), 200);
   });
   app.openapi(deleteLabelRoute, async (c) => {
     const { project, name, label } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     await deleteLabel(ctx, prompt, label, c.req.valid("query").expectedRev);
     return c.body(null, 204);
   });
   app.openapi(historyRoute, async (c) => {
     const { project, name, label } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const db = openDatabase(c.env.DB);
-    const prompt = await findPrompt(db, project, name);
-    return c.json(await labelHistoryOf(db, prompt.id, label, { limit, before: cursor }), 200);
+    const ctx = readContext(c);
+    const prompt = await findPrompt(ctx, project, name);
+    return c.json(await labelHistoryOf(ctx, prompt, label, { limit, before: cursor }), 200);
   });
   app.openapi(rollbackRoute, async (c) => {
     const { project, name, label } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await rollbackLabel(ctx, prompt, label, c.req.valid("json") ?? {}), 200);
   });
 }

@@ -1,9 +1,16 @@
-import { PROMPT_DESCRIPTION_MAX, PROMPT_NAME_MAX, TAGS_MAX } from "@cuecard/core/limits";
+import { PROMPT_NAME_MAX } from "@cuecard/core/limits";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { openDatabase } from "../../../platform/db/client";
 import { labelName, promptName } from "../../../platform/fields";
-import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
-import { createPrompt, findPrompt, listPrompts, toPromptView, updatePrompt } from "../prompts";
+import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
+import {
+  createPrompt,
+  findPrompt,
+  listPrompts,
+  NewPrompt,
+  PromptPatch,
+  toPromptView,
+  updatePrompt,
+} from "../prompts";
 import {
   conflictResponse,
   errorResponses,
@@ -15,7 +22,6 @@ import {
   PromptParams,
   tag,
   Version,
-  VersionInput,
 } from "../schemas";
 
 const listPromptsRoute = createRoute({
@@ -53,15 +59,7 @@ const createPromptRoute = createRoute({
   summary: "Create a prompt, optionally with its first version",
   request: {
     params: ProjectParams,
-    body: jsonBody(
-      z.strictObject({
-        name: promptName,
-        type: z.enum(["text", "chat"]).optional(),
-        description: z.string().max(PROMPT_DESCRIPTION_MAX).optional(),
-        tags: z.array(tag).max(TAGS_MAX).optional(),
-        version: VersionInput.optional(),
-      }),
-    ),
+    body: jsonBody(NewPrompt),
   },
   responses: {
     201: jsonResponse(
@@ -89,13 +87,7 @@ const updatePromptRoute = createRoute({
   summary: "Update a prompt's description or tags, or archive / restore it",
   request: {
     params: PromptParams,
-    body: jsonBody(
-      z.strictObject({
-        description: z.string().max(PROMPT_DESCRIPTION_MAX).optional(),
-        tags: z.array(tag).max(TAGS_MAX).optional(),
-        archived: z.boolean().optional(),
-      }),
-    ),
+    body: jsonBody(PromptPatch),
   },
   responses: { 200: jsonResponse(Prompt, "The updated prompt"), ...errorResponses },
 });
@@ -115,7 +107,7 @@ export function registerPromptRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listPromptsRoute, async (c) => {
     const { project } = c.req.valid("param");
     const { cursor, archived, ...filter } = c.req.valid("query");
-    const page = await listPrompts(openDatabase(c.env.DB), project, {
+    const page = await listPrompts(readContext(c), project, {
       ...filter,
       archived: archived === "true",
       after: cursor,
@@ -128,19 +120,19 @@ export function registerPromptRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   });
   app.openapi(getPromptRoute, async (c) => {
     const { project, name } = c.req.valid("param");
-    const db = openDatabase(c.env.DB);
-    return c.json(await toPromptView(db, await findPrompt(db, project, name)), 200);
+    const ctx = readContext(c);
+    return c.json(await toPromptView(ctx, await findPrompt(ctx, project, name)), 200);
   });
   app.openapi(updatePromptRoute, async (c) => {
     const { project, name } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await updatePrompt(ctx, prompt, c.req.valid("json")), 200);
   });
   app.openapi(archivePromptRoute, async (c) => {
     const { project, name } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await updatePrompt(ctx, prompt, { archived: true }), 200);
   });
 }

@@ -1,6 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { openDatabase } from "../../../platform/db/client";
-import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
+import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
 import { createVersion, findPrompt } from "../prompts";
 import {
   conflictResponse,
@@ -61,19 +60,19 @@ export function registerVersionRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listVersionsRoute, async (c) => {
     const { project, name } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const db = openDatabase(c.env.DB);
-    const prompt = await findPrompt(db, project, name);
-    return c.json(await listVersions(db, prompt, { limit, before: cursor }), 200);
+    const ctx = readContext(c);
+    const prompt = await findPrompt(ctx, project, name);
+    return c.json(await listVersions(ctx, prompt, { limit, before: cursor }), 200);
   });
   app.openapi(createVersionRoute, async (c) => {
     const { project, name } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await createVersion(ctx, prompt, c.req.valid("json")), 201);
   });
   app.openapi(getVersionRoute, async (c) => {
     const { project, name, version } = c.req.valid("param");
-    const db = openDatabase(c.env.DB);
-    return c.json(await getVersion(db, await findPrompt(db, project, name), version), 200);
+    const ctx = readContext(c);
+    return c.json(await getVersion(ctx, await findPrompt(ctx, project, name), version), 200);
   });
 }
