@@ -1,7 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { promptName } from "../../platform/fields";
 import { type AdminHonoEnv, mutationContext, readContext } from "../../platform/http/app";
+import { defineRoute } from "../access/route-policy";
 import { listAudit } from "../audit/audit";
 import {
   errorResponses,
@@ -21,7 +22,8 @@ const Project = z
   })
   .openapi("Project");
 
-const listProjectsRoute = createRoute({
+const listProjectsRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects",
   tags: ["projects"],
@@ -32,7 +34,8 @@ const listProjectsRoute = createRoute({
   },
 });
 
-const updateProjectRoute = createRoute({
+const updateProjectRoute = defineRoute({
+  permission: "project:manage",
   method: "patch",
   path: "/v1/projects/{project}",
   tags: ["projects"],
@@ -44,7 +47,8 @@ const updateProjectRoute = createRoute({
   responses: { 200: jsonResponse(Project, "The project"), ...errorResponses },
 });
 
-const getProjectRoute = createRoute({
+const getProjectRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}",
   tags: ["projects"],
@@ -68,7 +72,8 @@ const PublishReport = z
   })
   .openapi("PublishReport");
 
-const republishRoute = createRoute({
+const republishRoute = defineRoute({
+  permission: "project:manage",
   method: "post",
   path: "/v1/projects/{project}/republish",
   tags: ["projects"],
@@ -102,7 +107,8 @@ const AuditEntry = z
   })
   .openapi("AuditEntry");
 
-const auditRoute = createRoute({
+const auditRoute = defineRoute({
+  permission: "audit:read",
   method: "get",
   path: "/v1/projects/{project}/audit",
   tags: ["audit"],

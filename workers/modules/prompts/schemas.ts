@@ -18,7 +18,8 @@ import {
   versionNumber,
 } from "../../platform/fields";
 import { FAILED_AUTH_WINDOW_SECONDS } from "../access/auth-failures";
-import { type Permission, ROLES, ROUTE_POLICY, roleHas } from "../access/roles";
+import { type Permission, ROLES, roleHas } from "../access/roles";
+import { declaredAccess, routeKeyOf } from "../access/route-policy";
 
 /** Named OpenAPI components shared by the admin routes. */
 
@@ -74,7 +75,7 @@ function permissionRefusal(permission: Permission, method: string): string {
   return `the route needs the \`${permission}\` permission (held by: ${roles}); when a change needs more (a protected label, say), the problem's \`permission\` names it.${session}`;
 }
 
-/** The routes outside ROUTE_POLICY, and the refusals each can give besides `errorResponses`. */
+/** The public routes, and the refusals each can give besides `errorResponses`. */
 const PUBLIC_ROUTE_ERRORS: Record<string, Record<number, object>> = {
   "POST /v1/bootstrap": { 429: rateLimitedResponse },
   "POST /v1/session": {
@@ -86,21 +87,21 @@ const PUBLIC_ROUTE_ERRORS: Record<string, Record<number, object>> = {
 
 /**
  * Adds to every documented operation the refusals the access layer gives: 403 naming the
- * permission the route declares in ROUTE_POLICY, and 429 for failed keys. Derived here, so the
+ * permission the route declares (`defineRoute`), and 429 for failed keys. Derived here, so the
  * document cannot drift from the policy; a route's own description of a status is kept.
  */
 export function documentAccessErrors(registry: OpenAPIHono["openAPIRegistry"]) {
   for (const definition of registry.definitions) {
     if (definition.type !== "route") continue;
     const route = definition.route;
-    const key = `${route.method.toUpperCase()} ${route.path.replace(/\{(\w+)\}/g, ":$1")}`;
-    const permission = ROUTE_POLICY[key];
+    const access = declaredAccess(route);
+    const permission = access === "public" ? undefined : access;
     const added: Record<number, object> = permission
       ? {
           403: forbiddenResponse(permissionRefusal(permission, route.method)),
           429: rateLimitedResponse,
         }
-      : (PUBLIC_ROUTE_ERRORS[key] ?? {});
+      : (PUBLIC_ROUTE_ERRORS[routeKeyOf(route.method, route.path)] ?? {});
     route.responses = { ...added, ...route.responses };
   }
 }

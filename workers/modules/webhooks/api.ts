@@ -1,11 +1,12 @@
 import { idPattern } from "@cuecard/core/ids";
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   type AdminContext,
   type AdminHonoEnv,
   mutationContext,
   readContext,
 } from "../../platform/http/app";
+import { defineRoute } from "../access/route-policy";
 import {
   conflictResponse,
   errorResponses,
@@ -104,7 +105,8 @@ const DeliveryParams = WebhookParams.extend({
 const base = "/v1/projects/{project}/webhooks";
 const tags = ["webhooks"];
 
-const listRoute = createRoute({
+const listRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "get",
   path: base,
   tags,
@@ -116,7 +118,8 @@ const listRoute = createRoute({
   },
 });
 
-const createWebhookRoute = createRoute({
+const createWebhookRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "post",
   path: base,
   tags,
@@ -133,7 +136,8 @@ const createWebhookRoute = createRoute({
   },
 });
 
-const getRoute = createRoute({
+const getRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "get",
   path: `${base}/{webhookId}`,
   tags,
@@ -142,7 +146,8 @@ const getRoute = createRoute({
   responses: { 200: jsonResponse(Webhook, "The webhook"), ...errorResponses },
 });
 
-const updateRoute = createRoute({
+const updateRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "patch",
   path: `${base}/{webhookId}`,
   tags,
@@ -155,7 +160,8 @@ const updateRoute = createRoute({
   responses: { 200: jsonResponse(Webhook, "The webhook"), ...errorResponses },
 });
 
-const deleteRoute = createRoute({
+const deleteRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "delete",
   path: `${base}/{webhookId}`,
   tags,
@@ -164,7 +170,8 @@ const deleteRoute = createRoute({
   responses: { 204: { description: "Deleted" }, ...errorResponses },
 });
 
-const rotateRoute = createRoute({
+const rotateRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "post",
   path: `${base}/{webhookId}/rotate-secret`,
   tags,
@@ -181,7 +188,8 @@ const rotateRoute = createRoute({
   },
 });
 
-const testRoute = createRoute({
+const testRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "post",
   path: `${base}/{webhookId}/test`,
   tags,
@@ -194,7 +202,8 @@ const testRoute = createRoute({
   },
 });
 
-const deliveriesRoute = createRoute({
+const deliveriesRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "get",
   path: `${base}/{webhookId}/deliveries`,
   tags,
@@ -220,7 +229,8 @@ const deliveriesRoute = createRoute({
   },
 });
 
-const deliveryRoute = createRoute({
+const deliveryRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "get",
   path: `${base}/{webhookId}/deliveries/{deliveryId}`,
   tags,
@@ -235,7 +245,8 @@ const deliveryRoute = createRoute({
   },
 });
 
-const redeliverRoute = createRoute({
+const redeliverRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "post",
   path: `${base}/{webhookId}/deliveries/{deliveryId}/redeliver`,
   tags,

@@ -1,9 +1,10 @@
 import { idPattern } from "@cuecard/core/ids";
 import { ROLES } from "@cuecard/core/roles";
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
 import { errorResponses, jsonBody, jsonResponse, ProjectParams } from "../../prompts/schemas";
 import { createKey, listKeys, NewKey, revokeKey } from "../keys";
+import { defineRoute } from "../route-policy";
 
 export const Key = z
   .object({
@@ -19,7 +20,8 @@ export const Key = z
   })
   .openapi("Key");
 
-const listKeysRoute = createRoute({
+const listKeysRoute = defineRoute({
+  permission: "keys:manage",
   method: "get",
   path: "/v1/projects/{project}/keys",
   tags: ["keys"],
@@ -28,7 +30,8 @@ const listKeysRoute = createRoute({
   responses: { 200: jsonResponse(z.object({ items: z.array(Key) }), "Keys"), ...errorResponses },
 });
 
-const createKeyRoute = createRoute({
+const createKeyRoute = defineRoute({
+  permission: "keys:manage",
   method: "post",
   path: "/v1/projects/{project}/keys",
   tags: ["keys"],
@@ -45,7 +48,8 @@ const createKeyRoute = createRoute({
   },
 });
 
-const revokeKeyRoute = createRoute({
+const revokeKeyRoute = defineRoute({
+  permission: "keys:manage",
   method: "delete",
   path: "/v1/projects/{project}/keys/{keyId}",
   tags: ["keys"],

@@ -1,6 +1,7 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { jsonVersionNumber, settableLabelName } from "../../../platform/fields";
 import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
+import { defineRoute } from "../../access/route-policy";
 import { deleteLabel, labelHistoryOf, listLabels, moveLabel, rollbackLabel } from "../labels";
 import { findPrompt } from "../prompts";
 import {
@@ -26,7 +27,8 @@ const expectedRev = z.number().int().positive().nullable().optional().openapi({
 
 const LabelChange = z.object({ label: Label, changed: z.boolean() }).openapi("LabelChange");
 
-const listLabelsRoute = createRoute({
+const listLabelsRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/labels",
   tags: ["labels"],
@@ -38,7 +40,8 @@ const listLabelsRoute = createRoute({
   },
 });
 
-const moveLabelRoute = createRoute({
+const moveLabelRoute = defineRoute({
+  permission: "labels:move",
   method: "put",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
   tags: ["labels"],
@@ -54,7 +57,8 @@ const moveLabelRoute = createRoute({
   },
 });
 
-const deleteLabelRoute = createRoute({
+const deleteLabelRoute = defineRoute({
+  permission: "labels:move",
   method: "delete",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
   tags: ["labels"],
@@ -66,7 +70,8 @@ const deleteLabelRoute = createRoute({
   responses: { 204: { description: "Deleted" }, ...errorResponses, ...conflictResponse },
 });
 
-const historyRoute = createRoute({
+const historyRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}/history",
   tags: ["labels"],
@@ -84,7 +89,8 @@ const historyRoute = createRoute({
   },
 });
 
-const rollbackRoute = createRoute({
+const rollbackRoute = defineRoute({
+  permission: "labels:rollback",
   method: "post",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}/rollback",
   tags: ["labels"],

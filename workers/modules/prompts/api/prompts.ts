@@ -1,7 +1,8 @@
 import { PROMPT_NAME_MAX } from "@cuecard/core/limits";
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { labelName, promptName } from "../../../platform/fields";
 import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
+import { defineRoute } from "../../access/route-policy";
 import {
   createPrompt,
   findPrompt,
@@ -24,7 +25,8 @@ import {
   Version,
 } from "../schemas";
 
-const listPromptsRoute = createRoute({
+const listPromptsRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts",
   tags: ["prompts"],
@@ -52,7 +54,8 @@ const listPromptsRoute = createRoute({
   },
 });
 
-const createPromptRoute = createRoute({
+const createPromptRoute = defineRoute({
+  permission: "prompts:write",
   method: "post",
   path: "/v1/projects/{project}/prompts",
   tags: ["prompts"],
@@ -71,7 +74,8 @@ const createPromptRoute = createRoute({
   },
 });
 
-const getPromptRoute = createRoute({
+const getPromptRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}",
   tags: ["prompts"],
@@ -80,7 +84,8 @@ const getPromptRoute = createRoute({
   responses: { 200: jsonResponse(Prompt, "The prompt"), ...errorResponses },
 });
 
-const updatePromptRoute = createRoute({
+const updatePromptRoute = defineRoute({
+  permission: "prompts:write",
   method: "patch",
   path: "/v1/projects/{project}/prompts/{name}",
   tags: ["prompts"],
@@ -92,7 +97,8 @@ const updatePromptRoute = createRoute({
   responses: { 200: jsonResponse(Prompt, "The updated prompt"), ...errorResponses },
 });
 
-const archivePromptRoute = createRoute({
+const archivePromptRoute = defineRoute({
+  permission: "prompts:archive",
   method: "delete",
   path: "/v1/projects/{project}/prompts/{name}",
   tags: ["prompts"],

@@ -1,5 +1,6 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
+import { defineRoute } from "../../access/route-policy";
 import { createVersion, findPrompt } from "../prompts";
 import {
   conflictResponse,
@@ -14,7 +15,8 @@ import {
 } from "../schemas";
 import { getVersion, listVersions } from "../versions";
 
-const listVersionsRoute = createRoute({
+const listVersionsRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/versions",
   tags: ["versions"],
@@ -32,7 +34,8 @@ const listVersionsRoute = createRoute({
   },
 });
 
-const createVersionRoute = createRoute({
+const createVersionRoute = defineRoute({
+  permission: "prompts:write",
   method: "post",
   path: "/v1/projects/{project}/prompts/{name}/versions",
   tags: ["versions"],
@@ -47,7 +50,8 @@ const createVersionRoute = createRoute({
   },
 });
 
-const getVersionRoute = createRoute({
+const getVersionRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/versions/{version}",
   tags: ["versions"],
