@@ -253,6 +253,71 @@ describe("UI forms are refused by the verb, not by the page", () => {
   });
 });
 
+describe("UI pages without their own permission checks", () => {
+  const origin = "http://admin.test";
+  async function session(role: string) {
+    const response = await exports.default.fetch(`${origin}/api/v1/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin },
+      body: JSON.stringify({ key: await keyFor(role) }),
+    });
+    const { csrfToken } = await json(response);
+    return { cookie: (response.headers.get("set-cookie") ?? "").split(";")[0] ?? "", csrfToken };
+  }
+  const get = (path: string, s: { cookie: string }) =>
+    exports.default.fetch(`${origin}${path}`, { headers: { cookie: s.cookie } });
+
+  it("open for the roles that may, and answer 403 to the others", async () => {
+    const editor = await session("editor");
+    const publisher = await session("publisher");
+    const admin = await session("admin");
+    for (const path of ["/keys", "/keys/new", "/webhooks", "/webhooks/new", "/audit"]) {
+      expect((await get(path, admin)).status, path).toBe(200);
+      expect((await get(path, editor)).status, path).toBe(403);
+    }
+    expect((await get("/audit", publisher)).status).toBe(200);
+    expect((await get("/keys/new", publisher)).status).toBe(403);
+  });
+
+  it("offer a rollback only to a publisher, and say why it cannot be made", async () => {
+    const editor = await session("editor");
+    const publisher = await session("publisher");
+    const name = await createTextPrompt("v1", ["production"]);
+    const path = `/prompts/${encodeURIComponent(name)}`;
+    expect(await (await get(path, publisher)).text()).toContain("Roll back production");
+    expect(await (await get(path, editor)).text()).not.toContain("Roll back production");
+    const rollback = await get(`${path}/labels/production/rollback`, publisher);
+    expect(rollback.status).toBe(200);
+    expect(await rollback.text()).toContain("has no earlier version to roll back to");
+  });
+
+  it("the new and edit webhook forms show the verb's refusals next to the URL", async () => {
+    const admin = await session("admin");
+    const post = (path: string, form: Record<string, string>) =>
+      exports.default.fetch(`${origin}${path}`, {
+        method: "POST",
+        headers: {
+          cookie: admin.cookie,
+          origin,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ _csrf: admin.csrfToken, ...form }).toString(),
+      });
+    const plain = await post("/webhooks/new", { url: "http://hooks.example.com/x" });
+    expect(plain.status).toBe(422);
+    expect(await plain.text()).toMatch(/id="url-error"[^>]*>This URL must use https\.</);
+    const created = await post("/webhooks/new", { url: "https://hooks.example.com/form" });
+    expect(created.status).toBe(201);
+    expect(await created.text()).toContain("whsec_");
+    const [endpoint] = await listEndpoints(as("admin"), "default");
+    const page = `/webhooks/${endpoint?.id}`;
+    expect(await (await get(page, admin)).text()).toContain("Save changes");
+    const edited = await post(`${page}/edit`, { url: "https://10.0.0.8/hook" });
+    expect(edited.status).toBe(422);
+    expect(await edited.text()).toMatch(/id="url-error"[^>]*>This URL points at a /);
+  });
+});
+
 describe("route policy", () => {
   it("a route that declares no permission is refused for every role", async () => {
     const router = new OpenAPIHono();
