@@ -1,5 +1,5 @@
 import type { Child } from "hono/jsx";
-import { type Permission, roleHas } from "../../workers/modules/access/roles";
+import { type Capabilities, capabilitiesOf } from "../../workers/modules/access/access";
 import type { Actor } from "../../workers/platform/context";
 import { CSRF_FIELD } from "../session";
 
@@ -61,20 +61,23 @@ export function Page({ title, actor, csrfToken, script, children }: PageProps) {
   );
 }
 
-/** Top-level sections, each shown only to roles that may open it (the routes check again). */
-const SECTIONS: { href: string; text: string; permission?: Permission }[] = [
-  { href: "/", text: "Prompts", permission: "prompts:read" },
-  { href: "/new-prompt", text: "New prompt", permission: "prompts:write" },
-  { href: "/keys", text: "Keys", permission: "keys:manage" },
-  { href: "/webhooks", text: "Webhooks", permission: "webhooks:manage" },
-  { href: "/audit", text: "Audit", permission: "audit:read" },
+type Capability = Exclude<keyof Capabilities, "moveLabel" | "rollbackLabel">;
+
+/** Top-level sections, each shown only to those who may open it (the verbs check again). */
+const SECTIONS: { href: string; text: string; needs?: Capability }[] = [
+  { href: "/", text: "Prompts", needs: "readPrompts" },
+  { href: "/new-prompt", text: "New prompt", needs: "writePrompts" },
+  { href: "/keys", text: "Keys", needs: "manageKeys" },
+  { href: "/webhooks", text: "Webhooks", needs: "manageWebhooks" },
+  { href: "/audit", text: "Audit", needs: "readAudit" },
   { href: "/api/docs", text: "API" },
 ];
 
 function MainNav({ actor }: { actor: Actor }) {
+  const can = capabilitiesOf(actor);
   return (
     <nav aria-label="Main">
-      {SECTIONS.filter((s) => !s.permission || roleHas(actor.role, s.permission)).map((s) => (
+      {SECTIONS.filter((s) => !s.needs || can[s.needs]).map((s) => (
         <a href={s.href}>{s.text}</a>
       ))}
     </nav>

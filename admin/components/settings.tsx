@@ -1,8 +1,5 @@
 import type { ProblemError } from "@cuecard/core/problem";
 import type { Child } from "hono/jsx";
-import { requirePermission } from "../../workers/modules/access/access";
-import type { Permission } from "../../workers/modules/access/roles";
-import type { UiContext } from "../session";
 
 /** Form bodies as Hono parses them (with `all: true`, repeated fields become arrays). */
 export type FormBody = Record<string, string | File | (string | File)[]>;
@@ -22,18 +19,13 @@ export function formValues(body: FormBody, name: string): string[] {
 }
 
 /**
- * The same permission the API route requires, checked by the domain's own rule; a refusal is the
- * forbidden page (and an audited denial), as for any UI action the role cannot take.
+ * A domain refusal as `{field: message}` (`body.url` → `url`, `body.eventTypes.2` →
+ * `eventTypes`), the rest as a form message.
  */
-export function requirePagePermission(c: UiContext, permission: Permission, what: string) {
-  requirePermission(c.get("actor"), permission, what);
-}
-
-/** A domain refusal as `{field: message}` (`body.url` → `url`), the rest as a form message. */
 export function problemFields(error: ProblemError): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const e of error.errors ?? []) {
-    const field = e.field.replace(/^body\./, "");
+    const field = e.field.replace(/^body\./, "").split(".")[0] ?? "form";
     errors[field] = errors[field] ? `${errors[field]}; ${e.message}` : e.message;
   }
   if (!error.errors?.length) errors.form = error.message;

@@ -13,6 +13,8 @@ import { failingKv, testContext } from "./faults";
  */
 
 const db = openDatabase(env.DB);
+/** Reads as the project's admin, as the verbs require. */
+const asAdmin = testContext();
 
 const kvRecord = (key: string) => env.PROMPTS_KV.get<Record<string, unknown>>(key, "json");
 
@@ -61,7 +63,7 @@ describe("archiving withdraws the prompt from the edge", () => {
   it("an archive whose publish failed is withdrawn by the cron; republish keeps it withdrawn", async () => {
     const name = await createTextPrompt("secret one", ["production"]);
     await addVersion(name, "secret two");
-    const prompt = await findPrompt(db, "default", name);
+    const prompt = await findPrompt(asAdmin, "default", name);
     await updatePrompt(testContext({ kv: failingKv() }), prompt, { archived: true });
     // KV was down: the edge still has the prompt until the retry runs.
     expect(await kvRecord(`v/default/${name}#1`)).toMatchObject({ version: 1 });

@@ -9,3 +9,9 @@ declare namespace Cloudflare {
     mainModule: typeof import("../../workers/admin/index");
   }
 }
+
+/** A file's text, imported with Vite's `?raw` suffix (the README's tables, say). */
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

@@ -6,6 +6,7 @@ import { findPrompt } from "../../workers/modules/prompts/prompts";
 import { openDatabase } from "../../workers/platform/db/client";
 import { auditLog, labelHistory, labels, outbox } from "../../workers/platform/db/schema";
 import { addVersion, api, createTextPrompt, enc, json, uniqueName } from "./api";
+import { testContext } from "./faults";
 
 /**
  * What is recorded about a label move — its history row, its audit row, its event — says what
@@ -13,6 +14,8 @@ import { addVersion, api, createTextPrompt, enc, json, uniqueName } from "./api"
  */
 
 const db = openDatabase(env.DB);
+/** Reads as the project's admin, as the verbs require. */
+const asAdmin = testContext();
 
 interface Move {
   label: string;
@@ -22,7 +25,7 @@ interface Move {
 }
 
 async function historyOf(name: string): Promise<Move[]> {
-  const prompt = await findPrompt(db, "default", name);
+  const prompt = await findPrompt(asAdmin, "default", name);
   const rows = await db
     .select()
     .from(labelHistory)
@@ -274,7 +277,7 @@ describe("label moves under concurrency (property)", () => {
           for (let i = 0; i < chain.length; i++) {
             expect(chain[i]?.from).toBe(i === 0 ? null : chain[i - 1]?.to);
           }
-          const prompt = await findPrompt(db, "default", name);
+          const prompt = await findPrompt(asAdmin, "default", name);
           const current = await db.query.labels.findFirst({
             where: and(eq(labels.promptId, prompt.id), eq(labels.name, label)),
           });

@@ -26,6 +26,8 @@ import { addVersion, api, createTextPrompt, enc, json, uniqueName } from "./api"
 import { d1FailingLateInBatch, failingKv, failingQueue, testContext } from "./faults";
 
 const db = openDatabase(env.DB);
+/** Reads as the project's admin, as the verbs require. */
+const asAdmin = testContext();
 
 async function pointer(name: string, label = "production") {
   return env.PROMPTS_KV.get<LabelPointer>(`p/default/${name}@${label}`, "json");
@@ -97,7 +99,7 @@ describe("publishing guarantees", () => {
         (row.payload as { label: string }).label === "production",
     );
     expect(moves).toHaveLength(1);
-    const prompt = await findPrompt(db, "default", name);
+    const prompt = await findPrompt(asAdmin, "default", name);
     const history = await db
       .select()
       .from(labelHistory)
@@ -236,7 +238,7 @@ describe("publishing guarantees", () => {
 
   it("versions and the audit log refuse UPDATE and DELETE in the database itself", async () => {
     const name = await createTextPrompt("immutable");
-    const prompt = await findPrompt(db, "default", name);
+    const prompt = await findPrompt(asAdmin, "default", name);
     await expect(
       env.DB.prepare("UPDATE versions SET prompt = '\"changed\"' WHERE prompt_id = ?")
         .bind(prompt.id)
@@ -254,7 +256,7 @@ describe("publishing guarantees", () => {
 
   it("a version of the wrong type or for a missing prompt is refused with a clear error", async () => {
     const name = await createTextPrompt("text");
-    const prompt = await findPrompt(db, "default", name);
+    const prompt = await findPrompt(asAdmin, "default", name);
     await expect(
       createVersion(testContext(), prompt, { prompt: [{ role: "user", content: "x" }] }),
     ).rejects.toMatchObject({ status: 422 });
@@ -268,7 +270,7 @@ describe("publishing guarantees", () => {
   it("a slower publisher cannot leave an older pointer behind: it re-reads D1 after writing", async () => {
     const name = await createTextPrompt("one", ["production"]);
     await addVersion(name, "two");
-    const prompt = await findPrompt(db, "default", name);
+    const prompt = await findPrompt(asAdmin, "default", name);
     let interleaved = false;
     // While the first publisher is writing its (soon stale) pointer, someone else moves the label
     // and publishes; the first publisher's put lands last.
@@ -278,7 +280,7 @@ describe("publishing guarantees", () => {
           return async (key: string, value: string) => {
             if (!interleaved && key === `p/default/${name}@production`) {
               interleaved = true;
-              const fresh = await findPrompt(db, "default", name);
+              const fresh = await findPrompt(asAdmin, "default", name);
               await moveLabel(testContext(), fresh, "production", { version: 1 });
             }
             return target.put(key, value);
@@ -304,17 +306,17 @@ describe("publishing guarantees", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    const prompt = await findPrompt(db, "default", name);
+    const prompt = await findPrompt(asAdmin, "default", name);
     await deleteLabel(testContext({ kv: blindList }), prompt, "staging");
     expect(await env.PROMPTS_KV.get(`p/default/${name}@staging`)).toBeNull();
   });
 
   it("editing a description with a stale read does not undo someone else's archive", async () => {
     const name = await createTextPrompt("x", ["production"]);
-    const stale = await findPrompt(db, "default", name);
+    const stale = await findPrompt(asAdmin, "default", name);
     await updatePrompt(testContext(), stale, { archived: true });
     await updatePrompt(testContext(), stale, { description: "edited meanwhile" });
-    const now = await findPrompt(db, "default", name);
+    const now = await findPrompt(asAdmin, "default", name);
     expect(now.archivedAt).not.toBeNull();
     expect(now.description).toBe("edited meanwhile");
     expect(await pointer(name)).toMatchObject({ withdrawn: "archived" });

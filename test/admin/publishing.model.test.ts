@@ -19,6 +19,8 @@ import { failingKv, testContext } from "./faults";
  */
 
 const db = openDatabase(env.DB);
+/** Reads as the project's admin, as the verbs require. */
+const asAdmin = testContext();
 const LABELS = ["production", "staging"] as const;
 
 interface Model {
@@ -46,7 +48,7 @@ class CreateVersion implements fc.AsyncCommand<Model, Real> {
   constructor(readonly label: (typeof LABELS)[number] | null) {}
   check = () => true;
   async run(model: Model) {
-    const prompt = await findPrompt(db, "default", model.name);
+    const prompt = await findPrompt(asAdmin, "default", model.name);
     const created = await createVersion(ctx(model), prompt, {
       prompt: `v${prompt.latestVersion + 1} {{x}}`,
       labels: this.label ? [this.label] : [],
@@ -63,7 +65,7 @@ class MoveLabel implements fc.AsyncCommand<Model, Real> {
   ) {}
   check = () => true;
   async run(model: Model) {
-    const prompt = await findPrompt(db, "default", model.name);
+    const prompt = await findPrompt(asAdmin, "default", model.name);
     const version = 1 + (this.pick % prompt.latestVersion);
     await ignoreConflicts(moveLabel(ctx(model), prompt, this.label, { version }));
   }
@@ -74,7 +76,7 @@ class Rollback implements fc.AsyncCommand<Model, Real> {
   constructor(readonly label: (typeof LABELS)[number]) {}
   check = () => true;
   async run(model: Model) {
-    const prompt = await findPrompt(db, "default", model.name);
+    const prompt = await findPrompt(asAdmin, "default", model.name);
     await ignoreConflicts(rollbackLabel(ctx(model), prompt, this.label, {}));
   }
   toString = () => `rollback(${this.label})`;
@@ -124,7 +126,7 @@ class Drain implements fc.AsyncCommand<Model, Real> {
 }
 
 async function d1State(name: string) {
-  const prompt = await findPrompt(db, "default", name);
+  const prompt = await findPrompt(asAdmin, "default", name);
   const rows = await db.select().from(versions).where(eq(versions.promptId, prompt.id));
   const labelRows = await db.select().from(labels).where(eq(labels.promptId, prompt.id));
   return { prompt, versions: rows, labels: labelRows };

@@ -1,7 +1,7 @@
 import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { createEndpoint, type EndpointInput } from "../../workers/modules/webhooks/endpoints";
+import { createEndpoint } from "../../workers/modules/webhooks/endpoints";
 import {
   type DeliveryMessage,
   fanOutEvent,
@@ -33,7 +33,10 @@ export function recordingQueue<T>() {
 }
 
 /** `prefix` names the project; `endpoint` is the one webhook it gets. */
-export async function webhookProject(prefix: string, endpoint: EndpointInput) {
+export async function webhookProject(
+  prefix: string,
+  endpoint: Parameters<typeof createEndpoint>[2],
+) {
   const project = uniqueName(prefix).replaceAll("/", "-");
   const boot = await api(
     "POST",

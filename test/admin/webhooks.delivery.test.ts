@@ -112,10 +112,10 @@ async function promotion(
   const { ctx, project } = s;
   const name = uniqueName();
   await createPrompt(ctx, project, { name, version: { prompt: "v1", labels: ["production"] } });
-  let prompt = await findPrompt(db, project, name);
+  let prompt = await findPrompt(ctx, project, name);
   await createVersion(ctx, prompt, { prompt: "v2" });
   if (!keepSetup) await s.drainEvents();
-  prompt = await findPrompt(db, project, name);
+  prompt = await findPrompt(ctx, project, name);
   await moveLabel(ctx, prompt, "production", { version: 2 });
   return name;
 }
@@ -128,7 +128,12 @@ describe("fan-out", () => {
     const name = await promotion(s);
     const messages = await s.drainEvents();
     expect(messages).toHaveLength(1);
-    const delivery = await getDelivery(db, s.project, s.endpoint.id, messages[0]?.deliveryId ?? "");
+    const delivery = await getDelivery(
+      s.ctx,
+      s.project,
+      s.endpoint.id,
+      messages[0]?.deliveryId ?? "",
+    );
     expect(delivery.eventType).toBe("prompt.label.moved");
     expect(delivery.payload).toMatchObject({
       type: "prompt.label.moved",
@@ -183,10 +188,10 @@ describe("fan-out", () => {
     const s = await setup({ eventTypes: ["prompt.label.deleted", "prompt.restored"] });
     const name = uniqueName();
     await createPrompt(s.ctx, s.project, { name, version: { prompt: "v1", labels: ["staging"] } });
-    await deleteLabel(s.ctx, await findPrompt(db, s.project, name), "staging");
+    await deleteLabel(s.ctx, await findPrompt(s.ctx, s.project, name), "staging");
     const [deleted, ...others] = await s.drainEvents();
     expect(others).toEqual([]);
-    const delivery = await getDelivery(db, s.project, s.endpoint.id, deleted?.deliveryId ?? "");
+    const delivery = await getDelivery(s.ctx, s.project, s.endpoint.id, deleted?.deliveryId ?? "");
     expect(delivery.payload).toMatchObject({
       type: "prompt.label.deleted",
       data: {
@@ -199,12 +204,12 @@ describe("fan-out", () => {
       },
     });
 
-    await updatePrompt(s.ctx, await findPrompt(db, s.project, name), { archived: true });
-    await updatePrompt(s.ctx, await findPrompt(db, s.project, name), { archived: false });
+    await updatePrompt(s.ctx, await findPrompt(s.ctx, s.project, name), { archived: true });
+    await updatePrompt(s.ctx, await findPrompt(s.ctx, s.project, name), { archived: false });
     const [restored, ...rest] = await s.drainEvents();
     expect(rest).toEqual([]);
     const restoredDelivery = await getDelivery(
-      db,
+      s.ctx,
       s.project,
       s.endpoint.id,
       restored?.deliveryId ?? "",
@@ -274,7 +279,7 @@ describe("delivery", () => {
     expect(timestamps[1]).toBeGreaterThan(timestamps[0] ?? 0);
     expect(timestamps[2]).toBeGreaterThan(timestamps[1] ?? 0);
     for (const request of r.received) new Webhook(s.secret).verify(request.body, request.headers);
-    const delivery = await getDelivery(db, s.project, s.endpoint.id, deliveryId);
+    const delivery = await getDelivery(s.ctx, s.project, s.endpoint.id, deliveryId);
     expect(delivery).toMatchObject({
       status: "succeeded",
       attempts: 3,
@@ -306,7 +311,7 @@ describe("delivery", () => {
     );
     expect(dated.retries[0]?.delaySeconds).toBeGreaterThanOrEqual(598);
     expect(dated.retries[0]?.delaySeconds).toBeLessThanOrEqual(600);
-    const row = await getDelivery(db, s.project, s.endpoint.id, id);
+    const row = await getDelivery(s.ctx, s.project, s.endpoint.id, id);
     expect(row.status).toBe("retrying");
     expect(Date.parse(row.nextRetryAt ?? "")).toBeGreaterThan(Date.now() + 590_000);
   });
@@ -321,7 +326,7 @@ describe("delivery", () => {
     const result = await attempt(message?.deliveryId ?? "", 1, r.fetch);
     expect(result.retryMessages).toHaveLength(1);
     expect(r.received.map((q) => q.url)).toEqual(["https://ci.example.com/hook"]);
-    const row = await getDelivery(db, s.project, s.endpoint.id, message?.deliveryId ?? "");
+    const row = await getDelivery(s.ctx, s.project, s.endpoint.id, message?.deliveryId ?? "");
     expect(row).toMatchObject({ status: "retrying", lastStatusCode: 302 });
     expect(row.lastError).toMatch(/not followed/);
   });
@@ -342,7 +347,7 @@ describe("delivery", () => {
     expect(endpoint).toMatchObject({ active: false });
     expect(endpoint?.disabledReason).toMatch(/410/);
     expect(
-      (await getDelivery(db, s.project, s.endpoint.id, message?.deliveryId ?? "")).status,
+      (await getDelivery(s.ctx, s.project, s.endpoint.id, message?.deliveryId ?? "")).status,
     ).toBe("failed");
     await promotion(s);
     expect(await s.drainEvents()).toEqual([]);
@@ -406,7 +411,7 @@ describe("delivery", () => {
       timeoutMs: 50,
     });
     expect((await getQueueResult(batch, createExecutionContext())).retryMessages).toHaveLength(1);
-    const row = await getDelivery(db, s.project, s.endpoint.id, message?.deliveryId ?? "");
+    const row = await getDelivery(s.ctx, s.project, s.endpoint.id, message?.deliveryId ?? "");
     expect(row.lastError).toMatch(/No response within/);
   });
 
@@ -456,13 +461,13 @@ describe("delivery", () => {
     for (let n = 1; n <= WEBHOOK_MAX_RETRIES; n++) {
       const result = await attempt(id, n, failing.fetch);
       expect(result.retryMessages).toHaveLength(1);
-      expect((await getDelivery(db, s.project, s.endpoint.id, id)).status).toBe("retrying");
+      expect((await getDelivery(s.ctx, s.project, s.endpoint.id, id)).status).toBe("retrying");
     }
     const last = await attempt(id, 1 + WEBHOOK_MAX_RETRIES, failing.fetch);
     expect(last.retryMessages).toEqual([]);
     expect(last.explicitAcks).toHaveLength(1);
     expect(failing.received).toHaveLength(1 + WEBHOOK_MAX_RETRIES);
-    const failed = await getDelivery(db, s.project, s.endpoint.id, id);
+    const failed = await getDelivery(s.ctx, s.project, s.endpoint.id, id);
     expect(failed).toMatchObject({
       status: "failed",
       attempts: 6,
@@ -477,7 +482,7 @@ describe("delivery", () => {
     ]);
     await worker.queue(dlq, env);
     expect((await getQueueResult(dlq, createExecutionContext())).explicitAcks).toEqual(["dl1"]);
-    expect(await getDelivery(db, s.project, s.endpoint.id, id)).toEqual(failed);
+    expect(await getDelivery(s.ctx, s.project, s.endpoint.id, id)).toEqual(failed);
 
     // Visible through the API, and replayable.
     await redeliver(s.ctx, s.project, s.endpoint.id, id);
@@ -488,7 +493,7 @@ describe("delivery", () => {
     await attempt(id, 1, r.fetch);
     expect(r.received[0]?.headers["webhook-id"]).toBe(id);
     expect(r.received[0]?.body).toBe(failing.received[0]?.body);
-    const replayed = await getDelivery(db, s.project, s.endpoint.id, id);
+    const replayed = await getDelivery(s.ctx, s.project, s.endpoint.id, id);
     expect(replayed).toMatchObject({ status: "succeeded", attempts: 7 });
     const attempts = await db
       .select()
@@ -508,7 +513,7 @@ describe("delivery", () => {
     s.events.sent.splice(0);
     await sendTestEvent(s.ctx, s.project, s.endpoint.id);
     const [message] = await s.drainEvents();
-    const delivery = await getDelivery(db, s.project, s.endpoint.id, message?.deliveryId ?? "");
+    const delivery = await getDelivery(s.ctx, s.project, s.endpoint.id, message?.deliveryId ?? "");
     expect(delivery.eventType).toBe("webhook.test");
     const toOther = await db
       .select()

@@ -77,9 +77,9 @@ async function setup() {
 async function promotion(ctx: MutationContext, project: string) {
   const name = uniqueName();
   await createPrompt(ctx, project, { name, version: { prompt: "v1", labels: ["production"] } });
-  let prompt = await findPrompt(db, project, name);
+  let prompt = await findPrompt(ctx, project, name);
   await createVersion(ctx, prompt, { prompt: "v2" });
-  prompt = await findPrompt(db, project, name);
+  prompt = await findPrompt(ctx, project, name);
   await moveLabel(ctx, prompt, "production", { version: 2 });
   return name;
 }
@@ -132,7 +132,7 @@ describe("recovery of lost queue work", { timeout: 20_000 }, () => {
     const id = message?.deliveryId ?? "";
     answers.set(s.url, 500);
     await consume([{ deliveryId: id }]);
-    expect((await getDelivery(db, s.project, s.endpoint.id, id)).status).toBe("retrying");
+    expect((await getDelivery(s.ctx, s.project, s.endpoint.id, id)).status).toBe("retrying");
 
     // Its retry message died with the platform, and the retry has long been due.
     await db
@@ -142,7 +142,7 @@ describe("recovery of lost queue work", { timeout: 20_000 }, () => {
     answers.set(s.url, 200);
     await runCron();
     const delivery = await waitFor(
-      () => getDelivery(db, s.project, s.endpoint.id, id),
+      () => getDelivery(s.ctx, s.project, s.endpoint.id, id),
       (d) => d.status === "succeeded",
     );
     expect(delivery).toMatchObject({ status: "succeeded", attempts: 2, nextRetryAt: null });
@@ -165,7 +165,7 @@ describe("recovery of lost queue work", { timeout: 20_000 }, () => {
     await runCron();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(to(s.url)).toHaveLength(1);
-    expect((await getDelivery(db, s.project, s.endpoint.id, id)).status).toBe("retrying");
+    expect((await getDelivery(s.ctx, s.project, s.endpoint.id, id)).status).toBe("retrying");
   });
 
   it("an event enqueued but never consumed is re-sent by the cron and delivered once; then it is done", async () => {
@@ -217,7 +217,7 @@ describe("recovery of lost queue work", { timeout: 20_000 }, () => {
     const id = original?.deliveryId ?? "";
     answers.set(s.url, 500);
     await consume([original as DeliveryMessage]);
-    expect((await getDelivery(db, s.project, s.endpoint.id, id)).status).toBe("retrying");
+    expect((await getDelivery(s.ctx, s.project, s.endpoint.id, id)).status).toBe("retrying");
 
     const response = await api(
       "POST",
@@ -232,7 +232,7 @@ describe("recovery of lost queue work", { timeout: 20_000 }, () => {
     // The original retry message shows up before the redelivery's own: it is of the old round.
     expect((await consume([original as DeliveryMessage])).explicitAcks).toHaveLength(1);
     const delivery = await waitFor(
-      () => getDelivery(db, s.project, s.endpoint.id, id),
+      () => getDelivery(s.ctx, s.project, s.endpoint.id, id),
       (d) => d.status === "succeeded",
     );
     expect(delivery.status).toBe("succeeded");
@@ -253,7 +253,7 @@ describe("recovery of lost queue work", { timeout: 20_000 }, () => {
     expect(result.retryMessages).toEqual([]);
     await consume([{ deliveryId: id }]);
     expect(to(s.url)).toHaveLength(1);
-    expect((await getDelivery(db, s.project, s.endpoint.id, id)).status).toBe("succeeded");
+    expect((await getDelivery(s.ctx, s.project, s.endpoint.id, id)).status).toBe("succeeded");
   });
 
   it("redeliver while an attempt is being made is a 409 that says to wait", async () => {

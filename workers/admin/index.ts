@@ -43,7 +43,7 @@ const apiCors = cors({
 });
 api.use("/openapi.json", apiCors);
 api.use("/v1/*", apiCors);
-api.use("/v1/*", authorize());
+api.use("/v1/*", authorize(api.openAPIRegistry));
 api.use(
   "/v1/*",
   bodyLimit({

@@ -30,6 +30,12 @@ export interface Platform {
   publish: (projectId: string, target: string) => Promise<unknown>;
 }
 
+/** What a read verb needs: the database, and who reads (it checks they may). */
+export interface ReadContext {
+  db: Database;
+  actor: Actor;
+}
+
 /** Everything a mutation needs to be attributed and audited. */
 export interface MutationContext extends Platform {
   actor: Actor;

@@ -12,6 +12,7 @@ import {
   PROMPT_NAME_RULE,
   variableNameProblem,
 } from "@cuecard/core/names";
+import { fieldErrors, ProblemError } from "@cuecard/core/problem";
 import { CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
 import { z } from "@hono/zod-openapi";
 
@@ -83,3 +84,20 @@ export const variableDeclarations = z.record(variableName, variableDeclaration);
 
 /** Model parameters: any JSON object (model, temperature, tools…), capped in size. */
 export const modelConfig = z.record(z.string(), z.unknown());
+
+/**
+ * A verb's input checked with the schema its API route declares, so every caller (a route, a UI
+ * form) gets the same rules and the same 422 listing each bad field (`body.<field>`).
+ */
+export function validInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    throw new ProblemError("validation_failed", "Some fields are not valid; see errors.", {
+      errors: fieldErrors("body", result.error.issues),
+    });
+  }
+  return result.data;
+}
+
+/** A verb's input as an untrusted caller (a posted form) gives it: the fields, any values. */
+export type Untrusted<S extends z.ZodType> = { [K in keyof z.input<S>]?: unknown };

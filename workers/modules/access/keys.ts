@@ -1,19 +1,38 @@
 import { newId } from "@cuecard/core/ids";
 import { generateKey, hashKey } from "@cuecard/core/keys";
+import { KEY_EXPIRES_MAX, KEY_NAME_MAX } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
-import type { Role } from "@cuecard/core/roles";
+import { ROLES, type Role } from "@cuecard/core/roles";
+import { z } from "@hono/zod-openapi";
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { commitChange } from "../../platform/changes";
-import type { MutationContext } from "../../platform/context";
-import type { Database } from "../../platform/db/client";
+import type { MutationContext, ReadContext } from "../../platform/context";
 import { type ApiKeyRow, apiKeys, projects } from "../../platform/db/schema";
+import { type Untrusted, validInput } from "../../platform/fields";
 import { guard } from "../../platform/guards";
-import { getProject } from "../projects/projects";
+import { findProject } from "../projects/projects";
 import { keyTarget } from "../prompts/publish";
+import { requireAccess } from "./access";
 import type { KeyView } from "./schemas";
 
 export type { KeyView } from "./schemas";
+
+/** What POST /v1/projects/{project}/keys takes; `createKey` checks it too. */
+export const NewKey = z.strictObject({
+  name: z.string().min(1, "give the key a name").max(KEY_NAME_MAX),
+  role: z.enum(ROLES),
+  expiresAt: z.iso
+    .datetime({ offset: true })
+    // Stored as UTC ISO text, so expiry compares correctly as text in D1 and at the edge.
+    .transform((value) => new Date(value).toISOString())
+    .refine((value) => Date.parse(value) > Date.now(), "must be in the future")
+    .refine(
+      (value) => Date.parse(value) <= Date.parse(KEY_EXPIRES_MAX),
+      `must be at most ${KEY_EXPIRES_MAX} (the end of year 9999, UTC); omit it for a key that never expires`,
+    )
+    .optional(),
+});
 
 /** Field by field, so a column added later (a secret, say) is never sent by accident. */
 function toKeyView(row: ApiKeyRow): KeyView {
@@ -55,14 +74,22 @@ export async function bootstrapProject(
   ]);
 }
 
+/** The roles the actor may give a new key (the choices of the new-key form). */
+export function assignableRoles(ctx: ReadContext, projectId: string): readonly Role[] {
+  requireAccess(ctx.actor, projectId, "keys:manage");
+  return ROLES;
+}
+
 /** Creates a key; its plaintext is returned here once and never again. */
 export async function createKey(
   ctx: MutationContext,
   projectId: string,
-  input: { name: string; role: Role; expiresAt?: string },
+  input: Untrusted<typeof NewKey>,
 ): Promise<{ key: KeyView; secret: string }> {
-  await getProject(ctx.db, projectId);
-  return insertKey(ctx, projectId, input, []);
+  requireAccess(ctx.actor, projectId, "keys:manage");
+  const key = validInput(NewKey, input);
+  await findProject(ctx.db, projectId);
+  return insertKey(ctx, projectId, key, []);
 }
 
 async function insertKey(
@@ -104,9 +131,10 @@ async function insertKey(
   return { key: toKeyView(stored), secret };
 }
 
-export async function listKeys(db: Database, projectId: string): Promise<KeyView[]> {
-  await getProject(db, projectId);
-  const rows = await db
+export async function listKeys(ctx: ReadContext, projectId: string): Promise<KeyView[]> {
+  requireAccess(ctx.actor, projectId, "keys:manage");
+  await findProject(ctx.db, projectId);
+  const rows = await ctx.db
     .select()
     .from(apiKeys)
     .where(eq(apiKeys.projectId, projectId))
@@ -115,6 +143,7 @@ export async function listKeys(db: Database, projectId: string): Promise<KeyView
 }
 
 export async function revokeKey(ctx: MutationContext, projectId: string, keyId: string) {
+  requireAccess(ctx.actor, projectId, "keys:manage");
   const key = await ctx.db.query.apiKeys.findFirst({
     where: and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId)),
   });

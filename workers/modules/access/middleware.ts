@@ -1,6 +1,7 @@
 import { decodePathSegment, PATH_SEGMENT_RULE } from "@cuecard/core/input";
 import { bearerToken, isWellFormedKey } from "@cuecard/core/keys";
 import { ProblemError } from "@cuecard/core/problem";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
@@ -10,7 +11,8 @@ import type { AdminContext, AdminHonoEnv } from "../../platform/http/app";
 import { actorOfKey, findActiveKey, findActiveSession, forbidden, touchKey } from "./access";
 import { clientAddress, countFailedAuth } from "./auth-failures";
 import { accessConfigOf, verifyAccessUser } from "./cloudflare-access";
-import { PUBLIC_ROUTES, ROUTE_POLICY, roleHas } from "./roles";
+import { roleHas } from "./roles";
+import { type RouteAccess, routePolicyOf } from "./route-policy";
 
 export const SESSION_COOKIE = "cc_session";
 export const CSRF_HEADER = "x-csrf-token";
@@ -25,7 +27,7 @@ export function sameSecret(given: string, expected: string): boolean {
   return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
-/** `METHOD /v1/…` of the route that will handle this request, as written in ROUTE_POLICY. */
+/** `METHOD /v1/…` of the route that will handle this request, as the route policy names it. */
 export function routeKey(c: AdminContext): string | undefined {
   // Hono answers HEAD with the GET handler, so HEAD must be decided (and authenticated) as GET.
   const method = c.req.method.toUpperCase() === "HEAD" ? "GET" : c.req.method.toUpperCase();
@@ -136,14 +138,19 @@ async function credentialsActor(c: AdminContext): Promise<Actor> {
 }
 
 /**
- * Authenticates every /api/v1 request and decides it with ROUTE_POLICY. A project other than
- * the credential's answers 404, as if it did not exist.
+ * Authenticates every /api/v1 request and decides it with the access each route of `registry`
+ * declares (a route that declares none is refused). A project other than the credential's
+ * answers 404, as if it did not exist. The verbs check again, whoever calls them.
  */
-export function authorize() {
+export function authorize(registry: OpenAPIHono["openAPIRegistry"]) {
+  // Read at the first request, when every route has been registered.
+  let policy: ReadonlyMap<string, RouteAccess> | undefined;
   return createMiddleware<AdminHonoEnv>(async function authorize(c, next) {
     const route = routeKey(c);
     if (!route) return next(); // no such route: the 404 handler answers.
-    if (PUBLIC_ROUTES.has(route)) return next();
+    policy ??= routePolicyOf(registry);
+    const permission = policy.get(route);
+    if (permission === "public") return next();
 
     const actor = await credentialsActor(c);
     c.set("actor", actor);
@@ -152,7 +159,6 @@ export function authorize() {
         "The bootstrap token only creates a project's first admin key (POST /api/v1/bootstrap); use that key.",
       );
     }
-    const permission = ROUTE_POLICY[route];
     if (!permission) throw forbidden("This route is not open to any role.");
     const project = projectInUrl(c);
     if (project !== undefined && project !== actor.projectId) {

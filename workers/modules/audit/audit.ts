@@ -1,8 +1,9 @@
 import { and, desc, eq, lt } from "drizzle-orm";
-import type { Database } from "../../platform/db/client";
-import { type AuditRow, auditLog } from "../../platform/db/schema";
+import type { ReadContext } from "../../platform/context";
+import { type AuditRow, apiKeys, auditLog } from "../../platform/db/schema";
 import { type Page, readPage, rowsForPage } from "../../platform/pagination";
-import { getProject } from "../projects/projects";
+import { requireAccess } from "../access/access";
+import { findProject } from "../projects/projects";
 
 /** One entry of the audit log, as `listAudit` returns it. */
 export type { AuditRow } from "../../platform/db/schema";
@@ -17,12 +18,13 @@ export interface AuditFilter {
 }
 
 export async function listAudit(
-  db: Database,
+  ctx: ReadContext,
   projectId: string,
   filter: AuditFilter,
 ): Promise<Page<AuditRow, number>> {
-  await getProject(db, projectId);
-  const rows = await db
+  requireAccess(ctx.actor, projectId, "audit:read");
+  await findProject(ctx.db, projectId);
+  const rows = await ctx.db
     .select()
     .from(auditLog)
     .where(
@@ -37,4 +39,20 @@ export async function listAudit(
     .orderBy(desc(auditLog.id))
     .limit(rowsForPage(filter.limit));
   return readPage(rows, filter.limit, (row) => row.id);
+}
+
+/**
+ * The names of the project's keys by id, as audit readers see actors: entries record the key id,
+ * and people recognise the name. Only names: an audit reader may not manage keys.
+ */
+export async function actorNames(
+  ctx: ReadContext,
+  projectId: string,
+): Promise<Map<string, string>> {
+  requireAccess(ctx.actor, projectId, "audit:read");
+  const rows = await ctx.db
+    .select({ id: apiKeys.id, name: apiKeys.name })
+    .from(apiKeys)
+    .where(eq(apiKeys.projectId, projectId));
+  return new Map(rows.map((row) => [row.id, row.name]));
 }

@@ -1,10 +1,7 @@
-import { LABELS_PER_REQUEST_MAX, PROJECT_NAME_MAX } from "@cuecard/core/limits";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { createRoute, z } from "@hono/zod-openapi";
-import { openDatabase } from "../../platform/db/client";
-import { auditLog } from "../../platform/db/schema";
-import { promptName, settableLabelName } from "../../platform/fields";
-import { type AdminHonoEnv, mutationContext } from "../../platform/http/app";
+import { z } from "@hono/zod-openapi";
+import { promptName } from "../../platform/fields";
+import { type AdminHonoEnv, mutationContext, readContext } from "../../platform/http/app";
 import {
   errorResponses,
   jsonBody,
@@ -13,12 +10,13 @@ import {
   ProjectParams,
   page,
 } from "../../platform/http/openapi";
+import { defineRoute } from "../access/route-policy";
 import { listAudit } from "../audit/audit";
-import { republishProject } from "../prompts/publish";
-import { getProject, listProjects, updateProject } from "./projects";
+import { getProject, listProjects, ProjectPatch, republish, updateProject } from "./projects";
 import { Project } from "./schemas";
 
-const listProjectsRoute = createRoute({
+const listProjectsRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects",
   tags: ["projects"],
@@ -29,28 +27,21 @@ const listProjectsRoute = createRoute({
   },
 });
 
-const updateProjectRoute = createRoute({
+const updateProjectRoute = defineRoute({
+  permission: "project:manage",
   method: "patch",
   path: "/v1/projects/{project}",
   tags: ["projects"],
   summary: "Rename a project or choose its protected labels",
   request: {
     params: ProjectParams,
-    body: jsonBody(
-      z.strictObject({
-        name: z.string().min(1).max(PROJECT_NAME_MAX).optional(),
-        protectedLabels: z
-          .array(settableLabelName)
-          .max(LABELS_PER_REQUEST_MAX)
-          .optional()
-          .openapi({ description: "Labels only publishers and admins may move" }),
-      }),
-    ),
+    body: jsonBody(ProjectPatch),
   },
   responses: { 200: jsonResponse(Project, "The project"), ...errorResponses },
 });
 
-const getProjectRoute = createRoute({
+const getProjectRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}",
   tags: ["projects"],
@@ -74,7 +65,8 @@ const PublishReport = z
   })
   .openapi("PublishReport");
 
-const republishRoute = createRoute({
+const republishRoute = defineRoute({
+  permission: "project:manage",
   method: "post",
   path: "/v1/projects/{project}/republish",
   tags: ["projects"],
@@ -108,7 +100,8 @@ const AuditEntry = z
   })
   .openapi("AuditEntry");
 
-const auditRoute = createRoute({
+const auditRoute = defineRoute({
+  permission: "audit:read",
   method: "get",
   path: "/v1/projects/{project}/audit",
   tags: ["audit"],
@@ -131,10 +124,7 @@ const auditRoute = createRoute({
 
 export function registerProjectRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listProjectsRoute, async (c) =>
-    c.json(
-      { items: await listProjects(openDatabase(c.env.DB), c.get("actor").projectId ?? "") },
-      200,
-    ),
+    c.json({ items: await listProjects(readContext(c)) }, 200),
   );
   app.openapi(updateProjectRoute, async (c) =>
     c.json(
@@ -143,32 +133,19 @@ export function registerProjectRoutes(app: OpenAPIHono<AdminHonoEnv>) {
     ),
   );
   app.openapi(getProjectRoute, async (c) =>
-    c.json(await getProject(openDatabase(c.env.DB), c.req.valid("param").project), 200),
+    c.json(await getProject(readContext(c), c.req.valid("param").project), 200),
   );
   app.openapi(republishRoute, async (c) => {
     const { project } = c.req.valid("param");
-    const db = openDatabase(c.env.DB);
-    await getProject(db, project);
-    const report = await republishProject({ db, kv: c.env.PROMPTS_KV }, project, {
+    const report = await republish(mutationContext(c), project, {
       after: c.req.valid("query").after,
-    });
-    const actor = c.get("actor");
-    await db.insert(auditLog).values({
-      projectId: project,
-      actor: actor.id,
-      actorRole: actor.role,
-      action: "project.republish",
-      targetType: "project",
-      target: project,
-      after: report,
-      requestId: c.get("requestId"),
     });
     return c.json(report, 200);
   });
   app.openapi(auditRoute, async (c) => {
     const { project } = c.req.valid("param");
     const { cursor, ...filter } = c.req.valid("query");
-    const page = await listAudit(openDatabase(c.env.DB), project, { ...filter, before: cursor });
+    const page = await listAudit(readContext(c), project, { ...filter, before: cursor });
     return c.json(page, 200);
   });
 }

@@ -10,7 +10,7 @@ import {
   type InBatchSource,
   newChangeId,
 } from "../../platform/changes";
-import type { Actor, MutationContext } from "../../platform/context";
+import type { Actor, MutationContext, ReadContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import {
   type LabelHistoryRow,
@@ -21,7 +21,7 @@ import {
 } from "../../platform/db/schema";
 import { archivedGuard, guard } from "../../platform/guards";
 import { type Page, readPage, rowsForPage } from "../../platform/pagination";
-import { requireLabelMove, requirePermission } from "../access/access";
+import { permissionRefusal, requireAccess, requireLabelMove } from "../access/access";
 import { promptTarget } from "./publish";
 import type { LabelMoveView, LabelView } from "./schemas";
 
@@ -162,7 +162,13 @@ export function labelMoveRecords(
   };
 }
 
-export async function listLabels(db: Database, promptId: number): Promise<LabelView[]> {
+export async function listLabels(ctx: ReadContext, prompt: PromptRow): Promise<LabelView[]> {
+  requireAccess(ctx.actor, prompt.projectId, "prompts:read");
+  return labelsOf(ctx.db, prompt.id);
+}
+
+/** A prompt's labels, for verbs that have checked the actor's access already (no check here). */
+export async function labelsOf(db: Database, promptId: number): Promise<LabelView[]> {
   return db
     .select({
       name: labels.name,
@@ -303,12 +309,14 @@ export async function deleteLabel(
 }
 
 export async function labelHistoryOf(
-  db: Database,
-  promptId: number,
+  ctx: ReadContext,
+  prompt: PromptRow,
   label: string,
   page: { limit: number; before?: number } = { limit: 1000 },
 ): Promise<Page<LabelMoveView, number>> {
-  const rows = await db
+  requireAccess(ctx.actor, prompt.projectId, "prompts:read");
+  const promptId = prompt.id;
+  const rows = await ctx.db
     .select()
     .from(labelHistory)
     .where(
@@ -351,6 +359,57 @@ export function rollbackTarget(historyOldestFirst: LabelMoveView[]): number | un
   return stack[stack.length - 2];
 }
 
+/**
+ * A rollback as planned: the label as it is now, the version it would serve (the one asked for,
+ * or the one served before), and why it would be refused, if it would (what `rollbackLabel`
+ * throws).
+ */
+export type RollbackPlan = { current: LabelView } & (
+  | { target: number; blocked?: undefined }
+  | { target: number | undefined; blocked: ProblemError }
+);
+
+/**
+ * What rolling `label` back would do, decided once for the verb and for the page that asks to
+ * confirm it: the target version, or why it cannot be done. A label that does not exist is 404.
+ * Whatever changes between plan and rollback is caught again inside the batch.
+ */
+export async function planRollback(
+  ctx: ReadContext,
+  prompt: PromptRow,
+  label: string,
+  toVersion?: number,
+): Promise<RollbackPlan> {
+  refuseLatest(label);
+  requireAccess(ctx.actor, prompt.projectId, "prompts:read");
+  const current = await findLabel(ctx.db, prompt.id, label);
+  if (!current) {
+    throw new ProblemError("not_found", `Prompt '${prompt.name}' has no label '${label}'.`);
+  }
+  const target =
+    toVersion ?? rollbackTarget([...(await labelHistoryOf(ctx, prompt, label)).items].reverse());
+  const refusal =
+    permissionRefusal(ctx.actor, "labels:rollback") ??
+    (prompt.archivedAt
+      ? new ProblemError(
+          "conflict",
+          "The prompt is archived. Restore it (PATCH with archived: false) before changing it.",
+        )
+      : undefined);
+  if (target === undefined) {
+    const none = `Label '${label}' has no earlier version to roll back to. Name one with toVersion.`;
+    return { current, target, blocked: refusal ?? new ProblemError("conflict", none) };
+  }
+  const blocked =
+    refusal ??
+    (target > prompt.latestVersion
+      ? new ProblemError("not_found", "That version does not exist for this prompt.")
+      : target === current.version
+        ? new ProblemError("conflict", `Label '${label}' already serves version ${target}.`)
+        : undefined);
+  return blocked ? { current, target, blocked } : { current, target };
+}
+
 export async function rollbackLabel(
   ctx: MutationContext,
   prompt: PromptRow,
@@ -358,28 +417,12 @@ export async function rollbackLabel(
   input: { toVersion?: number; expectedRev?: number },
 ): Promise<{ label: LabelView; changed: boolean }> {
   refuseLatest(label);
-  requirePermission(ctx.actor, "labels:rollback", "roll labels back; ask a publisher");
-  const current = await findLabel(ctx.db, prompt.id, label);
-  if (!current) {
-    throw new ProblemError("not_found", `Prompt '${prompt.name}' has no label '${label}'.`);
-  }
-  let target = input.toVersion;
-  if (target === undefined) {
-    const history = await labelHistoryOf(ctx.db, prompt.id, label);
-    target = rollbackTarget([...history.items].reverse());
-    if (target === undefined) {
-      throw new ProblemError(
-        "conflict",
-        `Label '${label}' has no earlier version to roll back to. Name one with toVersion.`,
-      );
-    }
-  }
-  if (target === current.version) {
-    throw new ProblemError("conflict", `Label '${label}' already serves version ${target}.`);
-  }
+  requireAccess(ctx.actor, prompt.projectId, "labels:rollback");
+  const plan = await planRollback(ctx, prompt, label, input.toVersion);
+  if (plan.blocked) throw plan.blocked;
   return moveLabel(ctx, prompt, label, {
-    version: target,
-    expectedRev: input.expectedRev ?? current.rev,
+    version: plan.target,
+    expectedRev: input.expectedRev ?? plan.current.rev,
     isRollback: true,
   });
 }

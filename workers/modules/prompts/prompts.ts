@@ -1,23 +1,25 @@
+import { PROMPT_DESCRIPTION_MAX, TAGS_MAX } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import type { PromptType } from "@cuecard/core/prompt";
+import { z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, isNotNull, isNull, like, type SQL, sql } from "drizzle-orm";
 import { commitChange, newChangeId } from "../../platform/changes";
-import type { MutationContext } from "../../platform/context";
+import type { MutationContext, ReadContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import { labels, type PromptRow, prompts } from "../../platform/db/schema";
+import { promptName, type Untrusted, validInput } from "../../platform/fields";
 import { archivedGuard } from "../../platform/guards";
 import { type Page, readPage, rowsForPage } from "../../platform/pagination";
-import { requireLabelMove, requirePermission } from "../access/access";
-import { getProject } from "../projects/projects";
-import { listLabels } from "./labels";
+import { requireAccess, requireLabelMove } from "../access/access";
+import { findProject } from "../projects/projects";
+import { type LabelView, labelsOf } from "./labels";
 import { promptTarget } from "./publish";
-import type { PromptView } from "./schemas";
+import { type PromptView, tag, VersionInput } from "./schemas";
 import {
   createVersionStatements,
   getVersion,
   newVersionLabelRecords,
   prepareVersion,
-  type VersionInput,
   type VersionView,
 } from "./versions";
 
@@ -25,7 +27,24 @@ import {
 export type { PromptRow } from "../../platform/db/schema";
 export type { PromptView } from "./schemas";
 
-export async function findPrompt(
+/** What POST /v1/projects/{project}/prompts takes; `createPrompt` checks it too. */
+export const NewPrompt = z.strictObject({
+  name: promptName,
+  type: z.enum(["text", "chat"]).optional(),
+  description: z.string().max(PROMPT_DESCRIPTION_MAX).optional(),
+  tags: z.array(tag).max(TAGS_MAX).optional(),
+  version: VersionInput.optional(),
+});
+
+/** What PATCH /v1/projects/{project}/prompts/{name} takes; `updatePrompt` checks it too. */
+export const PromptPatch = z.strictObject({
+  description: z.string().max(PROMPT_DESCRIPTION_MAX).optional(),
+  tags: z.array(tag).max(TAGS_MAX).optional(),
+  archived: z.boolean().optional(),
+});
+
+/** The prompt, for verbs that have checked the actor's access already (no check here). */
+export async function loadPrompt(
   db: Database,
   projectId: string,
   name: string,
@@ -42,14 +61,29 @@ export async function findPrompt(
   return prompt;
 }
 
-export async function toPromptView(db: Database, prompt: PromptRow): Promise<PromptView> {
+/** The prompt the verbs on it take (the actor must be able to read the project's prompts). */
+export async function findPrompt(
+  ctx: ReadContext,
+  projectId: string,
+  name: string,
+): Promise<PromptRow> {
+  requireAccess(ctx.actor, projectId, "prompts:read");
+  return loadPrompt(ctx.db, projectId, name);
+}
+
+export async function toPromptView(ctx: ReadContext, prompt: PromptRow): Promise<PromptView> {
+  requireAccess(ctx.actor, prompt.projectId, "prompts:read");
+  return promptViewOf(ctx.db, prompt);
+}
+
+async function promptViewOf(db: Database, prompt: PromptRow): Promise<PromptView> {
   return {
     name: prompt.name,
     type: prompt.type,
     description: prompt.description,
     tags: prompt.tags,
     latestVersion: prompt.latestVersion,
-    labels: await listLabels(db, prompt.id),
+    labels: await labelsOf(db, prompt.id),
     createdBy: prompt.createdBy,
     createdAt: prompt.createdAt,
     updatedAt: prompt.updatedAt,
@@ -70,11 +104,13 @@ export interface PromptFilter {
 }
 
 export async function listPrompts(
-  db: Database,
+  ctx: ReadContext,
   projectId: string,
   filter: PromptFilter,
 ): Promise<Page<PromptView, string>> {
-  await getProject(db, projectId);
+  requireAccess(ctx.actor, projectId, "prompts:read");
+  const db = ctx.db;
+  await findProject(db, projectId);
   const escaped = filter.q?.replace(/[\\%_]/g, (char) => `\\${char}`);
   const rows = await db
     .select()
@@ -96,24 +132,17 @@ export async function listPrompts(
     .orderBy(asc(prompts.name))
     .limit(rowsForPage(filter.limit));
   const { items, nextCursor } = readPage(rows, filter.limit, (row) => row.name);
-  return { items: await Promise.all(items.map((row) => toPromptView(db, row))), nextCursor };
-}
-
-export interface CreatePromptInput {
-  name: string;
-  type?: PromptType;
-  description?: string;
-  tags?: string[];
-  /** The first version, created in the same batch. */
-  version?: VersionInput;
+  return { items: await Promise.all(items.map((row) => promptViewOf(db, row))), nextCursor };
 }
 
 export async function createPrompt(
   ctx: MutationContext,
   projectId: string,
-  input: CreatePromptInput,
+  fields: Untrusted<typeof NewPrompt>,
 ): Promise<{ prompt: PromptView; version: VersionView | null }> {
-  await getProject(ctx.db, projectId);
+  requireAccess(ctx.actor, projectId, "prompts:write");
+  const input = validInput(NewPrompt, fields);
+  await findProject(ctx.db, projectId);
   for (const label of input.version?.labels ?? []) {
     await requireLabelMove(ctx.db, ctx.actor, projectId, label);
   }
@@ -186,18 +215,20 @@ export async function createPrompt(
       ...moves.events,
     ],
   });
-  const prompt = await findPrompt(ctx.db, projectId, input.name);
+  const prompt = await loadPrompt(ctx.db, projectId, input.name);
   return {
-    prompt: await toPromptView(ctx.db, prompt),
-    version: prepared ? await getVersion(ctx.db, prompt, 1) : null,
+    prompt: await promptViewOf(ctx.db, prompt),
+    version: prepared ? await getVersion(ctx, prompt, 1) : null,
   };
 }
 
 export async function createVersion(
   ctx: MutationContext,
   prompt: PromptRow,
-  input: VersionInput,
+  fields: Untrusted<typeof VersionInput>,
 ): Promise<VersionView> {
+  requireAccess(ctx.actor, prompt.projectId, "prompts:write");
+  const input = validInput(VersionInput, fields);
   for (const label of input.labels ?? []) {
     await requireLabelMove(ctx.db, ctx.actor, prompt.projectId, label);
   }
@@ -251,22 +282,18 @@ export async function createVersion(
       ...moves.events,
     ],
   });
-  return getVersion(ctx.db, { ...prompt, latestVersion: version }, version);
-}
-
-export interface PromptPatch {
-  description?: string;
-  tags?: string[];
-  archived?: boolean;
+  return getVersion(ctx, { ...prompt, latestVersion: version }, version);
 }
 
 export async function updatePrompt(
   ctx: MutationContext,
   prompt: PromptRow,
-  patch: PromptPatch,
+  fields: Untrusted<typeof PromptPatch>,
 ): Promise<PromptView> {
+  requireAccess(ctx.actor, prompt.projectId, "prompts:write");
+  const patch = validInput(PromptPatch, fields);
   if (patch.archived !== undefined && patch.archived !== (prompt.archivedAt !== null)) {
-    requirePermission(ctx.actor, "prompts:archive", "archive or restore prompts; ask a publisher");
+    requireAccess(ctx.actor, prompt.projectId, "prompts:archive");
   }
   const now = new Date().toISOString();
   // Only the fields in the patch are written, so concurrent edits of other fields (or an
@@ -316,5 +343,5 @@ export async function updatePrompt(
           payload,
         },
   });
-  return toPromptView(ctx.db, await findPrompt(ctx.db, prompt.projectId, prompt.name));
+  return promptViewOf(ctx.db, await loadPrompt(ctx.db, prompt.projectId, prompt.name));
 }

@@ -22,7 +22,7 @@ import {
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { ChangeAudit, ChangeEvent } from "../../platform/changes";
-import type { Actor } from "../../platform/context";
+import type { Actor, ReadContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import {
   labels,
@@ -32,6 +32,7 @@ import {
   versions,
 } from "../../platform/db/schema";
 import { type Page, readPage, rowsForPage } from "../../platform/pagination";
+import { requireAccess } from "../access/access";
 import { labelMoveRecords, moveLabelStatements } from "./labels";
 import { promptTarget, toPublishedVersion } from "./publish";
 import type { VersionView } from "./schemas";
@@ -247,10 +248,12 @@ export function toVersionView(
 }
 
 export async function listVersions(
-  db: Database,
+  ctx: ReadContext,
   prompt: PromptRow,
   page: { limit: number; before?: number },
 ): Promise<Page<VersionView, number>> {
+  requireAccess(ctx.actor, prompt.projectId, "prompts:read");
+  const db = ctx.db;
   const rows = await db
     .select()
     .from(versions)
@@ -271,10 +274,12 @@ export async function listVersions(
 }
 
 export async function getVersion(
-  db: Database,
+  ctx: ReadContext,
   prompt: PromptRow,
   version: number,
 ): Promise<VersionView> {
+  requireAccess(ctx.actor, prompt.projectId, "prompts:read");
+  const db = ctx.db;
   const row = await db.query.versions.findFirst({
     where: and(eq(versions.promptId, prompt.id), eq(versions.version, version)),
   });

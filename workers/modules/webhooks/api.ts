@@ -1,12 +1,11 @@
 import { idPattern } from "@cuecard/core/ids";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import {
-  WEBHOOK_AUTH_TOKEN_MAX,
-  WEBHOOK_DESCRIPTION_MAX,
-  WEBHOOK_URL_MAX,
-} from "@cuecard/core/limits";
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { openDatabase } from "../../platform/db/client";
-import { type AdminContext, type AdminHonoEnv, mutationContext } from "../../platform/http/app";
+  type AdminContext,
+  type AdminHonoEnv,
+  mutationContext,
+  readContext,
+} from "../../platform/http/app";
 import {
   conflictResponse,
   errorResponses,
@@ -16,17 +15,20 @@ import {
   ProjectParams,
   page,
 } from "../../platform/http/openapi";
+import { defineRoute } from "../access/route-policy";
 import {
   createEndpoint,
   deleteEndpoint,
-  findEndpoint,
+  EndpointPatch,
   getDelivery,
+  getEndpoint,
   listDeliveries,
   listEndpoints,
+  NewEndpoint,
   redeliver,
   rotateSecret,
+  SecretRotation,
   sendTestEvent,
-  toEndpointView,
   updateEndpoint,
 } from "./endpoints";
 import { WEBHOOK_EVENT_TYPES } from "./events";
@@ -38,21 +40,6 @@ import {
   Webhook,
   WebhookWithSecret,
 } from "./schemas";
-
-const eventTypes = z
-  .array(z.enum(WEBHOOK_EVENT_TYPES))
-  .max(WEBHOOK_EVENT_TYPES.length)
-  .openapi({ description: "Subscribed event types; empty or absent means all" });
-const url = z
-  .string()
-  .max(WEBHOOK_URL_MAX)
-  .openapi({ example: "https://ci.example.com/hooks/cuecard" });
-const description = z.string().max(WEBHOOK_DESCRIPTION_MAX);
-const authToken = z
-  .string()
-  .min(1)
-  .max(WEBHOOK_AUTH_TOKEN_MAX)
-  .openapi({ description: "github_dispatch only: a token allowed to dispatch; never returned" });
 
 const WebhookParams = ProjectParams.extend({
   webhookId: z
@@ -70,7 +57,8 @@ const DeliveryParams = WebhookParams.extend({
 const base = "/v1/projects/{project}/webhooks";
 const tags = ["webhooks"];
 
-const listRoute = createRoute({
+const listRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "get",
   path: base,
   tags,
@@ -82,7 +70,8 @@ const listRoute = createRoute({
   },
 });
 
-const createWebhookRoute = createRoute({
+const createWebhookRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "post",
   path: base,
   tags,
@@ -91,16 +80,7 @@ const createWebhookRoute = createRoute({
     "The URL must be https and public: private, loopback, link-local and internal targets and URLs with credentials are refused (loopback only with WEBHOOK_ALLOW_LOOPBACK in local development). The signing secret is in this response only.",
   request: {
     params: ProjectParams,
-    body: jsonBody(
-      z.strictObject({
-        url,
-        kind: z.enum(ENDPOINT_KINDS).default("standard"),
-        description: description.optional(),
-        eventTypes: eventTypes.optional(),
-        active: z.boolean().optional(),
-        authToken: authToken.optional(),
-      }),
-    ),
+    body: jsonBody(NewEndpoint),
   },
   responses: {
     201: jsonResponse(WebhookWithSecret, "The webhook and its secret"),
@@ -108,7 +88,8 @@ const createWebhookRoute = createRoute({
   },
 });
 
-const getRoute = createRoute({
+const getRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "get",
   path: `${base}/{webhookId}`,
   tags,
@@ -117,7 +98,8 @@ const getRoute = createRoute({
   responses: { 200: jsonResponse(Webhook, "The webhook"), ...errorResponses },
 });
 
-const updateRoute = createRoute({
+const updateRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "patch",
   path: `${base}/{webhookId}`,
   tags,
@@ -125,20 +107,13 @@ const updateRoute = createRoute({
   description: "Setting active: true re-enables a webhook that was disabled, e.g. after a 410.",
   request: {
     params: WebhookParams,
-    body: jsonBody(
-      z.strictObject({
-        url: url.optional(),
-        description: description.optional(),
-        eventTypes: eventTypes.optional(),
-        active: z.boolean().optional(),
-        authToken: authToken.optional(),
-      }),
-    ),
+    body: jsonBody(EndpointPatch),
   },
   responses: { 200: jsonResponse(Webhook, "The webhook"), ...errorResponses },
 });
 
-const deleteRoute = createRoute({
+const deleteRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "delete",
   path: `${base}/{webhookId}`,
   tags,
@@ -147,7 +122,8 @@ const deleteRoute = createRoute({
   responses: { 204: { description: "Deleted" }, ...errorResponses },
 });
 
-const rotateRoute = createRoute({
+const rotateRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "post",
   path: `${base}/{webhookId}/rotate-secret`,
   tags,
@@ -156,11 +132,7 @@ const rotateRoute = createRoute({
     "Returns the new secret once. During the overlap window every delivery carries two signatures (new and previous secret), so receivers can switch without rejecting any.",
   request: {
     params: WebhookParams,
-    body: jsonBody(
-      z.strictObject({
-        overlapHours: z.number().int().min(0).max(168).default(24),
-      }),
-    ),
+    body: jsonBody(SecretRotation),
   },
   responses: {
     200: jsonResponse(WebhookWithSecret, "The webhook and its new secret"),
@@ -168,7 +140,8 @@ const rotateRoute = createRoute({
   },
 });
 
-const testRoute = createRoute({
+const testRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "post",
   path: `${base}/{webhookId}/test`,
   tags,
@@ -181,7 +154,8 @@ const testRoute = createRoute({
   },
 });
 
-const deliveriesRoute = createRoute({
+const deliveriesRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "get",
   path: `${base}/{webhookId}/deliveries`,
   tags,
@@ -204,7 +178,8 @@ const deliveriesRoute = createRoute({
   },
 });
 
-const deliveryRoute = createRoute({
+const deliveryRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "get",
   path: `${base}/{webhookId}/deliveries/{deliveryId}`,
   tags,
@@ -216,7 +191,8 @@ const deliveryRoute = createRoute({
   },
 });
 
-const redeliverRoute = createRoute({
+const redeliverRoute = defineRoute({
+  permission: "webhooks:manage",
   method: "post",
   path: `${base}/{webhookId}/deliveries/{deliveryId}/redeliver`,
   tags,
@@ -238,10 +214,7 @@ function urlGuard(c: AdminContext) {
 
 export function registerWebhookRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listRoute, async (c) =>
-    c.json(
-      { items: await listEndpoints(openDatabase(c.env.DB), c.req.valid("param").project) },
-      200,
-    ),
+    c.json({ items: await listEndpoints(readContext(c), c.req.valid("param").project) }, 200),
   );
   app.openapi(createWebhookRoute, async (c) => {
     const { endpoint, secret } = await createEndpoint(
@@ -254,10 +227,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   });
   app.openapi(getRoute, async (c) => {
     const { project, webhookId } = c.req.valid("param");
-    return c.json(
-      toEndpointView(await findEndpoint(openDatabase(c.env.DB), project, webhookId)),
-      200,
-    );
+    return c.json(await getEndpoint(readContext(c), project, webhookId), 200);
   });
   app.openapi(updateRoute, async (c) => {
     const { project, webhookId } = c.req.valid("param");
@@ -283,7 +253,7 @@ export function registerWebhookRoutes(app: OpenAPIHono<AdminHonoEnv>) {
       mutationContext(c),
       project,
       webhookId,
-      c.req.valid("json").overlapHours,
+      c.req.valid("json"),
     );
     return c.json({ webhook: endpoint, secret }, 200);
   });
@@ -294,13 +264,13 @@ export function registerWebhookRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(deliveriesRoute, async (c) => {
     const { project, webhookId } = c.req.valid("param");
     return c.json(
-      await listDeliveries(openDatabase(c.env.DB), project, webhookId, c.req.valid("query")),
+      await listDeliveries(readContext(c), project, webhookId, c.req.valid("query")),
       200,
     );
   });
   app.openapi(deliveryRoute, async (c) => {
     const { project, webhookId, deliveryId } = c.req.valid("param");
-    return c.json(await getDelivery(openDatabase(c.env.DB), project, webhookId, deliveryId), 200);
+    return c.json(await getDelivery(readContext(c), project, webhookId, deliveryId), 200);
   });
   app.openapi(redeliverRoute, async (c) => {
     const { project, webhookId, deliveryId } = c.req.valid("param");

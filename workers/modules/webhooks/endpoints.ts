@@ -1,8 +1,14 @@
 import { newId } from "@cuecard/core/ids";
+import {
+  WEBHOOK_AUTH_TOKEN_MAX,
+  WEBHOOK_DESCRIPTION_MAX,
+  WEBHOOK_URL_MAX,
+} from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
+import { z } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { commitChange } from "../../platform/changes";
-import type { MutationContext } from "../../platform/context";
+import type { MutationContext, ReadContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import {
   type WebhookAttemptRow,
@@ -12,40 +18,74 @@ import {
   webhookDeliveries,
   webhookEndpoints,
 } from "../../platform/db/schema";
+import { type Untrusted, validInput } from "../../platform/fields";
 import { type Page, readPage, rowsForPage } from "../../platform/pagination";
-import { getProject } from "../projects/projects";
-import { REDELIVERY_EVENT_TYPE, TEST_EVENT_TYPE, type WebhookEventType } from "./events";
-import type {
-  AttemptView,
-  DeliveryDetailView,
-  DeliveryView,
-  EndpointKind,
-  EndpointView,
+import { requireAccess } from "../access/access";
+import { findProject } from "../projects/projects";
+import { REDELIVERY_EVENT_TYPE, TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES } from "./events";
+import {
+  type AttemptView,
+  type DeliveryDetailView,
+  type DeliveryView,
+  ENDPOINT_KINDS,
+  type EndpointKind,
+  type EndpointView,
 } from "./schemas";
 import { generateSigningSecret } from "./signer";
 import { checkWebhookUrl, type UrlGuardOptions } from "./url-guard";
 
 /**
- * Webhook endpoints of a project: the verbs the API (and later the UI) call. Every change is one
- * audited batch through commitChange; secrets are returned only by create and rotate.
+ * Webhook endpoints of a project: the verbs the API and the UI call. Each checks the actor may
+ * manage webhooks and validates its input with the schema the API route declares. Every change
+ * is one audited batch through commitChange; secrets are returned only by create and rotate.
  */
 
 export type { AttemptView, DeliveryView, EndpointKind, EndpointView } from "./schemas";
+export { ENDPOINT_KINDS };
 
-export interface EndpointInput {
-  url: string;
-  kind?: EndpointKind;
-  description?: string;
-  eventTypes?: WebhookEventType[];
-  active?: boolean;
-  authToken?: string;
-}
-
-export type EndpointPatch = Partial<Omit<EndpointInput, "kind">>;
-
-const GITHUB_DISPATCH_URL = /^https:\/\/api\.github\.com\/repos\/[\w.-]+\/[\w.-]+\/dispatches$/;
 /** How long a rotated-out secret keeps signing unless the caller says otherwise. */
 export const DEFAULT_ROTATION_OVERLAP_HOURS = 24;
+
+const eventTypes = z
+  .array(z.enum(WEBHOOK_EVENT_TYPES))
+  .max(WEBHOOK_EVENT_TYPES.length)
+  .openapi({ description: "Subscribed event types; empty or absent means all" });
+const url = z
+  .string()
+  .max(WEBHOOK_URL_MAX)
+  .openapi({ example: "https://ci.example.com/hooks/cuecard" });
+const description = z.string().max(WEBHOOK_DESCRIPTION_MAX);
+const authToken = z
+  .string()
+  .min(1)
+  .max(WEBHOOK_AUTH_TOKEN_MAX)
+  .openapi({ description: "github_dispatch only: a token allowed to dispatch; never returned" });
+
+/** What POST /v1/projects/{project}/webhooks takes; `createEndpoint` checks it too. */
+export const NewEndpoint = z.strictObject({
+  url,
+  kind: z.enum(ENDPOINT_KINDS).default("standard"),
+  description: description.optional(),
+  eventTypes: eventTypes.optional(),
+  active: z.boolean().optional(),
+  authToken: authToken.optional(),
+});
+
+/** What PATCH /v1/projects/{project}/webhooks/{webhookId} takes; `updateEndpoint` checks it too. */
+export const EndpointPatch = z.strictObject({
+  url: url.optional(),
+  description: description.optional(),
+  eventTypes: eventTypes.optional(),
+  active: z.boolean().optional(),
+  authToken: authToken.optional(),
+});
+
+/** What POST …/rotate-secret takes; `rotateSecret` checks it too. */
+export const SecretRotation = z.strictObject({
+  overlapHours: z.number().int().min(0).max(168).default(DEFAULT_ROTATION_OVERLAP_HOURS),
+});
+
+const GITHUB_DISPATCH_URL = /^https:\/\/api\.github\.com\/repos\/[\w.-]+\/[\w.-]+\/dispatches$/;
 
 export function toEndpointView(row: WebhookEndpointRow, now = new Date()): EndpointView {
   const overlapOpen =
@@ -125,7 +165,8 @@ function assertTarget(
   }
 }
 
-export async function findEndpoint(
+/** The endpoint row, for verbs that have checked the actor's access already (no check here). */
+async function loadEndpoint(
   db: Database,
   projectId: string,
   endpointId: string,
@@ -138,9 +179,19 @@ export async function findEndpoint(
   return row;
 }
 
-export async function listEndpoints(db: Database, projectId: string): Promise<EndpointView[]> {
-  await getProject(db, projectId);
-  const rows = await db
+export async function getEndpoint(
+  ctx: ReadContext,
+  projectId: string,
+  endpointId: string,
+): Promise<EndpointView> {
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  return toEndpointView(await loadEndpoint(ctx.db, projectId, endpointId));
+}
+
+export async function listEndpoints(ctx: ReadContext, projectId: string): Promise<EndpointView[]> {
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  await findProject(ctx.db, projectId);
+  const rows = await ctx.db
     .select()
     .from(webhookEndpoints)
     .where(eq(webhookEndpoints.projectId, projectId))
@@ -148,15 +199,24 @@ export async function listEndpoints(db: Database, projectId: string): Promise<En
   return rows.map((row) => toEndpointView(row));
 }
 
+/** What a new endpoint is unless told otherwise, e.g. to fill in an empty new-webhook form. */
+export function newEndpointDefaults(ctx: ReadContext, projectId: string) {
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  const { kind } = NewEndpoint.parse({ url: "" });
+  return { kind, description: "", eventTypes: [] as string[], active: true };
+}
+
 /** Creates an endpoint; its signing secret is returned here once and never again. */
 export async function createEndpoint(
   ctx: MutationContext,
   projectId: string,
-  input: EndpointInput,
+  fields: Untrusted<typeof NewEndpoint>,
   guard: UrlGuardOptions,
 ): Promise<{ endpoint: EndpointView; secret: string }> {
-  await getProject(ctx.db, projectId);
-  const kind = input.kind ?? "standard";
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  const input = validInput(NewEndpoint, fields);
+  await findProject(ctx.db, projectId);
+  const kind = input.kind;
   assertTarget(input.url, kind, input.authToken, guard);
   const id = newId("webhook");
   const secret = generateSigningSecret();
@@ -186,17 +246,19 @@ export async function createEndpoint(
     },
     event: { type: "webhook.created", publishTarget: null, payload: { endpointId: id } },
   });
-  return { endpoint: toEndpointView(await findEndpoint(ctx.db, projectId, id)), secret };
+  return { endpoint: toEndpointView(await loadEndpoint(ctx.db, projectId, id)), secret };
 }
 
 export async function updateEndpoint(
   ctx: MutationContext,
   projectId: string,
   endpointId: string,
-  patch: EndpointPatch,
+  fields: Untrusted<typeof EndpointPatch>,
   guard: UrlGuardOptions,
 ): Promise<EndpointView> {
-  const current = await findEndpoint(ctx.db, projectId, endpointId);
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  const patch = validInput(EndpointPatch, fields);
+  const current = await loadEndpoint(ctx.db, projectId, endpointId);
   if (patch.url !== undefined || patch.authToken !== undefined) {
     assertTarget(
       patch.url ?? current.url,
@@ -249,12 +311,13 @@ export async function updateEndpoint(
     },
     event: { type: "webhook.updated", publishTarget: null, payload: { endpointId } },
   });
-  return toEndpointView(await findEndpoint(ctx.db, projectId, endpointId));
+  return toEndpointView(await loadEndpoint(ctx.db, projectId, endpointId));
 }
 
 /** Deletes an endpoint with its delivery log (the audit log keeps the record of it). */
 export async function deleteEndpoint(ctx: MutationContext, projectId: string, endpointId: string) {
-  const current = await findEndpoint(ctx.db, projectId, endpointId);
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  const current = await loadEndpoint(ctx.db, projectId, endpointId);
   const deliveryIds = ctx.db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
@@ -288,9 +351,11 @@ export async function rotateSecret(
   ctx: MutationContext,
   projectId: string,
   endpointId: string,
-  overlapHours = DEFAULT_ROTATION_OVERLAP_HOURS,
+  fields: Untrusted<typeof SecretRotation> = {},
 ): Promise<{ endpoint: EndpointView; secret: string }> {
-  const current = await findEndpoint(ctx.db, projectId, endpointId);
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  const { overlapHours } = validInput(SecretRotation, fields);
+  const current = await loadEndpoint(ctx.db, projectId, endpointId);
   const secret = generateSigningSecret();
   const now = new Date();
   const expiresAt = new Date(now.getTime() + overlapHours * 3_600_000).toISOString();
@@ -315,7 +380,7 @@ export async function rotateSecret(
     },
     event: { type: "webhook.secret.rotated", publishTarget: null, payload: { endpointId } },
   });
-  return { endpoint: toEndpointView(await findEndpoint(ctx.db, projectId, endpointId)), secret };
+  return { endpoint: toEndpointView(await loadEndpoint(ctx.db, projectId, endpointId)), secret };
 }
 
 /** "Send test event": a `webhook.test` event for this endpoint only, through the normal path. */
@@ -324,7 +389,8 @@ export async function sendTestEvent(
   projectId: string,
   endpointId: string,
 ): Promise<{ eventId: string }> {
-  const endpoint = await findEndpoint(ctx.db, projectId, endpointId);
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  const endpoint = await loadEndpoint(ctx.db, projectId, endpointId);
   if (!endpoint.active) {
     throw new ProblemError(
       "conflict",
@@ -374,13 +440,14 @@ function toAttemptView(row: WebhookAttemptRow): AttemptView {
 }
 
 export async function listDeliveries(
-  db: Database,
+  ctx: ReadContext,
   projectId: string,
   endpointId: string,
   filter: { status?: WebhookDeliveryRow["status"]; limit: number; before?: string },
 ): Promise<Page<DeliveryView, string>> {
-  await findEndpoint(db, projectId, endpointId);
-  const rows = await db
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  await loadEndpoint(ctx.db, projectId, endpointId);
+  const rows = await ctx.db
     .select()
     .from(webhookDeliveries)
     .where(
@@ -410,14 +477,15 @@ async function findDelivery(db: Database, endpointId: string, deliveryId: string
 
 /** One delivery with the JSON that was sent and every attempt, oldest first. */
 export async function getDelivery(
-  db: Database,
+  ctx: ReadContext,
   projectId: string,
   endpointId: string,
   deliveryId: string,
 ): Promise<DeliveryDetailView> {
-  await findEndpoint(db, projectId, endpointId);
-  const row = await findDelivery(db, endpointId, deliveryId);
-  const attempts = await db
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  await loadEndpoint(ctx.db, projectId, endpointId);
+  const row = await findDelivery(ctx.db, endpointId, deliveryId);
+  const attempts = await ctx.db
     .select()
     .from(webhookAttempts)
     .where(eq(webhookAttempts.deliveryId, deliveryId))
@@ -440,7 +508,8 @@ export async function redeliver(
   endpointId: string,
   deliveryId: string,
 ): Promise<DeliveryView> {
-  const endpoint = await findEndpoint(ctx.db, projectId, endpointId);
+  requireAccess(ctx.actor, projectId, "webhooks:manage");
+  const endpoint = await loadEndpoint(ctx.db, projectId, endpointId);
   if (!endpoint.active) {
     throw new ProblemError(
       "conflict",

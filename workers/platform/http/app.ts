@@ -1,7 +1,7 @@
 import { fieldErrors, ProblemError } from "@cuecard/core/problem";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { Actor, MutationContext, Platform } from "../context";
+import type { Actor, MutationContext, Platform, ReadContext } from "../context";
 import { type Database, openDatabase } from "../db/client";
 
 export interface AdminVariables {
@@ -40,6 +40,11 @@ interface RequestScope {
 /** The database of this request, for read verbs. */
 export function databaseOf(c: Pick<RequestScope, "env">): Database {
   return openDatabase(c.env.DB);
+}
+
+/** The database and identity a read verb needs, from the request (API route or UI page). */
+export function readContext(c: RequestScope): ReadContext {
+  return { db: c.var.platform.db, actor: c.var.actor };
 }
 
 /** The bindings and identity a domain verb needs, from the request (API route or UI page). */

@@ -44,13 +44,12 @@ export const conflictResponse = {
  */
 export function documentAccessErrors(
   registry: OpenAPIHono["openAPIRegistry"],
-  refusalsOf: (route: string, method: string) => Record<number, object>,
+  refusalsOf: (route: { method: string; path: string }) => Record<number, object>,
 ) {
   for (const definition of registry.definitions) {
     if (definition.type !== "route") continue;
     const route = definition.route;
-    const key = `${route.method.toUpperCase()} ${route.path.replace(/\{(\w+)\}/g, ":$1")}`;
-    route.responses = { ...refusalsOf(key, route.method), ...route.responses };
+    route.responses = { ...refusalsOf(route), ...route.responses };
   }
 }
 

@@ -1,7 +1,7 @@
 import { bearerToken } from "@cuecard/core/keys";
 import { KEY_NAME_MAX, PROJECT_NAME_MAX } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { openDatabase } from "../../../platform/db/client";
 import { projectSlug } from "../../../platform/fields";
@@ -16,10 +16,12 @@ import { findActiveSession } from "../access";
 import { clientAddress, countFailedAuth, signInWithKey } from "../auth-failures";
 import { bootstrapProject } from "../keys";
 import { assertSameOrigin, SESSION_COOKIE, sameSecret } from "../middleware";
+import { defineRoute } from "../route-policy";
 import { Key } from "../schemas";
 import { closeSession, SESSION_TTL_MS } from "../sessions";
 
-const bootstrapRoute = createRoute({
+const bootstrapRoute = defineRoute({
+  permission: "public",
   method: "post",
   path: "/v1/bootstrap",
   tags: ["access"],
@@ -54,7 +56,8 @@ const Session = z
   })
   .openapi("Session");
 
-const signInRoute = createRoute({
+const signInRoute = defineRoute({
+  permission: "public",
   method: "post",
   path: "/v1/session",
   tags: ["access"],
@@ -63,7 +66,8 @@ const signInRoute = createRoute({
   responses: { 200: jsonResponse(Session, "Signed in"), ...errorResponses },
 });
 
-const sessionRoute = createRoute({
+const sessionRoute = defineRoute({
+  permission: "public",
   method: "get",
   path: "/v1/session",
   tags: ["access"],
@@ -71,7 +75,8 @@ const sessionRoute = createRoute({
   responses: { 200: jsonResponse(Session, "Signed in"), ...errorResponses },
 });
 
-const signOutRoute = createRoute({
+const signOutRoute = defineRoute({
+  permission: "public",
   method: "delete",
   path: "/v1/session",
   tags: ["access"],

@@ -1,6 +1,7 @@
 import { problemContent } from "../../../platform/http/openapi";
 import { FAILED_AUTH_WINDOW_SECONDS } from "../auth-failures";
-import { type Permission, ROLES, ROUTE_POLICY, roleHas } from "../roles";
+import { type Permission, ROLES, roleHas } from "../roles";
+import { declaredAccess, routeKeyOf } from "../route-policy";
 
 const forbiddenResponse = (detail: string) => ({
   description: `Forbidden: ${detail}`,
@@ -23,7 +24,7 @@ function permissionRefusal(permission: Permission, method: string): string {
   return `the route needs the \`${permission}\` permission (held by: ${roles}); when a change needs more (a protected label, say), the problem's \`permission\` names it.${session}`;
 }
 
-/** The routes outside ROUTE_POLICY, and the refusals each can give besides `errorResponses`. */
+/** The public routes, and the refusals each can give besides `errorResponses`. */
 const PUBLIC_ROUTE_ERRORS: Record<string, Record<number, object>> = {
   "POST /v1/bootstrap": { 429: rateLimitedResponse },
   "POST /v1/session": {
@@ -34,16 +35,16 @@ const PUBLIC_ROUTE_ERRORS: Record<string, Record<number, object>> = {
 };
 
 /**
- * The refusals the access layer gives on `route` (`METHOD /path/:param`), as OpenAPI responses:
- * 403 naming the permission the route declares in ROUTE_POLICY, and 429 for failed keys. For
- * `documentAccessErrors`, so the document is derived from the policy.
+ * The refusals the access layer gives on a route, as OpenAPI responses: 403 naming the
+ * permission the route declares (`defineRoute`), and 429 for failed keys. For
+ * `documentAccessErrors`, so the document is derived from the declarations.
  */
-export function accessRefusals(route: string, method: string): Record<number, object> {
-  const permission = ROUTE_POLICY[route];
-  return permission
+export function accessRefusals(route: { method: string; path: string }): Record<number, object> {
+  const access = declaredAccess(route);
+  return access && access !== "public"
     ? {
-        403: forbiddenResponse(permissionRefusal(permission, method)),
+        403: forbiddenResponse(permissionRefusal(access, route.method)),
         429: rateLimitedResponse,
       }
-    : (PUBLIC_ROUTE_ERRORS[route] ?? {});
+    : (PUBLIC_ROUTE_ERRORS[routeKeyOf(route.method, route.path)] ?? {});
 }

@@ -16,16 +16,12 @@ import {
   type FormBody,
   formText,
   problemFields,
-  requirePagePermission,
   SecretOnce,
 } from "../../../../admin/components/settings";
 import { render } from "../../../../admin/render";
 import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
-import { mutationContext } from "../../../platform/http/app";
-import { createKey, type KeyView, listKeys, revokeKey } from "../keys";
-import { ROLES } from "../roles";
-
-const WHAT = "manage API keys; ask an admin";
+import { mutationContext, readContext } from "../../../platform/http/app";
+import { assignableRoles, createKey, type KeyView, listKeys, revokeKey } from "../keys";
 
 const ROLE_HINTS: Record<Role, string> = {
   reader: "reads prompts at the edge (applications)",
@@ -143,7 +139,12 @@ function Never() {
   return <span class="muted">never</span>;
 }
 
-function NewKeyPage(props: { c: UiContext; draft: KeyDraft; errors: KeyErrors }) {
+function NewKeyPage(props: {
+  c: UiContext;
+  roles: readonly Role[];
+  draft: KeyDraft;
+  errors: KeyErrors;
+}) {
   const { c, draft, errors } = props;
   return (
     <Page title="New API key" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
@@ -171,7 +172,7 @@ function NewKeyPage(props: { c: UiContext; draft: KeyDraft; errors: KeyErrors })
         <div class="field">
           <label for="role">Role</label>
           <select name="role" {...describedBy("role", errors.role)}>
-            {ROLES.map((role) => (
+            {props.roles.map((role) => (
               <option value={role} selected={role === draft.role}>
                 {role} — {ROLE_HINTS[role]}
               </option>
@@ -270,27 +271,24 @@ function RevokePage(props: { c: UiContext; apiKey: KeyView }) {
   );
 }
 
-/** The date field as the API's `expiresAt`: the end of that day, UTC, and in the future. */
-function expiryOf(raw: string): { value?: string; error?: string } {
-  if (raw === "") return {};
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw)) return { error: "Enter a date as YYYY-MM-DD." };
-  const end = new Date(`${raw}T23:59:59.999Z`);
-  if (Number.isNaN(end.getTime())) return { error: "This is not a date." };
-  if (end.getTime() <= Date.now()) return { error: "Must be today or later." };
-  return { value: end.toISOString() };
+/**
+ * The date field as the API's `expiresAt`: the end of that day, UTC. Whether it is a date, and
+ * in the future, is the verb's to say.
+ */
+function expiryOf(date: string): string | undefined {
+  return date === "" ? undefined : `${date}T23:59:59.999Z`;
 }
 
 async function keyOfPage(c: UiContext): Promise<KeyView> {
   const id = c.req.param("keyId") ?? "";
-  const key = (await listKeys(mutationContext(c).db, projectOf(c))).find((k) => k.id === id);
+  const key = (await listKeys(readContext(c), projectOf(c))).find((k) => k.id === id);
   if (!key) throw new ProblemError("not_found", `Key '${id}' does not exist in this project.`);
   return key;
 }
 
 export function registerKeyPages(ui: Hono<UiEnv>) {
   ui.get("/keys", signedIn(), async (c) => {
-    requirePagePermission(c, "keys:manage", WHAT);
-    const keys = await listKeys(mutationContext(c).db, projectOf(c));
+    const keys = await listKeys(readContext(c), projectOf(c));
     const revoked = c.req.query("revoked");
     return render(
       c,
@@ -299,53 +297,58 @@ export function registerKeyPages(ui: Hono<UiEnv>) {
   });
 
   ui.get("/keys/new", signedIn(), (c) => {
-    requirePagePermission(c, "keys:manage", WHAT);
+    const roles = assignableRoles(readContext(c), projectOf(c));
     return render(
       c,
-      <NewKeyPage c={c} draft={{ name: "", role: "editor", expires: "" }} errors={{}} />,
+      <NewKeyPage
+        c={c}
+        roles={roles}
+        draft={{ name: "", role: "editor", expires: "" }}
+        errors={{}}
+      />,
     );
   });
 
   ui.post("/keys/new", signedIn(), async (c) => {
-    requirePagePermission(c, "keys:manage", WHAT);
     const body = (await c.req.parseBody()) as FormBody;
     const draft: KeyDraft = {
       name: formText(body, "name").trim(),
       role: formText(body, "role"),
       expires: formText(body, "expires").trim(),
     };
-    const errors: KeyErrors = {};
-    if (draft.name === "") errors.name = "Give the key a name.";
-    else if (draft.name.length > 100) errors.name = "At most 100 characters.";
-    const role = ROLES.find((r) => r === draft.role);
-    if (!role) errors.role = "Choose one of the roles.";
-    const expiry = expiryOf(draft.expires);
-    if (expiry.error) errors.expires = expiry.error;
-    const again = (status: 403 | 409 | 422) =>
-      render(c, <NewKeyPage c={c} draft={draft} errors={errors} />, status);
-    if (Object.keys(errors).length > 0 || !role) return again(422);
     try {
       const { key, secret } = await createKey(mutationContext(c), projectOf(c), {
         name: draft.name,
-        role,
-        expiresAt: expiry.value,
+        role: draft.role,
+        expiresAt: expiryOf(draft.expires),
       });
       // The secret exists only in this response: no redirect, and no cache may keep it.
       return render(c, <CreatedKeyPage c={c} apiKey={key} secret={secret} />, 201);
     } catch (error) {
-      if (!(error instanceof ProblemError) || error.status >= 500) throw error;
-      Object.assign(errors, problemFields(error));
-      return again(error.status as 403 | 409 | 422);
+      // A refusal of the role itself is the forbidden page, as for any action it cannot take.
+      if (!(error instanceof ProblemError) || error.status >= 500 || error.status === 403) {
+        throw error;
+      }
+      const { expiresAt, ...errors }: KeyErrors & { expiresAt?: string } = problemFields(error);
+      if (expiresAt) errors.expires = `This date ${expiresAt}.`;
+      return render(
+        c,
+        <NewKeyPage
+          c={c}
+          roles={assignableRoles(readContext(c), projectOf(c))}
+          draft={draft}
+          errors={errors}
+        />,
+        error.status as 409 | 422,
+      );
     }
   });
 
   ui.get("/keys/:keyId/revoke", signedIn(), async (c) => {
-    requirePagePermission(c, "keys:manage", WHAT);
     return render(c, <RevokePage c={c} apiKey={await keyOfPage(c)} />);
   });
 
   ui.post("/keys/:keyId/revoke", signedIn(), async (c) => {
-    requirePagePermission(c, "keys:manage", WHAT);
     const key = await keyOfPage(c);
     await revokeKey(mutationContext(c), projectOf(c), key.id);
     if (key.id === c.get("actor").id) return c.redirect("/sign-in", 303);

@@ -1,12 +1,10 @@
 import type { Hono } from "hono";
 import { Page, Time } from "../../../../admin/components/layout";
-import { requirePagePermission, shortValue } from "../../../../admin/components/settings";
+import { shortValue } from "../../../../admin/components/settings";
 import { render } from "../../../../admin/render";
 import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
-import { mutationContext } from "../../../platform/http/app";
-import { listKeys } from "../../access/keys";
-import type { AuditRow } from "../audit";
-import { type AuditFilter, listAudit } from "../audit";
+import { readContext } from "../../../platform/http/app";
+import { type AuditFilter, type AuditRow, actorNames, listAudit } from "../audit";
 
 const PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200;
@@ -221,8 +219,7 @@ function AuditPage(props: {
 
 export function registerAuditPages(ui: Hono<UiEnv>) {
   ui.get("/audit", signedIn(), async (c) => {
-    requirePagePermission(c, "audit:read", "read the audit log; ask a publisher or an admin");
-    const db = mutationContext(c).db;
+    const ctx = readContext(c);
     const projectId = projectOf(c);
     // The same bounds as the API's query schema; longer text cannot match anything.
     const text = (name: string, max: number) => (c.req.query(name) ?? "").trim().slice(0, max);
@@ -244,12 +241,11 @@ export function registerAuditPages(ui: Hono<UiEnv>) {
       limit: limit ?? PAGE_SIZE,
       before,
     };
-    const [page, keys] = await Promise.all([
-      listAudit(db, projectId, query),
-      listKeys(db, projectId),
+    // Actors are recorded by id; the page shows the key's name where it is one of the project's.
+    const [page, names] = await Promise.all([
+      listAudit(ctx, projectId, query),
+      actorNames(ctx, projectId),
     ]);
-    // Actors are recorded by id; show the key's name where the id is one of this project's keys.
-    const names = new Map(keys.map((k) => [k.id, k.name]));
     return render(
       c,
       <AuditPage

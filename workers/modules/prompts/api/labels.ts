@@ -1,7 +1,6 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { openDatabase } from "../../../platform/db/client";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { jsonVersionNumber, settableLabelName } from "../../../platform/fields";
-import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
+import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
 import {
   conflictResponse,
   errorResponses,
@@ -10,6 +9,7 @@ import {
   limitQuery,
   page,
 } from "../../../platform/http/openapi";
+import { defineRoute } from "../../access/route-policy";
 import { deleteLabel, labelHistoryOf, listLabels, moveLabel, rollbackLabel } from "../labels";
 import { findPrompt } from "../prompts";
 import { Label, LabelMove, LabelParams, PromptParams } from "../schemas";
@@ -25,7 +25,8 @@ const expectedRev = z.number().int().positive().nullable().optional().openapi({
 
 const LabelChange = z.object({ label: Label, changed: z.boolean() }).openapi("LabelChange");
 
-const listLabelsRoute = createRoute({
+const listLabelsRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/labels",
   tags: ["labels"],
@@ -37,7 +38,8 @@ const listLabelsRoute = createRoute({
   },
 });
 
-const moveLabelRoute = createRoute({
+const moveLabelRoute = defineRoute({
+  permission: "labels:move",
   method: "put",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
   tags: ["labels"],
@@ -53,7 +55,8 @@ const moveLabelRoute = createRoute({
   },
 });
 
-const deleteLabelRoute = createRoute({
+const deleteLabelRoute = defineRoute({
+  permission: "labels:move",
   method: "delete",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
   tags: ["labels"],
@@ -65,7 +68,8 @@ const deleteLabelRoute = createRoute({
   responses: { 204: { description: "Deleted" }, ...errorResponses, ...conflictResponse },
 });
 
-const historyRoute = createRoute({
+const historyRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}/history",
   tags: ["labels"],
@@ -80,7 +84,8 @@ const historyRoute = createRoute({
   },
 });
 
-const rollbackRoute = createRoute({
+const rollbackRoute = defineRoute({
+  permission: "labels:rollback",
   method: "post",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}/rollback",
   tags: ["labels"],
@@ -111,34 +116,34 @@ const rollbackRoute = createRoute({
 export function registerLabelRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listLabelsRoute, async (c) => {
     const { project, name } = c.req.valid("param");
-    const db = openDatabase(c.env.DB);
-    const prompt = await findPrompt(db, project, name);
-    return c.json({ items: await listLabels(db, prompt.id) }, 200);
+    const ctx = readContext(c);
+    const prompt = await findPrompt(ctx, project, name);
+    return c.json({ items: await listLabels(ctx, prompt) }, 200);
   });
   app.openapi(moveLabelRoute, async (c) => {
     const { project, name, label } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await moveLabel(ctx, prompt, label, c.req.valid("json")), 200);
   });
   app.openapi(deleteLabelRoute, async (c) => {
     const { project, name, label } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     await deleteLabel(ctx, prompt, label, c.req.valid("query").expectedRev);
     return c.body(null, 204);
   });
   app.openapi(historyRoute, async (c) => {
     const { project, name, label } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const db = openDatabase(c.env.DB);
-    const prompt = await findPrompt(db, project, name);
-    return c.json(await labelHistoryOf(db, prompt.id, label, { limit, before: cursor }), 200);
+    const ctx = readContext(c);
+    const prompt = await findPrompt(ctx, project, name);
+    return c.json(await labelHistoryOf(ctx, prompt, label, { limit, before: cursor }), 200);
   });
   app.openapi(rollbackRoute, async (c) => {
     const { project, name, label } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await rollbackLabel(ctx, prompt, label, c.req.valid("json") ?? {}), 200);
   });
 }

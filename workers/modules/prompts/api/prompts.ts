@@ -1,8 +1,7 @@
-import { PROMPT_DESCRIPTION_MAX, PROMPT_NAME_MAX, TAGS_MAX } from "@cuecard/core/limits";
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { openDatabase } from "../../../platform/db/client";
+import { PROMPT_NAME_MAX } from "@cuecard/core/limits";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { labelName, promptName } from "../../../platform/fields";
-import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
+import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
 import {
   conflictResponse,
   errorResponses,
@@ -12,10 +11,20 @@ import {
   ProjectParams,
   page,
 } from "../../../platform/http/openapi";
-import { createPrompt, findPrompt, listPrompts, toPromptView, updatePrompt } from "../prompts";
-import { Prompt, PromptParams, tag, Version, VersionInput } from "../schemas";
+import { defineRoute } from "../../access/route-policy";
+import {
+  createPrompt,
+  findPrompt,
+  listPrompts,
+  NewPrompt,
+  PromptPatch,
+  toPromptView,
+  updatePrompt,
+} from "../prompts";
+import { Prompt, PromptParams, tag, Version } from "../schemas";
 
-const listPromptsRoute = createRoute({
+const listPromptsRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts",
   tags: ["prompts"],
@@ -40,22 +49,15 @@ const listPromptsRoute = createRoute({
   },
 });
 
-const createPromptRoute = createRoute({
+const createPromptRoute = defineRoute({
+  permission: "prompts:write",
   method: "post",
   path: "/v1/projects/{project}/prompts",
   tags: ["prompts"],
   summary: "Create a prompt, optionally with its first version",
   request: {
     params: ProjectParams,
-    body: jsonBody(
-      z.strictObject({
-        name: promptName,
-        type: z.enum(["text", "chat"]).optional(),
-        description: z.string().max(PROMPT_DESCRIPTION_MAX).optional(),
-        tags: z.array(tag).max(TAGS_MAX).optional(),
-        version: VersionInput.optional(),
-      }),
-    ),
+    body: jsonBody(NewPrompt),
   },
   responses: {
     201: jsonResponse(
@@ -67,7 +69,8 @@ const createPromptRoute = createRoute({
   },
 });
 
-const getPromptRoute = createRoute({
+const getPromptRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}",
   tags: ["prompts"],
@@ -76,25 +79,21 @@ const getPromptRoute = createRoute({
   responses: { 200: jsonResponse(Prompt, "The prompt"), ...errorResponses },
 });
 
-const updatePromptRoute = createRoute({
+const updatePromptRoute = defineRoute({
+  permission: "prompts:write",
   method: "patch",
   path: "/v1/projects/{project}/prompts/{name}",
   tags: ["prompts"],
   summary: "Update a prompt's description or tags, or archive / restore it",
   request: {
     params: PromptParams,
-    body: jsonBody(
-      z.strictObject({
-        description: z.string().max(PROMPT_DESCRIPTION_MAX).optional(),
-        tags: z.array(tag).max(TAGS_MAX).optional(),
-        archived: z.boolean().optional(),
-      }),
-    ),
+    body: jsonBody(PromptPatch),
   },
   responses: { 200: jsonResponse(Prompt, "The updated prompt"), ...errorResponses },
 });
 
-const archivePromptRoute = createRoute({
+const archivePromptRoute = defineRoute({
+  permission: "prompts:archive",
   method: "delete",
   path: "/v1/projects/{project}/prompts/{name}",
   tags: ["prompts"],
@@ -109,7 +108,7 @@ export function registerPromptRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listPromptsRoute, async (c) => {
     const { project } = c.req.valid("param");
     const { cursor, archived, ...filter } = c.req.valid("query");
-    const page = await listPrompts(openDatabase(c.env.DB), project, {
+    const page = await listPrompts(readContext(c), project, {
       ...filter,
       archived: archived === "true",
       after: cursor,
@@ -122,19 +121,19 @@ export function registerPromptRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   });
   app.openapi(getPromptRoute, async (c) => {
     const { project, name } = c.req.valid("param");
-    const db = openDatabase(c.env.DB);
-    return c.json(await toPromptView(db, await findPrompt(db, project, name)), 200);
+    const ctx = readContext(c);
+    return c.json(await toPromptView(ctx, await findPrompt(ctx, project, name)), 200);
   });
   app.openapi(updatePromptRoute, async (c) => {
     const { project, name } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await updatePrompt(ctx, prompt, c.req.valid("json")), 200);
   });
   app.openapi(archivePromptRoute, async (c) => {
     const { project, name } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await updatePrompt(ctx, prompt, { archived: true }), 200);
   });
 }

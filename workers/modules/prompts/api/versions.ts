@@ -1,6 +1,5 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { openDatabase } from "../../../platform/db/client";
-import { type AdminHonoEnv, mutationContext } from "../../../platform/http/app";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
 import {
   conflictResponse,
   errorResponses,
@@ -9,11 +8,13 @@ import {
   limitQuery,
   page,
 } from "../../../platform/http/openapi";
+import { defineRoute } from "../../access/route-policy";
 import { createVersion, findPrompt } from "../prompts";
 import { PromptParams, Version, VersionInput, VersionParams } from "../schemas";
 import { getVersion, listVersions } from "../versions";
 
-const listVersionsRoute = createRoute({
+const listVersionsRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/versions",
   tags: ["versions"],
@@ -28,7 +29,8 @@ const listVersionsRoute = createRoute({
   },
 });
 
-const createVersionRoute = createRoute({
+const createVersionRoute = defineRoute({
+  permission: "prompts:write",
   method: "post",
   path: "/v1/projects/{project}/prompts/{name}/versions",
   tags: ["versions"],
@@ -43,7 +45,8 @@ const createVersionRoute = createRoute({
   },
 });
 
-const getVersionRoute = createRoute({
+const getVersionRoute = defineRoute({
+  permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/versions/{version}",
   tags: ["versions"],
@@ -56,19 +59,19 @@ export function registerVersionRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listVersionsRoute, async (c) => {
     const { project, name } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const db = openDatabase(c.env.DB);
-    const prompt = await findPrompt(db, project, name);
-    return c.json(await listVersions(db, prompt, { limit, before: cursor }), 200);
+    const ctx = readContext(c);
+    const prompt = await findPrompt(ctx, project, name);
+    return c.json(await listVersions(ctx, prompt, { limit, before: cursor }), 200);
   });
   app.openapi(createVersionRoute, async (c) => {
     const { project, name } = c.req.valid("param");
     const ctx = mutationContext(c);
-    const prompt = await findPrompt(ctx.db, project, name);
+    const prompt = await findPrompt(ctx, project, name);
     return c.json(await createVersion(ctx, prompt, c.req.valid("json")), 201);
   });
   app.openapi(getVersionRoute, async (c) => {
     const { project, name, version } = c.req.valid("param");
-    const db = openDatabase(c.env.DB);
-    return c.json(await getVersion(db, await findPrompt(db, project, name), version), 200);
+    const ctx = readContext(c);
+    return c.json(await getVersion(ctx, await findPrompt(ctx, project, name), version), 200);
   });
 }

@@ -16,17 +16,10 @@ import {
 import { render } from "../../../../admin/render";
 import { signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
 import { settableLabelName, versionNumber } from "../../../platform/fields";
-import { mutationContext } from "../../../platform/http/app";
-import { roleHas } from "../../access/roles";
+import { mutationContext, readContext } from "../../../platform/http/app";
+import { capabilitiesOf } from "../../access/access";
 import { getProject } from "../../projects/projects";
-import {
-  type LabelView,
-  labelHistoryOf,
-  listLabels,
-  moveLabel,
-  rollbackLabel,
-  rollbackTarget,
-} from "../labels";
+import { type LabelView, listLabels, moveLabel, planRollback, rollbackLabel } from "../labels";
 import type { PromptRow } from "../prompts";
 import { getVersion, listVersions, type VersionView } from "../versions";
 import { VersionDiff } from "./diff";
@@ -230,11 +223,6 @@ function ConflictPage(props: {
   );
 }
 
-function canMove(c: UiContext, label: string, protectedLabels: string[]): boolean {
-  const role = c.get("actor").role;
-  return roleHas(role, protectedLabels.includes(label) ? "labels:move-protected" : "labels:move");
-}
-
 /**
  * Runs a label move; if someone moved the label first (409), answers with the conflict page
  * showing what is live now instead of overwriting it.
@@ -268,9 +256,9 @@ async function conflictPageOn409(
 }
 
 async function labelState(c: UiContext, row: PromptRow, label: string) {
-  const db = mutationContext(c).db;
-  const current = (await listLabels(db, row.id)).find((l) => l.name === label);
-  const live = current ? await getVersion(db, row, current.version) : undefined;
+  const ctx = readContext(c);
+  const current = (await listLabels(ctx, row)).find((l) => l.name === label);
+  const live = current ? await getVersion(ctx, row, current.version) : undefined;
   return { current, live };
 }
 
@@ -296,12 +284,12 @@ function expectedRevOf(raw: string): number | null {
 export function registerLabelPages(ui: Hono<UiEnv>) {
   ui.get("/prompts/:name/promote", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = mutationContext(c).db;
-    const project = await getProject(db, row.projectId);
+    const ctx = readContext(c);
+    const project = await getProject(ctx, row.projectId);
     const rawLabel = c.req.query("label") ?? project.protectedLabels[0] ?? "production";
     const parsedLabel = settableLabelName.safeParse(rawLabel);
     const parsedVersion = versionNumber.safeParse(c.req.query("version") ?? row.latestVersion);
-    const versions = (await listVersions(db, row, { limit: 200 })).items;
+    const versions = (await listVersions(ctx, row, { limit: 200 })).items;
     const candidate = parsedVersion.success
       ? versions.find((v) => v.version === parsedVersion.data)
       : undefined;
@@ -312,7 +300,7 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
     let blocked: string | undefined;
     if (!parsedLabel.success) blocked = "Choose a valid label to see what would change.";
     else if (row.archivedAt) blocked = "This prompt is archived; its labels cannot move.";
-    else if (!canMove(c, label, project.protectedLabels))
+    else if (!capabilitiesOf(c.get("actor"), project, row).moveLabel(label))
       blocked = `${label} is protected: only publishers and admins can move it. Ask one to promote this version.`;
     else if (candidate && live?.version === candidate.version)
       blocked = `${label} already serves v${candidate.version}.`;
@@ -351,25 +339,19 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
 
   ui.get("/prompts/:name/labels/:label/rollback", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = mutationContext(c).db;
+    const ctx = readContext(c);
     const label = checked(settableLabelName, c.req.param("label"), "label");
-    const { current, live } = await labelState(c, row, label);
-    if (!current) throw new ProblemError("not_found", `${row.name} has no label '${label}'.`);
-    const history = await labelHistoryOf(db, row.id, label);
-    // The default target is the domain's own answer to "what did this label serve before?".
-    const target = versionNumber.safeParse(
-      c.req.query("to") ?? rollbackTarget([...history.items].reverse()),
+    const to = c.req.query("to");
+    const plan = await planRollback(
+      ctx,
+      row,
+      label,
+      to === undefined ? undefined : checked(versionNumber, to, "to"),
     );
-    const versions = (await listVersions(db, row, { limit: 200 })).items;
-    const candidate = target.success ? versions.find((v) => v.version === target.data) : undefined;
-    let blocked: string | undefined;
-    if (!roleHas(c.get("actor").role, "labels:rollback"))
-      blocked = "Only publishers and admins can roll labels back.";
-    else if (row.archivedAt) blocked = "This prompt is archived; its labels cannot move.";
-    else if (!candidate)
-      blocked = `${label} has no earlier version to roll back to. Pick one above.`;
-    else if (candidate.version === current.version)
-      blocked = `${label} already serves v${candidate.version}. Pick another version.`;
+    const { current } = plan;
+    const live = await getVersion(ctx, row, current.version);
+    const versions = (await listVersions(ctx, row, { limit: 200 })).items;
+    const candidate = versions.find((v) => v.version === plan.target);
     return render(
       c,
       <ConfirmPage
@@ -377,7 +359,7 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
         prompt={row}
         change={{ kind: "rollback", label, current, live, candidate }}
         versions={versions.filter((v) => v.version !== current.version)}
-        blocked={blocked}
+        blocked={plan.blocked?.message}
       />,
     );
   });

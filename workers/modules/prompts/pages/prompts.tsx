@@ -1,8 +1,6 @@
-import { PROMPT_DESCRIPTION_MAX, TAGS_MAX } from "@cuecard/core/limits";
 import { LATEST_LABEL } from "@cuecard/core/names";
-import { fieldErrors, ProblemError } from "@cuecard/core/problem";
+import { ProblemError } from "@cuecard/core/problem";
 import type { PromptType } from "@cuecard/core/prompt";
-import { z } from "@hono/zod-openapi";
 import type { Hono } from "hono";
 import {
   Breadcrumbs,
@@ -19,8 +17,8 @@ import {
 import { render } from "../../../../admin/render";
 import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
 import { promptName } from "../../../platform/fields";
-import { mutationContext } from "../../../platform/http/app";
-import { roleHas } from "../../access/roles";
+import { mutationContext, readContext } from "../../../platform/http/app";
+import { capabilitiesOf } from "../../access/access";
 import { getProject } from "../../projects/projects";
 import { type LabelMoveView, labelHistoryOf } from "../labels";
 import type { PromptRow } from "../prompts";
@@ -32,14 +30,12 @@ import {
   toPromptView,
   updatePrompt,
 } from "../prompts";
-import { tag } from "../schemas";
 import { listVersions, type VersionView } from "../versions";
 import { DefaultSave, VersionFields } from "./version-editor";
 import {
   applyIntent,
   draftFromForm,
   draftFromVersion,
-  errorsOf,
   errorsOfProblem,
   type FieldErrors,
   type VersionDraft,
@@ -50,12 +46,12 @@ import {
 /** The prompt a page is about, in the signed-in user's project (another project's is 404). */
 export async function promptOfPage(c: UiContext): Promise<PromptRow> {
   const name = c.req.param("name") ?? "";
-  return findPrompt(mutationContext(c).db, projectOf(c), name);
+  return findPrompt(readContext(c), projectOf(c), name);
 }
 
 /** Labels an author may pick when saving: the project's protected ones and those in use. */
 export async function labelOptions(c: UiContext, prompt?: PromptView): Promise<string[]> {
-  const project = await getProject(mutationContext(c).db, projectOf(c));
+  const project = await getProject(readContext(c), projectOf(c));
   const names = new Set([...project.protectedLabels, "staging"]);
   for (const label of prompt?.labels ?? []) names.add(label.name);
   names.delete(LATEST_LABEL);
@@ -76,7 +72,7 @@ function PromptList(props: {
     <Page title="Prompts" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
       <div class="page-head">
         <h1>{filter.archived ? "Archived prompts" : "Prompts"}</h1>
-        {roleHas(c.get("actor").role, "prompts:write") ? (
+        {capabilitiesOf(c.get("actor")).writePrompts ? (
           <a class="button button-primary" href="/new-prompt">
             New prompt
           </a>
@@ -286,13 +282,6 @@ function typeOf(value: string | undefined): PromptType {
   return value === "chat" ? "chat" : "text";
 }
 
-/** Name, description and tags, checked with the API's own field schemas. */
-const PromptFields = z.object({
-  name: promptName,
-  description: z.string().max(PROMPT_DESCRIPTION_MAX),
-  tags: z.array(tag).max(TAGS_MAX),
-});
-
 function tagsOf(value: string): string[] {
   return value
     .split(",")
@@ -309,14 +298,8 @@ function PromptPage(props: {
   notice?: string;
 }) {
   const { c, prompt } = props;
-  const role = c.get("actor").role;
   const archived = prompt.archivedAt !== null;
-  const canWrite = roleHas(role, "prompts:write") && !archived;
-  const canMove = (label: string) =>
-    !archived &&
-    label !== LATEST_LABEL &&
-    roleHas(role, props.protectedLabels.includes(label) ? "labels:move-protected" : "labels:move");
-  const canRollback = roleHas(role, "labels:rollback") && !archived;
+  const can = capabilitiesOf(c.get("actor"), { protectedLabels: props.protectedLabels }, prompt);
   const promoteTo = props.protectedLabels[0] ?? "production";
   return (
     <Page title={prompt.name} actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
@@ -334,7 +317,7 @@ function PromptPage(props: {
           </ul>
         </div>
         <div class="actions">
-          {canWrite ? (
+          {can.writePrompts ? (
             <a class="button button-primary" href={promptPath(prompt.name, "/versions/new")}>
               New version
             </a>
@@ -344,7 +327,7 @@ function PromptPage(props: {
               Compare versions
             </a>
           ) : null}
-          {roleHas(role, "prompts:archive") && !archived ? (
+          {can.archivePrompt ? (
             <a class="button button-danger-quiet" href={promptPath(prompt.name, "/archive")}>
               Archive…
             </a>
@@ -392,7 +375,7 @@ function PromptPage(props: {
                   <Time iso={label.updatedAt} />
                 </td>
                 <td class="row-actions">
-                  {canRollback && label.name !== LATEST_LABEL ? (
+                  {can.rollbackLabel(label.name) ? (
                     <a href={promptPath(prompt.name, `/labels/${label.name}/rollback`)}>
                       Roll back {label.name}…
                     </a>
@@ -455,7 +438,7 @@ function PromptPage(props: {
                       Changes
                     </a>
                   ) : null}
-                  {canMove(promoteTo) && !version.labels.includes(promoteTo) ? (
+                  {can.moveLabel(promoteTo) && !version.labels.includes(promoteTo) ? (
                     <a
                       href={promptPath(
                         prompt.name,
@@ -570,12 +553,12 @@ function ArchivePage(props: { c: UiContext; prompt: PromptView; error?: string }
 async function historyOf(
   c: UiContext,
   prompt: PromptView,
-  promptId: number,
+  row: PromptRow,
 ): Promise<LabelMoveView[]> {
-  const db = mutationContext(c).db;
+  const ctx = readContext(c);
   const all = await Promise.all(
     prompt.labels.map(
-      async (label) => (await labelHistoryOf(db, promptId, label.name, { limit: 50 })).items,
+      async (label) => (await labelHistoryOf(ctx, row, label.name, { limit: 50 })).items,
     ),
   );
   // Label ids grow with time, so the merged history reads newest first like each label's own.
@@ -602,7 +585,7 @@ function noticeOf(c: UiContext, prompt: PromptView): string | undefined {
 
 export function registerPromptPages(ui: Hono<UiEnv>) {
   ui.get("/", signedIn(), async (c) => {
-    const db = mutationContext(c).db;
+    const ctx = readContext(c);
     const project = projectOf(c);
     const filter = {
       q: c.req.query("q")?.trim() ?? "",
@@ -611,14 +594,14 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
       archived: c.req.query("archived") === "true",
     };
     const [page, all] = await Promise.all([
-      listPrompts(db, project, {
+      listPrompts(ctx, project, {
         q: filter.q || undefined,
         tag: filter.tag || undefined,
         label: filter.label || undefined,
         archived: filter.archived,
         limit: 200,
       }),
-      listPrompts(db, project, { limit: 200, archived: filter.archived }),
+      listPrompts(ctx, project, { limit: 200, archived: filter.archived }),
     ]);
     const tags = [...new Set(all.items.flatMap((p) => p.tags))].sort();
     const labels = [...new Set(all.items.flatMap((p) => p.labels.map((l) => l.name)))].sort();
@@ -667,21 +650,13 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
       );
     if (applyIntent(draft.version, field("intent"))) return again({}, 200);
 
-    const fields = PromptFields.safeParse({
-      name: draft.name,
-      description: draft.description,
-      tags: tagsOf(draft.tags),
-    });
     const version = versionInputOf(draft.version);
-    if (!fields.success || version.errors) {
-      return again({
-        ...(fields.success ? {} : errorsOf(fieldErrors("body", fields.error.issues), type)),
-        ...version.errors,
-      });
-    }
+    if (version.errors) return again(version.errors);
     try {
       await createPrompt(mutationContext(c), projectOf(c), {
-        ...fields.data,
+        name: draft.name,
+        description: draft.description,
+        tags: tagsOf(draft.tags),
         type,
         version: version.input,
       });
@@ -704,12 +679,12 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
 
   ui.get("/prompts/:name", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = mutationContext(c).db;
-    const prompt = await toPromptView(db, row);
+    const ctx = readContext(c);
+    const prompt = await toPromptView(ctx, row);
     const [versions, history, project] = await Promise.all([
-      listVersions(db, row, { limit: 200 }),
-      historyOf(c, prompt, row.id),
-      getProject(db, row.projectId),
+      listVersions(ctx, row, { limit: 200 }),
+      historyOf(c, prompt, row),
+      getProject(ctx, row.projectId),
     ]);
     return render(
       c,
@@ -725,7 +700,7 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
   });
 
   ui.get("/prompts/:name/archive", signedIn(), async (c) => {
-    const prompt = await toPromptView(mutationContext(c).db, await promptOfPage(c));
+    const prompt = await toPromptView(readContext(c), await promptOfPage(c));
     return render(c, <ArchivePage c={c} prompt={prompt} />);
   });
 

@@ -1,5 +1,5 @@
 import { CHAT_MESSAGES_MAX } from "@cuecard/core/limits";
-import { fieldErrors, ProblemError } from "@cuecard/core/problem";
+import { ProblemError } from "@cuecard/core/problem";
 import {
   CHAT_ROLES,
   type ChatMessage,
@@ -8,8 +8,8 @@ import {
   type VariableSpec,
 } from "@cuecard/core/prompt";
 import { deriveVariables, TemplateError } from "@cuecard/core/template";
-import { VersionInput as VersionInputSchema } from "../schemas";
-import type { VersionInput } from "../versions";
+import type { Untrusted } from "../../../platform/fields";
+import type { VersionInput } from "../schemas";
 
 /**
  * The version editor's form, as typed: kept verbatim so a refused save re-renders exactly what
@@ -97,9 +97,12 @@ function contentOf(draft: VersionDraft): PromptContent {
   return draft.type === "text" ? draft.text : (draft.messages as ChatMessage[]);
 }
 
-/** The API's field path (`body.prompt.1.content`) → the editor's field name. */
+/**
+ * The API's field path (`body.prompt.1.content`, or `body.version.prompt.1.content` when the
+ * version comes with a new prompt) → the editor's field name.
+ */
 export function formFieldOf(apiField: string, type: PromptType): string {
-  const path = apiField.replace(/^body\./, "");
+  const path = apiField.replace(/^body\./, "").replace(/^version\./, "");
   const message = /^prompt\.(\d+)\.(role|content)/.exec(path);
   if (message) return `messages.${message[1]}.${message[2]}`;
   if (path === "prompt" || path.startsWith("prompt.") || path.startsWith("variables")) {
@@ -132,10 +135,15 @@ export function errorsOfProblem(error: ProblemError, type: PromptType): FieldErr
   return errors;
 }
 
-/** The form as the API's VersionInput, checked by the API's own schema. */
+/**
+ * The form as the API's VersionInput, for the verb to check with the API's own schema. Only
+ * what a form cannot express otherwise is refused here: config text that is not a JSON object.
+ */
 export function versionInputOf(
   draft: VersionDraft,
-): { input: VersionInput; errors?: undefined } | { input?: undefined; errors: FieldErrors } {
+):
+  | { input: Untrusted<typeof VersionInput>; errors?: undefined }
+  | { input?: undefined; errors: FieldErrors } {
   let config: unknown = {};
   if (draft.config.trim() !== "") {
     try {
@@ -148,16 +156,14 @@ export function versionInputOf(
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     return { errors: { config: 'Write a JSON object, e.g. {"model": "gpt-4o-mini"}.' } };
   }
-  const parsed = VersionInputSchema.safeParse({
-    prompt: contentOf(draft),
-    config,
-    commitMessage: draft.commitMessage.trim() || undefined,
-    labels: draft.label ? [draft.label] : undefined,
-  });
-  if (!parsed.success) {
-    return { errors: errorsOf(fieldErrors("body", parsed.error.issues), draft.type) };
-  }
-  return { input: parsed.data as VersionInput };
+  return {
+    input: {
+      prompt: contentOf(draft),
+      config,
+      commitMessage: draft.commitMessage.trim() || undefined,
+      labels: draft.label ? [draft.label] : undefined,
+    },
+  };
 }
 
 /** The variables the template uses, with the domain's own rules, or why it does not parse. */

@@ -15,7 +15,7 @@ import {
 } from "../../../../admin/components/layout";
 import { render } from "../../../../admin/render";
 import { signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
-import { mutationContext } from "../../../platform/http/app";
+import { mutationContext, readContext } from "../../../platform/http/app";
 import type { PromptRow } from "../prompts";
 import { createVersion, toPromptView } from "../prompts";
 import { getVersion, listVersions, type VersionView } from "../versions";
@@ -303,10 +303,10 @@ function versionParam(value: string | undefined, fallback: number): number {
 export function registerVersionPages(ui: Hono<UiEnv>) {
   ui.get("/prompts/:name/versions/new", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = mutationContext(c).db;
+    const ctx = readContext(c);
     const [latest, prompt] = await Promise.all([
-      getVersion(db, row, row.latestVersion),
-      toPromptView(db, row),
+      getVersion(ctx, row, row.latestVersion),
+      toPromptView(ctx, row),
     ]);
     return render(
       c,
@@ -325,7 +325,7 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
     const ctx = mutationContext(c);
     const body = await c.req.parseBody();
     const draft = draftFromForm(body, row.type);
-    const options = await labelOptions(c, await toPromptView(ctx.db, row));
+    const options = await labelOptions(c, await toPromptView(ctx, row));
     const again = (errors: FieldErrors, status: 200 | 403 | 409 | 422 = 422) =>
       render(
         c,
@@ -352,7 +352,7 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
 
   ui.get("/prompts/:name/versions/:version{[0-9]+}", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const version = await getVersion(mutationContext(c).db, row, Number(c.req.param("version")));
+    const version = await getVersion(readContext(c), row, Number(c.req.param("version")));
     const values: Record<string, string> = {};
     for (const variable of version.variables) {
       const raw = c.req.query(`var.${variable.name}`);
@@ -388,13 +388,13 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
 
   ui.get("/prompts/:name/compare", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const db = mutationContext(c).db;
+    const ctx = readContext(c);
     const to = versionParam(c.req.query("to"), row.latestVersion);
     const from = versionParam(c.req.query("from"), Math.max(1, to - 1));
     const [versions, before, after] = await Promise.all([
-      listVersions(db, row, { limit: 200 }),
-      getVersion(db, row, from),
-      getVersion(db, row, to),
+      listVersions(ctx, row, { limit: 200 }),
+      getVersion(ctx, row, from),
+      getVersion(ctx, row, to),
     ]);
     return render(
       c,

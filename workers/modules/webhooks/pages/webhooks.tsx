@@ -20,36 +20,35 @@ import {
   formText,
   formValues,
   problemFields,
-  requirePagePermission,
   SecretOnce,
 } from "../../../../admin/components/settings";
 import { render } from "../../../../admin/render";
 import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
-import { mutationContext } from "../../../platform/http/app";
+import { mutationContext, readContext } from "../../../platform/http/app";
 import {
   createEndpoint,
   DEFAULT_ROTATION_OVERLAP_HOURS,
   type DeliveryView,
   deleteEndpoint,
+  ENDPOINT_KINDS,
   type EndpointKind,
   type EndpointView,
-  findEndpoint,
   getDelivery,
+  getEndpoint,
   listDeliveries,
   listEndpoints,
+  newEndpointDefaults,
   redeliver,
   rotateSecret,
   sendTestEvent,
-  toEndpointView,
   updateEndpoint,
 } from "../endpoints";
-import { isSubscribable, WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../events";
+import { WEBHOOK_EVENT_TYPES } from "../events";
 
-const WHAT = "manage webhooks; ask an admin";
-const KINDS: { value: EndpointKind; text: string }[] = [
-  { value: "standard", text: "Standard (signed JSON POST)" },
-  { value: "github_dispatch", text: "GitHub repository_dispatch" },
-];
+const KIND_TEXT: Record<EndpointKind, string> = {
+  standard: "Standard (signed JSON POST)",
+  github_dispatch: "GitHub repository_dispatch",
+};
 const OVERLAP_CHOICES = [0, 1, 24, 72, 168];
 const DELIVERY_PAGE_SIZE = 25;
 
@@ -186,49 +185,57 @@ function EventTypeFields(props: { selected: string[]; error?: string }) {
   );
 }
 
-function NewWebhookPage(props: { c: UiContext; draft: EndpointDraft; errors: Errors }) {
-  const { c, draft, errors } = props;
+/**
+ * An endpoint's settings, for the new-webhook form and (`editing`: the endpoint's kind) the edit
+ * form, where the kind is fixed, a token is only replaced, and the endpoint can be switched off.
+ */
+function EndpointFields(props: { draft: EndpointDraft; errors: Errors; editing?: EndpointKind }) {
+  const { draft, errors, editing } = props;
   return (
-    <Page title="New webhook" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
-      <Breadcrumbs trail={[{ href: "/webhooks", text: "Webhooks" }, { text: "New webhook" }]} />
-      <h1>New webhook</h1>
-      <form method="post" action="/webhooks/new" class="card narrow" novalidate>
-        <CsrfField token={c.get("csrfToken")} />
-        <FormError message={errors.form} />
-        <div class="field">
-          <label for="url">URL</label>
+    <>
+      <div class="field">
+        <label for="url">URL</label>
+        {editing ? null : (
           <p class="hint" id="url-hint">
             A public https address. Private, loopback, link-local and internal addresses are
             refused.
           </p>
-          <input
-            type="url"
-            name="url"
-            value={draft.url}
-            required
-            maxlength={WEBHOOK_URL_MAX}
-            placeholder="https://ci.example.com/hooks/cuecard"
-            autocomplete="off"
-            spellcheck={false}
-            {...describedBy("url", errors.url, true)}
-          />
-          <FieldError id="url-error" message={errors.url} />
-        </div>
+        )}
+        <input
+          type="url"
+          name="url"
+          value={draft.url}
+          required
+          maxlength={WEBHOOK_URL_MAX}
+          placeholder={editing ? undefined : "https://ci.example.com/hooks/cuecard"}
+          autocomplete="off"
+          spellcheck={false}
+          {...describedBy("url", errors.url, !editing)}
+        />
+        <FieldError id="url-error" message={errors.url} />
+      </div>
+      {editing ? null : (
         <div class="field">
           <label for="kind">Kind</label>
           <select name="kind" {...describedBy("kind", errors.kind)}>
-            {KINDS.map((k) => (
-              <option value={k.value} selected={k.value === draft.kind}>
-                {k.text}
+            {ENDPOINT_KINDS.map((kind) => (
+              <option value={kind} selected={kind === draft.kind}>
+                {KIND_TEXT[kind]}
               </option>
             ))}
           </select>
           <FieldError id="kind-error" message={errors.kind} />
         </div>
+      )}
+      {editing === undefined || editing === "github_dispatch" ? (
         <div class="field">
-          <label for="authToken">GitHub token (GitHub dispatch only)</label>
+          <label for="authToken">
+            {editing ? "New GitHub token (optional)" : "GitHub token (GitHub dispatch only)"}
+          </label>
           <p class="hint" id="authToken-hint">
-            A token allowed to dispatch to the repository. Stored, never shown again.
+            {editing
+              ? "Leave empty to keep the stored token."
+              : "A token allowed to dispatch to the repository. Stored, never shown again."}
           </p>
           <input
             type="password"
@@ -240,18 +247,39 @@ function NewWebhookPage(props: { c: UiContext; draft: EndpointDraft; errors: Err
           />
           <FieldError id="authToken-error" message={errors.authToken} />
         </div>
-        <div class="field">
-          <label for="description">Description (optional)</label>
-          <input
-            type="text"
-            name="description"
-            value={draft.description}
-            maxlength={WEBHOOK_DESCRIPTION_MAX}
-            {...describedBy("description", errors.description)}
-          />
-          <FieldError id="description-error" message={errors.description} />
+      ) : null}
+      <div class="field">
+        <label for="description">{editing ? "Description" : "Description (optional)"}</label>
+        <input
+          type="text"
+          name="description"
+          value={draft.description}
+          maxlength={WEBHOOK_DESCRIPTION_MAX}
+          {...describedBy("description", errors.description)}
+        />
+        <FieldError id="description-error" message={errors.description} />
+      </div>
+      <EventTypeFields selected={draft.eventTypes} error={errors.eventTypes} />
+      {editing ? (
+        <div class="field checkbox">
+          <input type="checkbox" id="active" name="active" value="true" checked={draft.active} />
+          <label for="active">Active: send deliveries to this endpoint</label>
         </div>
-        <EventTypeFields selected={draft.eventTypes} error={errors.eventTypes} />
+      ) : null}
+    </>
+  );
+}
+
+function NewWebhookPage(props: { c: UiContext; draft: EndpointDraft; errors: Errors }) {
+  const { c, draft, errors } = props;
+  return (
+    <Page title="New webhook" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
+      <Breadcrumbs trail={[{ href: "/webhooks", text: "Webhooks" }, { text: "New webhook" }]} />
+      <h1>New webhook</h1>
+      <form method="post" action="/webhooks/new" class="card narrow" novalidate>
+        <CsrfField token={c.get("csrfToken")} />
+        <FormError message={errors.form} />
+        <EndpointFields draft={draft} errors={errors} />
         <div class="form-actions">
           <button type="submit" class="button-primary">
             Create webhook
@@ -508,53 +536,7 @@ function EndpointPage(props: {
         >
           <CsrfField token={c.get("csrfToken")} />
           <FormError message={errors.form} />
-          <div class="field">
-            <label for="url">URL</label>
-            <input
-              type="url"
-              name="url"
-              value={draft.url}
-              required
-              maxlength={WEBHOOK_URL_MAX}
-              autocomplete="off"
-              spellcheck={false}
-              {...describedBy("url", errors.url)}
-            />
-            <FieldError id="url-error" message={errors.url} />
-          </div>
-          {endpoint.kind === "github_dispatch" ? (
-            <div class="field">
-              <label for="authToken">New GitHub token (optional)</label>
-              <p class="hint" id="authToken-hint">
-                Leave empty to keep the stored token.
-              </p>
-              <input
-                type="password"
-                name="authToken"
-                value=""
-                autocomplete="off"
-                maxlength={WEBHOOK_AUTH_TOKEN_MAX}
-                {...describedBy("authToken", errors.authToken, true)}
-              />
-              <FieldError id="authToken-error" message={errors.authToken} />
-            </div>
-          ) : null}
-          <div class="field">
-            <label for="description">Description</label>
-            <input
-              type="text"
-              name="description"
-              value={draft.description}
-              maxlength={WEBHOOK_DESCRIPTION_MAX}
-              {...describedBy("description", errors.description)}
-            />
-            <FieldError id="description-error" message={errors.description} />
-          </div>
-          <EventTypeFields selected={draft.eventTypes} error={errors.eventTypes} />
-          <div class="field checkbox">
-            <input type="checkbox" id="active" name="active" value="true" checked={draft.active} />
-            <label for="active">Active: send deliveries to this endpoint</label>
-          </div>
+          <EndpointFields draft={draft} errors={errors} editing={endpoint.kind} />
           <div class="form-actions">
             <button type="submit" class="button-primary">
               Save changes
@@ -718,9 +700,9 @@ function DeliveryPage(props: {
   );
 }
 
-/** The form as the domain's input; the SSRF and GitHub rules are the domain's, checked there. */
-function draftOf(body: FormBody, withActive: boolean): { draft: EndpointDraft; errors: Errors } {
-  const draft: EndpointDraft = {
+/** The form as typed; every rule (limits, kinds, SSRF, GitHub) is the verb's, checked there. */
+function draftOf(body: FormBody, withActive: boolean): EndpointDraft {
+  return {
     url: formText(body, "url").trim(),
     kind: formText(body, "kind") || "standard",
     description: formText(body, "description").trim(),
@@ -728,17 +710,6 @@ function draftOf(body: FormBody, withActive: boolean): { draft: EndpointDraft; e
     active: withActive ? formText(body, "active") === "true" : true,
     authToken: formText(body, "authToken").trim(),
   };
-  const errors: Errors = {};
-  if (draft.url === "") errors.url = "Enter the URL to send events to.";
-  else if (draft.url.length > WEBHOOK_URL_MAX)
-    errors.url = `At most ${WEBHOOK_URL_MAX} characters.`;
-  if (draft.description.length > WEBHOOK_DESCRIPTION_MAX)
-    errors.description = `At most ${WEBHOOK_DESCRIPTION_MAX} characters.`;
-  if (draft.authToken.length > WEBHOOK_AUTH_TOKEN_MAX)
-    errors.authToken = `At most ${WEBHOOK_AUTH_TOKEN_MAX} characters.`;
-  if (!KINDS.some((k) => k.value === draft.kind)) errors.kind = "Choose one of the kinds.";
-  if (!draft.eventTypes.every(isSubscribable)) errors.eventTypes = "Choose from the listed types.";
-  return { draft, errors };
 }
 
 function draftOfEndpoint(endpoint: EndpointView): EndpointDraft {
@@ -752,9 +723,8 @@ function draftOfEndpoint(endpoint: EndpointView): EndpointDraft {
   };
 }
 
-async function endpointOfPage(c: UiContext): Promise<EndpointView> {
-  const row = await findEndpoint(mutationContext(c).db, projectOf(c), c.req.param("id") ?? "");
-  return toEndpointView(row);
+function endpointOfPage(c: UiContext): Promise<EndpointView> {
+  return getEndpoint(readContext(c), projectOf(c), c.req.param("id") ?? "");
 }
 
 const NOTICES: Record<string, string> = {
@@ -767,11 +737,11 @@ const NOTICES: Record<string, string> = {
 async function renderEndpoint(
   c: UiContext,
   endpoint: EndpointView,
-  form?: { draft: EndpointDraft; errors: Errors; status: 403 | 409 | 422 },
+  form?: { draft: EndpointDraft; errors: Errors; status: 409 | 422 },
 ) {
   const raw = c.req.query("before");
   const before = raw && raw.length <= 40 ? raw : undefined;
-  const page = await listDeliveries(mutationContext(c).db, projectOf(c), endpoint.id, {
+  const page = await listDeliveries(readContext(c), projectOf(c), endpoint.id, {
     limit: DELIVERY_PAGE_SIZE,
     before,
   });
@@ -792,8 +762,9 @@ async function renderEndpoint(
   );
 }
 
+/** A refusal to show next to the form's fields; the role's own refusal is the forbidden page. */
 function asProblem(error: unknown): ProblemError {
-  if (!(error instanceof ProblemError) || error.status >= 500) throw error;
+  if (!(error instanceof ProblemError) || error.status >= 500 || error.status === 403) throw error;
   return error;
 }
 
@@ -822,8 +793,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
   });
 
   ui.get("/webhooks", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
-    const endpoints = await listEndpoints(mutationContext(c).db, projectOf(c));
+    const endpoints = await listEndpoints(readContext(c), projectOf(c));
     const deleted = c.req.query("deleted");
     return render(
       c,
@@ -836,33 +806,25 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
   });
 
   ui.get("/webhooks/new", signedIn(), (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     const draft: EndpointDraft = {
+      ...newEndpointDefaults(readContext(c), projectOf(c)),
       url: "",
-      kind: "standard",
-      description: "",
-      eventTypes: [],
-      active: true,
       authToken: "",
     };
     return render(c, <NewWebhookPage c={c} draft={draft} errors={{}} />);
   });
 
   ui.post("/webhooks/new", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
-    const { draft, errors } = draftOf((await c.req.parseBody({ all: true })) as FormBody, false);
-    const again = (status: 403 | 409 | 422) =>
-      render(c, <NewWebhookPage c={c} draft={draft} errors={errors} />, status);
-    if (Object.keys(errors).length > 0) return again(422);
+    const draft = draftOf((await c.req.parseBody({ all: true })) as FormBody, false);
     try {
       const { endpoint, secret } = await createEndpoint(
         mutationContext(c),
         projectOf(c),
         {
           url: draft.url,
-          kind: draft.kind as EndpointKind,
+          kind: draft.kind,
           description: draft.description,
-          eventTypes: draft.eventTypes as WebhookEventType[],
+          eventTypes: draft.eventTypes,
           authToken: draft.authToken || undefined,
         },
         urlGuard(c),
@@ -875,24 +837,22 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
       );
     } catch (error) {
       const problem = asProblem(error);
-      Object.assign(errors, endpointErrors(problem));
-      return again(problem.status as 403 | 409 | 422);
+      return render(
+        c,
+        <NewWebhookPage c={c} draft={draft} errors={endpointErrors(problem)} />,
+        problem.status as 409 | 422,
+      );
     }
   });
 
   ui.get("/webhooks/:id", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     return renderEndpoint(c, await endpointOfPage(c));
   });
 
   ui.post("/webhooks/:id/edit", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
-    const { draft, errors } = draftOf((await c.req.parseBody({ all: true })) as FormBody, true);
+    const draft = draftOf((await c.req.parseBody({ all: true })) as FormBody, true);
     draft.kind = endpoint.kind;
-    if (Object.keys(errors).length > 0) {
-      return renderEndpoint(c, endpoint, { draft, errors, status: 422 });
-    }
     try {
       await updateEndpoint(
         mutationContext(c),
@@ -903,7 +863,7 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
           ...(draft.url !== endpoint.url ? { url: draft.url } : {}),
           ...(draft.authToken ? { authToken: draft.authToken } : {}),
           description: draft.description,
-          eventTypes: draft.eventTypes as WebhookEventType[],
+          eventTypes: draft.eventTypes,
           active: draft.active,
         },
         urlGuard(c),
@@ -913,33 +873,28 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
       return renderEndpoint(c, endpoint, {
         draft,
         errors: endpointErrors(problem),
-        status: problem.status as 403 | 409 | 422,
+        status: problem.status as 409 | 422,
       });
     }
     return c.redirect(webhookPath(endpoint.id, "?updated"), 303);
   });
 
   ui.post("/webhooks/:id/test", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
     await sendTestEvent(mutationContext(c), projectOf(c), endpoint.id);
     return c.redirect(webhookPath(endpoint.id, "?tested"), 303);
   });
 
   ui.get("/webhooks/:id/rotate", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     return render(c, <ConfirmPage c={c} endpoint={await endpointOfPage(c)} kind="rotate" />);
   });
 
   ui.post("/webhooks/:id/rotate", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
     const raw = formText((await c.req.parseBody()) as FormBody, "overlapHours");
-    const hours = raw === "" ? DEFAULT_ROTATION_OVERLAP_HOURS : Number(raw);
-    if (!OVERLAP_CHOICES.includes(hours)) {
-      throw new ProblemError("validation_failed", "Choose one of the overlap windows offered.");
-    }
-    const rotated = await rotateSecret(mutationContext(c), projectOf(c), endpoint.id, hours);
+    const rotated = await rotateSecret(mutationContext(c), projectOf(c), endpoint.id, {
+      overlapHours: raw === "" ? undefined : Number(raw),
+    });
     return render(
       c,
       <SecretPage c={c} endpoint={rotated.endpoint} secret={rotated.secret} rotated />,
@@ -947,22 +902,19 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
   });
 
   ui.get("/webhooks/:id/delete", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     return render(c, <ConfirmPage c={c} endpoint={await endpointOfPage(c)} kind="delete" />);
   });
 
   ui.post("/webhooks/:id/delete", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
     await deleteEndpoint(mutationContext(c), projectOf(c), endpoint.id);
     return c.redirect(`/webhooks?deleted=${encodeURIComponent(endpoint.url)}`, 303);
   });
 
   ui.get("/webhooks/:id/deliveries/:deliveryId", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
     const delivery = await getDelivery(
-      mutationContext(c).db,
+      readContext(c),
       projectOf(c),
       endpoint.id,
       c.req.param("deliveryId"),
@@ -971,7 +923,6 @@ export function registerWebhookPages(ui: Hono<UiEnv>) {
   });
 
   ui.post("/webhooks/:id/deliveries/:deliveryId/redeliver", signedIn(), async (c) => {
-    requirePagePermission(c, "webhooks:manage", WHAT);
     const endpoint = await endpointOfPage(c);
     await redeliver(mutationContext(c), projectOf(c), endpoint.id, c.req.param("deliveryId"));
     return c.redirect(webhookPath(endpoint.id, "?redelivered"), 303);
