@@ -1,6 +1,5 @@
 import { PROMPT_DESCRIPTION_MAX, TAGS_MAX } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
-import type { PromptType } from "@cuecard/core/prompt";
 import { z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, isNotNull, isNull, like, type SQL, sql } from "drizzle-orm";
 import { commitChange, newChangeId } from "../../platform/changes";
@@ -12,7 +11,7 @@ import { archivedGuard } from "../../platform/guards";
 import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { requireAccess, requireLabelMove } from "../access/access";
 import { findProject } from "../projects/projects";
-import { type LabelView, labelsOf } from "./labels";
+import { labelsOf } from "./labels";
 import { promptTarget } from "./publish";
 import { type PromptView, tag, VersionInput } from "./schemas";
 import {

@@ -31,15 +31,7 @@ import {
   sendTestEvent,
   updateEndpoint,
 } from "./endpoints";
-import { WEBHOOK_EVENT_TYPES } from "./events";
-import {
-  DELIVERY_STATUSES,
-  Delivery,
-  DeliveryDetail,
-  ENDPOINT_KINDS,
-  Webhook,
-  WebhookWithSecret,
-} from "./schemas";
+import { DELIVERY_STATUSES, Delivery, DeliveryDetail, Webhook, WebhookWithSecret } from "./schemas";
 
 const WebhookParams = ProjectParams.extend({
   webhookId: z

@@ -1,5 +1,4 @@
 import { idPattern } from "@cuecard/core/ids";
-import { ROLES } from "@cuecard/core/roles";
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { type AdminHonoEnv, mutationContext, readContext } from "../../../platform/http/app";
 import {
