@@ -78,6 +78,7 @@ export async function webhookProject(
     secret: created.secret,
     events,
     deliveries,
+    fanOut,
     drainEvents,
   };
 }
