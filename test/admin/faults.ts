@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { publishTarget } from "../../workers/modules/prompts/publish";
+import { publishTarget } from "../../workers/admin/platform";
 import type { EventMessage, MutationContext } from "../../workers/platform/context";
 import { openDatabase } from "../../workers/platform/db/client";
 
@@ -81,7 +81,7 @@ export function testContext(
     db,
     kv,
     events: env.EVENTS as Queue<EventMessage>,
-    // The same wiring as the app's (workers/admin/platform.ts), over the possibly faulty KV.
+    // The app's own wiring (workers/admin/platform.ts), over the possibly faulty KV.
     publish: (projectId, target) => publishTarget({ db, kv }, projectId, target),
     actor: { id: "key_tester", name: "tester", role: "admin", projectId: "default", via: "key" },
     requestId: `req_test_${Math.random().toString(36).slice(2)}`,

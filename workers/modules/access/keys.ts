@@ -12,8 +12,8 @@ import { type ApiKeyRow, apiKeys, projects } from "../../platform/db/schema";
 import { type Untrusted, validInput } from "../../platform/fields";
 import { guard } from "../../platform/guards";
 import { findProject } from "../projects/projects";
-import { keyTarget } from "../prompts/publish";
 import { requireAccess } from "./access";
+import { keyTarget } from "./publish";
 import type { KeyView } from "./schemas";
 
 export type { KeyView } from "./schemas";

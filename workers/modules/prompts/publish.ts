@@ -6,8 +6,6 @@ import {
   labelPointerRecord,
   type PublishedVersion,
   projectPointerPrefix,
-  readKeyRecord,
-  readKeyRecordKey,
   readLabelPointer,
   versionKey,
   versionRecord,
@@ -24,6 +22,7 @@ import {
   type VersionRow,
   versions,
 } from "../../platform/db/schema";
+import { publishKey } from "../access/publish";
 
 /**
  * D1 → KV. The publisher always reads the *current* D1 state and writes that, so a late or
@@ -94,20 +93,13 @@ async function listKeys(kv: KVNamespace, prefix: string): Promise<string[]> {
 export function promptTarget(name: string, version?: number | "all") {
   return version === undefined ? `prompt:${name}` : `prompt:${name}#${version}`;
 }
-export function keyTarget(keyId: string) {
-  return `key:${keyId}`;
-}
-
-export async function publishTarget(deps: PublishDeps, projectId: string, target: string) {
-  if (target.startsWith("key:")) return publishKey(deps, target.slice(4));
-  if (target.startsWith("prompt:")) {
-    const [name = "", version] = target.slice(7).split("#");
-    if (version === "all") return publishPrompt(deps, projectId, name, { allVersions: true });
-    return publishPrompt(deps, projectId, name, {
-      ensureVersions: version ? [Number(version)] : [],
-    });
-  }
-  throw new Error(`unknown publish target ${target}`);
+/** Publishes what a `prompt:` target (`promptTarget`, without its prefix) names. */
+export async function publishPromptTarget(deps: PublishDeps, projectId: string, target: string) {
+  const [name = "", version] = target.split("#");
+  if (version === "all") return publishPrompt(deps, projectId, name, { allVersions: true });
+  return publishPrompt(deps, projectId, name, {
+    ensureVersions: version ? [Number(version)] : [],
+  });
 }
 
 /**
@@ -282,29 +274,6 @@ function labelledVersions(db: Database, promptId: number) {
     .orderBy(asc(labels.name));
 }
 
-/** Publishes a key's record for the edge while it is usable, and removes it otherwise. */
-export async function publishKey(deps: PublishDeps, keyId: string): Promise<PublishReport> {
-  const report = emptyReport();
-  const key = await deps.db.query.apiKeys.findFirst({ where: eq(apiKeys.id, keyId) });
-  if (!key) return report;
-  const recordKey = readKeyRecordKey(key.hash);
-  const expired = key.expiresAt !== null && Date.parse(key.expiresAt) <= Date.now();
-  if (key.revokedAt || expired) {
-    await deps.kv.delete(recordKey);
-    report.keysDeleted++;
-    return report;
-  }
-  const record = readKeyRecord({
-    keyId: key.id,
-    projectId: key.projectId,
-    role: key.role,
-    expiresAt: key.expiresAt,
-  });
-  await deps.kv.put(recordKey, JSON.stringify(record));
-  report.keysWritten++;
-  return report;
-}
-
 /**
  * KV allows about 1,000 operations per Worker invocation. A republish stops between prompts once
  * it has used this many and reports where to resume, so any project can be rebuilt in steps.
@@ -374,6 +343,8 @@ export async function republishProject(
     .select({ id: apiKeys.id })
     .from(apiKeys)
     .where(eq(apiKeys.projectId, projectId));
-  for (const { id } of keys) addReports(report, await publishKey(counted, id));
+  for (const { id } of keys) {
+    addReports(report, { ...emptyReport(), ...(await publishKey(counted, id)) });
+  }
   return { ...report, complete: true, nextCursor: null };
 }
