@@ -10,6 +10,7 @@ export default defineConfig({
       "test/e2e/vitest.config.ts",
       "test/sdk/vitest.config.ts",
       "test/build/vitest.config.ts",
+      "test/core/vitest.config.ts",
       "test/ui/vitest.config.ts",
     ],
   },

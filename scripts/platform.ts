@@ -1,8 +1,10 @@
 /**
- * Runs the whole platform locally: the admin worker (control plane) and the edge worker (data
- * plane) in ONE Miniflare instance, each on its own port, over one shared D1/KV/Queues state.
+ * Runs the whole platform locally: the admin worker (control plane), the edge worker (data plane)
+ * and the telemetry worker in ONE Miniflare instance over one shared D1/KV/Queues state. Admin and
+ * edge each get their own port; telemetry is reached only through service bindings, as in
+ * production.
  *
- * `wrangler dev` with two configs gives only the first worker a port, so both workers are bundled
+ * `wrangler dev` with several configs gives only the first worker a port, so the workers are bundled
  * with wrangler and served through Miniflare's API instead. The persist dir uses wrangler's layout
  * (`<persistDir>/v3/d1`, `<persistDir>/v3/kv`, …) so `wrangler d1 migrations apply --local
  * --persist-to <persistDir>` and `wrangler d1 execute --local` see the same database.
@@ -58,103 +60,70 @@ export interface Platform {
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const persistDir = resolve(options.persistDir);
   const buildDir = resolve(options.buildDir ?? join(repositoryRoot, "dist", "platform"));
-  const adminConfigPath = resolve(options.adminConfigPath ?? join(repositoryRoot, "wrangler.toml"));
-  const edgeConfigPath = resolve(
-    options.edgeConfigPath ?? join(repositoryRoot, "workers", "edge", "wrangler.toml"),
-  );
-  const adminBundleDir = join(buildDir, "admin");
-  const edgeBundleDir = join(buildDir, "edge");
+  const configPaths: Record<PlatformWorker, string> = {
+    admin: resolve(options.adminConfigPath ?? join(repositoryRoot, "wrangler.toml")),
+    edge: resolve(
+      options.edgeConfigPath ?? join(repositoryRoot, "workers", "edge", "wrangler.toml"),
+    ),
+    telemetry: join(repositoryRoot, "workers", "telemetry", "wrangler.toml"),
+  };
   await mkdir(persistDir, { recursive: true });
 
+  const configs = mapWorkers((worker) => readWorkerConfig(configPaths[worker]));
   await Promise.all([
-    runWrangler(["deploy", "--dry-run", "--outdir", adminBundleDir, "-c", adminConfigPath]),
-    runWrangler(["deploy", "--dry-run", "--outdir", edgeBundleDir, "-c", edgeConfigPath]),
-    runWrangler([
-      "d1",
-      "migrations",
-      "apply",
-      "DB",
-      "--local",
-      "--persist-to",
-      persistDir,
-      "-c",
-      adminConfigPath,
-    ]),
+    ...PLATFORM_WORKERS.map((worker) =>
+      runWrangler([
+        "deploy",
+        "--dry-run",
+        "--outdir",
+        join(buildDir, worker),
+        "-c",
+        configPaths[worker],
+      ]),
+    ),
+    // Each database applies its own migrations (the admin's and telemetry's stores are separate).
+    ...PLATFORM_WORKERS.flatMap((worker) =>
+      configs[worker].d1_databases.map((db) =>
+        runWrangler([
+          "d1",
+          "migrations",
+          "apply",
+          db.binding,
+          "--local",
+          "--persist-to",
+          persistDir,
+          "-c",
+          configPaths[worker],
+        ]),
+      ),
+    ),
   ]);
 
-  const adminConfig = readWorkerConfig(adminConfigPath);
-  const edgeConfig = readWorkerConfig(edgeConfigPath);
-  const adminSecrets = readDevVars(join(dirname(adminConfigPath), ".dev.vars"));
+  const adminSecrets = readDevVars(join(dirname(configPaths.admin), ".dev.vars"));
   const adminToken = adminSecrets.ADMIN_BOOTSTRAP_TOKEN;
   if (!adminToken) {
-    throw new Error(`ADMIN_BOOTSTRAP_TOKEN is missing from ${dirname(adminConfigPath)}/.dev.vars`);
+    throw new Error(
+      `ADMIN_BOOTSTRAP_TOKEN is missing from ${dirname(configPaths.admin)}/.dev.vars`,
+    );
   }
 
   const host = "127.0.0.1";
   const adminUrl = `http://${host}:${options.adminPort}`;
   const edgeUrl = `http://${host}:${options.edgePort}`;
-  const edgeVars = stringVars(edgeConfig.vars);
+  const edgeVars: Record<string, string> = {};
   if (options.isolateCacheTtlMs !== undefined) {
     edgeVars.ISOLATE_CACHE_TTL_MS = String(options.isolateCacheTtlMs);
   }
-
-  const admin: WorkerOptions = {
-    name: "admin",
-    modules: true,
-    scriptPath: join(adminBundleDir, "index.js"),
-    modulesRoot: adminBundleDir,
-    compatibilityDate,
-    compatibilityFlags: adminConfig.compatibility_flags,
-    modulesRules: bundledModuleRules(adminConfig),
-    unsafeDirectSockets: [{ host, port: options.adminPort }],
-    // The URLs follow the ports actually used, so links the admin shows point at this platform.
-    bindings: {
-      ...stringVars(adminConfig.vars),
-      ...adminSecrets,
-      EDGE_URL: edgeUrl,
-      ADMIN_URL: adminUrl,
-      ...options.adminVars,
-    },
-    d1Databases: Object.fromEntries(
-      adminConfig.d1_databases.map((db) => [db.binding, requireId(db.database_id, db.binding)]),
-    ),
-    kvNamespaces: Object.fromEntries(
-      adminConfig.kv_namespaces.map((kv) => [kv.binding, requireId(kv.id, kv.binding)]),
-    ),
-    queueProducers: Object.fromEntries(
-      (adminConfig.queues.producers ?? []).map((producer) => [producer.binding, producer.queue]),
-    ),
-    ratelimits: Object.fromEntries(
-      (adminConfig.ratelimits ?? []).map((limiter) => [
-        limiter.name,
-        { namespace_id: limiter.namespace_id, simple: limiter.simple },
-      ]),
-    ),
-    queueConsumers: Object.fromEntries(
-      (adminConfig.queues.consumers ?? []).map((consumer) => [
-        consumer.queue,
-        {
-          maxBatchSize: consumer.max_batch_size,
-          maxBatchTimeout: consumer.max_batch_timeout,
-          maxRetries: consumer.max_retries,
-          deadLetterQueue: consumer.dead_letter_queue,
-        },
-      ]),
-    ),
-  };
-  const edge: WorkerOptions = {
-    name: "edge",
-    modules: true,
-    scriptPath: join(edgeBundleDir, "index.js"),
-    modulesRoot: edgeBundleDir,
-    compatibilityDate,
-    compatibilityFlags: edgeConfig.compatibility_flags,
-    unsafeDirectSockets: [{ host, port: options.edgePort }],
-    bindings: edgeVars,
-    kvNamespaces: Object.fromEntries(
-      edgeConfig.kv_namespaces.map((kv) => [kv.binding, requireId(kv.id, kv.binding)]),
-    ),
-  };
+  // Workers reach each other by their wrangler names, as service bindings do on Cloudflare.
+  const workerOfService = new Map(
+    PLATFORM_WORKERS.map((worker) => [configs[worker].name, worker] as const),
+  );
+  const workerOptions = (
+    worker: PlatformWorker,
+    port: number | undefined,
+    vars: Record<string, string>,
+  ): WorkerOptions =>
+    miniflareWorker(worker, configs[worker], join(buildDir, worker), workerOfService, port, vars);
 
   const stateRoot = join(persistDir, "v3");
   const miniflare = new Miniflare({
@@ -168,14 +137,28 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     kvPersist: join(stateRoot, "kv"),
     cachePersist: join(stateRoot, "cache"),
     durableObjectsPersist: join(stateRoot, "do"),
-    workers: [admin, edge],
+    workers: [
+      // The URLs follow the ports actually used, so links the admin shows point at this platform.
+      workerOptions("admin", options.adminPort, {
+        ...adminSecrets,
+        EDGE_URL: edgeUrl,
+        ADMIN_URL: adminUrl,
+        ...options.adminVars,
+      }),
+      workerOptions("edge", options.edgePort, edgeVars),
+      // Telemetry has no port of its own: apps reach it through the edge, the admin by binding.
+      workerOptions("telemetry", undefined, {}),
+    ],
   });
   await miniflare.ready;
 
-  const cron = adminConfig.triggers.crons?.[0] ?? "* * * * *";
   const runScheduled = async () => {
-    const adminWorker = (await miniflare.getWorker("admin")) as unknown as ScheduledTarget;
-    await adminWorker.scheduled({ cron, scheduledTime: new Date() });
+    for (const worker of PLATFORM_WORKERS) {
+      const cron = configs[worker].triggers.crons?.[0];
+      if (!cron) continue;
+      const target = (await miniflare.getWorker(worker)) as unknown as ScheduledTarget;
+      await target.scheduled({ cron, scheduledTime: new Date() });
+    }
   };
   const scheduledIntervalMs = options.scheduledIntervalMs ?? 60_000;
   const scheduledTimer =
@@ -203,15 +186,83 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   };
 }
 
+/** The platform's workers, by their Miniflare names. */
+export const PLATFORM_WORKERS = ["admin", "edge", "telemetry"] as const;
+export type PlatformWorker = (typeof PLATFORM_WORKERS)[number];
+
+function mapWorkers<T>(make: (worker: PlatformWorker) => T): Record<PlatformWorker, T> {
+  return Object.fromEntries(PLATFORM_WORKERS.map((worker) => [worker, make(worker)])) as Record<
+    PlatformWorker,
+    T
+  >;
+}
+
+/** A bundled worker as Miniflare runs it, with the bindings its wrangler config declares. */
+function miniflareWorker(
+  name: PlatformWorker,
+  config: WorkerConfig,
+  bundleDir: string,
+  workerOfService: Map<string, PlatformWorker>,
+  port: number | undefined,
+  vars: Record<string, string>,
+): WorkerOptions {
+  return {
+    name,
+    modules: true,
+    scriptPath: join(bundleDir, "index.js"),
+    modulesRoot: bundleDir,
+    compatibilityDate,
+    compatibilityFlags: config.compatibility_flags,
+    modulesRules: bundledModuleRules(config),
+    unsafeDirectSockets: port === undefined ? [] : [{ host: "127.0.0.1", port }],
+    bindings: { ...stringVars(config.vars), ...vars },
+    d1Databases: Object.fromEntries(
+      config.d1_databases.map((db) => [db.binding, requireId(db.database_id, db.binding)]),
+    ),
+    kvNamespaces: Object.fromEntries(
+      config.kv_namespaces.map((kv) => [kv.binding, requireId(kv.id, kv.binding)]),
+    ),
+    serviceBindings: Object.fromEntries(
+      (config.services ?? []).map((service) => {
+        const target = workerOfService.get(service.service);
+        if (!target) throw new Error(`${name}: no platform worker is named ${service.service}`);
+        return [service.binding, target];
+      }),
+    ),
+    queueProducers: Object.fromEntries(
+      (config.queues.producers ?? []).map((producer) => [producer.binding, producer.queue]),
+    ),
+    ratelimits: Object.fromEntries(
+      (config.ratelimits ?? []).map((limiter) => [
+        limiter.name,
+        { namespace_id: limiter.namespace_id, simple: limiter.simple },
+      ]),
+    ),
+    queueConsumers: Object.fromEntries(
+      (config.queues.consumers ?? []).map((consumer) => [
+        consumer.queue,
+        {
+          maxBatchSize: consumer.max_batch_size,
+          maxBatchTimeout: consumer.max_batch_timeout,
+          maxRetries: consumer.max_retries,
+          deadLetterQueue: consumer.dead_letter_queue,
+        },
+      ]),
+    ),
+  };
+}
+
 /**
  * The parts of a wrangler config this file reads. wrangler's own `Config` type lives in a package
  * it bundles without publishing its types, so it reaches TypeScript as `any`.
  */
 interface WorkerConfig {
+  name: string;
   vars: Record<string, unknown>;
   compatibility_flags: string[];
   d1_databases: { binding: string; database_id?: string }[];
   kv_namespaces: { binding: string; id?: string }[];
+  services?: { binding: string; service: string }[];
   queues: {
     producers?: { binding: string; queue: string }[];
     consumers?: {

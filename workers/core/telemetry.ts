@@ -135,10 +135,11 @@ export const EVENT_AGE_MAX_MS = 7 * 24 * 3600 * 1000;
  * bucket counts everything above the last. Roughly ×1.5 apart, so a percentile read from the
  * rollup is exact to its bucket (±25 %), and buckets from any hours add up exactly.
  */
-export const LATENCY_BUCKETS_MS = [
+export const LATENCY_BUCKETS_MS: readonly number[] = [
   5, 10, 15, 25, 40, 60, 100, 150, 250, 400, 600, 1000, 1500, 2500, 4000, 6000, 10_000, 15_000,
   25_000, 40_000, 60_000, 100_000, 150_000, 250_000, 400_000,
-] as const;
+];
+const LAST_BOUND_MS = LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1] ?? 0;
 
 /** The bucket a latency falls in: 0 … LATENCY_BUCKETS_MS.length (the overflow bucket). */
 export function latencyBucket(ms: number): number {
@@ -146,7 +147,7 @@ export function latencyBucket(ms: number): number {
   let high = LATENCY_BUCKETS_MS.length;
   while (low < high) {
     const mid = (low + high) >> 1;
-    if (ms <= LATENCY_BUCKETS_MS[mid]!) high = mid;
+    if (ms <= (LATENCY_BUCKETS_MS[mid] ?? LAST_BOUND_MS)) high = mid;
     else low = mid + 1;
   }
   return low;
@@ -162,12 +163,10 @@ export function histogramQuantile(counts: readonly number[], q: number): number 
   const rank = Math.ceil(q * total);
   let seen = 0;
   for (let bucket = 0; bucket < counts.length; bucket++) {
-    seen += counts[bucket]!;
-    if (seen >= rank) {
-      return LATENCY_BUCKETS_MS[Math.min(bucket, LATENCY_BUCKETS_MS.length - 1)]!;
-    }
+    seen += counts[bucket] ?? 0;
+    if (seen >= rank) return LATENCY_BUCKETS_MS[bucket] ?? LAST_BOUND_MS;
   }
-  return LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]!;
+  return LAST_BOUND_MS;
 }
 
 /** US dollars per million tokens. */
