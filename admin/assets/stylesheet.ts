@@ -191,5 +191,26 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 .change-field { color: var(--muted); }
 .change-list del { background: #fdecea; text-decoration: line-through; text-decoration-color: #b42318; border-radius: 2px; padding: 0 0.15rem; word-break: break-word; }
 .change-list ins { background: #e6f6ec; text-decoration: none; border-radius: 2px; padding: 0 0.15rem; word-break: break-word; }
-@media (max-width: 900px) { .two-columns, .editor-grid { grid-template-columns: 1fr; } .topbar { gap: 1rem; } }
+.metrics-controls { display: flex; flex-wrap: wrap; gap: 1.5rem; margin: 1rem 0; }
+.choices { display: flex; align-items: center; gap: 0.3rem; }
+.choices a { padding: 0.2rem 0.6rem; border: 1px solid var(--line); border-radius: 6px; text-decoration: none; background: var(--card); }
+.choices a[aria-current=true] { background: var(--accent); color: var(--accent-ink); border-color: var(--accent); font-weight: 600; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: 1rem; }
+.chart { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 0.7rem 0.9rem; }
+.chart-title { font-weight: 600; margin-bottom: 0.3rem; }
+.chart-svg { display: block; height: auto; }
+.chart-legend { list-style: none; display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; margin: 0.3rem 0 0; padding: 0; font-size: 0.85rem; }
+.chart-data { margin-top: 0.4rem; font-size: 0.85rem; }
+.chart-data summary { cursor: pointer; color: var(--muted); }
+.table.compact th, .table.compact td { padding: 0.25rem 0.5rem; }
+.table-scroll { overflow-x: auto; }
+.totals caption { text-align: left; color: var(--muted); padding: 0.4rem 0.8rem; }
+.totals tr.muted > * { color: var(--muted); font-style: italic; }
+.compare-columns { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.4rem; }
+.compare-columns .charts { grid-template-columns: 1fr; }
+.trend-figures { display: flex; flex-wrap: wrap; gap: 2rem; align-items: center; }
+.trend-figures > div { display: flex; align-items: center; gap: 0.6rem; }
+.trend-number { font-size: 1.2rem; font-variant-numeric: tabular-nums; }
+.sparkline { vertical-align: middle; }
+@media (max-width: 900px) { .two-columns, .editor-grid, .compare-columns { grid-template-columns: 1fr; } .topbar { gap: 1rem; } }
 `;

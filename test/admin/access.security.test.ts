@@ -63,6 +63,9 @@ const COLUMN_OF: Record<string, string> = {
   "GET /v1/projects/:project/prompts/:name/labels/:label/history": AUTHORING,
   "POST /v1/projects/:project/prompts/:name/labels/:label/rollback": PUBLISHING,
 
+  // Metrics read prompt data: whoever may read prompts on the admin API may read them.
+  "GET /v1/projects/:project/prompts/:name/metrics": AUTHORING,
+
   "GET /v1/projects/:project/keys": ADMINISTERING,
   "POST /v1/projects/:project/keys": ADMINISTERING,
   "DELETE /v1/projects/:project/keys/:keyId": ADMINISTERING,

@@ -69,6 +69,11 @@ describe("admin responses have exactly the documented fields", () => {
     await expectDocumented("GET", `${prompt}/versions`, `${path}/versions?limit=1`, 200);
     await expectDocumented("GET", `${prompt}/versions/{version}`, `${path}/versions/1`, 200);
     await expectDocumented("GET", `${prompt}/labels`, `${path}/labels`, 200);
+    // The stand-in telemetry worker reports v99, which this prompt lacks: `unknownVersion`.
+    const metrics = await expectDocumented("GET", `${prompt}/metrics`, `${path}/metrics`, 200);
+    expect(metrics.series.some((s: { unknownVersion?: boolean }) => s.unknownVersion)).toBe(true);
+    await expectDocumented("GET", `${prompt}/metrics`, `${path}/metrics?groupBy=variant`, 200);
+    await expectDocumented("GET", `${prompt}/metrics`, `${path}/metrics?groupBy=week`, 422);
     await expectDocumented("PUT", `${prompt}/labels/{label}`, `${path}/labels/staging`, 200, {
       version: 2,
     });
@@ -168,6 +173,14 @@ describe("admin responses have exactly the documented fields", () => {
     await expectDocumented("GET", `${project}/keys`, "/projects/default/keys", 403, undefined, {
       authorization: `Bearer ${editor}`,
     });
+    const broken = uniqueName("broken/prompt");
+    await api("POST", "/projects/default/prompts", { name: broken, version: { prompt: "x" } });
+    await expectDocumented(
+      "GET",
+      `${prompt}/metrics`,
+      `/projects/default/prompts/${enc(broken)}/metrics`,
+      503,
+    );
     const name = uniqueName();
     await api("POST", "/projects/default/prompts", { name, version: { prompt: "x" } });
     await expectDocumented(

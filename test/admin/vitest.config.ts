@@ -2,6 +2,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineProject } from "vitest/config";
+import { fakeTelemetry } from "./telemetry-fake";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -26,6 +27,8 @@ export default defineProject(async () => {
             ACCESS_MEMBERS: "boss@acme.test=admin,*@acme.test=editor",
             TEST_ACCESS_SIGNING_JWK: JSON.stringify(privateJwk),
           },
+          // The telemetry worker is another team's deployable: a Node stand-in answers for it.
+          serviceBindings: { TELEMETRY: fakeTelemetry },
           // The worker fetches the team's public keys over the network; answer that one URL here.
           outboundService: (request: Request) => {
             if (request.url === `${ACCESS_TEAM}/cdn-cgi/access/certs`) {

@@ -7,6 +7,7 @@ import { registerAccessRoutes } from "../modules/access/api/access";
 import { registerKeyRoutes } from "../modules/access/api/keys";
 import { accessRefusals } from "../modules/access/api/refusals";
 import { authorize } from "../modules/access/middleware";
+import { registerMetricsRoutes } from "../modules/metrics/api";
 import { registerProjectRoutes } from "../modules/projects/api";
 import { registerLabelRoutes } from "../modules/prompts/api/labels";
 import { registerPromptRoutes } from "../modules/prompts/api/prompts";
@@ -28,7 +29,7 @@ import {
 } from "../platform/http/middleware";
 import { documentAccessErrors } from "../platform/http/openapi";
 import { recoveryGraceSeconds, retryPendingOutbox } from "../platform/outbox";
-import { platformOf, webhookFanOutOf } from "./platform";
+import { optionalModulesOf, platformOf, webhookFanOutOf } from "./platform";
 import { createAdminUi } from "./ui";
 
 /** The admin JSON API, mounted at /api. Its register calls are the table of contents. */
@@ -62,6 +63,7 @@ registerProjectRoutes(api);
 registerPromptRoutes(api);
 registerVersionRoutes(api);
 registerLabelRoutes(api);
+registerMetricsRoutes(api);
 registerKeyRoutes(api);
 registerWebhookRoutes(api);
 documentAccessErrors(api.openAPIRegistry, accessRefusals);
@@ -88,6 +90,7 @@ app.use(requestId());
 app.use(securityHeaders());
 app.use(async function wirePlatform(c, next) {
   c.set("platform", platformOf(c.env));
+  c.set("modules", optionalModulesOf(c.env));
   await next();
 });
 app.route("/api", api);

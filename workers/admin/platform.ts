@@ -1,7 +1,8 @@
 import { publishKey } from "../modules/access/publish";
+import { telemetryReaderOf } from "../modules/metrics/reader";
 import { type PublishDeps, publishPromptTarget } from "../modules/prompts/publish";
 import type { DeliveryMessage, WebhookFanOut } from "../modules/webhooks/fan-out";
-import type { Platform } from "../platform/context";
+import type { OptionalModules, Platform } from "../platform/context";
 import { openDatabase } from "../platform/db/client";
 
 /** Which module refreshes the KV projection an outbox row names (`prompt:…`, `key:…`). */
@@ -23,6 +24,19 @@ export function platformOf(env: AdminEnv): Platform {
     kv,
     events: env.EVENTS,
     publish: (projectId, target) => publishTarget({ db, kv }, projectId, target),
+  };
+}
+
+/**
+ * The optional modules of this deployment: each one's hook over its binding, or its no-op default
+ * when wrangler.toml does not bind it. A new optional module adds its hook to `OptionalModules`
+ * (declaration merging in its own folder) and one line here.
+ */
+export function optionalModulesOf(env: AdminEnv): OptionalModules {
+  // Typed as always bound (wrangler.toml declares it); a deployment may remove the block.
+  const bindings = env as Partial<Pick<AdminEnv, "TELEMETRY">>;
+  return {
+    telemetry: telemetryReaderOf(bindings.TELEMETRY),
   };
 }
 

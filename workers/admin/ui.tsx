@@ -10,6 +10,7 @@ import type { UiEnv } from "../../admin/session";
 import { registerKeyPages } from "../modules/access/pages/keys";
 import { registerSessionPages } from "../modules/access/pages/session";
 import { registerAuditPages } from "../modules/audit/pages/audit";
+import { registerMetricsPages } from "../modules/metrics/pages/metrics";
 import { registerLabelPages } from "../modules/prompts/pages/labels";
 import { registerPromptPages } from "../modules/prompts/pages/prompts";
 import { registerVersionPages } from "../modules/prompts/pages/versions";
@@ -50,6 +51,7 @@ export function createAdminUi() {
   registerPromptPages(ui);
   registerVersionPages(ui);
   registerLabelPages(ui);
+  registerMetricsPages(ui);
   registerKeyPages(ui);
   registerWebhookPages(ui);
   registerAuditPages(ui);

@@ -51,3 +51,10 @@ export const BATCH_NAMES_MAX = 100;
 /** Items in one page of a list endpoint. */
 export const PAGE_SIZE_MAX = 200;
 export const PAGE_SIZE_DEFAULT = 50;
+
+/** The widest range one metrics query may cover (the admin API answers 422 beyond it). */
+export const METRICS_RANGE_MAX_DAYS = 90;
+/** The range a metrics query covers when it gives no `from`. */
+export const METRICS_RANGE_DEFAULT_DAYS = 7;
+/** Ranges up to this are shown per hour by default, longer ones per day. */
+export const METRICS_HOURLY_DEFAULT_MAX_DAYS = 2;

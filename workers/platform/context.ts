@@ -30,6 +30,16 @@ export interface Platform {
   publish: (projectId: string, target: string) => Promise<unknown>;
 }
 
+/**
+ * The hooks of optional modules: capabilities a deployment may leave out (telemetry is the first).
+ * Each module adds its hook here by declaration merging (`declare module ".../context"`), and
+ * the app wires every hook once per request in workers/admin/platform.ts (`optionalModulesOf`),
+ * with the module's no-op default when its binding is absent. Routes and pages read them as
+ * `c.var.modules`; the platform itself never calls them.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: modules extend it by declaration merging.
+export interface OptionalModules {}
+
 /** What a read verb needs: the database, and who reads (it checks they may). */
 export interface ReadContext {
   db: Database;

@@ -1,13 +1,15 @@
 import { fieldErrors, ProblemError } from "@cuecard/core/problem";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { Actor, MutationContext, Platform, ReadContext } from "../context";
+import type { Actor, MutationContext, OptionalModules, Platform, ReadContext } from "../context";
 import { type Database, openDatabase } from "../db/client";
 
 export interface AdminVariables {
   requestId: string;
   /** The bindings as the modules use them, wired once per request by the app. */
   platform: Platform;
+  /** Optional modules' hooks (no-op defaults when not deployed), wired with `platform`. */
+  modules: OptionalModules;
   actor: Actor;
   /** Set when a request was answered 404 to hide another project: audited as a denial. */
   deniedHidden?: boolean;

@@ -19,6 +19,7 @@ import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../adm
 import { promptName } from "../../../platform/fields";
 import { mutationContext, readContext } from "../../../platform/http/app";
 import { capabilitiesOf } from "../../access/access";
+import { loadPromptTrend, PromptTrend, type PromptTrendData } from "../../metrics/pages/trend";
 import { getProject } from "../../projects/projects";
 import { type LabelMoveView, labelHistoryOf } from "../labels";
 import type { PromptRow } from "../prompts";
@@ -295,6 +296,7 @@ function PromptPage(props: {
   versions: VersionView[];
   history: LabelMoveView[];
   protectedLabels: string[];
+  trend: PromptTrendData;
   notice?: string;
 }) {
   const { c, prompt } = props;
@@ -327,6 +329,9 @@ function PromptPage(props: {
               Compare versions
             </a>
           ) : null}
+          <a class="button button-secondary" href={promptPath(prompt.name, "/metrics")}>
+            Metrics
+          </a>
           {can.archivePrompt ? (
             <a class="button button-danger-quiet" href={promptPath(prompt.name, "/archive")}>
               Archive…
@@ -341,6 +346,8 @@ function PromptPage(props: {
         </Notice>
       ) : null}
       {props.notice ? <Notice kind="ok">{props.notice}</Notice> : null}
+
+      <PromptTrend name={prompt.name} trend={props.trend} />
 
       <section aria-labelledby="labels-title">
         <h2 id="labels-title">Labels</h2>
@@ -681,10 +688,11 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
     const row = await promptOfPage(c);
     const ctx = readContext(c);
     const prompt = await toPromptView(ctx, row);
-    const [versions, history, project] = await Promise.all([
+    const [versions, history, project, trend] = await Promise.all([
       listVersions(ctx, row, { limit: 200 }),
       historyOf(c, prompt, row),
       getProject(ctx, row.projectId),
+      loadPromptTrend(c, row),
     ]);
     return render(
       c,
@@ -694,6 +702,7 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
         versions={versions.items}
         history={history}
         protectedLabels={project.protectedLabels}
+        trend={trend}
         notice={noticeOf(c, prompt)}
       />,
     );

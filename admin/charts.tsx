@@ -1,0 +1,362 @@
+/**
+ * Server-rendered SVG charts: no script, nothing from another site, readable without colour
+ * (each chart says what it shows in <title>/<desc> and carries its numbers as a table). Colours
+ * are SVG presentation attributes, which the page's style-src 'self' policy allows.
+ */
+
+/** One value at one time; null is "no data" and leaves a gap in the line. */
+export interface ChartPoint {
+  /** Milliseconds since the epoch (the start of the hour or day). */
+  t: number;
+  value: number | null;
+}
+
+export interface ChartSeries {
+  name: string;
+  points: ChartPoint[];
+  /** Drawn grey and dashed: data that does not belong to anything known (an unknown version). */
+  muted?: boolean;
+}
+
+export type ValueFormat = "count" | "percent" | "ms" | "usd" | "decimal";
+
+/** Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), on white. */
+const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
+const MUTED = "#9aa0a6";
+
+export function seriesColor(index: number, muted?: boolean): string {
+  return muted ? MUTED : (PALETTE[index % PALETTE.length] ?? "#000000");
+}
+
+/** A number shortened for an axis or a cell: 1,234 → 1.2k, 3,400,000 → 3.4M. */
+export function formatValue(value: number | null, format: ValueFormat): string {
+  if (value === null || !Number.isFinite(value)) return "–";
+  switch (format) {
+    case "percent":
+      return `${trim(value * 100, value * 100 < 10 ? 1 : 0)} %`;
+    case "ms":
+      return value >= 1000 ? `${trim(value / 1000, 1)} s` : `${trim(value, 0)} ms`;
+    case "usd":
+      if (value === 0) return "$0";
+      if (Math.abs(value) < 0.01) return `$${value.toPrecision(2)}`;
+      return `$${compact(value, 2)}`;
+    case "decimal":
+      return trim(value, Math.abs(value) < 10 ? 2 : 1);
+    default:
+      return compact(value, 1);
+  }
+}
+
+function compact(value: number, digits: number): string {
+  const abs = Math.abs(value);
+  if (abs >= 1e9) return `${trim(value / 1e9, 1)}B`;
+  if (abs >= 1e6) return `${trim(value / 1e6, 1)}M`;
+  if (abs >= 1e4) return `${trim(value / 1e3, 1)}k`;
+  return trim(value, abs >= 100 ? 0 : digits);
+}
+
+/** Fixed decimals without trailing zeros: 2.50 → 2.5, 3.00 → 3. */
+function trim(value: number, digits: number): string {
+  return String(Number(value.toFixed(digits)));
+}
+
+/**
+ * Ticks from 0 to a "nice" top above `max` (steps of 1, 2 or 5 × 10ⁿ), about `count` of them,
+ * so an axis reads 0, 2k, 4k, 6k rather than 0, 1833, 3667, 5500.
+ */
+export function niceTicks(max: number, count = 4): number[] {
+  if (!(max > 0)) return [0, 1];
+  const rough = max / count;
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const step =
+    [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= rough) ??
+    10 * magnitude;
+  const ticks: number[] = [];
+  for (let tick = 0; tick < max + step / 2 && ticks.length <= count + 1; tick += step) {
+    ticks.push(Number(tick.toPrecision(12)));
+  }
+  if ((ticks.at(-1) ?? 0) < max) ticks.push(Number((ticks.length * step).toPrecision(12)));
+  return ticks;
+}
+
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+const TIME_STEPS = [
+  HOUR_MS,
+  3 * HOUR_MS,
+  6 * HOUR_MS,
+  12 * HOUR_MS,
+  DAY_MS,
+  2 * DAY_MS,
+  7 * DAY_MS,
+];
+
+/** Time ticks on whole UTC hours or days, at most about 7 over the range. */
+export function timeTicks(from: number, to: number): number[] {
+  const span = Math.max(to - from, HOUR_MS);
+  const step = TIME_STEPS.find((candidate) => span / candidate <= 7) ?? 14 * DAY_MS;
+  const first = Math.ceil(from / step) * step;
+  const ticks: number[] = [];
+  for (let tick = first; tick <= to; tick += step) ticks.push(tick);
+  return ticks;
+}
+
+/** UTC: "14:00" within a day, "07-01" across days, "07-01 14:00" in tables. */
+export function formatTick(t: number, span: number): string {
+  const iso = new Date(t).toISOString();
+  return span <= 2 * DAY_MS ? iso.slice(11, 16) : iso.slice(5, 10);
+}
+
+export function formatBucket(t: number, granularity: "hour" | "day"): string {
+  const iso = new Date(t).toISOString();
+  return granularity === "hour" ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : iso.slice(0, 10);
+}
+
+const WIDTH = 560;
+const HEIGHT = 220;
+const MARGIN = { top: 12, right: 16, bottom: 28, left: 56 };
+
+/** Path segments of a series, broken where a value is missing. */
+function pathOf(points: { x: number; y: number | null }[]): string {
+  let d = "";
+  let pen = false;
+  for (const point of points) {
+    if (point.y === null) {
+      pen = false;
+      continue;
+    }
+    d += `${pen ? "L" : "M"}${point.x.toFixed(1)},${point.y.toFixed(1)}`;
+    pen = true;
+  }
+  return d;
+}
+
+export interface LineChartProps {
+  /** Unique on the page: the ids of the title, description and table derive from it. */
+  id: string;
+  title: string;
+  /** What the chart shows, for screen readers (and the tooltip of the image). */
+  description: string;
+  format: ValueFormat;
+  from: number;
+  to: number;
+  granularity: "hour" | "day";
+  series: ChartSeries[];
+  /** A shared top for the y axis, so charts side by side compare at a glance. */
+  yMax?: number;
+}
+
+/** A line chart over time, with a legend and its data as a table. */
+export function LineChart(props: LineChartProps) {
+  const { id, from, to, format } = props;
+  const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
+  const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const values = props.series.flatMap((s) => s.points.map((p) => p.value)).filter(isNumber);
+  const hasData = values.length > 0;
+  const yTicks = niceTicks(Math.max(props.yMax ?? 0, ...values, 0));
+  const yTop = yTicks.at(-1) ?? 1;
+  const span = Math.max(to - from, 1);
+  const x = (t: number) => MARGIN.left + ((t - from) / span) * plotWidth;
+  const y = (value: number) => MARGIN.top + plotHeight - (value / yTop) * plotHeight;
+  const titleId = `${id}-title`;
+  const descId = `${id}-desc`;
+  return (
+    <figure class="chart" aria-labelledby={`${id}-caption`}>
+      <figcaption id={`${id}-caption`} class="chart-title">
+        {props.title}
+      </figcaption>
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        width="100%"
+        role="img"
+        aria-labelledby={`${titleId} ${descId}`}
+        class="chart-svg"
+      >
+        <title id={titleId}>{props.title}</title>
+        <desc id={descId}>
+          {hasData
+            ? `${props.description} ${props.series.length} line${props.series.length === 1 ? "" : "s"}: ${props.series.map((s) => s.name).join(", ")}. The numbers are in the table below.`
+            : `${props.description} No data in this range.`}
+        </desc>
+        {/* role="img" makes these children presentational: the title and desc speak for them. */}
+        <g>
+          {yTicks.map((tick) => (
+            <g>
+              <line
+                x1={MARGIN.left}
+                x2={WIDTH - MARGIN.right}
+                y1={y(tick)}
+                y2={y(tick)}
+                stroke="#dde2ea"
+                stroke-width="1"
+              />
+              <text
+                x={MARGIN.left - 6}
+                y={y(tick) + 4}
+                text-anchor="end"
+                font-size="11"
+                fill="#5b6577"
+              >
+                {formatValue(tick, format)}
+              </text>
+            </g>
+          ))}
+          {timeTicks(from, to).map((tick) => (
+            <g>
+              <line
+                x1={x(tick)}
+                x2={x(tick)}
+                y1={MARGIN.top + plotHeight}
+                y2={MARGIN.top + plotHeight + 4}
+                stroke="#5b6577"
+              />
+              <text x={x(tick)} y={HEIGHT - 8} text-anchor="middle" font-size="11" fill="#5b6577">
+                {formatTick(tick, span)}
+              </text>
+            </g>
+          ))}
+          <line
+            x1={MARGIN.left}
+            x2={WIDTH - MARGIN.right}
+            y1={MARGIN.top + plotHeight}
+            y2={MARGIN.top + plotHeight}
+            stroke="#5b6577"
+          />
+          {hasData ? null : (
+            <text
+              x={MARGIN.left + plotWidth / 2}
+              y={MARGIN.top + plotHeight / 2}
+              text-anchor="middle"
+              font-size="13"
+              fill="#5b6577"
+            >
+              No data in this range
+            </text>
+          )}
+          {props.series.map((series, index) => {
+            const color = seriesColor(index, series.muted);
+            const points = series.points.map((p) => ({
+              x: x(p.t),
+              y: p.value === null ? null : y(p.value),
+            }));
+            return (
+              <g>
+                <path
+                  d={pathOf(points)}
+                  fill="none"
+                  stroke={color}
+                  stroke-width="2"
+                  stroke-dasharray={series.muted ? "5 4" : undefined}
+                  stroke-linejoin="round"
+                />
+                {/* A dot per point: a lone point (one hour of data) still shows. */}
+                {points.map((p) =>
+                  p.y === null ? null : <circle cx={p.x} cy={p.y} r="2.5" fill={color} />,
+                )}
+              </g>
+            );
+          })}
+        </g>
+      </svg>
+      {props.series.length > 1 || props.series.some((s) => s.muted) ? (
+        <Legend series={props.series} />
+      ) : null}
+      {hasData ? <ChartTable {...props} /> : null}
+    </figure>
+  );
+}
+
+function isNumber(value: number | null): value is number {
+  return value !== null && Number.isFinite(value);
+}
+
+export function Legend({ series }: { series: ChartSeries[] }) {
+  return (
+    <ul class="chart-legend">
+      {series.map((one, index) => (
+        <li class={one.muted ? "muted" : undefined}>
+          <svg width="18" height="10" aria-hidden="true">
+            <line
+              x1="0"
+              x2="18"
+              y1="5"
+              y2="5"
+              stroke={seriesColor(index, one.muted)}
+              stroke-width="3"
+              stroke-dasharray={one.muted ? "5 3" : undefined}
+            />
+          </svg>{" "}
+          {one.name}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** The chart's numbers, for screen readers and for anyone who wants the exact values. */
+function ChartTable(props: LineChartProps) {
+  const times = [...new Set(props.series.flatMap((s) => s.points.map((p) => p.t)))].sort(
+    (a, b) => a - b,
+  );
+  const byTime = props.series.map((s) => new Map(s.points.map((p) => [p.t, p.value])));
+  return (
+    <details class="chart-data">
+      <summary>Data table: {props.title}</summary>
+      <table class="table compact">
+        <thead>
+          <tr>
+            <th scope="col">{props.granularity === "hour" ? "Hour (UTC)" : "Day (UTC)"}</th>
+            {props.series.map((s) => (
+              <th scope="col">{s.name}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {times.map((t) => (
+            <tr>
+              <th scope="row">{formatBucket(t, props.granularity)}</th>
+              {byTime.map((values) => (
+                <td class="numeric">{formatValue(values.get(t) ?? null, props.format)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
+/** A small trend line without axes, for a summary; its label says the numbers. */
+export function Sparkline(props: {
+  label: string;
+  points: ChartPoint[];
+  from: number;
+  to: number;
+}) {
+  const width = 140;
+  const height = 32;
+  const values = props.points.map((p) => p.value).filter(isNumber);
+  const top = Math.max(...values, 0) || 1;
+  const span = Math.max(props.to - props.from, 1);
+  const points = props.points.map((p) => ({
+    x: 2 + ((p.t - props.from) / span) * (width - 4),
+    y: p.value === null ? null : height - 3 - (p.value / top) * (height - 6),
+  }));
+  return (
+    <svg
+      class="sparkline"
+      viewBox={`0 0 ${width} ${height}`}
+      width={width}
+      height={height}
+      role="img"
+      aria-label={props.label}
+    >
+      <title>{props.label}</title>
+      <line x1="0" x2={width} y1={height - 2} y2={height - 2} stroke="#dde2ea" />
+      <path d={pathOf(points)} fill="none" stroke={seriesColor(0)} stroke-width="1.5" />
+      {points.map((p) =>
+        p.y === null ? null : <circle cx={p.x} cy={p.y} r="1.5" fill={seriesColor(0)} />,
+      )}
+    </svg>
+  );
+}

@@ -1,0 +1,189 @@
+import type { MetricsPoint, MetricsSeries, PromptMetrics } from "../../workers/core/telemetry";
+
+/**
+ * A stand-in for the telemetry worker behind the admin worker's `TELEMETRY` service binding
+ * (vitest.config.ts). It runs in Node, answers the metrics route with canned figures, and
+ * records every query it gets; tests read the record through the binding itself at
+ * `GET /__test/requests?prompt=<name>` (tests use unique prompt names, so files never mix).
+ *
+ * What it answers depends on the prompt name's first segment:
+ * - `broken/…`: 500 (telemetry down);
+ * - `refused/…`: 422 naming `query.granularity` (the two workers disagree on a rule);
+ * - `quiet/…`: no series;
+ * - anything else: the canned series below, for the `groupBy` asked.
+ */
+
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+
+function point(
+  start: string,
+  figures: Partial<Omit<MetricsPoint, "start">> & { calls: number; errors: number },
+): MetricsPoint {
+  return {
+    start,
+    errorRate: figures.calls > 0 ? figures.errors / figures.calls : null,
+    latencyMs: { p50: null, p95: null },
+    timeToFirstTokenMs: { p50: null, p95: null },
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+    scores: {},
+    ...figures,
+  };
+}
+
+/** v1, v2 and v99 (which no test prompt has): totals the tests look for, in two buckets. */
+function versionSeries(from: string, bucket: (index: number) => string): MetricsSeries[] {
+  return [
+    {
+      version: 1,
+      points: [
+        point(bucket(0), {
+          calls: 1000,
+          errors: 30,
+          latencyMs: { p50: 400, p95: 1500 },
+          timeToFirstTokenMs: { p50: 150, p95: 600 },
+          inputTokens: 2_000_000,
+          outputTokens: 300_000,
+          costUsd: 10,
+          scores: { helpfulness: { n: 250, mean: 0.8, sd: 0.1 } },
+        }),
+        point(bucket(2), {
+          calls: 200,
+          errors: 6,
+          latencyMs: { p50: 400, p95: 1500 },
+          timeToFirstTokenMs: { p50: 150, p95: 600 },
+          inputTokens: 400_000,
+          outputTokens: 60_000,
+          costUsd: 2.5,
+          scores: { helpfulness: { n: 50, mean: 0.92, sd: 0.05 } },
+        }),
+      ],
+      total: point(from, {
+        calls: 1200,
+        errors: 36,
+        latencyMs: { p50: 400, p95: 1500 },
+        timeToFirstTokenMs: { p50: 150, p95: 600 },
+        inputTokens: 2_400_000,
+        outputTokens: 360_000,
+        costUsd: 12.5,
+        scores: { helpfulness: { n: 300, mean: 0.82, sd: 0.1 } },
+      }),
+    },
+    {
+      version: 2,
+      points: [
+        point(bucket(1), {
+          calls: 300,
+          errors: 3,
+          latencyMs: { p50: 250, p95: 1000 },
+          timeToFirstTokenMs: { p50: 100, p95: 400 },
+          inputTokens: 600_000,
+          outputTokens: 90_000,
+          costUsd: 3.25,
+          scores: { helpfulness: { n: 80, mean: 0.91, sd: 0.04 } },
+        }),
+      ],
+      total: point(from, {
+        calls: 300,
+        errors: 3,
+        latencyMs: { p50: 250, p95: 1000 },
+        timeToFirstTokenMs: { p50: 100, p95: 400 },
+        inputTokens: 600_000,
+        outputTokens: 90_000,
+        costUsd: 3.25,
+        scores: { helpfulness: { n: 80, mean: 0.91, sd: 0.04 } },
+      }),
+    },
+    {
+      version: 99,
+      points: [point(bucket(1), { calls: 7, errors: 7, latencyMs: { p50: 60, p95: 100 } })],
+      total: point(from, { calls: 7, errors: 7, latencyMs: { p50: 60, p95: 100 } }),
+    },
+  ];
+}
+
+function labelSeries(from: string, bucket: (index: number) => string): MetricsSeries[] {
+  return [
+    {
+      label: "production",
+      points: [point(bucket(0), { calls: 900, errors: 9 })],
+      total: point(from, { calls: 900, errors: 9 }),
+    },
+    {
+      label: null,
+      points: [point(bucket(0), { calls: 42, errors: 0 })],
+      total: point(from, { calls: 42, errors: 0 }),
+    },
+  ];
+}
+
+function variantSeries(from: string, bucket: (index: number) => string): MetricsSeries[] {
+  return ["control", "treatment"].map((variant, index) => ({
+    experimentId: "exp_greeting",
+    variant,
+    points: [point(bucket(index), { calls: 50 + index, errors: index })],
+    total: point(from, { calls: 50 + index, errors: index }),
+  }));
+}
+
+const received: {
+  prompt: string;
+  projectId: string;
+  path: string;
+  query: Record<string, string>;
+}[] = [];
+
+const METRICS_PATH = /^\/internal\/projects\/([^/]+)\/prompts\/([^/]+)\/metrics$/;
+
+export function fakeTelemetry(request: Request): Response {
+  const url = new URL(request.url);
+  if (url.pathname === "/__test/requests") {
+    const prompt = url.searchParams.get("prompt");
+    return Response.json(received.filter((entry) => entry.prompt === prompt));
+  }
+  const match = METRICS_PATH.exec(url.pathname);
+  if (!match || request.method !== "GET") {
+    return new Response("not a telemetry route", { status: 404 });
+  }
+  const projectId = decodeURIComponent(match[1]!);
+  const prompt = decodeURIComponent(match[2]!);
+  const query = Object.fromEntries(url.searchParams);
+  received.push({ prompt, projectId, path: url.pathname, query });
+
+  if (prompt.startsWith("broken/")) return new Response("boom", { status: 500 });
+  if (prompt.startsWith("refused/")) {
+    return Response.json(
+      {
+        type: "https://cuecard.dev/problems/validation_failed",
+        title: "Validation failed",
+        status: 422,
+        detail: "Some fields are not valid; see errors.",
+        code: "validation_failed",
+        errors: [{ field: "query.granularity", message: "hourly data is kept for 14 days" }],
+      },
+      { status: 422, headers: { "content-type": "application/problem+json" } },
+    );
+  }
+  const from = query.from ?? new Date(0).toISOString();
+  const to = query.to ?? new Date().toISOString();
+  const granularity = query.granularity === "hour" ? "hour" : "day";
+  const step = granularity === "hour" ? HOUR_MS : DAY_MS;
+  const first = Math.floor(Date.parse(from) / step) * step;
+  const bucket = (index: number) => new Date(first + index * step).toISOString();
+  const groupBy =
+    query.groupBy === "label" ? "label" : query.groupBy === "variant" ? "variant" : "version";
+  let series: MetricsSeries[] = [];
+  if (!prompt.startsWith("quiet/")) {
+    if (groupBy === "version") series = versionSeries(from, bucket);
+    else if (groupBy === "label") series = labelSeries(from, bucket);
+    else series = variantSeries(from, bucket);
+  }
+  // The canned label and variant series are not split by version; only version series filter.
+  if (query.version && groupBy === "version") {
+    series = series.filter((s) => s.version === Number(query.version));
+  }
+  const body: PromptMetrics = { prompt, groupBy, granularity, from, to, series };
+  return Response.json(body);
+}

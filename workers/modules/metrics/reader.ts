@@ -1,0 +1,104 @@
+import { ProblemError } from "@cuecard/core/problem";
+import type { MetricsGranularity, MetricsGrouping, PromptMetrics } from "@cuecard/core/telemetry";
+import { TelemetryMetrics } from "./schemas";
+
+/**
+ * How the control plane reads telemetry: one small interface, two implementations, chosen once
+ * per request from the bindings (workers/admin/platform.ts). Telemetry is an optional module: a
+ * deployment without the telemetry worker gets `NoopTelemetryReader`, and everything else works
+ * exactly as without it.
+ */
+export interface TelemetryReader {
+  /** False for the no-op reader: the API and the pages say telemetry is not deployed. */
+  readonly deployed: boolean;
+  promptMetrics(query: TelemetryQuery): Promise<PromptMetrics>;
+}
+
+/** A metrics query with its range resolved (see `resolveMetricsQuery`). */
+export interface TelemetryQuery {
+  projectId: string;
+  prompt: string;
+  groupBy: MetricsGrouping;
+  /** ISO 8601, UTC. */
+  from: string;
+  to: string;
+  granularity: MetricsGranularity;
+  version?: number;
+  label?: string;
+}
+
+// Declares the hook on the app's optional modules (see OptionalModules in platform/context.ts).
+declare module "../../platform/context" {
+  interface OptionalModules {
+    telemetry: TelemetryReader;
+  }
+}
+
+/** The reader for this deployment: over the `TELEMETRY` service binding, or the no-op one. */
+export function telemetryReaderOf(binding: Fetcher | undefined): TelemetryReader {
+  return binding ? new ServiceTelemetryReader(binding) : new NoopTelemetryReader();
+}
+
+/** No telemetry worker: every range is empty. */
+export class NoopTelemetryReader implements TelemetryReader {
+  readonly deployed = false;
+  async promptMetrics(query: TelemetryQuery): Promise<PromptMetrics> {
+    const { prompt, groupBy, granularity, from, to } = query;
+    return { prompt, groupBy, granularity, from, to, series: [] };
+  }
+}
+
+const UNAVAILABLE = "Telemetry did not answer. Try again in a minute.";
+
+/**
+ * Asks the telemetry worker over its service binding (never the public internet): `GET
+ * /internal/projects/{projectId}/prompts/{name}/metrics`, the prompt name as one encoded segment.
+ */
+export class ServiceTelemetryReader implements TelemetryReader {
+  readonly deployed = true;
+  constructor(private readonly service: Fetcher) {}
+
+  async promptMetrics(query: TelemetryQuery): Promise<PromptMetrics> {
+    const params = new URLSearchParams({
+      groupBy: query.groupBy,
+      from: query.from,
+      to: query.to,
+      granularity: query.granularity,
+    });
+    if (query.version !== undefined) params.set("version", String(query.version));
+    if (query.label !== undefined) params.set("label", query.label);
+    // The host is ignored by a service binding; it only makes the URL absolute.
+    const url = `https://telemetry.internal/internal/projects/${encodeURIComponent(query.projectId)}/prompts/${encodeURIComponent(query.prompt)}/metrics?${params}`;
+    let response: Response;
+    try {
+      response = await this.service.fetch(url, { headers: { accept: "application/json" } });
+    } catch (error) {
+      console.error("telemetry unreachable", String(error));
+      throw new ProblemError("unavailable", UNAVAILABLE);
+    }
+    if (response.status === 400 || response.status === 422) {
+      // The admin API validates the same parameters first, so this is a disagreement between
+      // the two workers' rules; the client still learns which field, as telemetry named it.
+      const problem = (await response.json().catch(() => ({}))) as {
+        detail?: unknown;
+        errors?: { field: string; message: string }[];
+      };
+      throw new ProblemError(
+        "validation_failed",
+        typeof problem.detail === "string" ? problem.detail : "Telemetry refused the query.",
+        { errors: Array.isArray(problem.errors) ? problem.errors : undefined },
+      );
+    }
+    if (!response.ok) {
+      console.error("telemetry answered", response.status, await response.text().catch(() => ""));
+      throw new ProblemError("unavailable", UNAVAILABLE);
+    }
+    const parsed = TelemetryMetrics.safeParse(await response.json().catch(() => undefined));
+    if (!parsed.success) {
+      // Passed on as it came, a malformed answer would break the document's promise to clients.
+      console.error("telemetry answer does not match PromptMetrics", parsed.error.issues[0]);
+      throw new ProblemError("unavailable", UNAVAILABLE);
+    }
+    return parsed.data;
+  }
+}
