@@ -2689,6 +2689,154 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/projects/{project}/prompts/{name}/metrics": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Calls, errors, latency, tokens, cost and scores of a prompt over time
+     * @description One series per version, label or experiment variant, read from the telemetry worker. Hours (or days) without calls are left out of `points`; `total` covers the whole range. Versions telemetry reports that the prompt does not have are kept and marked `unknownVersion`. Without a telemetry worker, `telemetry` is `not_deployed` and `series` is empty.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description One series per version (default), label or experiment variant */
+          groupBy?: "version" | "label" | "variant";
+          /** @description Start of the range (inclusive); default: 7 days before `to` */
+          from?: string;
+          /** @description End of the range (exclusive); default: now */
+          to?: string;
+          /** @description Points per hour or per day; default: hour for ranges up to 2 days, else day */
+          granularity?: "hour" | "day";
+          /** @description Only calls that used this version */
+          version?: number;
+          /** @description Only calls that asked for this label */
+          label?: string;
+        };
+        header?: never;
+        path: {
+          project: string;
+          /** @description The prompt name as one URL-encoded path segment, e.g. support%2Ftriage */
+          name: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The prompt's metrics over the range */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["PromptMetrics"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `prompts:read` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Telemetry did not answer; try again */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/projects/{project}/keys": {
     parameters: {
       query?: never;
@@ -4504,6 +4652,58 @@ export interface components {
       isRollback: boolean;
       actor: string;
       createdAt: string;
+    };
+    PromptMetrics: {
+      prompt: string;
+      /** @enum {string} */
+      groupBy: "version" | "label" | "variant";
+      /** @enum {string} */
+      granularity: "hour" | "day";
+      from: string;
+      to: string;
+      series: components["schemas"]["MetricsSeries"][];
+      /**
+       * @description `not_deployed` when this deployment has no telemetry worker: `series` is then always empty
+       * @enum {string}
+       */
+      telemetry: "deployed" | "not_deployed";
+    };
+    MetricsSeries: {
+      version?: number;
+      label?: string | null;
+      experimentId?: string;
+      variant?: string;
+      points: components["schemas"]["MetricsPoint"][];
+      total: components["schemas"]["MetricsPoint"];
+      /** @description Present and true when telemetry reports a version this prompt does not have (an app sent a wrong version number): the calls are kept, not dropped */
+      unknownVersion?: boolean;
+    };
+    MetricsPoint: {
+      /** @description Start of the hour or day (UTC) */
+      start: string;
+      calls: number;
+      errors: number;
+      /** @description errors / calls; null without calls */
+      errorRate: number | null;
+      latencyMs: {
+        p50: number | null;
+        p95: number | null;
+      };
+      timeToFirstTokenMs: {
+        p50: number | null;
+        p95: number | null;
+      };
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      scores: {
+        [key: string]: components["schemas"]["ScoreSummary"];
+      };
+    };
+    ScoreSummary: {
+      n: number;
+      mean: number;
+      sd: number;
     };
     Webhook: {
       id: string;
