@@ -2,6 +2,7 @@ import { LABEL_MAX, PROJECT_MAX, PROMPT_NAME_MAX, VERSION_MAX } from "@cuecard/c
 import {
   LABEL_PATTERN,
   LABEL_RULE,
+  PROJECT_PATTERN,
   PROMPT_NAME_PATTERN,
   PROMPT_NAME_RULE,
 } from "@cuecard/core/names";
@@ -162,4 +163,9 @@ export function eventSchemas(now: () => number = Date.now) {
 
 export type EventSchemas = ReturnType<typeof eventSchemas>;
 
-export const projectId = z.string().min(1).max(PROJECT_MAX);
+export const projectId = z
+  .string()
+  .min(1)
+  .max(PROJECT_MAX)
+  .regex(PROJECT_PATTERN, "use only a-z, 0-9 and '-'");
+export const experimentId = name(TELEMETRY_NAME_MAX);

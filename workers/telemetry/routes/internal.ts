@@ -7,7 +7,7 @@ import {
   promptMetrics,
   promptName,
 } from "../metrics";
-import { projectId } from "../schemas";
+import { experimentId, projectId } from "../schemas";
 
 function pathParam(
   value: string,
@@ -56,7 +56,7 @@ export function registerInternalQueries(app: TelemetryApp) {
 
   app.get("/internal/projects/:projectId/experiments/:experimentId/exposures", async (c) => {
     const project = pathParam(c.req.param("projectId"), projectId, "projectId");
-    const experimentId = c.req.param("experimentId");
-    return c.json(await experimentExposures(c.env.TELEMETRY_DB, project, experimentId));
+    const experiment = pathParam(c.req.param("experimentId"), experimentId, "experimentId");
+    return c.json(await experimentExposures(c.env.TELEMETRY_DB, project, experiment));
   });
 }
