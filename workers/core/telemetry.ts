@@ -123,6 +123,8 @@ export const SCORE_NAME_MAX = 100;
 export const SCORE_CATEGORY_MAX = 200;
 export const SCORE_COMMENT_MAX = 2000;
 export const ERROR_MESSAGE_MAX = 1000;
+/** Every other name an event carries: provider, operation, finish reason, error type, experiment id, key and variant. */
+export const TELEMETRY_NAME_MAX = 200;
 /** An hour: a larger latency is a clock error, not a call. */
 export const LATENCY_MS_MAX = 3_600_000;
 export const TOKENS_MAX = 100_000_000;
@@ -144,7 +146,7 @@ const LAST_BOUND_MS = LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1] ?? 0;
 /** The bucket a latency falls in: 0 … LATENCY_BUCKETS_MS.length (the overflow bucket). */
 export function latencyBucket(ms: number): number {
   let low = 0;
-  let high = LATENCY_BUCKETS_MS.length;
+  let high: number = LATENCY_BUCKETS_MS.length;
   while (low < high) {
     const mid = (low + high) >> 1;
     if (ms <= (LATENCY_BUCKETS_MS[mid] ?? LAST_BOUND_MS)) high = mid;
