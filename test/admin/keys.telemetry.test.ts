@@ -88,6 +88,31 @@ describe("keys that may send telemetry", () => {
   });
 });
 
+describe("upgrading: records published before sendTelemetry", () => {
+  it("a republish rewrites an old key record with the key's sendTelemetry", async () => {
+    const { created } = await createKey({ name: uniqueName("server"), role: "reader" });
+    const recordKey = readKeyRecordKey(await hashKey(created.secret));
+    // The record as the publisher wrote it before the field existed (the edge refuses its
+    // telemetry: test/edge/telemetry-ingest.test.ts).
+    const { sendTelemetry: _, ...old } = (await publishedRecord(created.secret)) as ReadKeyRecord;
+    await env.PROMPTS_KV.put(recordKey, JSON.stringify(old));
+    expect(await publishedRecord(created.secret)).not.toHaveProperty("sendTelemetry");
+
+    let after: string | undefined;
+    for (let round = 0; round < 50; round++) {
+      const report = await json(
+        await api(
+          "POST",
+          `/projects/default/republish${after ? `?after=${encodeURIComponent(after)}` : ""}`,
+        ),
+      );
+      if (report.complete) break;
+      after = report.nextCursor;
+    }
+    expect((await publishedRecord(created.secret))?.sendTelemetry).toBe(true);
+  });
+});
+
 describe("the keys page", () => {
   const origin = "http://admin.test";
   async function adminSession() {
