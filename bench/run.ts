@@ -105,7 +105,13 @@ async function seed(mf: Miniflare) {
   await kv.put(
     readKeyRecordKey(await hashKey(key)),
     JSON.stringify(
-      readKeyRecord({ keyId: "bench", projectId: PROJECT, role: "reader", expiresAt: null }),
+      readKeyRecord({
+        keyId: "bench",
+        projectId: PROJECT,
+        role: "reader",
+        expiresAt: null,
+        sendTelemetry: false,
+      }),
     ),
   );
   const text = "Hello {{customer}}, thanks for contacting support about {{topic}}.";

@@ -2955,7 +2955,7 @@ export interface paths {
     put?: never;
     /**
      * Create a key
-     * @description The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes).
+     * @description The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false` — do that for a read key shipped in a browser app.
      */
     post: {
       parameters: {
@@ -2974,6 +2974,11 @@ export interface paths {
             role: "reader" | "editor" | "publisher" | "admin";
             /** Format: date-time */
             expiresAt?: string;
+            /**
+             * @description May send telemetry (events, scores, traces) to the edge. Set false for a read key shipped in a browser app, so nobody can poison metrics or experiment results from a web page; it can still read prompts.
+             * @default true
+             */
+            sendTelemetry?: boolean;
           };
         };
       };
@@ -4492,6 +4497,8 @@ export interface components {
       expiresAt: string | null;
       revokedAt: string | null;
       lastUsedAt: string | null;
+      /** @description Whether the key may send telemetry (events, scores, traces) to the edge */
+      sendTelemetry: boolean;
     };
     Problem: {
       type: string;
@@ -4507,13 +4514,15 @@ export interface components {
         | "validation_failed"
         | "unauthorized"
         | "forbidden"
+        | "telemetry_not_allowed"
         | "not_found"
         | "method_not_allowed"
         | "conflict"
         | "stale_revision"
         | "rate_limited"
         | "internal_error"
-        | "unavailable";
+        | "unavailable"
+        | "telemetry_not_configured";
       requestId?: string;
       errors?: {
         field: string;

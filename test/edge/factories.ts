@@ -113,20 +113,23 @@ export async function putPointer(
   return pointer;
 }
 
-/** A read key whose record is published to KV. */
+/** A read key whose record is published to KV (allowed to send telemetry, as new keys are). */
 export async function seedReadKey(options: {
   project: string;
   role?: Role;
   expiresAt?: string | null;
+  sendTelemetry?: boolean;
+  keyId?: string;
   kv?: KVNamespace;
 }): Promise<string> {
   const role = options.role ?? "reader";
   const key = generateKey(role);
   const record = readKeyRecord({
-    keyId: uniqueName("key"),
+    keyId: options.keyId ?? uniqueName("key"),
     projectId: options.project,
     role,
     expiresAt: options.expiresAt ?? null,
+    sendTelemetry: options.sendTelemetry ?? true,
   });
   await (options.kv ?? env.PROMPTS_KV).put(
     readKeyRecordKey(await hashKey(key)),

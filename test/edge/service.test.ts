@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import edge from "../../workers/edge/index";
 import { type OpenApiDocument, responseSchema, shapeProblems } from "../openapi-shape";
 import { edgeFetch, renderRequest } from "./edge-client";
-import { seedProject, seedPrompt } from "./factories";
+import { seedProject, seedPrompt, seedReadKey } from "./factories";
 
 describe("service routes", () => {
   it("reports health without a key", async () => {
@@ -68,6 +68,23 @@ describe("service routes", () => {
         }),
       ],
     ];
+    // Telemetry answers come from the telemetry worker (here its stand-in, fake-telemetry.ts);
+    // the 401/403 are the edge's own.
+    const sendEvents = (answer: string, withKey: string | null = key) =>
+      edgeFetch("/v1/events", {
+        key: withKey ?? undefined,
+        method: "POST",
+        headers: { "content-type": "application/json", "x-fake-answer": answer },
+        body: '{"events":[]}',
+      });
+    const readOnlyKey = await seedReadKey({ project, sendTelemetry: false });
+    answers.push(
+      ["POST", "/v1/events", 200, await sendEvents("accepted")],
+      ["POST", "/v1/events", 207, await sendEvents("partial")],
+      ["POST", "/v1/events", 429, await sendEvents("rate-limited")],
+      ["POST", "/v1/events", 401, await sendEvents("accepted", null)],
+      ["POST", "/v1/events", 403, await sendEvents("accepted", readOnlyKey)],
+    );
     for (const [method, path, status, response] of answers) {
       expect(response.status, `${method} ${path}`).toBe(status);
       const problems = shapeProblems(

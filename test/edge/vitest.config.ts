@@ -1,13 +1,22 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { fakeTelemetry, fakeTelemetryRecords } from "./fake-telemetry";
 
 export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "../../workers/edge/wrangler.toml" },
-      // The isolate cache is off for HTTP tests so every request reads KV; the cache itself is
-      // tested directly with a fake clock in isolate-cache.test.ts.
-      miniflare: { bindings: { ISOLATE_CACHE_TTL_MS: "0" } },
+      miniflare: {
+        // The isolate cache is off for HTTP tests so every request reads KV; the cache itself is
+        // tested directly with a fake clock in isolate-cache.test.ts.
+        bindings: { ISOLATE_CACHE_TTL_MS: "0" },
+        // The telemetry worker is someone else's deployable: a Node stand-in that records what
+        // the edge forwards (fake-telemetry.ts). The second binding reads those records back.
+        serviceBindings: {
+          TELEMETRY: fakeTelemetry,
+          FAKE_TELEMETRY_RECORDS: fakeTelemetryRecords,
+        },
+      },
     }),
   ],
   test: {

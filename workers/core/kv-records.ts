@@ -80,7 +80,19 @@ export interface ReadKeyRecord {
   projectId: string;
   role: Role;
   expiresAt: string | null;
+  /**
+   * Whether the key may send telemetry (events, scores, traces) through the edge. Absent in
+   * records published before the field existed: readers treat absence as NOT allowed, so an old
+   * record can never widen what a key may do (README: Upgrading says to republish). Not a format
+   * bump: the rest of the record reads as before, so keys keep reading prompts meanwhile.
+   */
+  sendTelemetry?: boolean;
 }
+
+/** What the publisher states about every key it writes: nothing left to a reader's default. */
+export type NewReadKeyRecord = Omit<ReadKeyRecord, "format" | "sendTelemetry"> & {
+  sendTelemetry: boolean;
+};
 
 /** A record whose format this reader does not know: never served as if it were understood. */
 export class KvFormatError extends Error {
@@ -108,7 +120,7 @@ export function withdrawnRecord(name: string, archivedAt: string): WithdrawnReco
   return { format: KV_FORMAT, withdrawn: "archived", name, archivedAt };
 }
 
-export function readKeyRecord(record: Omit<ReadKeyRecord, "format">): ReadKeyRecord {
+export function readKeyRecord(record: NewReadKeyRecord): ReadKeyRecord {
   return { format: KV_FORMAT, ...record };
 }
 
@@ -137,6 +149,11 @@ export function readVersionRecord(
 
 export function readReadKeyRecord(key: string, value: unknown): ReadKeyRecord | null {
   return checked(key, value);
+}
+
+/** The one reading of `sendTelemetry`: only an explicit `true` allows it. */
+export function maySendTelemetry(record: ReadKeyRecord): boolean {
+  return record.sendTelemetry === true;
 }
 
 export const labelPointerKey = (projectId: string, name: string, label: string) =>

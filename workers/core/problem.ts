@@ -14,6 +14,7 @@ export const PROBLEM_CODES = [
   "validation_failed",
   "unauthorized",
   "forbidden",
+  "telemetry_not_allowed",
   "not_found",
   "method_not_allowed",
   "conflict",
@@ -21,6 +22,7 @@ export const PROBLEM_CODES = [
   "rate_limited",
   "internal_error",
   "unavailable",
+  "telemetry_not_configured",
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
@@ -32,6 +34,7 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   validation_failed: 422,
   unauthorized: 401,
   forbidden: 403,
+  telemetry_not_allowed: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -39,6 +42,7 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   rate_limited: 429,
   internal_error: 500,
   unavailable: 503,
+  telemetry_not_configured: 503,
 };
 
 const TITLES: Record<ProblemCode, string> = {
@@ -49,6 +53,7 @@ const TITLES: Record<ProblemCode, string> = {
   validation_failed: "Validation failed",
   unauthorized: "Unauthorized",
   forbidden: "Forbidden",
+  telemetry_not_allowed: "This key may not send telemetry",
   not_found: "Not found",
   method_not_allowed: "Method not allowed",
   conflict: "Conflict",
@@ -56,6 +61,7 @@ const TITLES: Record<ProblemCode, string> = {
   rate_limited: "Too many requests",
   internal_error: "Internal error",
   unavailable: "Service unavailable",
+  telemetry_not_configured: "Telemetry is not configured",
 };
 
 export interface FieldError {

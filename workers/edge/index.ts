@@ -4,10 +4,12 @@ import { registerBatchPrompts } from "./routes/batch-prompts";
 import { registerGetPrompt } from "./routes/get-prompt";
 import { registerRenderPrompt } from "./routes/render-prompt";
 import { registerService } from "./routes/service";
+import { registerTelemetry } from "./routes/telemetry";
 
 /**
  * Cuecard edge worker (data plane): serves published prompts from Workers KV through an isolate
- * cache. Read-only; it has no D1 binding and never talks to the admin worker.
+ * cache. Read-only; it has no D1 binding and never talks to the admin worker. Telemetry sent with
+ * a read key is checked here and forwarded to the telemetry worker (optional, service binding).
  */
 const app: EdgeApp = new Hono();
 
@@ -18,5 +20,6 @@ registerService(app);
 registerBatchPrompts(app);
 registerGetPrompt(app);
 registerRenderPrompt(app);
+registerTelemetry(app);
 
 export default app;

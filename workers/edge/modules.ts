@@ -1,4 +1,6 @@
-import { pickVersion, type ServedPrompt, type ServedVersion } from "./prompt-store";
+import { ProblemError } from "@cuecard/core/problem";
+import { pickVersion, type ReadKey, type ServedPrompt, type ServedVersion } from "./prompt-store";
+import { forwardToTelemetry } from "./telemetry-forward";
 
 /** Who a request is for, as far as optional modules care (experiments fill in the unit). */
 export interface Audience {
@@ -34,4 +36,31 @@ export const DEFAULT_DELIVERY: DeliveryModules = {
  */
 export function deliveryModulesOf(_env: EdgeEnv): DeliveryModules {
   return DEFAULT_DELIVERY;
+}
+
+/**
+ * Where telemetry a key may send goes. Not on the hot path: ingest is a cold path, so it is a
+ * service binding to the telemetry worker (which validates, with zod, outside this bundle).
+ */
+export interface TelemetryIngest {
+  /** The ingest's answer to `request`, sent on behalf of `readKey` (already checked). */
+  ingest(request: Request, readKey: ReadKey): Promise<Response>;
+}
+
+/** A deployment without telemetry: its routes say so; prompts are served as before. */
+export const NO_TELEMETRY_INGEST: TelemetryIngest = {
+  ingest: () =>
+    Promise.reject(
+      new ProblemError(
+        "telemetry_not_configured",
+        "This deployment does not run telemetry: the edge has no TELEMETRY service binding. Deploy the cuecard-telemetry worker and bind it to the edge as TELEMETRY (workers/edge/wrangler.toml).",
+      ),
+    ),
+};
+
+/** The telemetry this deployment runs, decided here and nowhere else: bound, or the no-op. */
+export function telemetryIngestOf(env: { TELEMETRY?: Fetcher }): TelemetryIngest {
+  const service = env.TELEMETRY;
+  if (!service) return NO_TELEMETRY_INGEST;
+  return { ingest: (request, readKey) => forwardToTelemetry(service, request, readKey) };
 }

@@ -1,5 +1,10 @@
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { PROBLEM_JSON_SCHEMA } from "@cuecard/core/problem";
+import {
+  EVENT_BATCH_MAX_BYTES,
+  EVENTS_PER_BATCH_MAX,
+  TELEMETRY_EVENT_TYPES,
+} from "@cuecard/core/telemetry";
 import { RENDER_LIMITS } from "@cuecard/core/template";
 
 /**
@@ -44,13 +49,35 @@ const cacheHeaders = {
   },
 };
 
+const jsonObject = { content: { "application/json": { schema: { type: "object" } } } };
+const problemSaying = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+});
+const ingestResult = {
+  content: { "application/json": { schema: { $ref: "#/components/schemas/IngestResponse" } } },
+};
+/** What every telemetry route can answer: the ingest's own statuses, and the edge's key checks. */
+const telemetryErrors = {
+  "400": problem,
+  "401": problem,
+  "403": problemSaying("`telemetry_not_allowed`: the key may not send telemetry"),
+  "413": problem,
+  "415": problem,
+  "422": problem,
+  "429": problem,
+  "503": problemSaying("`telemetry_not_configured` in this deployment, or `unavailable` (retry)"),
+};
+const telemetryDescription =
+  "Needs a key with `sendTelemetry: true`. The body goes unchanged to the telemetry worker, whose answer is returned. A resent event `id` is counted once.";
+
 export const openApiDocument = {
   openapi: "3.1.0",
   info: {
     title: "Cuecard edge API",
     version: "1.0.0",
     description:
-      "Read-only delivery of published prompts from Cloudflare's edge. Authenticate with a read key: `Authorization: Bearer cc_reader_…`. Changes (label moves, revoked keys) are visible within about two minutes everywhere: KV propagation (~60 s) + KV cache (30 s pointers, 60 s keys) + isolate cache (TTL + 10 s revalidation).",
+      "Delivery of published prompts from Cloudflare's edge, and telemetry ingest for keys allowed to send it. Authenticate with a read key: `Authorization: Bearer cc_reader_…`. Changes (label moves, revoked keys) are visible within about two minutes everywhere: KV propagation (~60 s) + KV cache (30 s pointers, 60 s keys) + isolate cache (TTL + 10 s revalidation).",
   },
   servers: [{ url: "/" }],
   security: [{ readKey: [] }],
@@ -193,6 +220,79 @@ export const openApiDocument = {
         },
       },
     },
+    "/v1/events": {
+      post: {
+        operationId: "sendEvents",
+        summary: "Send a batch of telemetry events (generations, exposures, scores, conversions)",
+        description: telemetryDescription,
+        requestBody: {
+          required: true,
+          description: `JSON, at most ${EVENT_BATCH_MAX_BYTES} bytes and ${EVENTS_PER_BATCH_MAX} events; the shapes are TelemetryEvent in @cuecard/core/telemetry.`,
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["events"],
+                properties: {
+                  events: {
+                    type: "array",
+                    maxItems: EVENTS_PER_BATCH_MAX,
+                    items: {
+                      type: "object",
+                      required: ["type", "id", "timestamp"],
+                      properties: {
+                        type: { type: "string", enum: TELEMETRY_EVENT_TYPES },
+                        id: { type: "string" },
+                        timestamp: { type: "string", format: "date-time" },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          "200": { description: "Every event was accepted", ...ingestResult },
+          "207": { description: "Some events were rejected; see `results`", ...ingestResult },
+          ...telemetryErrors,
+        },
+      },
+    },
+    "/v1/scores": {
+      post: {
+        operationId: "sendScores",
+        summary: "Attach scores (feedback, evaluations) to generations",
+        description: telemetryDescription,
+        requestBody: {
+          required: true,
+          description: "JSON: scores as ScoreEvent in @cuecard/core/telemetry.",
+          ...jsonObject,
+        },
+        responses: {
+          "200": { description: "Every score was accepted", ...ingestResult },
+          "207": { description: "Some scores were rejected; see `results`", ...ingestResult },
+          ...telemetryErrors,
+        },
+      },
+    },
+    "/v1/otel/v1/traces": {
+      post: {
+        operationId: "sendTraces",
+        summary: "Send OpenTelemetry spans (OTLP/HTTP JSON); GenAI spans become generations",
+        description: `${telemetryDescription} Point an OTLP exporter's traces endpoint here.`,
+        requestBody: {
+          required: true,
+          description: "An OTLP ExportTraceServiceRequest as JSON.",
+          ...jsonObject,
+        },
+        responses: {
+          "200": { description: "The spans were accepted", ...jsonObject },
+          "207": { description: "Some spans were rejected", ...jsonObject },
+          ...telemetryErrors,
+        },
+      },
+    },
     "/healthz": {
       get: {
         operationId: "health",
@@ -261,6 +361,35 @@ export const openApiDocument = {
           hash: { type: "string", description: "Content hash (of prompt, config, variables)" },
           commitMessage: { type: ["string", "null"] },
           createdAt: { type: "string", format: "date-time" },
+        },
+      },
+      IngestResponse: {
+        type: "object",
+        required: ["accepted", "rejected", "results"],
+        properties: {
+          accepted: { type: "integer" },
+          rejected: { type: "integer" },
+          results: {
+            type: "array",
+            description: "One per item, in the order sent",
+            items: {
+              type: "object",
+              required: ["id", "index", "status"],
+              properties: {
+                id: { type: ["string", "null"] },
+                index: { type: "integer" },
+                status: { type: "string", enum: ["accepted", "rejected"] },
+                errors: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    required: ["path", "message"],
+                    properties: { path: { type: "string" }, message: { type: "string" } },
+                  },
+                },
+              },
+            },
+          },
         },
       },
       Problem: {

@@ -4,6 +4,7 @@ import {
   KvFormatError,
   type LabelPointer,
   labelPointerKey,
+  maySendTelemetry,
   type PublishedVersion,
   pointerVersion,
   type ReadKeyRecord,
@@ -77,6 +78,8 @@ export interface ReadKey {
   readonly keyId: string;
   readonly role: ReadKeyRecord["role"];
   readonly expiresAtMs: number;
+  /** May send telemetry through the edge; false for records published before the field. */
+  readonly sendTelemetry: boolean;
 }
 
 export function serveVersion(published: PublishedVersion, label: string | null): ServedVersion {
@@ -356,5 +359,6 @@ async function loadReadKey(kv: KVNamespace, token: string): Promise<ReadKey | nu
     role: record.role,
     expiresAtMs:
       record.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(record.expiresAt),
+    sendTelemetry: maySendTelemetry(record),
   };
 }

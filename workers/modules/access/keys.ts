@@ -32,6 +32,10 @@ export const NewKey = z.strictObject({
       `must be at most ${KEY_EXPIRES_MAX} (the end of year 9999, UTC); omit it for a key that never expires`,
     )
     .optional(),
+  sendTelemetry: z.boolean().default(true).openapi({
+    description:
+      "May send telemetry (events, scores, traces) to the edge. Set false for a read key shipped in a browser app, so nobody can poison metrics or experiment results from a web page; it can still read prompts.",
+  }),
 });
 
 /** Field by field, so a column added later (a secret, say) is never sent by accident. */
@@ -46,6 +50,7 @@ function toKeyView(row: ApiKeyRow): KeyView {
     expiresAt: row.expiresAt,
     revokedAt: row.revokedAt,
     lastUsedAt: row.lastUsedAt,
+    sendTelemetry: row.sendTelemetry,
   };
 }
 
@@ -60,18 +65,23 @@ export async function bootstrapProject(
   const now = new Date().toISOString();
   // One batch: the project (if new), a guard that no usable admin key exists — checked inside
   // the batch, so two racing bootstraps cannot both succeed — and the key.
-  return insertKey(ctx, input.project, { name: input.keyName, role: "admin" }, [
-    ctx.db
-      .insert(projects)
-      .values({ id: input.project, name: input.projectName ?? input.project })
-      .onConflictDoNothing(),
-    guard(
-      ctx.db,
-      "admin_exists",
-      sql`NOT EXISTS (SELECT 1 FROM api_keys WHERE project_id = ${input.project} AND role = 'admin'
+  return insertKey(
+    ctx,
+    input.project,
+    { name: input.keyName, role: "admin", sendTelemetry: true },
+    [
+      ctx.db
+        .insert(projects)
+        .values({ id: input.project, name: input.projectName ?? input.project })
+        .onConflictDoNothing(),
+      guard(
+        ctx.db,
+        "admin_exists",
+        sql`NOT EXISTS (SELECT 1 FROM api_keys WHERE project_id = ${input.project} AND role = 'admin'
         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${now}))`,
-    ),
-  ]);
+      ),
+    ],
+  );
 }
 
 /** The roles the actor may give a new key (the choices of the new-key form). */
@@ -95,7 +105,7 @@ export async function createKey(
 async function insertKey(
   ctx: MutationContext,
   projectId: string,
-  input: { name: string; role: Role; expiresAt?: string },
+  input: { name: string; role: Role; expiresAt?: string; sendTelemetry: boolean },
   preconditions: BatchItem<"sqlite">[],
 ): Promise<{ key: KeyView; secret: string }> {
   const secret = generateKey(input.role);
@@ -110,6 +120,7 @@ async function insertKey(
     createdBy: ctx.actor.name,
     createdAt: new Date().toISOString(),
     expiresAt: input.expiresAt ?? null,
+    sendTelemetry: input.sendTelemetry,
   };
   await commitChange(ctx, {
     projectId,
@@ -118,7 +129,13 @@ async function insertKey(
       action: "key.create",
       targetType: "key",
       target: id,
-      after: { name: row.name, role: row.role, prefix: row.prefix, expiresAt: row.expiresAt },
+      after: {
+        name: row.name,
+        role: row.role,
+        prefix: row.prefix,
+        expiresAt: row.expiresAt,
+        sendTelemetry: row.sendTelemetry,
+      },
     },
     event: {
       type: "key.created",

@@ -37,6 +37,7 @@ export async function publishKey(
     projectId: key.projectId,
     role: key.role,
     expiresAt: key.expiresAt,
+    sendTelemetry: key.sendTelemetry,
   });
   await deps.kv.put(recordKey, JSON.stringify(record));
   report.keysWritten++;

@@ -17,6 +17,9 @@ export const Key = z
     expiresAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
     lastUsedAt: z.string().nullable(),
+    sendTelemetry: z.boolean().openapi({
+      description: "Whether the key may send telemetry (events, scores, traces) to the edge",
+    }),
   })
   .openapi("Key");
 export type KeyView = z.infer<typeof Key>;

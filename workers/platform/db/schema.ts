@@ -191,6 +191,12 @@ export const apiKeys = sqliteTable(
     expiresAt: text("expires_at"),
     revokedAt: text("revoked_at"),
     lastUsedAt: text("last_used_at"),
+    /**
+     * May send telemetry (events, scores, traces) through the edge. Keys that existed before
+     * this column get true, as new keys do by default; a read key shipped in a browser app is
+     * created with false, so a web page cannot poison metrics or experiment results.
+     */
+    sendTelemetry: integer("send_telemetry", { mode: "boolean" }).notNull().default(true),
   },
   (table) => [uniqueIndex("api_keys_hash").on(table.hash)],
 );

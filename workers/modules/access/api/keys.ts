@@ -28,7 +28,7 @@ const createKeyRoute = defineRoute({
   tags: ["keys"],
   summary: "Create a key",
   description:
-    "The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes).",
+    "The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false` — do that for a read key shipped in a browser app.",
   request: {
     params: ProjectParams,
     body: jsonBody(NewKey),

@@ -34,6 +34,7 @@ interface KeyDraft {
   name: string;
   role: string;
   expires: string;
+  sendTelemetry: boolean;
 }
 
 type KeyErrors = Partial<Record<"name" | "role" | "expires" | "form", string>>;
@@ -80,6 +81,7 @@ function KeysPage(props: { c: UiContext; keys: KeyView[]; notice?: string }) {
               <th scope="col">Created</th>
               <th scope="col">Last used</th>
               <th scope="col">Expires</th>
+              <th scope="col">Telemetry</th>
               <th scope="col">Status</th>
               <th scope="col">
                 <span class="visually-hidden">Actions</span>
@@ -107,6 +109,7 @@ function KeysPage(props: { c: UiContext; keys: KeyView[]; notice?: string }) {
                   </td>
                   <td>{key.lastUsedAt ? <Time iso={key.lastUsedAt} /> : <Never />}</td>
                   <td>{key.expiresAt ? <Time iso={key.expiresAt} /> : <Never />}</td>
+                  <td>{key.sendTelemetry ? "may send" : <span class="muted">reads only</span>}</td>
                   <td>
                     <span class={`status status-${status.kind}`}>{status.text}</span>
                     {key.revokedAt ? (
@@ -193,6 +196,22 @@ function NewKeyPage(props: {
           />
           <FieldError id="expires-error" message={errors.expires} />
         </div>
+        <div class="field checkbox">
+          <input
+            type="checkbox"
+            id="sendTelemetry"
+            name="sendTelemetry"
+            value="true"
+            checked={draft.sendTelemetry}
+            aria-describedby="sendTelemetry-hint"
+          />
+          <label for="sendTelemetry">May send telemetry</label>
+        </div>
+        <p class="hint" id="sendTelemetry-hint">
+          Events, scores and traces sent to the edge with this key. Untick it for a key shipped in a
+          browser app, so nobody can poison metrics or experiment results from a web page; the key
+          still reads prompts.
+        </p>
         <div class="form-actions">
           <button type="submit" class="button-primary">
             Create key
@@ -221,7 +240,7 @@ function CreatedKeyPage(props: { c: UiContext; apiKey: KeyView; secret: string }
         ) : (
           ", no expiry"
         )}
-        .
+        {key.sendTelemetry ? ", may send telemetry" : ", reads only (may not send telemetry)"}.
       </p>
       <SecretOnce label="Secret API key" secret={props.secret}>
         <p>
@@ -303,7 +322,7 @@ export function registerKeyPages(ui: Hono<UiEnv>) {
       <NewKeyPage
         c={c}
         roles={roles}
-        draft={{ name: "", role: "editor", expires: "" }}
+        draft={{ name: "", role: "editor", expires: "", sendTelemetry: true }}
         errors={{}}
       />,
     );
@@ -315,12 +334,15 @@ export function registerKeyPages(ui: Hono<UiEnv>) {
       name: formText(body, "name").trim(),
       role: formText(body, "role"),
       expires: formText(body, "expires").trim(),
+      // An unticked checkbox is not sent at all.
+      sendTelemetry: formText(body, "sendTelemetry") === "true",
     };
     try {
       const { key, secret } = await createKey(mutationContext(c), projectOf(c), {
         name: draft.name,
         role: draft.role,
         expiresAt: expiryOf(draft.expires),
+        sendTelemetry: draft.sendTelemetry,
       });
       // The secret exists only in this response: no redirect, and no cache may keep it.
       return render(c, <CreatedKeyPage c={c} apiKey={key} secret={secret} />, 201);

@@ -1,0 +1,1 @@
+ALTER TABLE `api_keys` ADD `send_telemetry` integer DEFAULT true NOT NULL;
