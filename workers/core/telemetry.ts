@@ -143,7 +143,7 @@ export const LATENCY_BUCKETS_MS = [
 /** The bucket a latency falls in: 0 … LATENCY_BUCKETS_MS.length (the overflow bucket). */
 export function latencyBucket(ms: number): number {
   let low = 0;
-  let high = LATENCY_BUCKETS_MS.length;
+  let high: number = LATENCY_BUCKETS_MS.length;
   while (low < high) {
     const mid = (low + high) >> 1;
     if (ms <= LATENCY_BUCKETS_MS[mid]!) high = mid;
