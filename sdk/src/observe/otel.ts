@@ -12,7 +12,8 @@ import type { Attributes, Span } from "@opentelemetry/api";
  */
 const api = await import("@opentelemetry/api").catch(() => undefined);
 
-const TRACER_NAME = "@cuecard/sdk";
+// A proxy tracer: it follows whichever provider the app registers, even after this import.
+const tracer = api?.trace.getTracer("@cuecard/sdk");
 
 export const ATTR = {
   operationName: "gen_ai.operation.name",
@@ -51,10 +52,8 @@ export interface SpanEnd {
 
 /** A started generation span, or undefined when the app has no OpenTelemetry API. */
 export function startGenerationSpan(name: string, attributes: Attributes): Span | undefined {
-  if (!api) return undefined;
-  return api.trace
-    .getTracer(TRACER_NAME)
-    .startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, api.context.active());
+  if (!api || !tracer) return undefined;
+  return tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, api.context.active());
 }
 
 export function endGenerationSpan(span: Span, end: SpanEnd): void {

@@ -138,9 +138,12 @@ export class Telemetry {
       this.#stats.dropped++;
     }
     this.#buffer.push(event);
-    if (this.#timer === undefined && this.#draining === undefined && this.#flushIntervalMs > 0) {
-      this.#schedule(this.#buffer.length >= this.#batchSize ? 0 : this.#flushIntervalMs);
-    }
+    if (this.#draining !== undefined || this.#flushIntervalMs <= 0) return;
+    // A full batch goes now (unless ingest is failing: then the backoff timer decides); fewer
+    // wait for the interval, so a busy app sends few, full requests.
+    if (this.#buffer.length === this.#batchSize && this.#consecutiveFailures === 0)
+      this.#schedule(0);
+    else if (this.#timer === undefined) this.#schedule(this.#flushIntervalMs);
   }
 
   /**
@@ -191,6 +194,7 @@ export class Telemetry {
     try {
       const ok = await this.#drain();
       if (!ok) this.#scheduleRetry();
+      else if (this.#buffer.length >= this.#batchSize) this.#schedule(0);
       else if (this.#buffer.length > 0) this.#scheduleNext();
     } catch (error) {
       this.#report(error);
@@ -213,13 +217,19 @@ export class Telemetry {
     return { buffered: this.#buffer.length + this.#inFlight, ...this.#stats };
   }
 
-  /** One drain at a time; a second caller waits for the running one and then drains the rest. */
+  /**
+   * Sends what is buffered when the drain starts (events recorded meanwhile wait for the next
+   * one, so a steady trickle does not turn into a stream of tiny requests). One drain at a time:
+   * a second caller waits for the running one, then sends what is left.
+   */
   #drain(): Promise<boolean> {
     const previous = this.#draining;
     const run = (async () => {
       if (previous) await previous;
-      while (this.#buffer.length > 0) {
-        const batch = this.#buffer.splice(0, this.#batchSize);
+      let remaining = this.#buffer.length;
+      while (remaining > 0 && this.#buffer.length > 0) {
+        const batch = this.#buffer.splice(0, Math.min(this.#batchSize, remaining));
+        remaining -= batch.length;
         this.#inFlight = batch.length;
         let retry: boolean;
         try {
