@@ -1,0 +1,493 @@
+import {
+  DEFAULT_MODEL_PRICES,
+  type GenerationEvent,
+  type ModelPrice,
+  type TelemetryExperimentRef,
+} from "@cuecard/core/telemetry";
+import type { Attributes, Span } from "@opentelemetry/api";
+import { ATTR, endGenerationSpan, spanIds, startGenerationSpan } from "./otel";
+import { generationCost, type PromptLike, type Telemetry } from "./telemetry";
+
+/**
+ * `observeOpenAI(client, { telemetry })`: the official `openai` client (6.x or 7.x), observed in
+ * place and returned as itself, so nothing about using it changes. `create()` still returns the
+ * SDK's `APIPromise` (`withResponse()`, `asResponse()`), streams are still the SDK's `Stream`
+ * (`tee()`, `controller`, `toReadableStream()`), and `withOptions()` clients are observed too.
+ * Each `chat.completions.create` and `responses.create` becomes one GenerationEvent and one
+ * OpenTelemetry span; the bookkeeping never throws into the call and adds no await to it.
+ */
+
+export interface ObserveOptions {
+  /** Where events go. Without it only OpenTelemetry spans are made. */
+  telemetry?: Telemetry;
+  /** `gen_ai.provider.name`. Default `openai`; set it for OpenAI-compatible providers. */
+  provider?: string;
+  /** Prices (USD per million tokens) merged over the telemetry's (and DEFAULT_MODEL_PRICES). */
+  prices?: Record<string, ModelPrice>;
+}
+
+/** What a call is linked to: the prompt it used, and who it was for. */
+export interface CallLink {
+  /** The Prompt `CuecardClient.getPrompt` returned (its experiment is read when present). */
+  prompt?: PromptLike | null;
+  /** The id the app assigns experiments by (a user, a session, an account). */
+  unit?: string | null;
+  /** Overrides the prompt's experiment. */
+  experiment?: TelemetryExperimentRef | null;
+}
+
+/**
+ * The request options `linkPrompt` returns. `cuecard` is taken off before the SDK sees the
+ * options, so it never reaches the provider. (`headers?: undefined` makes this assignable to the
+ * SDK's all-optional RequestOptions, which TypeScript otherwise refuses as having nothing in
+ * common with it.)
+ */
+export interface LinkedRequestOptions {
+  readonly cuecard: CallLink;
+  readonly headers?: undefined;
+}
+
+/**
+ * The one extra argument that links a call to its prompt:
+ * `openai.chat.completions.create(body, linkPrompt(prompt))`, or with other request options
+ * `{ ...linkPrompt(prompt, { unit: user.id }), timeout: 5_000 }`.
+ */
+export function linkPrompt(
+  prompt: PromptLike | null | undefined,
+  link: Omit<CallLink, "prompt"> = {},
+): LinkedRequestOptions {
+  return { cuecard: { ...link, prompt } };
+}
+
+// Any function that is a create method, whatever the SDK version's overloads.
+// biome-ignore lint/suspicious/noExplicitAny: the SDK's own parameter types differ per version.
+type CreateMethod = (body: any, options?: any) => any;
+
+/** The parts of an `openai` client this wraps (structural, so 6.x and 7.x clients both fit). */
+export interface OpenAILike {
+  chat: { completions: { create: CreateMethod } };
+  responses: { create: CreateMethod };
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
+  withOptions(options: any): any;
+}
+
+const OBSERVED = Symbol.for("@cuecard/sdk/observed");
+
+type Operation = "chat" | "responses";
+
+interface ObserveContext {
+  telemetry: Telemetry | undefined;
+  provider: string;
+  /** Only when the caller overrode prices; otherwise the telemetry prices the event. */
+  prices: Readonly<Record<string, ModelPrice>> | undefined;
+}
+
+export function observeOpenAI<T extends OpenAILike>(client: T, options: ObserveOptions = {}): T {
+  if ((client as unknown as Record<symbol, unknown>)[OBSERVED]) return client;
+  const context: ObserveContext = {
+    telemetry: options.telemetry,
+    provider: options.provider ?? "openai",
+    prices: options.prices
+      ? { ...(options.telemetry?.prices ?? DEFAULT_MODEL_PRICES), ...options.prices }
+      : undefined,
+  };
+  patchCreate(client.chat.completions, "chat", context, client);
+  if (client.responses) patchCreate(client.responses, "responses", context, client);
+  const withOptions = client.withOptions;
+  // withOptions builds a fresh client of the same class: observe that one too.
+  define(client, "withOptions", function observedWithOptions(this: T, ...args: unknown[]) {
+    return observeOpenAI(withOptions.apply(this, args as [unknown]), options);
+  });
+  define(client, OBSERVED, true);
+  return client;
+}
+
+function define(target: object, key: PropertyKey, value: unknown) {
+  Object.defineProperty(target, key, {
+    value,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}
+
+interface ApiPromiseLike {
+  _thenUnwrap(transform: (data: unknown) => unknown): unknown;
+  // Private in the SDK's types but a plain field in 6.x and 7.x: the request before parsing.
+  // Watching it sees failures without parsing the body (which would break `asResponse()`).
+  responsePromise?: PromiseLike<unknown>;
+}
+
+function patchCreate(
+  resource: { create: CreateMethod },
+  operation: Operation,
+  context: ObserveContext,
+  client: object,
+) {
+  const original = resource.create;
+  define(
+    resource,
+    "create",
+    function observedCreate(this: unknown, body: unknown, requestOptions?: unknown) {
+      let call: GenerationCall;
+      let sentBody = body;
+      let sentOptions = requestOptions;
+      let stripUsage = false;
+      try {
+        let link: CallLink | undefined;
+        if (isPlainOptions(requestOptions) && "cuecard" in requestOptions) {
+          const { cuecard, ...rest } = requestOptions as { cuecard?: CallLink };
+          link = cuecard ?? undefined;
+          sentOptions = Object.keys(rest).length > 0 ? rest : undefined;
+        }
+        const request = (body ?? {}) as {
+          model?: unknown;
+          stream?: unknown;
+          stream_options?: { include_usage?: boolean } | null;
+        };
+        const stream = request.stream === true;
+        // Chat streams carry usage only when asked; ask, and hide the extra chunk from the caller.
+        if (operation === "chat" && stream && request.stream_options?.include_usage !== true) {
+          sentBody = {
+            ...request,
+            stream_options: { ...request.stream_options, include_usage: true },
+          };
+          stripUsage = true;
+        }
+        call = new GenerationCall(context, operation, String(request.model ?? ""), stream, link);
+      } catch {
+        return original.call(this, body, requestOptions);
+      }
+      let promise: ApiPromiseLike;
+      try {
+        promise = original.call(this, sentBody, sentOptions);
+      } catch (error) {
+        call.end(error);
+        throw error;
+      }
+      try {
+        promise.responsePromise?.then(undefined, (error: unknown) => call.end(error));
+        return promise._thenUnwrap((result) => {
+          try {
+            if (call.stream) return observedStream(result, call, operation, stripUsage, client);
+            call.completed(operation, result);
+          } catch {
+            // Telemetry must never change what the caller gets.
+          }
+          return result;
+        });
+      } catch {
+        return promise;
+      }
+    },
+  );
+}
+
+function isPlainOptions(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then !== "function"
+  );
+}
+
+interface StreamLike {
+  controller: AbortController;
+  [Symbol.asyncIterator](): AsyncIterator<unknown>;
+}
+
+/** The caller's stream: the SDK's own Stream class, fed by an observing iterator. */
+function observedStream(
+  result: unknown,
+  call: GenerationCall,
+  operation: Operation,
+  stripUsage: boolean,
+  client: object,
+): unknown {
+  const source = result as StreamLike;
+  // The Stream class of the SDK copy that made this client (6.x and 7.x share its constructor).
+  const StreamClass = source.constructor as new (
+    iterator: () => AsyncIterator<unknown>,
+    controller: AbortController,
+    client?: unknown,
+  ) => unknown;
+  const iterate =
+    operation === "chat"
+      ? () => observeChatChunks(source, call, stripUsage)
+      : () => observeResponseEvents(source, call);
+  return new StreamClass(iterate, source.controller, client);
+}
+
+interface ChatChunk {
+  id?: string;
+  model?: string;
+  choices?: { index?: number; finish_reason?: string | null }[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+}
+
+async function* observeChatChunks(
+  source: AsyncIterable<unknown>,
+  call: GenerationCall,
+  stripUsage: boolean,
+): AsyncGenerator<unknown> {
+  let finished = false;
+  try {
+    for await (const item of source) {
+      call.chunk();
+      const chunk = item as ChatChunk;
+      if (chunk) {
+        if (chunk.id) call.responseId = chunk.id;
+        if (chunk.model) call.responseModel = chunk.model;
+        const choices = chunk.choices;
+        if (choices) {
+          for (const choice of choices) {
+            if (choice.finish_reason) call.finishReasons[choice.index ?? 0] = choice.finish_reason;
+          }
+        }
+        if (chunk.usage) {
+          call.inputTokens = chunk.usage.prompt_tokens ?? null;
+          call.outputTokens = chunk.usage.completion_tokens ?? null;
+          if (stripUsage && choices?.length === 0) continue;
+        }
+      }
+      yield item;
+    }
+    finished = true;
+  } catch (error) {
+    call.end(error);
+    throw error;
+  } finally {
+    // An early `break` (or `controller.abort()`) lands here without finishing: a cancelled call.
+    call.end(undefined, !finished);
+  }
+}
+
+interface ResponseEvent {
+  type?: string;
+  response?: {
+    id?: string;
+    model?: string;
+    status?: string;
+    incomplete_details?: { reason?: string } | null;
+    error?: { code?: string; message?: string } | null;
+    usage?: { input_tokens?: number; output_tokens?: number } | null;
+  };
+}
+
+async function* observeResponseEvents(
+  source: AsyncIterable<unknown>,
+  call: GenerationCall,
+): AsyncGenerator<unknown> {
+  let finished = false;
+  try {
+    for await (const item of source) {
+      const event = item as ResponseEvent;
+      const type = event?.type;
+      // `response.created` comes before the model produced anything: the first token is the
+      // first delta.
+      if (type?.endsWith(".delta")) call.chunk();
+      const response = event?.response;
+      if (response) {
+        if (response.id) call.responseId = response.id;
+        if (response.model) call.responseModel = response.model;
+        if (
+          type === "response.completed" ||
+          type === "response.incomplete" ||
+          type === "response.failed"
+        ) {
+          call.responseFinished(response);
+        }
+      }
+      yield item;
+    }
+    finished = true;
+  } catch (error) {
+    call.end(error);
+    throw error;
+  } finally {
+    call.end(undefined, !finished);
+  }
+}
+
+/** One observed call: its timings and what the answer said, until it is recorded once. */
+class GenerationCall {
+  readonly stream: boolean;
+  readonly #context: ObserveContext;
+  readonly #operation: Operation;
+  readonly #model: string;
+  readonly #link: CallLink | undefined;
+  readonly #startedAt = performance.now();
+  readonly #startedAtEpoch = Date.now();
+  readonly #span: Span | undefined;
+  #firstChunkAt: number | undefined;
+  #ended = false;
+  #failure: GenerationEvent["error"] = null;
+  responseId: string | null = null;
+  responseModel: string | null = null;
+  finishReasons: string[] = [];
+  inputTokens: number | null = null;
+  outputTokens: number | null = null;
+
+  constructor(
+    context: ObserveContext,
+    operation: Operation,
+    model: string,
+    stream: boolean,
+    link: CallLink | undefined,
+  ) {
+    this.#context = context;
+    this.#operation = operation;
+    this.#model = model;
+    this.stream = stream;
+    this.#link = link;
+    this.#span = startGenerationSpan(
+      `${operation} ${model}`,
+      this.#startAttributes(context.provider),
+    );
+  }
+
+  #startAttributes(provider: string): Attributes {
+    const attributes: Attributes = {
+      [ATTR.operationName]: this.#operation,
+      [ATTR.providerName]: provider,
+      [ATTR.requestModel]: this.#model,
+      [ATTR.requestStream]: this.stream,
+    };
+    const prompt = this.#link?.prompt;
+    if (prompt) {
+      attributes[ATTR.promptName] = prompt.name;
+      attributes[ATTR.langfusePromptName] = prompt.name;
+      attributes[ATTR.langfusePromptVersion] = prompt.version;
+      attributes[ATTR.cuecardPromptVersion] = prompt.version;
+      if (prompt.label) attributes[ATTR.cuecardPromptLabel] = prompt.label;
+    }
+    const experiment = this.#experiment();
+    if (experiment) {
+      attributes[ATTR.featureFlagKey] = experiment.key;
+      attributes[ATTR.featureFlagVariant] = experiment.variant;
+      attributes[ATTR.featureFlagProvider] = "cuecard";
+    }
+    return attributes;
+  }
+
+  #experiment(): TelemetryExperimentRef | null {
+    return this.#link?.experiment ?? this.#link?.prompt?.experiment ?? null;
+  }
+
+  chunk() {
+    if (this.#firstChunkAt === undefined) this.#firstChunkAt = performance.now();
+  }
+
+  /** A non-streamed answer. */
+  completed(operation: Operation, result: unknown) {
+    if (operation === "chat") {
+      const completion = result as {
+        id?: string;
+        model?: string;
+        choices?: { finish_reason?: string | null }[];
+        usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+      };
+      this.responseId = completion.id ?? null;
+      this.responseModel = completion.model ?? null;
+      for (const choice of completion.choices ?? []) {
+        if (choice.finish_reason) this.finishReasons.push(choice.finish_reason);
+      }
+      this.inputTokens = completion.usage?.prompt_tokens ?? null;
+      this.outputTokens = completion.usage?.completion_tokens ?? null;
+    } else {
+      this.responseFinished(result as NonNullable<ResponseEvent["response"]>);
+    }
+    this.end();
+  }
+
+  /** A Responses API `response`, complete or not. Its status is the finish reason. */
+  responseFinished(response: NonNullable<ResponseEvent["response"]>) {
+    this.responseId = response.id ?? this.responseId;
+    this.responseModel = response.model ?? this.responseModel;
+    const reason = response.incomplete_details?.reason ?? response.status;
+    if (reason) this.finishReasons = [reason];
+    this.inputTokens = response.usage?.input_tokens ?? null;
+    this.outputTokens = response.usage?.output_tokens ?? null;
+    if (response.status === "failed") {
+      this.#failure = {
+        type: response.error?.code ?? "response.failed",
+        status: null,
+        message: response.error?.message ?? null,
+      };
+    }
+  }
+
+  /** Records the call, once: on success, on `error`, or `cancelled` by the caller. */
+  end(error?: unknown, cancelled = false) {
+    if (this.#ended) return;
+    this.#ended = true;
+    try {
+      const endedAt = performance.now();
+      const failure = error === undefined ? this.#failure : describeError(error);
+      const timeToFirstChunkMs =
+        this.#firstChunkAt === undefined ? null : round(this.#firstChunkAt - this.#startedAt);
+      // A caller that stops reading after the last choice still got a finished answer.
+      const finishReason = this.finishReasons[0] ?? (cancelled && !failure ? "cancelled" : null);
+      const ids = spanIds(this.#span);
+      if (this.#span) {
+        endGenerationSpan(this.#span, {
+          responseId: this.responseId,
+          responseModel: this.responseModel,
+          finishReasons: this.finishReasons.filter(Boolean),
+          timeToFirstChunkMs,
+          inputTokens: this.inputTokens,
+          outputTokens: this.outputTokens,
+          error: failure,
+        });
+      }
+      const telemetry = this.#context.telemetry;
+      if (!telemetry) return;
+      const link = this.#link;
+      const event = {
+        timestamp: new Date(this.#startedAtEpoch).toISOString(),
+        prompt: link?.prompt ?? null,
+        experiment: this.#experiment(),
+        unit: link?.unit ?? null,
+        provider: this.#context.provider,
+        operation: this.#operation,
+        model: this.#model,
+        responseModel: this.responseModel,
+        stream: this.stream,
+        latencyMs: round(endedAt - this.#startedAt),
+        timeToFirstTokenMs: this.stream ? timeToFirstChunkMs : null,
+        inputTokens: this.inputTokens,
+        outputTokens: this.outputTokens,
+        finishReason,
+        error: failure,
+        traceId: ids?.traceId ?? null,
+        spanId: ids?.spanId ?? null,
+      };
+      telemetry.recordGeneration(
+        this.#context.prices
+          ? { ...event, costUsd: generationCost(event, this.#context.prices) }
+          : event,
+      );
+    } catch {
+      // Never into the app.
+    }
+  }
+}
+
+/** `error.type` is the SDK's error class (RateLimitError, InternalServerError, …). */
+function describeError(error: unknown): NonNullable<GenerationEvent["error"]> {
+  const details = (error ?? {}) as { status?: unknown; message?: unknown; name?: unknown };
+  const className = (error as { constructor?: { name?: string } } | null)?.constructor?.name;
+  const type =
+    className && className !== "Object"
+      ? className
+      : typeof details.name === "string"
+        ? details.name
+        : "Error";
+  return {
+    type,
+    status: typeof details.status === "number" ? details.status : null,
+    message: typeof details.message === "string" ? details.message : String(error),
+  };
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
