@@ -1,10 +1,12 @@
 /**
- * `npm run dev`: both workers on their own ports over one local state in `.wrangler/state`,
- * seeded with demo prompts and a read key. Stops cleanly on Ctrl-C.
+ * `npm run dev`: the admin and edge workers on their own ports and the telemetry worker behind
+ * them, over one local state in `.wrangler/state`, seeded with demo prompts, keys and demo
+ * telemetry (scripts/seed-telemetry.ts). Stops cleanly on Ctrl-C.
  */
 import { join } from "node:path";
 import { type Platform, repositoryRoot, startPlatform } from "./platform";
 import { type DevRole, type SeedResult, seedPlatform } from "./seed";
+import { seedTelemetry } from "./seed-telemetry";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 
@@ -15,7 +17,7 @@ const edgePort = portFromEnv("CUECARD_EDGE_PORT", 8788);
 const isolateCacheTtlMs = Number(process.env.CUECARD_ISOLATE_CACHE_TTL_MS ?? 0);
 const persistDir = join(repositoryRoot, ".wrangler", "state");
 
-console.log("Cuecard: building both workers and applying D1 migrations…");
+console.log("Cuecard: building the workers and applying D1 migrations…");
 let platform: Platform | undefined;
 let stopping = false;
 
@@ -41,6 +43,13 @@ try {
     adminVars: { WEBHOOK_ALLOW_LOOPBACK: "true" },
   });
   const seeded = await seedPlatform(platform);
+  const demoCalls = await seedTelemetry({
+    adminUrl: platform.adminUrl,
+    edgeUrl: platform.edgeUrl,
+    project: seeded.readKey.project,
+    adminKey: seeded.adminKey.secret,
+    readKey: seeded.readKey.secret,
+  });
   const readKey = seeded.readKey.secret;
   const newKeyNote = (role: DevRole) =>
     seeded.createdKeys.includes(role) ? "  (new; saved in .wrangler/state/dev-keys.json)" : "";
@@ -56,10 +65,17 @@ Cuecard is running (state in .wrangler/state; Ctrl-C to stop)
   Bootstrap token   ${platform.adminToken}  (only creates a project's first admin key)
 ${keyLines}
   Demo prompts      ${demoPromptNames(seeded)}  (project ${seeded.readKey.project})
+  Demo telemetry    ${demoCalls > 0 ? `${demoCalls} observed calls over the last 3 days (created now)` : "kept from earlier runs"}; charts at
+                    ${platform.adminUrl}/prompts/support%2Ftriage/metrics (sign in with the dev admin key)
 
 Try the edge:
 
   curl -H "Authorization: Bearer ${readKey}" "${platform.edgeUrl}/v1/prompts/support%2Ftriage?label=production"
+
+Send telemetry (an app's observed LLM calls arrive the same way, from @cuecard/sdk/observe):
+
+  curl -H "Authorization: Bearer ${readKey}" -H "content-type: application/json" ${platform.edgeUrl}/v1/events \\
+    -d '{"events":[{"type":"generation","id":"my-first-call","timestamp":"'$(date -u +%FT%TZ)'","model":"gpt-4o-mini","latencyMs":420,"prompt":{"name":"support/triage","version":2}}]}'
 `);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);

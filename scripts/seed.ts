@@ -190,6 +190,15 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
     if (keys[role] !== key) createdKeys.push(role);
   }
   let readKey = stored.reader;
+  if (readKey && !(await telemetryAccepts(options.edgeUrl, readKey.secret))) {
+    // A state from before telemetry existed: its keys' KV records do not say they may send
+    // telemetry. Republishing rewrites them (README: Upgrading).
+    await expectStatus(
+      await admin.request("POST", `/projects/${demoProject}/republish`),
+      200,
+      "republish the demo project",
+    );
+  }
   if (!readKey || !(await edgeAccepts(options.edgeUrl, readKey.secret))) {
     readKey = await createKey(admin, "reader");
     createdKeys.push("reader");
@@ -308,6 +317,18 @@ async function edgeAccepts(edgeUrl: string | undefined, secret: string): Promise
   });
   await response.body?.cancel();
   return response.status !== 401 && response.status !== 403;
+}
+
+/** Whether the edge lets this key send telemetry (an empty batch is checked for the key only). */
+async function telemetryAccepts(edgeUrl: string | undefined, secret: string): Promise<boolean> {
+  if (!edgeUrl) return true;
+  const response = await fetch(`${edgeUrl}/v1/events`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+    body: JSON.stringify({ events: [] }),
+  });
+  await response.body?.cancel();
+  return response.status !== 403;
 }
 
 async function listPromptNames(admin: AdminClient, project: string): Promise<Set<string>> {
