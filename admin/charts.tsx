@@ -38,7 +38,9 @@ export function formatValue(value: number | null, format: ValueFormat): string {
       return value >= 1000 ? `${trim(value / 1000, 1)} s` : `${trim(value, 0)} ms`;
     case "usd":
       if (value === 0) return "$0";
-      if (Math.abs(value) < 0.01) return `$${value.toPrecision(2)}`;
+      // Two significant digits without padding zeros: $0.0005, $0.0015 (not $0.00050, which
+      // outgrows the axis margin); String() writes exponents only below 1e-6.
+      if (Math.abs(value) < 0.01) return `$${String(Number(value.toPrecision(2)))}`;
       return `$${compact(value, 2)}`;
     case "decimal":
       return trim(value, Math.abs(value) < 10 ? 2 : 1);
@@ -62,11 +64,12 @@ function trim(value: number, digits: number): string {
 
 /**
  * Ticks from 0 to a "nice" top above `max` (steps of 1, 2 or 5 × 10ⁿ), about `count` of them,
- * so an axis reads 0, 2k, 4k, 6k rather than 0, 1833, 3667, 5500.
+ * so an axis reads 0, 2k, 4k, 6k rather than 0, 1833, 3667, 5500; `whole` keeps steps ≥ 1.
  */
-export function niceTicks(max: number, count = 4): number[] {
+export function niceTicks(max: number, count = 4, whole = false): number[] {
   if (!(max > 0)) return [0, 1];
-  const rough = max / count;
+  // Counts step by whole numbers: an axis of 0, 0.25, 0.5 calls means nothing.
+  const rough = whole ? Math.max(1, max / count) : max / count;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
   const step =
     [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= rough) ??
@@ -153,7 +156,7 @@ export function LineChart(props: LineChartProps) {
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const values = props.series.flatMap((s) => s.points.map((p) => p.value)).filter(isNumber);
   const hasData = values.length > 0;
-  const yTicks = niceTicks(Math.max(props.yMax ?? 0, ...values, 0));
+  const yTicks = niceTicks(Math.max(props.yMax ?? 0, ...values, 0), 4, format === "count");
   const yTop = yTicks.at(-1) ?? 1;
   const span = Math.max(to - from, 1);
   const x = (t: number) => MARGIN.left + ((t - from) / span) * plotWidth;

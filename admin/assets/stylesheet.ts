@@ -195,7 +195,8 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 .choices { display: flex; align-items: center; gap: 0.3rem; }
 .choices a { padding: 0.2rem 0.6rem; border: 1px solid var(--line); border-radius: 6px; text-decoration: none; background: var(--card); }
 .choices a[aria-current=true] { background: var(--accent); color: var(--accent-ink); border-color: var(--accent); font-weight: 600; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: 1rem; }
+/* A chart is drawn 560 units wide with 11-unit axis text: shown about that wide, its labels stay legible. */
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(30rem, 1fr)); gap: 1rem; }
 .chart { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 0.7rem 0.9rem; }
 .chart-title { font-weight: 600; margin-bottom: 0.3rem; }
 .chart-svg { display: block; height: auto; }
@@ -207,7 +208,7 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 .totals caption { text-align: left; color: var(--muted); padding: 0.4rem 0.8rem; }
 .totals tr.muted > * { color: var(--muted); font-style: italic; }
 .compare-columns { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.4rem; }
-.compare-columns .charts { grid-template-columns: 1fr; }
+.compare-row { margin-bottom: 1rem; }
 .trend-figures { display: flex; flex-wrap: wrap; gap: 2rem; align-items: center; }
 .trend-figures > div { display: flex; align-items: center; gap: 0.6rem; }
 .trend-number { font-size: 1.2rem; font-variant-numeric: tabular-nums; }

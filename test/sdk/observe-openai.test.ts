@@ -115,7 +115,8 @@ describe.each(versions)("$name", ({ OpenAI, Stream }) => {
       error: null,
     });
     expect(event!.costUsd).toBeCloseTo(GPT_4O_MINI_COST, 12);
-    expect(event!.id).toMatch(/^[0-9a-f-]{36}$/);
+    // A traced call: the id OTLP ingest would give its span (see the span test below).
+    expect(event!.id).toMatch(/^[0-9a-f]{32}:[0-9a-f]{16}$/);
     expect(event!.latencyMs).toBeGreaterThan(0);
     expect(Date.parse(event!.timestamp)).toBeLessThanOrEqual(Date.now());
     expect(ingest.requests[0]!.authorization).toBe("Bearer cc_reader_test");
@@ -386,6 +387,8 @@ describe.each(versions)("$name", ({ OpenAI, Stream }) => {
     // The event names its span.
     expect(event!.traceId).toBe(span!.spanContext().traceId);
     expect(event!.spanId).toBe(span!.spanContext().spanId);
+    // …and takes the id OTLP ingest gives that span, so a call both sent and exported counts once.
+    expect(event!.id).toBe(`${span!.spanContext().traceId}:${span!.spanContext().spanId}`);
   });
 
   it("a call without a link is still recorded and traced, with no prompt", async () => {

@@ -444,6 +444,10 @@ class GenerationCall {
       if (!telemetry) return;
       const link = this.#link;
       const event = {
+        // A traced call takes its span's id, the one OTLP ingest gives that span
+        // (`traceId:spanId`): an app that also exports its spans to Cuecard has the call counted
+        // once, whichever arrives first. Untraced calls get a random id.
+        id: ids ? `${ids.traceId}:${ids.spanId}` : undefined,
         timestamp: new Date(this.#startedAtEpoch).toISOString(),
         prompt: link?.prompt ?? null,
         experiment: this.#experiment(),

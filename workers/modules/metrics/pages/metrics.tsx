@@ -322,6 +322,10 @@ function ComparePage(props: {
   const buckets = frame ? bucketsOf(frame.from, frame.to, frame.granularity) : [];
   const tops = sharedTops([...left, ...right], definitions, buckets);
   const rows = [definitions[0] as MetricDefinition, ERRORS_COLUMN, ...definitions.slice(1)];
+  const columns = [
+    { version: a, series: left, side: "left" },
+    { version: b, series: right, side: "right" },
+  ];
   return (
     <Page
       title={`Compare v${a} and v${b} · ${prompt.name}`}
@@ -403,27 +407,38 @@ function ComparePage(props: {
               </tbody>
             </table>
           </section>
-          <div class="compare-columns">
-            {[
-              { version: a, series: left, side: "left" },
-              { version: b, series: right, side: "right" },
-            ].map((column) => (
-              <section aria-labelledby={`${column.side}-title`}>
-                <h2 id={`${column.side}-title`}>v{column.version}</h2>
-                {column.series.length === 0 ? (
-                  <p class="muted">No calls used v{column.version} in this range.</p>
-                ) : null}
-                <Charts
-                  idPrefix={column.side}
-                  series={column.series}
-                  groupBy="version"
-                  frame={frame}
-                  metrics={definitions}
-                  yMax={tops}
-                />
-              </section>
+          {/* One row per metric, the two versions side by side, so a chart always sits next to
+              its counterpart (two independent columns drift apart when one has no data). */}
+          <section aria-labelledby="compare-charts-title">
+            <h2 id="compare-charts-title">Over time</h2>
+            <div class="compare-columns">
+              {columns.map((column) => (
+                <div>
+                  <h3 id={`${column.side}-title`}>v{column.version}</h3>
+                  {column.series.length === 0 ? (
+                    <p class="muted">No calls used v{column.version} in this range.</p>
+                  ) : null}
+                </div>
+              ))}
+            </div>
+            {definitions.map((metric) => (
+              <div class="compare-columns compare-row">
+                {columns.map((column) => (
+                  <LineChart
+                    id={`${column.side}-${metric.key}`}
+                    title={`${metric.title} · v${column.version}`}
+                    description={`${metric.description} Per ${frame.granularity}, UTC.`}
+                    format={metric.format}
+                    from={frame.from}
+                    to={frame.to}
+                    granularity={frame.granularity}
+                    series={chartSeriesOf(column.series, "version", metric, buckets)}
+                    yMax={tops[metric.key]}
+                  />
+                ))}
+              </div>
             ))}
-          </div>
+          </section>
         </>
       ) : null}
     </Page>
