@@ -12,20 +12,17 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { generateKey, hashKey } from "@cuecard/core/keys";
 import {
-  type LabelPointer,
   labelPointerKey,
-  labelPointerRecord,
   type PublishedVersion,
   readKeyRecord,
   readKeyRecordKey,
   versionKey,
   versionRecord,
 } from "@cuecard/core/kv-records";
-import { contentHash, type PromptContent, promptTypeOf } from "@cuecard/core/prompt";
-import { deriveVariables } from "@cuecard/core/template";
 import autocannon from "autocannon";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { pointer, published } from "./fixtures";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const buildDir = join(root, "dist", "bench");
@@ -63,35 +60,6 @@ async function bundle() {
   }
   const edge = readFileSync(join(buildDir, "edge/index.js"));
   return { edgeBytes: edge.byteLength, edgeGzipBytes: gzipSync(edge).byteLength };
-}
-
-async function published(name: string, version: number, prompt: PromptContent) {
-  const type = promptTypeOf(prompt);
-  const config = { model: "gpt-4o-mini", temperature: 0.2 };
-  const variables = deriveVariables(prompt);
-  const record: PublishedVersion = {
-    name,
-    type,
-    version,
-    prompt,
-    config,
-    variables,
-    hash: await contentHash({ type, prompt, config, variables }),
-    commitMessage: `v${version}`,
-    createdAt: "2026-01-01T00:00:00.000Z",
-  };
-  return record;
-}
-
-function pointer(version: PublishedVersion, label = "production"): LabelPointer {
-  return labelPointerRecord({
-    rev: 1,
-    name: version.name,
-    label,
-    targets: [{ version: version.version, weight: 1 }],
-    versions: [version],
-    updatedAt: "2026-01-01T00:00:00.000Z",
-  });
 }
 
 async function inChunks<T>(items: T[], size: number, run: (item: T) => Promise<unknown>) {
