@@ -1,22 +1,25 @@
 /**
  * What observing an OpenAI client costs the app: the same calls through a plain and an observed
  * `openai` client against the local model stub with zero artificial latency (so the wrapper's
- * own work is as large a share as it can ever be), in interleaved rounds so drift in the machine
- * hits both alike; medians of per-call wall time, in microseconds. Events go to a local ingest
- * that accepts them, on the default flush interval, so the background flush is in the figure.
- * No OpenTelemetry SDK is registered (the no-op API, as in an app without one).
+ * own work is as large a share as it can ever be). The stub and the stand-in ingest run in a
+ * child process (bench/remote-services.ts), as a provider and an ingest are remote: their CPU is
+ * not charged to the measured client. Calls alternate plain / observed one by one (the order
+ * flips every pair), so drift in the machine hits both alike; the figures are medians of
+ * per-call wall time (performance.now), in microseconds. Events go to the stand-in ingest on
+ * the default flush interval, so the background flush is in the figure. No OpenTelemetry SDK is
+ * registered (the no-op API, as in an app without one).
  *
- * Also: the memory a full event buffer holds (1,000 generation events, measured with
- * process.memoryUsage() around filling it; run with `node --expose-gc` for a steadier figure).
+ * Also the SDK's memory bound: the heap a full default buffer holds (1,000 generation events),
+ * and what happens past it (2,000 recorded while ingest is down: 1,000 dropped, counted).
  *
  *   npx tsx bench/observe.ts        # prints the figures as JSON
  */
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import OpenAI from "openai";
-import { startModelStub } from "../scripts/model-stub";
 import { linkPrompt, observeOpenAI, Telemetry } from "../sdk/src/observe/index";
+import { startRemoteServices } from "./remote-services";
 
 export interface OverheadFigures {
   plainUsPerCall: number;
@@ -28,22 +31,27 @@ export interface OverheadFigures {
 export interface ObservedClientBench extends OverheadFigures {
   /** The top-level figures are these (non-streaming calls). */
   nonStreaming: OverheadFigures;
-  /** Streaming calls, read to the end (7 chunks each). */
+  /** Streaming calls, read to the end (7 chunks each, the usage chunk hidden from the caller). */
   streaming: OverheadFigures;
+  /** Measured calls, all four kinds together. */
   calls: number;
+  /** Events the stand-in ingest accepted during the run (warm-up included). */
+  eventsSent: number;
   buffer: { events: number; bytes: number; bytesPerEvent: number };
+  /** 2,000 generations recorded with ingest unreachable into a default (1,000) buffer. */
+  overflow: { recorded: number; buffered: number; dropped: number; failedFlushes: number };
 }
 
 export async function benchObservedClient(
-  options: { rounds?: number; callsPerRound?: number } = {},
+  options: { pairs?: number } = {},
 ): Promise<ObservedClientBench> {
-  const rounds = options.rounds ?? 200;
-  const callsPerRound = options.callsPerRound ?? 10;
-  const stub = await startModelStub();
-  const ingest = await startAcceptingIngest();
-  const telemetry = new Telemetry({ baseUrl: ingest.url, apiKey: "cc_reader_bench" });
+  const pairs = options.pairs ?? 3000;
+  // First, before the calls leave garbage behind.
+  const buffer = await measureFullBuffer();
+  const services = await startRemoteServices();
+  const telemetry = new Telemetry({ baseUrl: services.ingestUrl, apiKey: "cc_reader_bench" });
   try {
-    const clientOptions = { baseURL: stub.url, apiKey: "sk-bench", maxRetries: 0 };
+    const clientOptions = { baseURL: services.modelUrl, apiKey: "sk-bench", maxRetries: 0 };
     const plain = new OpenAI(clientOptions);
     const observed = observeOpenAI(new OpenAI(clientOptions), { telemetry });
     const prompt = { name: "bench/prompt", version: 1, label: "production" };
@@ -61,58 +69,50 @@ export async function benchObservedClient(
         // read it all, as an app would
       }
     };
-    const nonStreaming = await compare(
-      nonStreamingCall(plain),
-      nonStreamingCall(observed),
-      rounds,
-      callsPerRound,
-    );
-    const streaming = await compare(
-      streamingCall(plain),
-      streamingCall(observed),
-      rounds,
-      callsPerRound,
-    );
+    const nonStreaming = await compare(nonStreamingCall(plain), nonStreamingCall(observed), pairs);
+    const streaming = await compare(streamingCall(plain), streamingCall(observed), pairs);
+    await telemetry.flush();
     return {
       ...nonStreaming,
       nonStreaming,
       streaming,
-      calls: rounds * callsPerRound * 4,
-      buffer: measureFullBuffer(),
+      calls: pairs * 4,
+      eventsSent: await services.acceptedEvents(),
+      buffer,
+      overflow: await overflowWhileIngestDown(),
     };
   } finally {
     await telemetry.shutdown();
-    await stub.close();
-    await ingest.close();
+    await services.close();
   }
 }
 
-/** Interleaved rounds (the order flips every round), after a warm-up of each. */
+/**
+ * Plain and observed calls alternate one by one (ABBA: the order flips every pair, so neither
+ * always runs right after the other's garbage), after a warm-up of each; medians of each side.
+ */
 async function compare(
   plain: () => Promise<void>,
   observed: () => Promise<void>,
-  rounds: number,
-  callsPerRound: number,
+  pairs: number,
 ): Promise<OverheadFigures> {
-  for (let n = 0; n < 50; n++) {
+  for (let n = 0; n < 200; n++) {
     await plain();
     await observed();
   }
-  const samples = { plain: [] as number[], observed: [] as number[] };
-  const runRound = async (call: () => Promise<void>, into: number[]) => {
-    for (let n = 0; n < callsPerRound; n++) {
-      const started = performance.now();
-      await call();
-      into.push((performance.now() - started) * 1000);
-    }
+  const samples = { plain: new Float64Array(pairs), observed: new Float64Array(pairs) };
+  const timed = async (call: () => Promise<void>) => {
+    const started = performance.now();
+    await call();
+    return (performance.now() - started) * 1000;
   };
-  for (let round = 0; round < rounds; round++) {
-    if (round % 2 === 0) {
-      await runRound(plain, samples.plain);
-      await runRound(observed, samples.observed);
+  for (let n = 0; n < pairs; n++) {
+    if (n % 2 === 0) {
+      samples.plain[n] = await timed(plain);
+      samples.observed[n] = await timed(observed);
     } else {
-      await runRound(observed, samples.observed);
-      await runRound(plain, samples.plain);
+      samples.observed[n] = await timed(observed);
+      samples.plain[n] = await timed(plain);
     }
   }
   const plainUsPerCall = median(samples.plain);
@@ -124,83 +124,89 @@ async function compare(
   };
 }
 
+/**
+ * Twice the default buffer recorded while ingest is unreachable: a flush fails after the first
+ * 1,000 (they stay buffered for the retry), and each of the next 1,000 pushes out the oldest.
+ */
+async function overflowWhileIngestDown(): Promise<ObservedClientBench["overflow"]> {
+  const telemetry = unreachableTelemetry();
+  const recorded = 2000;
+  for (let n = 0; n < recorded / 2; n++) telemetry.recordGeneration(generation(n));
+  await telemetry.flush();
+  for (let n = recorded / 2; n < recorded; n++) telemetry.recordGeneration(generation(n));
+  const { buffered, dropped, failedFlushes } = telemetry.stats();
+  await telemetry.shutdown();
+  return { recorded, buffered, dropped, failedFlushes };
+}
+
 /** Heap held by a full default buffer of realistic generation events (ingest unreachable). */
-function measureFullBuffer(): ObservedClientBench["buffer"] {
+export async function measureFullBuffer(): Promise<ObservedClientBench["buffer"]> {
   const events = 1000;
-  // Once untimed, so compiled code and interned strings are not counted as the buffer's.
+  // Once unmeasured, so compiled code and interned strings are not counted as the buffer's.
   fillBuffer(events);
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
+  const gc = collector();
+  // Twice, with a turn of the event loop between: finalizers of earlier garbage (a disposed
+  // Miniflare, closed sockets) free more on the second pass, which would otherwise be
+  // subtracted from the buffer's figure.
+  gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
   const before = process.memoryUsage().heapUsed;
   const telemetry = fillBuffer(events);
-  gc?.();
+  gc();
   const bytes = Math.max(0, process.memoryUsage().heapUsed - before);
   // Keep the buffer alive until measured.
   if (telemetry.stats().buffered !== events) throw new Error("the buffer did not fill");
   return { events, bytes, bytesPerEvent: Math.round(bytes / events) };
 }
 
+/** A full garbage collection on demand, without `node --expose-gc` (which tsx does not pass). */
+function collector(): () => void {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
+
 function fillBuffer(events: number): Telemetry {
-  const telemetry = new Telemetry({
-    baseUrl: "http://127.0.0.1:9",
-    apiKey: "k",
-    maxBuffered: events,
-    flushIntervalMs: 0,
-  });
-  const prompt = {
-    name: "support/triage",
-    version: 12,
-    label: "production",
-    experiment: { id: "exp_01J9Z3", key: "triage-tone", variant: "friendly" },
-  };
-  for (let n = 0; n < events; n++) {
-    telemetry.recordGeneration({
-      prompt,
-      unit: `user-${n}`,
-      provider: "openai",
-      operation: "chat",
-      model: "gpt-4o-mini",
-      responseModel: "gpt-4o-mini-2024-07-18",
-      stream: true,
-      latencyMs: 812.25 + n,
-      timeToFirstTokenMs: 210.5,
-      inputTokens: 1200,
-      outputTokens: 240,
-      finishReason: "stop",
-      error: null,
-      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
-      spanId: "00f067aa0ba902b7",
-    });
-  }
+  const telemetry = unreachableTelemetry({ maxBuffered: events, flushIntervalMs: 0 });
+  for (let n = 0; n < events; n++) telemetry.recordGeneration(generation(n));
   return telemetry;
 }
 
-async function startAcceptingIngest() {
-  const server = createServer((req, res) => {
-    let count = 0;
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      count = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { events: unknown[] }).events
-        .length;
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ accepted: count, rejected: 0, results: [] }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+/** Port 9 (discard) is closed here: every flush fails fast, as with ingest down. */
+function unreachableTelemetry(options: { maxBuffered?: number; flushIntervalMs?: number } = {}) {
+  return new Telemetry({ baseUrl: "http://127.0.0.1:9", apiKey: "k", ...options });
+}
+
+const benchPrompt = {
+  name: "support/triage",
+  version: 12,
+  label: "production",
+  experiment: { id: "exp_01J9Z3", key: "triage-tone", variant: "friendly" },
+};
+
+/** A realistic generation: a linked prompt in an experiment, tokens, a trace. */
+function generation(n: number) {
   return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    prompt: benchPrompt,
+    unit: `user-${n}`,
+    provider: "openai",
+    operation: "chat",
+    model: "gpt-4o-mini",
+    responseModel: "gpt-4o-mini-2024-07-18",
+    stream: true,
+    latencyMs: 812.25 + n,
+    timeToFirstTokenMs: 210.5,
+    inputTokens: 1200,
+    outputTokens: 240,
+    finishReason: "stop",
+    error: null,
+    traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    spanId: "00f067aa0ba902b7",
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+function median(values: Float64Array): number {
+  const sorted = values.slice().sort();
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

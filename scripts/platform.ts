@@ -197,8 +197,11 @@ function mapWorkers<T>(make: (worker: PlatformWorker) => T): Record<PlatformWork
   >;
 }
 
-/** A bundled worker as Miniflare runs it, with the bindings its wrangler config declares. */
-function miniflareWorker(
+/**
+ * A bundled worker as Miniflare runs it, with the bindings its wrangler config declares (also
+ * used by the benchmark, so it serves the workers exactly as configured).
+ */
+export function miniflareWorker(
   name: PlatformWorker,
   config: WorkerConfig,
   bundleDir: string,
@@ -256,7 +259,7 @@ function miniflareWorker(
  * The parts of a wrangler config this file reads. wrangler's own `Config` type lives in a package
  * it bundles without publishing its types, so it reaches TypeScript as `any`.
  */
-interface WorkerConfig {
+export interface WorkerConfig {
   name: string;
   vars: Record<string, unknown>;
   compatibility_flags: string[];
@@ -290,7 +293,7 @@ function bundledModuleRules(config: WorkerConfig): WorkerOptions["modulesRules"]
   }));
 }
 
-function readWorkerConfig(configPath: string): WorkerConfig {
+export function readWorkerConfig(configPath: string): WorkerConfig {
   return readWranglerConfig({ config: configPath }, { hideWarnings: true });
 }
 
@@ -327,7 +330,7 @@ export async function freePlatformPorts(): Promise<{ adminPort: number; edgePort
 }
 
 /** Runs the project's wrangler with the current Node binary; output is shown only on failure. */
-function runWrangler(args: string[]): Promise<void> {
+export function runWrangler(args: string[]): Promise<void> {
   return new Promise((resolveRun, reject) => {
     execFile(
       process.execPath,

@@ -211,11 +211,58 @@ function observedStream(
     controller: AbortController,
     client?: unknown,
   ) => unknown;
-  const iterate =
+  const observe =
     operation === "chat"
-      ? () => observeChatChunks(source, call, stripUsage)
-      : () => observeResponseEvents(source, call);
-  return new StreamClass(iterate, source.controller, client);
+      ? (item: unknown) => observeChatChunk(item as ChatChunk, call, stripUsage)
+      : (item: unknown) => observeResponseEvent(item as ResponseEvent, call);
+  return new StreamClass(() => observingIterator(source, call, observe), source.controller, client);
+}
+
+/**
+ * The source's iterator with each item shown to `observe` (false: the item is hidden from the
+ * caller). A plain iterator object rather than an async generator: per chunk this costs one
+ * `then` on the SDK's own promise, where a generator layer adds its own queue and promises.
+ * `return()` (an early `break`, `tee()` or `toReadableStream()` cancelling) ends the call as
+ * cancelled and passes on to the source, which aborts the request.
+ */
+function observingIterator(
+  source: StreamLike,
+  call: GenerationCall,
+  observe: (item: unknown) => boolean,
+): AsyncIterator<unknown> {
+  const inner = source[Symbol.asyncIterator]();
+  const failed = (error: unknown): never => {
+    call.end(error);
+    throw error;
+  };
+  const observed = (
+    result: IteratorResult<unknown>,
+  ): IteratorResult<unknown> | Promise<IteratorResult<unknown>> => {
+    if (result.done) {
+      call.end();
+      return result;
+    }
+    let shown = true;
+    try {
+      shown = observe(result.value);
+    } catch {
+      // Telemetry must never change what the caller gets.
+    }
+    return shown ? result : inner.next().then(observed, failed);
+  };
+  return {
+    next: () => inner.next().then(observed, failed),
+    return: (value?: unknown) => {
+      call.end(undefined, true);
+      return inner.return
+        ? inner.return(value)
+        : Promise.resolve({ done: true as const, value: undefined });
+    },
+    throw: (error?: unknown) => {
+      call.end(error);
+      return inner.throw ? inner.throw(error) : Promise.reject(error);
+    },
+  };
 }
 
 interface ChatChunk {
@@ -225,41 +272,24 @@ interface ChatChunk {
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
 }
 
-async function* observeChatChunks(
-  source: AsyncIterable<unknown>,
-  call: GenerationCall,
-  stripUsage: boolean,
-): AsyncGenerator<unknown> {
-  let finished = false;
-  try {
-    for await (const item of source) {
-      call.chunk();
-      const chunk = item as ChatChunk;
-      if (chunk) {
-        if (chunk.id) call.responseId = chunk.id;
-        if (chunk.model) call.responseModel = chunk.model;
-        const choices = chunk.choices;
-        if (choices) {
-          for (const choice of choices) {
-            if (choice.finish_reason) call.finishReasons[choice.index ?? 0] = choice.finish_reason;
-          }
-        }
-        if (chunk.usage) {
-          call.inputTokens = chunk.usage.prompt_tokens ?? null;
-          call.outputTokens = chunk.usage.completion_tokens ?? null;
-          if (stripUsage && choices?.length === 0) continue;
-        }
-      }
-      yield item;
+/** One chat chunk's part of the record; false for the usage chunk asked for on the caller's behalf. */
+function observeChatChunk(chunk: ChatChunk, call: GenerationCall, stripUsage: boolean): boolean {
+  call.chunk();
+  if (!chunk) return true;
+  if (chunk.id) call.responseId = chunk.id;
+  if (chunk.model) call.responseModel = chunk.model;
+  const choices = chunk.choices;
+  if (choices) {
+    for (const choice of choices) {
+      if (choice.finish_reason) call.finishReasons[choice.index ?? 0] = choice.finish_reason;
     }
-    finished = true;
-  } catch (error) {
-    call.end(error);
-    throw error;
-  } finally {
-    // An early `break` (or `controller.abort()`) lands here without finishing: a cancelled call.
-    call.end(undefined, !finished);
   }
+  if (chunk.usage) {
+    call.inputTokens = chunk.usage.prompt_tokens ?? null;
+    call.outputTokens = chunk.usage.completion_tokens ?? null;
+    if (stripUsage && choices?.length === 0) return false;
+  }
+  return true;
 }
 
 interface ResponseEvent {
@@ -274,39 +304,24 @@ interface ResponseEvent {
   };
 }
 
-async function* observeResponseEvents(
-  source: AsyncIterable<unknown>,
-  call: GenerationCall,
-): AsyncGenerator<unknown> {
-  let finished = false;
-  try {
-    for await (const item of source) {
-      const event = item as ResponseEvent;
-      const type = event?.type;
-      // `response.created` comes before the model produced anything: the first token is the
-      // first delta.
-      if (type?.endsWith(".delta")) call.chunk();
-      const response = event?.response;
-      if (response) {
-        if (response.id) call.responseId = response.id;
-        if (response.model) call.responseModel = response.model;
-        if (
-          type === "response.completed" ||
-          type === "response.incomplete" ||
-          type === "response.failed"
-        ) {
-          call.responseFinished(response);
-        }
-      }
-      yield item;
+function observeResponseEvent(event: ResponseEvent, call: GenerationCall): boolean {
+  const type = event?.type;
+  // `response.created` comes before the model produced anything: the first token is the
+  // first delta.
+  if (type?.endsWith(".delta")) call.chunk();
+  const response = event?.response;
+  if (response) {
+    if (response.id) call.responseId = response.id;
+    if (response.model) call.responseModel = response.model;
+    if (
+      type === "response.completed" ||
+      type === "response.incomplete" ||
+      type === "response.failed"
+    ) {
+      call.responseFinished(response);
     }
-    finished = true;
-  } catch (error) {
-    call.end(error);
-    throw error;
-  } finally {
-    call.end(undefined, !finished);
   }
+  return true;
 }
 
 /** One observed call: its timings and what the answer said, until it is recorded once. */

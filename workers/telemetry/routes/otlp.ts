@@ -2,7 +2,7 @@ import { EVENT_BATCH_MAX_BYTES } from "@cuecard/core/telemetry";
 import { readJsonBody, type TelemetryApp } from "../http";
 import { ingestEvents, type TelemetryMessage, validateEvent } from "../ingest";
 import { generationsOfTraces } from "../otlp";
-import { eventSchemas } from "../schemas";
+import { currentEventSchemas } from "../schemas";
 
 /** Rejection reasons listed in partialSuccess.errorMessage (the first ones say what to fix). */
 const REASONS_REPORTED = 5;
@@ -18,7 +18,7 @@ export function registerOtlpTraces(app: TelemetryApp) {
       protobuf:
         "Cuecard reads OTLP/HTTP as JSON only: configure the exporter with protocol http/json (OTEL_EXPORTER_OTLP_PROTOCOL=http/json).",
     });
-    const { event } = eventSchemas();
+    const { event } = currentEventSchemas();
     const validated = generationsOfTraces(body).map((raw, index) =>
       validateEvent(raw, index, event),
     );

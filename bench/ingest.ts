@@ -1,0 +1,378 @@
+/**
+ * Telemetry ingest under load, served admin-less in ONE Miniflare (one workerd process): the edge
+ * and the telemetry worker bundled by wrangler and configured from their wrangler.toml files
+ * (service binding, queue producer and consumers, D1), as scripts/platform.ts serves them.
+ *
+ * - ingest: events/s accepted through the edge → telemetry worker, in batches of 100;
+ * - drain: events/s the queue consumer rolls up, and its lag (a probe event's time from accepted
+ *   to visible in the rollups, sampled during the load; and the catch-up after the load stops);
+ * - the edge's isolate-hit GET throughput alone, then while ingest runs flat out beside it.
+ *
+ * The INGEST_LIMITER (600 requests/min per key) is raised for the bench only (the binding is
+ * still called on every request, so its cost is in the figures): one key at these rates would be
+ * refused after its first 600 requests.
+ *
+ *   npx tsx bench/ingest.ts        # prints the figures as JSON
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { generateKey, hashKey } from "@cuecard/core/keys";
+import { labelPointerKey, readKeyRecord, readKeyRecordKey } from "@cuecard/core/kv-records";
+import { EVENTS_PER_BATCH_MAX } from "@cuecard/core/telemetry";
+import autocannon from "autocannon";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import {
+  miniflareWorker,
+  type PlatformWorker,
+  readWorkerConfig,
+  repositoryRoot,
+  runWrangler,
+} from "../scripts/platform";
+import { pointer, published } from "./fixtures";
+
+const PROJECT = "bench";
+const EDGE_PORT = 8911;
+const INGEST_PROMPT = "bench/ingest";
+const BENCH_LIMIT = { limit: 1_000_000, period: 60 as const };
+
+export interface IngestBench {
+  batchSize: number;
+  ingestConnections: number;
+  edgeConnections: number;
+  durationSeconds: number;
+  limiter: string;
+  ingest: { eventsPerSecond: number; requestsPerSecond: number; p50Ms: number; p99Ms: number };
+  drain: {
+    /** Events accepted in the measured window ÷ time until all of them were in the rollups. */
+    eventsPerSecond: number;
+    events: number;
+    /** After the load stopped, until the last accepted event was visible. */
+    catchUpMs: number;
+    /** Probe events sent during the load: accepted → visible in the rollups. */
+    lagMs: { probes: number; p50: number; max: number };
+  };
+  edgeUnderIngest: {
+    aloneRequestsPerSecond: number;
+    withIngestRequestsPerSecond: number;
+    /** with ÷ alone; the goal is ≥ 0.95. */
+    ratio: number;
+    ingestEventsPerSecondMeanwhile: number;
+  };
+  errors: number;
+}
+
+export async function benchIngest(
+  options: { durationS?: number; edgeConnections?: number; ingestConnections?: number } = {},
+): Promise<IngestBench> {
+  const durationS = options.durationS ?? 8;
+  const edgeConnections = options.edgeConnections ?? 10;
+  const ingestConnections = options.ingestConnections ?? 4;
+  const mf = await serve();
+  try {
+    const key = await seed(mf);
+    const db = await mf.getD1Database("TELEMETRY_DB", "telemetry");
+    await migrate(db);
+    const rolledUp = async (prompt = INGEST_PROMPT): Promise<number> => {
+      const row = await db
+        .prepare(
+          "SELECT total(calls) AS calls FROM generation_rollups WHERE project_id = ?1 AND prompt_name = ?2",
+        )
+        .bind(PROJECT, prompt)
+        .first();
+      return Number((row as { calls: number } | null)?.calls ?? 0);
+    };
+    const edgePaths = Array.from({ length: 10 }, (_, i) => `/v1/prompts/small%2Fp-${i}`);
+    let errors = 0;
+    const edgeLoad = async (seconds: number) => {
+      const result = await load({ key, connections: edgeConnections, seconds, paths: edgePaths });
+      errors += result.errors + result.timeouts + result.non2xx;
+      return result;
+    };
+    const ingestLoad = async (seconds: number, run: string) => {
+      const result = await load({
+        key,
+        connections: ingestConnections,
+        seconds,
+        paths: ["/v1/events"],
+        body: batchBody(run),
+      });
+      errors += result.errors + result.timeouts + result.non2xx;
+      return { result, accepted: result["2xx"] * EVENTS_PER_BATCH_MAX };
+    };
+    const drained = async (target: number, limitMs: number) => {
+      const started = Date.now();
+      while ((await rolledUp()) < target) {
+        if (Date.now() - started > limitMs) throw new Error(`rollups stuck below ${target}`);
+        await sleep(25);
+      }
+      return Date.now();
+    };
+
+    // Warm-ups (JIT, connections, the isolate cache, the consumer), not measured.
+    await edgeLoad(1);
+    const warm = await ingestLoad(1, "warm");
+    let expected = warm.accepted;
+    await drained(expected, 60_000);
+
+    const edgeAlone = await edgeLoad(durationS);
+
+    const probes = startProbes(key, rolledUp);
+    const ingestStarted = Date.now();
+    const ingest = await ingestLoad(durationS, "solo");
+    const ingestEnded = Date.now();
+    const lags = await probes.stop();
+    expected += ingest.accepted;
+    const allVisible = await drained(expected, 120_000);
+
+    const [edgeMixed, ingestMixed] = await Promise.all([
+      edgeLoad(durationS),
+      ingestLoad(durationS, "mixed"),
+    ]);
+    expected += ingestMixed.accepted;
+    await drained(expected, 120_000);
+
+    const sortedLags = [...lags].sort((a, b) => a - b);
+    return {
+      batchSize: EVENTS_PER_BATCH_MAX,
+      ingestConnections,
+      edgeConnections,
+      durationSeconds: durationS,
+      limiter: `INGEST_LIMITER raised to ${BENCH_LIMIT.limit}/${BENCH_LIMIT.period} s for the bench (one key)`,
+      ingest: {
+        eventsPerSecond: Math.round(ingest.accepted / durationS),
+        requestsPerSecond: Math.round(ingest.result.requests.average),
+        p50Ms: ingest.result.latency.p50,
+        p99Ms: ingest.result.latency.p99,
+      },
+      drain: {
+        eventsPerSecond: Math.round(ingest.accepted / ((allVisible - ingestStarted) / 1000)),
+        events: ingest.accepted,
+        catchUpMs: allVisible - ingestEnded,
+        lagMs: {
+          probes: sortedLags.length,
+          p50: sortedLags[sortedLags.length >> 1] ?? Number.NaN,
+          max: sortedLags.at(-1) ?? Number.NaN,
+        },
+      },
+      edgeUnderIngest: {
+        aloneRequestsPerSecond: Math.round(edgeAlone.requests.average),
+        withIngestRequestsPerSecond: Math.round(edgeMixed.requests.average),
+        ratio:
+          Math.round((edgeMixed.requests.average / edgeAlone.requests.average) * 1000) / 1000,
+        ingestEventsPerSecondMeanwhile: Math.round(ingestMixed.accepted / durationS),
+      },
+      errors,
+    };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+/** The edge (on a port) and the telemetry worker (service binding only), as configured. */
+async function serve(): Promise<Miniflare> {
+  const buildDir = join(repositoryRoot, "dist", "bench", "ingest");
+  const configPaths = {
+    edge: join(repositoryRoot, "workers/edge/wrangler.toml"),
+    telemetry: join(repositoryRoot, "workers/telemetry/wrangler.toml"),
+  } satisfies Partial<Record<PlatformWorker, string>>;
+  await Promise.all(
+    Object.entries(configPaths).map(([worker, config]) =>
+      runWrangler(["deploy", "--dry-run", "--outdir", join(buildDir, worker), "-c", config]),
+    ),
+  );
+  const edge = readWorkerConfig(configPaths.edge);
+  const telemetry = readWorkerConfig(configPaths.telemetry);
+  const workerOfService = new Map<string, PlatformWorker>([
+    [edge.name, "edge"],
+    [telemetry.name, "telemetry"],
+  ]);
+  const telemetryWorker = miniflareWorker(
+    "telemetry",
+    telemetry,
+    join(buildDir, "telemetry"),
+    workerOfService,
+    undefined,
+    {},
+  );
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port: 0,
+    log: new Log(LogLevel.ERROR),
+    workers: [
+      // Long isolate-cache TTL: the measured seconds must not cross an expiry.
+      miniflareWorker("edge", edge, join(buildDir, "edge"), workerOfService, EDGE_PORT, {
+        ISOLATE_CACHE_TTL_MS: "600000",
+      }),
+      {
+        ...telemetryWorker,
+        ratelimits: Object.fromEntries(
+          Object.entries(telemetryWorker.ratelimits ?? {}).map(([name, limiter]) => [
+            name,
+            { ...limiter, simple: BENCH_LIMIT },
+          ]),
+        ),
+      },
+    ],
+  });
+  await mf.ready;
+  return mf;
+}
+
+/** A read key that may send telemetry, and 10 published prompts for the edge to serve. */
+async function seed(mf: Miniflare): Promise<string> {
+  const kv = await mf.getKVNamespace("PROMPTS_KV", "edge");
+  const key = generateKey("reader");
+  await kv.put(
+    readKeyRecordKey(await hashKey(key)),
+    JSON.stringify(
+      readKeyRecord({
+        keyId: "bench-ingest",
+        projectId: PROJECT,
+        role: "reader",
+        expiresAt: null,
+        sendTelemetry: true,
+      }),
+    ),
+  );
+  for (let i = 0; i < 10; i++) {
+    const version = await published(`small/p-${i}`, 1, `Hello {{customer}} #${i}`);
+    await kv.put(
+      labelPointerKey(PROJECT, version.name, "production"),
+      JSON.stringify(pointer(version)),
+    );
+  }
+  return key;
+}
+
+/** The telemetry database's migrations, statement by statement, through the D1 binding. */
+async function migrate(db: Awaited<ReturnType<Miniflare["getD1Database"]>>) {
+  const dir = join(repositoryRoot, "migrations", "telemetry");
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith(".sql"))
+    .sort()) {
+    const statements = readFileSync(join(dir, file), "utf8")
+      .split("--> statement-breakpoint")
+      .map((statement) => statement.trim())
+      .filter(Boolean);
+    await db.batch(statements.map((statement) => db.prepare(statement)));
+  }
+}
+
+/**
+ * A batch of 100 generations as a JSON template; `@n@` becomes the request's number, so every
+ * event id is new (a resent id would be counted once, and the rollups would not grow).
+ */
+function batchBody(run: string): string {
+  const timestamp = new Date().toISOString();
+  const events = Array.from({ length: EVENTS_PER_BATCH_MAX }, (_, i) => ({
+    type: "generation",
+    id: `${run}-@n@-${i}`,
+    timestamp,
+    prompt: { name: INGEST_PROMPT, version: 1, label: "production" },
+    experiment: null,
+    unit: `user-${i}`,
+    provider: "openai",
+    operation: "chat",
+    model: "gpt-4o-mini",
+    responseModel: "gpt-4o-mini-2024-07-18",
+    stream: true,
+    latencyMs: 800 + i,
+    timeToFirstTokenMs: 210.5,
+    inputTokens: 1200,
+    outputTokens: 240,
+    finishReason: "stop",
+    error: null,
+    traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    spanId: "00f067aa0ba902b7",
+  }));
+  return JSON.stringify({ events });
+}
+
+function load(options: {
+  key: string;
+  connections: number;
+  seconds: number;
+  paths: string[];
+  body?: string;
+}): Promise<autocannon.Result> {
+  let next = 0;
+  const { body } = options;
+  return autocannon({
+    url: `http://127.0.0.1:${EDGE_PORT}`,
+    connections: options.connections,
+    duration: options.seconds,
+    headers: {
+      authorization: `Bearer ${options.key}`,
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    requests: [
+      {
+        method: body ? "POST" : "GET",
+        setupRequest: (request: autocannon.Request) => {
+          const n = next++;
+          request.path = options.paths[n % options.paths.length] as string;
+          if (body) request.body = body.replaceAll("@n@", String(n));
+          return request;
+        },
+      },
+    ],
+  });
+}
+
+/**
+ * One probe event a second, each under a prompt name of its own: its lag is the time from its
+ * 200 to its row in the rollups (polled every 20 ms).
+ */
+function startProbes(key: string, rolledUp: (prompt: string) => Promise<number>) {
+  const lags: number[] = [];
+  const pending: Promise<void>[] = [];
+  let n = 0;
+  const probe = async (name: string) => {
+    const timestamp = new Date().toISOString();
+    const response = await fetch(`http://127.0.0.1:${EDGE_PORT}/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        events: [
+          {
+            type: "generation",
+            id: `probe-${name}`,
+            timestamp,
+            prompt: { name, version: 1, label: "production" },
+            model: "gpt-4o-mini",
+            latencyMs: 1,
+          },
+        ],
+      }),
+    });
+    if (response.status !== 200) throw new Error(`probe ${name}: ${response.status}`);
+    await response.arrayBuffer();
+    const accepted = Date.now();
+    while ((await rolledUp(name)) < 1) {
+      if (Date.now() - accepted > 120_000) throw new Error(`probe ${name} never rolled up`);
+      await sleep(20);
+    }
+    lags.push(Date.now() - accepted);
+  };
+  const timer = setInterval(() => pending.push(probe(`bench/probe-${n++}`)), 1000);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(pending);
+      return lags;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(
+    JSON.stringify(
+      await benchIngest({ durationS: Number(process.env.BENCH_DURATION ?? 8) }),
+      null,
+      2,
+    ),
+  );
+}
