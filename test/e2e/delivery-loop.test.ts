@@ -200,12 +200,13 @@ describe("local platform", () => {
     expect(again.readKey.secret).toBe(seeded.readKey.secret);
   });
 
-  it("applies migrations to the one D1 database the admin worker uses", async () => {
+  it("applies migrations to the two D1 databases: the admin's and telemetry's own", async () => {
     const d1Files = await readdir(join(persistDir, "v3", "d1", "miniflare-D1DatabaseObject"));
     const databases = d1Files.filter(
       (file) => file.endsWith(".sqlite") && file !== "metadata.sqlite",
     );
-    expect(databases).toHaveLength(1);
+    // Telemetry has its own store (never the prompt database); nothing else creates one.
+    expect(databases).toHaveLength(2);
     // The `default` project only exists because the migrations ran against that database.
     const listed = await adminRequest("GET", `/projects/${demoProject}/prompts?limit=200`);
     expect(listed.status).toBe(200);
