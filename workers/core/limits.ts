@@ -51,3 +51,15 @@ export const BATCH_NAMES_MAX = 100;
 /** Items in one page of a list endpoint. */
 export const PAGE_SIZE_MAX = 200;
 export const PAGE_SIZE_DEFAULT = 50;
+
+// Experiments (docs/experiments.md).
+export const EXPERIMENT_KEY_MAX = 64;
+export const EXPERIMENT_DESCRIPTION_MAX = 1000;
+/** The description of what the unit id is ("user id"), not the id itself (UNIT_ID_MAX). */
+export const EXPERIMENT_UNIT_DESCRIPTION_MAX = 100;
+/** Arms of one experiment, control included. */
+export const EXPERIMENT_ARMS_MAX = 10;
+export const EXPERIMENT_GUARDRAILS_MAX = 10;
+export const EXPERIMENT_STAGES_MAX = 10;
+/** How far from 1 the weights may add up (0.1 + 0.2 is not 0.3 in floating point). */
+export const EXPERIMENT_WEIGHT_TOLERANCE = 1e-6;
