@@ -31,6 +31,17 @@ describe("KV record formats", () => {
     expect((await problemOf(response)).code).toBe("unavailable");
   });
 
+  it("refuses a label pointer of the previous format (1, before experiments) until republished", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: ["v1 {{x}}"] });
+    const pointerKey = labelPointerKey(project, seeded.name, "production");
+    const pointer = (await env.PROMPTS_KV.get(pointerKey, "json")) as Record<string, unknown>;
+    expect(pointer.format).toBe(2);
+    await env.PROMPTS_KV.put(pointerKey, JSON.stringify({ ...pointer, format: 1 }));
+    const response = await edgeFetch(`/v1/prompts/${seeded.name}`, { key });
+    expect(response.status).toBe(503);
+  });
+
   it("refuses a version record without a format", async () => {
     const { project, key } = await seedProject();
     const seeded = await seedPrompt({ project, templates: ["v1 {{x}}"] });

@@ -1,5 +1,6 @@
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { PROBLEM_JSON_SCHEMA } from "@cuecard/core/problem";
+import { UNIT_ID_MAX } from "@cuecard/core/telemetry";
 import { RENDER_LIMITS } from "@cuecard/core/template";
 
 /**
@@ -33,6 +34,24 @@ const version = {
   description: "A pinned version number; the response is immutable. Not together with `label`.",
   schema: { type: "integer", minimum: 1 },
 };
+const unit = {
+  name: "unit",
+  in: "query",
+  description: `The unit id (a user id, a session id) when the label runs an experiment: each unit is served one variant, always. At most ${UNIT_ID_MAX} characters; empty counts as none. Or send the \`Cuecard-Unit\` header (ASCII only; percent-encode other ids here).`,
+  schema: { type: "string", maxLength: UNIT_ID_MAX },
+};
+const unitHeader = {
+  name: "Cuecard-Unit",
+  in: "header",
+  description: "The unit id, instead of `?unit=` (printable ASCII). If both are sent they must agree.",
+  schema: { type: "string", maxLength: UNIT_ID_MAX },
+};
+const varyHeader = {
+  Vary: {
+    description: "`Cuecard-Unit` when the label runs an experiment: the response depends on the unit",
+    schema: { type: "string" },
+  },
+};
 const cacheHeaders = {
   "Cuecard-Cache": {
     description: "hit (isolate cache), miss (read from KV) or stale (KV failed; last known good)",
@@ -63,6 +82,8 @@ export const openApiDocument = {
           name,
           label,
           version,
+          unit,
+          unitHeader,
           { name: "If-None-Match", in: "header", schema: { type: "string" } },
         ],
         responses: {
@@ -70,7 +91,8 @@ export const openApiDocument = {
             description: "The resolved version",
             headers: {
               ETag: {
-                description: '"<content hash>.v<version>": changes when the label moves',
+                description:
+                  '"<content hash>.v<version>": changes when the label moves; while the label runs an experiment it also names the experiment, the variant and the unit\'s bucket',
                 schema: { type: "string" },
               },
               "Cuecard-Version": { description: "The version served", schema: { type: "integer" } },
@@ -80,6 +102,7 @@ export const openApiDocument = {
                 schema: { type: "string" },
               },
               ...cacheHeaders,
+              ...varyHeader,
             },
             content: {
               "application/json": { schema: { $ref: "#/components/schemas/ResolvedPrompt" } },
@@ -106,11 +129,13 @@ export const openApiDocument = {
             schema: { type: "string" },
           },
           label,
+          unit,
+          unitHeader,
         ],
         responses: {
           "200": {
             description: "The prompts found, in request order, and the names not found",
-            headers: cacheHeaders,
+            headers: { ...cacheHeaders, ...varyHeader },
             content: {
               "application/json": {
                 schema: {
@@ -138,7 +163,7 @@ export const openApiDocument = {
       post: {
         operationId: "renderPrompt",
         summary: "Render a prompt with variables (Mustache, no HTML escaping)",
-        parameters: [name],
+        parameters: [name, unit, unitHeader],
         requestBody: {
           required: true,
           description: `JSON, at most ${REQUEST_BODY_MAX_BYTES} bytes. Unknown fields are refused.`,
@@ -151,6 +176,7 @@ export const openApiDocument = {
                   variables: { type: "object", additionalProperties: true },
                   label: label.schema,
                   version: version.schema,
+                  unit: { ...unit.schema, description: "The unit id, as `?unit=`" },
                 },
               },
             },
@@ -159,12 +185,21 @@ export const openApiDocument = {
         responses: {
           "200": {
             description: "The rendered prompt: a string for text prompts, messages for chat",
-            headers: cacheHeaders,
+            headers: { ...cacheHeaders, ...varyHeader },
             content: {
               "application/json": {
                 schema: {
                   type: "object",
-                  required: ["name", "type", "version", "label", "hash", "prompt", "config"],
+                  required: [
+                    "name",
+                    "type",
+                    "version",
+                    "label",
+                    "hash",
+                    "prompt",
+                    "config",
+                    "experiment",
+                  ],
                   properties: {
                     name: { type: "string" },
                     type: { type: "string", enum: ["text", "chat"] },
@@ -173,6 +208,7 @@ export const openApiDocument = {
                     hash: { type: "string" },
                     prompt: { $ref: "#/components/schemas/PromptContent" },
                     config: { type: "object" },
+                    experiment: { $ref: "#/components/schemas/ExperimentAssignment" },
                   },
                 },
               },
@@ -236,7 +272,17 @@ export const openApiDocument = {
       },
       ResolvedPrompt: {
         type: "object",
-        required: ["name", "type", "version", "label", "prompt", "config", "variables", "hash"],
+        required: [
+          "name",
+          "type",
+          "version",
+          "label",
+          "prompt",
+          "config",
+          "variables",
+          "hash",
+          "experiment",
+        ],
         properties: {
           name: { type: "string" },
           type: { type: "string", enum: ["text", "chat"] },
@@ -261,6 +307,28 @@ export const openApiDocument = {
           hash: { type: "string", description: "Content hash (of prompt, config, variables)" },
           commitMessage: { type: ["string", "null"] },
           createdAt: { type: "string", format: "date-time" },
+          experiment: { $ref: "#/components/schemas/ExperimentAssignment" },
+        },
+      },
+      ExperimentAssignment: {
+        type: ["object", "null"],
+        description:
+          "The experiment the label runs and the variant served (null when it runs none, and for pinned versions)",
+        required: ["id", "key", "variant", "bucket", "reason"],
+        properties: {
+          id: { type: "string" },
+          key: { type: "string" },
+          variant: { type: "string", description: "The arm served; the control when not assigned" },
+          bucket: {
+            type: ["number", "null"],
+            description: "The unit's hash in [0, 1); null without a unit id",
+          },
+          reason: {
+            type: "string",
+            enum: ["assigned", "not_in_coverage", "no_unit"],
+            description:
+              "assigned: the unit is in the experiment; not_in_coverage: outside its coverage (control); no_unit: no unit id sent (control)",
+          },
         },
       },
       Problem: {
