@@ -169,7 +169,7 @@ async function requireVersions(
       ? []
       : [
           {
-            field: `body.variants[${index}].version`,
+            field: `body.variants.${index}.version`,
             message: `prompt '${prompt.name}' has no version ${variant.version}`,
           },
         ],

@@ -246,7 +246,7 @@ async function publishLivePrompt(
           allVersions ??= await db.select().from(versions).where(eq(versions.promptId, prompt.id));
           for (const variant of running.variants) {
             const row = allVersions.find((v) => v.version === variant.version);
-            if (row && !embedded.includes(row)) {
+            if (row && !embedded.some((v) => v.version === row.version)) {
               await putVersion(row, false);
               embedded.push(row);
             }
