@@ -63,6 +63,15 @@ const COLUMN_OF: Record<string, string> = {
   "GET /v1/projects/:project/prompts/:name/labels/:label/history": AUTHORING,
   "POST /v1/projects/:project/prompts/:name/labels/:label/rollback": PUBLISHING,
 
+  "GET /v1/projects/:project/experiments": AUTHORING,
+  "POST /v1/projects/:project/experiments": AUTHORING,
+  "GET /v1/projects/:project/experiments/:id": AUTHORING,
+  "PATCH /v1/projects/:project/experiments/:id": AUTHORING,
+  "POST /v1/projects/:project/experiments/:id/start": AUTHORING,
+  "POST /v1/projects/:project/experiments/:id/pause": AUTHORING,
+  "POST /v1/projects/:project/experiments/:id/resume": AUTHORING,
+  "POST /v1/projects/:project/experiments/:id/stop": AUTHORING,
+
   "GET /v1/projects/:project/keys": ADMINISTERING,
   "POST /v1/projects/:project/keys": ADMINISTERING,
   "DELETE /v1/projects/:project/keys/:keyId": ADMINISTERING,
@@ -110,6 +119,7 @@ async function concretePath(route: string): Promise<string> {
     .replace(":version", "1")
     .replace(":label", "staging")
     .replace(":keyId", "key_00000000000000000000")
+    .replace(":id", "exp_00000000000000000000")
     .replace(":webhookId", "whk_00000000000000000000")
     .replace(":deliveryId", `msg_${"0".repeat(32)}`);
 }
