@@ -22,7 +22,7 @@ import { encodeName, type SeededPrompt, seedProject, seedPrompt } from "./factor
  */
 
 /** Control v1 and a "friendly" v2, half each: [0, 0.5) control, [0.5, 1) friendly. */
-function halfAndHalf(seeded: SeededPrompt, overrides: Partial<PublishedExperiment> = {}) {
+function halfAndHalf(overrides: Partial<PublishedExperiment> = {}) {
   return {
     id: "exp_demo",
     key: "tone",
@@ -63,7 +63,7 @@ async function experimentPrompt(overrides: Partial<PublishedExperiment> = {}) {
     templates: ["Hello {{customer}}", "Hi there {{customer}}!"],
     labels: { production: 1 },
   });
-  const pointer = await runExperiment(seeded, halfAndHalf(seeded, overrides));
+  const pointer = await runExperiment(seeded, halfAndHalf(overrides));
   return { key, seeded, pointer };
 }
 

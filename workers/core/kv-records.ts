@@ -14,10 +14,16 @@ import type { Role } from "./roles";
  */
 
 /**
- * The format every record carries. Readers refuse any other value loudly (`KvFormatError`)
- * rather than misread it; a change of shape bumps it, and `republish` rewrites a project's keys.
+ * The format every record carries. Readers refuse any format they do not know loudly
+ * (`KvFormatError`) rather than misread it; a change of shape bumps it, and `republish` rewrites a
+ * project's keys.
+ *
+ * 2: label pointers may carry a running experiment (`experiment`, `experimentRev`). Format 1 is
+ * format 2 without them, so readers still take it: an edge deployed first keeps serving what an
+ * older publisher wrote.
  */
 export const KV_FORMAT = 2;
+export const KNOWN_KV_FORMATS: readonly number[] = [1, KV_FORMAT];
 
 /** One immutable version as served by the edge. */
 export interface PublishedVersion {
@@ -123,7 +129,9 @@ export class KvFormatError extends Error {
     readonly key: string,
     readonly format: unknown,
   ) {
-    super(`KV record ${key} has format ${JSON.stringify(format)}; this reader knows ${KV_FORMAT}`);
+    super(
+      `KV record ${key} has format ${JSON.stringify(format)}; this reader knows ${KNOWN_KV_FORMATS.join(", ")}`,
+    );
     this.name = "KvFormatError";
   }
 }
@@ -152,7 +160,9 @@ export function readKeyRecord(record: Omit<ReadKeyRecord, "format">): ReadKeyRec
 function checked<T>(key: string, value: unknown): T | null {
   if (value === null || value === undefined) return null;
   const format = typeof value === "object" ? (value as { format?: unknown }).format : undefined;
-  if (format !== KV_FORMAT) throw new KvFormatError(key, format);
+  if (typeof format !== "number" || !KNOWN_KV_FORMATS.includes(format)) {
+    throw new KvFormatError(key, format);
+  }
   return value as T;
 }
 
