@@ -43,12 +43,14 @@ const unit = {
 const unitHeader = {
   name: "Cuecard-Unit",
   in: "header",
-  description: "The unit id, instead of `?unit=` (printable ASCII). If both are sent they must agree.",
+  description:
+    "The unit id, instead of `?unit=` (printable ASCII). If both are sent they must agree.",
   schema: { type: "string", maxLength: UNIT_ID_MAX },
 };
 const varyHeader = {
   Vary: {
-    description: "`Cuecard-Unit` when the label runs an experiment: the response depends on the unit",
+    description:
+      "`Cuecard-Unit` when the label runs an experiment: the response depends on the unit",
     schema: { type: "string" },
   },
 };
