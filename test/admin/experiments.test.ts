@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { type LabelPointer, labelPointerKey } from "@cuecard/core/kv-records";
 import { and, asc, eq, gt } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { webhookPayloadOf } from "../../workers/modules/webhooks/events";
 import { openDatabase } from "../../workers/platform/db/client";
 import {
   auditLog,
@@ -11,6 +12,7 @@ import {
   outbox,
   prompts,
 } from "../../workers/platform/db/schema";
+import { eventMessageOf } from "../../workers/platform/outbox";
 import { addVersion, api, createTextPrompt, enc, json, keyFor } from "./api";
 
 /**
@@ -280,6 +282,22 @@ describe("experiment lifecycle", () => {
       .where(and(eq(auditLog.target, draft.id), eq(auditLog.action, "experiment.stop")));
     // One change: the stop and the label move share the request that made them.
     expect(promotion?.requestId).toBe(stopAudit?.requestId);
+
+    // What a webhook receiver gets: the experiment, the promotion and the prompt's links.
+    const [row] = await db
+      .select()
+      .from(outbox)
+      .where(and(gt(outbox.id, before), eq(outbox.eventType, "experiment.stopped")));
+    const links = { adminUrl: "https://admin.example", edgeUrl: "https://edge.example" };
+    const delivered = webhookPayloadOf(eventMessageOf(row as typeof outbox.$inferSelect), links);
+    expect(delivered.type).toBe("experiment.stopped");
+    expect(delivered.data).toMatchObject({
+      experiment: { id: draft.id, key: draft.key },
+      prompt: { name, type: "text" },
+      label: "production",
+      controlVersion: 1,
+      promoted: { variant: "friendly", version: 2 },
+    });
 
     // Stopped, the label moves by hand again.
     const moved = await api("PUT", `/projects/default/prompts/${enc(name)}/labels/production`, {

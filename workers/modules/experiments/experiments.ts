@@ -1,6 +1,5 @@
 import type { EventType } from "@cuecard/core/events";
 import { newId } from "@cuecard/core/ids";
-import { LATEST_LABEL } from "@cuecard/core/names";
 import { type FieldError, ProblemError } from "@cuecard/core/problem";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
@@ -144,14 +143,6 @@ export async function listExperiments(
   };
 }
 
-function refuseLatest(label: string) {
-  if (label === LATEST_LABEL) {
-    throw new ProblemError("validation_failed", "An experiment cannot run on 'latest'.", {
-      errors: [{ field: "body.label", message: "'latest' moves to each new version by itself" }],
-    });
-  }
-}
-
 /** 422 naming every variant whose version the prompt does not have. */
 async function requireVersions(
   db: Database,
@@ -226,7 +217,6 @@ export async function createExperiment(
 ): Promise<ExperimentView> {
   requireAccess(ctx.actor, projectId, "labels:move");
   const fields = validInput(NewExperiment, input);
-  refuseLatest(fields.label);
   const prompt = await ctx.db.query.prompts.findFirst({
     where: and(eq(prompts.projectId, projectId), eq(prompts.name, fields.prompt)),
   });
@@ -293,7 +283,6 @@ export async function updateExperiment(
     ...before,
     ...Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)),
   });
-  refuseLatest(merged.label);
   await requireVersions(ctx.db, prompt, merged.variants);
   await commitChange(ctx, {
     projectId,
