@@ -8,6 +8,7 @@ import {
 import type { ExposureEvent } from "@cuecard/core/telemetry";
 import { UNIT_ID_MAX } from "@cuecard/core/telemetry";
 import { describe, expect, it } from "vitest";
+import app from "../../workers/edge";
 import { type ExposureSink, withExposures } from "../../workers/edge/exposures";
 import { DEFAULT_DELIVERY } from "../../workers/edge/modules";
 import { servePointer } from "../../workers/edge/prompt-store";
@@ -303,6 +304,30 @@ describe("experiments at the edge", () => {
       "long/assigned",
       "short/assigned",
     ]);
+  });
+});
+
+describe("the isolate-cache hit path", () => {
+  it("assigns a unit without a single await once the pointer and key are cached", async () => {
+    const { key, seeded } = await experimentPrompt();
+    // The worker as deployed, with its isolate cache on (the HTTP tests above run with it off).
+    const cachedEnv = { ...env, ISOLATE_CACHE_TTL_MS: "60000" } as unknown as EdgeEnv;
+    const context = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} };
+    const request = () =>
+      new Request(`https://edge.test/v1/prompts/${encodeName(seeded.name)}${unitQuery("é")}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+    const warm = await app.fetch(request(), cachedEnv, context as unknown as ExecutionContext);
+    expect(warm.status).toBe(200);
+    const hit = app.fetch(request(), cachedEnv, context as unknown as ExecutionContext);
+    // A Response, not a Promise of one: key check, lookup, assignment and body are synchronous.
+    expect(hit).toBeInstanceOf(Response);
+    const response = hit as Response;
+    expect(response.headers.get("cuecard-cache")).toBe("hit");
+    expect(await response.json()).toMatchObject({
+      version: 2,
+      experiment: { variant: "friendly", reason: "assigned" },
+    });
   });
 });
 
