@@ -2166,7 +2166,10 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Point a label at a version (create or move it) */
+    /**
+     * Point a label at a version (create or move it)
+     * @description While an experiment runs (or is paused) on the label, it cannot be moved or deleted: 409 until the experiment is stopped.
+     */
     put: {
       parameters: {
         query?: never;
@@ -2293,7 +2296,10 @@ export interface paths {
       };
     };
     post?: never;
-    /** Delete a label */
+    /**
+     * Delete a label
+     * @description While an experiment runs (or is paused) on the label, it cannot be moved or deleted: 409 until the experiment is stopped.
+     */
     delete: {
       parameters: {
         query?: {
@@ -2557,7 +2563,7 @@ export interface paths {
     put?: never;
     /**
      * Roll a label back
-     * @description Without `toVersion`, moves the label back to the version it served before the current one went live; rolling back again goes one release further back.
+     * @description Without `toVersion`, moves the label back to the version it served before the current one went live; rolling back again goes one release further back. While an experiment runs (or is paused) on the label, it cannot be moved or deleted: 409 until the experiment is stopped.
      */
     post: {
       parameters: {
