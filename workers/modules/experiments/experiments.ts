@@ -321,7 +321,6 @@ export async function updateExperiment(
 const experimentRowOf = (id: string) => ({ from: sql`experiments WHERE id = ${id}` });
 
 interface Transition {
-  from: readonly ExperimentState[];
   to: ExperimentState;
   action: string;
   event: Extract<
@@ -346,18 +345,15 @@ async function transition(
   const { row, prompt } = loaded;
   const now = new Date().toISOString();
   const inBatch = experimentRowOf(row.id);
-  const states = sql.join(
-    step.from.map((state) => sql`${state}`),
-    sql`, `,
-  );
   await commitChange(ctx, {
     projectId: row.projectId,
     statements: [
-      // Checked again inside the batch: a concurrent change may have moved the state.
+      // Still in the state it was read in (which `from` allowed), checked inside the batch: a
+      // concurrent change is a 409, and the audit row's `before` is exact.
       guard(
         ctx.db,
         "experiment_state",
-        sql`EXISTS (SELECT 1 FROM experiments WHERE id = ${row.id} AND state IN (${states}))`,
+        sql`EXISTS (SELECT 1 FROM experiments WHERE id = ${row.id} AND state = ${row.state})`,
       ),
       ...before,
       ctx.db
@@ -445,7 +441,6 @@ export async function startExperiment(
     ctx,
     loaded,
     {
-      from: ["draft"],
       to: "running",
       action: "experiment.start",
       event: "experiment.started",
@@ -474,7 +469,6 @@ export async function pauseExperiment(
   const loaded = await loadForChange(ctx, projectId, id);
   requireState(loaded.row, "paused", ["running"]);
   await transition(ctx, loaded, {
-    from: ["running"],
     to: "paused",
     action: "experiment.pause",
     event: "experiment.paused",
@@ -494,7 +488,6 @@ export async function resumeExperiment(
     ctx,
     loaded,
     {
-      from: ["paused"],
       to: "running",
       action: "experiment.resume",
       event: "experiment.resumed",
@@ -542,7 +535,6 @@ export async function stopExperiment(
     ? labelMoveRecords(prompt, row.label, changeId, false, promptTarget(prompt.name))
     : undefined;
   await transition(ctx, loaded, {
-    from: ["running", "paused"],
     to: "stopped",
     action: "experiment.stop",
     event: "experiment.stopped",
