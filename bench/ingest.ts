@@ -158,8 +158,7 @@ export async function benchIngest(
       edgeUnderIngest: {
         aloneRequestsPerSecond: Math.round(edgeAlone.requests.average),
         withIngestRequestsPerSecond: Math.round(edgeMixed.requests.average),
-        ratio:
-          Math.round((edgeMixed.requests.average / edgeAlone.requests.average) * 1000) / 1000,
+        ratio: Math.round((edgeMixed.requests.average / edgeAlone.requests.average) * 1000) / 1000,
         ingestEventsPerSecondMeanwhile: Math.round(ingestMixed.accepted / durationS),
       },
       errors,

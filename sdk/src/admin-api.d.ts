@@ -2166,7 +2166,10 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Point a label at a version (create or move it) */
+    /**
+     * Point a label at a version (create or move it)
+     * @description While an experiment runs (or is paused) on the label, it cannot be moved or deleted: 409 until the experiment is stopped.
+     */
     put: {
       parameters: {
         query?: never;
@@ -2293,7 +2296,10 @@ export interface paths {
       };
     };
     post?: never;
-    /** Delete a label */
+    /**
+     * Delete a label
+     * @description While an experiment runs (or is paused) on the label, it cannot be moved or deleted: 409 until the experiment is stopped.
+     */
     delete: {
       parameters: {
         query?: {
@@ -2557,7 +2563,7 @@ export interface paths {
     put?: never;
     /**
      * Roll a label back
-     * @description Without `toVersion`, moves the label back to the version it served before the current one went live; rolling back again goes one release further back.
+     * @description Without `toVersion`, moves the label back to the version it served before the current one went live; rolling back again goes one release further back. While an experiment runs (or is paused) on the label, it cannot be moved or deleted: 409 until the experiment is stopped.
      */
     post: {
       parameters: {
@@ -3354,6 +3360,11 @@ export interface paths {
               | "prompt.label.deleted"
               | "prompt.archived"
               | "prompt.restored"
+              | "experiment.started"
+              | "experiment.paused"
+              | "experiment.resumed"
+              | "experiment.stopped"
+              | "experiment.stage_advanced"
             )[];
             active?: boolean;
             /** @description github_dispatch only: a token allowed to dispatch; never returned */
@@ -3717,6 +3728,11 @@ export interface paths {
               | "prompt.label.deleted"
               | "prompt.archived"
               | "prompt.restored"
+              | "experiment.started"
+              | "experiment.paused"
+              | "experiment.resumed"
+              | "experiment.stopped"
+              | "experiment.stage_advanced"
             )[];
             active?: boolean;
             /** @description github_dispatch only: a token allowed to dispatch; never returned */
@@ -4481,6 +4497,1042 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/projects/{project}/experiments": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List experiments, newest first */
+    get: {
+      parameters: {
+        query?: {
+          state?: "draft" | "running" | "paused" | "stopped";
+          /** @description Only this prompt's experiments */
+          prompt?: string;
+          limit?: number;
+          /** @description nextCursor of the previous page */
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          project: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A page of experiments */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": {
+              items: components["schemas"]["Experiment"][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `prompts:read` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Create an experiment (a draft) on a prompt's label
+     * @description Weights are fractions of the experiment's units and, control included, add up to 1. The control's version is the label's when the experiment starts.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["NewExperiment"];
+        };
+      };
+      responses: {
+        /** @description The draft */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Experiment"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `labels:move` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict, e.g. a stale `expectedRev` */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/projects/{project}/experiments/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get an experiment */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The experiment */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Experiment"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `prompts:read` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Edit a draft experiment
+     * @description Only drafts can be edited (409 otherwise); the result is checked as a whole.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["ExperimentPatch"];
+        };
+      };
+      responses: {
+        /** @description The draft */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Experiment"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `labels:move` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict, e.g. a stale `expectedRev` */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  "/v1/projects/{project}/experiments/{id}/start": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start a draft experiment
+     * @description Fixes the control (the label's version now) and publishes the split to the edge. Needs the rights a move of the label needs. 409 when the experiment is not a draft, the prompt is archived, the label does not exist or another experiment runs on it.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The experiment */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Experiment"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `labels:move` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict, e.g. a stale `expectedRev` */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/projects/{project}/experiments/{id}/pause": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Pause a running experiment
+     * @description The label serves its control to everyone again (within the edge's staleness bound).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The experiment */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Experiment"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `labels:move` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict, e.g. a stale `expectedRev` */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/projects/{project}/experiments/{id}/resume": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Resume a paused experiment
+     * @description Every unit gets the variant it had before: the seed does not change.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The experiment */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Experiment"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `labels:move` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict, e.g. a stale `expectedRev` */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/projects/{project}/experiments/{id}/stop": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Stop an experiment, optionally promoting a variant
+     * @description With `promote`, the label moves to that variant's version in the same change (audited, and announced as `prompt.label.moved`). The label can be moved by hand again afterwards.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: {
+        content: {
+          "application/json": components["schemas"]["ExperimentStop"];
+        };
+      };
+      responses: {
+        /** @description The stopped experiment */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Experiment"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `labels:move` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Conflict, e.g. a stale `expectedRev` */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4756,6 +5808,121 @@ export interface components {
       responseExcerpt: string | null;
       error: string | null;
       createdAt: string;
+    };
+    Experiment: {
+      id: string;
+      key: string;
+      prompt: string;
+      label: string;
+      description: string;
+      unit: string;
+      /** @enum {string} */
+      state: "draft" | "running" | "paused" | "stopped";
+      control: {
+        key: string;
+        weight: number;
+        /** @description The label's version when the experiment started; null while a draft */
+        version: number | null;
+      };
+      variants: {
+        key: string;
+        version: number;
+        weight: number;
+      }[];
+      coverage: number;
+      /** @description What unit ids are hashed with (`{id}:{bucketVersion}`): with `hashVersion`, enough for a GrowthBook SDK to reproduce every assignment */
+      seed: string;
+      /** @description GrowthBook's hash version (2) */
+      hashVersion: number;
+      bucketVersion: number;
+      metrics: components["schemas"]["ExperimentMetrics"];
+      stages: components["schemas"]["ExperimentStage"][];
+      promotedVariant: string | null;
+      createdBy: string;
+      createdAt: string;
+      updatedAt: string;
+      startedAt: string | null;
+      stoppedAt: string | null;
+    };
+    ExperimentMetrics: {
+      primary: components["schemas"]["ExperimentMetric"];
+      /** @default [] */
+      guardrails: {
+        metric: components["schemas"]["ExperimentMetric"];
+        /** @description How much worse than the control it may get, in % */
+        maxRegressionPct: number;
+      }[];
+    };
+    /** @description A score (by name), a conversion (by name), or a built-in: error_rate, latency_p95, ttft_p95, cost (per call) */
+    ExperimentMetric:
+      | {
+          /** @enum {string} */
+          kind: "score" | "conversion";
+          name: string;
+        }
+      | {
+          /** @enum {string} */
+          kind: "error_rate" | "latency_p95" | "ttft_p95" | "cost";
+        };
+    ExperimentStage: {
+      /** @description One weight per arm, control first; they add up to 1 */
+      weights: number[];
+      minExposures: number;
+      minDurationHours: number;
+    };
+    NewExperiment: {
+      prompt: string;
+      label: string;
+      key: string;
+      /** @default  */
+      description: string;
+      /**
+       * @description What the app sends as the unit id, e.g. 'user id'
+       * @example user id
+       */
+      unit: string;
+      control: {
+        /** @default control */
+        key: string;
+        weight: number;
+      };
+      variants: {
+        key: string;
+        version: number;
+        weight: number;
+      }[];
+      /** @default 1 */
+      coverage: number;
+      metrics: components["schemas"]["ExperimentMetrics"];
+      /** @default [] */
+      stages: components["schemas"]["ExperimentStage"][];
+    };
+    ExperimentPatch: {
+      label?: string;
+      key?: string;
+      description?: string;
+      /**
+       * @description What the app sends as the unit id, e.g. 'user id'
+       * @example user id
+       */
+      unit?: string;
+      control?: {
+        /** @default control */
+        key: string;
+        weight: number;
+      };
+      variants?: {
+        key: string;
+        version: number;
+        weight: number;
+      }[];
+      coverage?: number;
+      metrics?: components["schemas"]["ExperimentMetrics"];
+      stages?: components["schemas"]["ExperimentStage"][];
+    };
+    ExperimentStop: {
+      /** @description A variant to promote: its version becomes the label's, in the same change (an ordinary, audited label move) */
+      promote?: string;
     };
   };
   responses: never;

@@ -65,6 +65,14 @@ const COLUMN_OF: Record<string, string> = {
 
   // Metrics read prompt data: whoever may read prompts on the admin API may read them.
   "GET /v1/projects/:project/prompts/:name/metrics": AUTHORING,
+  "GET /v1/projects/:project/experiments": AUTHORING,
+  "POST /v1/projects/:project/experiments": AUTHORING,
+  "GET /v1/projects/:project/experiments/:id": AUTHORING,
+  "PATCH /v1/projects/:project/experiments/:id": AUTHORING,
+  "POST /v1/projects/:project/experiments/:id/start": AUTHORING,
+  "POST /v1/projects/:project/experiments/:id/pause": AUTHORING,
+  "POST /v1/projects/:project/experiments/:id/resume": AUTHORING,
+  "POST /v1/projects/:project/experiments/:id/stop": AUTHORING,
 
   "GET /v1/projects/:project/keys": ADMINISTERING,
   "POST /v1/projects/:project/keys": ADMINISTERING,
@@ -113,6 +121,7 @@ async function concretePath(route: string): Promise<string> {
     .replace(":version", "1")
     .replace(":label", "staging")
     .replace(":keyId", "key_00000000000000000000")
+    .replace(":id", "exp_00000000000000000000")
     .replace(":webhookId", "whk_00000000000000000000")
     .replace(":deliveryId", `msg_${"0".repeat(32)}`);
 }

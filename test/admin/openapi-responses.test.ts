@@ -164,6 +164,43 @@ describe("admin responses have exactly the documented fields", () => {
     );
   });
 
+  it("experiments, through every state", async () => {
+    const name = uniqueName();
+    await api("POST", "/projects/default/prompts", {
+      name,
+      version: { prompt: "v1", labels: ["staging"] },
+    });
+    await api("POST", `/projects/default/prompts/${enc(name)}/versions`, { prompt: "v2" });
+    const experiments = `${project}/experiments`;
+    const experiment = `${experiments}/{id}`;
+    const created = await expectDocumented(
+      "POST",
+      experiments,
+      "/projects/default/experiments",
+      201,
+      {
+        prompt: name,
+        label: "staging",
+        key: `shape-${name.replaceAll("/", "-")}`,
+        unit: "user id",
+        control: { weight: 0.5 },
+        variants: [{ key: "b", version: 2, weight: 0.5 }],
+        metrics: { primary: { kind: "conversion", name: "signup" } },
+        stages: [{ weights: [0.5, 0.5], minExposures: 100, minDurationHours: 24 }],
+      },
+    );
+    const path = `/projects/default/experiments/${created.id}`;
+    await expectDocumented("GET", experiments, "/projects/default/experiments?limit=1", 200);
+    await expectDocumented("GET", experiment, path, 200);
+    await expectDocumented("PATCH", experiment, path, 200, { description: "shape" });
+    await expectDocumented("POST", `${experiment}/start`, `${path}/start`, 200);
+    await expectDocumented("POST", `${experiment}/pause`, `${path}/pause`, 200);
+    await expectDocumented("POST", `${experiment}/resume`, `${path}/resume`, 200);
+    await expectDocumented("POST", `${experiment}/start`, `${path}/start`, 409);
+    await expectDocumented("POST", `${experiment}/stop`, `${path}/stop`, 200, { promote: "b" });
+    await expectDocumented("PATCH", experiment, path, 409, { description: "too late" });
+  });
+
   it("problems: not found, validation, forbidden and conflict", async () => {
     await expectDocumented("GET", prompt, `/projects/default/prompts/${enc(uniqueName())}`, 404);
     await expectDocumented("POST", `${project}/prompts`, "/projects/default/prompts", 422, {

@@ -9,7 +9,7 @@ const TEST_EVENT_TYPE: EventType = "webhook.test";
 function documentedEventTypes(): string[] {
   const doc = readFileSync(new URL("../../docs/webhooks.md", import.meta.url), "utf8");
   const section = doc.split("## Events")[1]?.split("\n## ")[0] ?? "";
-  return [...section.matchAll(/^\| `([a-z.]+)`\s*\|/gm)].map((match) => match[1] as string);
+  return [...section.matchAll(/^\| `([a-z._]+)`\s*\|/gm)].map((match) => match[1] as string);
 }
 
 describe("the event catalog and the webhook docs", () => {

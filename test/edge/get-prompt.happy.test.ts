@@ -32,6 +32,7 @@ describe("GET /v1/prompts/{name}", () => {
       hash: v1?.hash,
       commitMessage: "v1",
       createdAt: v1?.createdAt,
+      experiment: null,
     });
   });
 

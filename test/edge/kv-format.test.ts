@@ -31,6 +31,25 @@ describe("KV record formats", () => {
     expect((await problemOf(response)).code).toBe("unavailable");
   });
 
+  it("still serves records of format 1 (format 2 without experiments), so the edge can go first", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: ["v1 {{x}}"] });
+    for (const recordKey of [
+      labelPointerKey(project, seeded.name, "production"),
+      versionKey(project, seeded.name, 1),
+      readKeyRecordKey(await hashKey(key)),
+    ]) {
+      const record = (await env.PROMPTS_KV.get(recordKey, "json")) as Record<string, unknown>;
+      expect(record.format).toBe(2);
+      await env.PROMPTS_KV.put(recordKey, JSON.stringify({ ...record, format: 1 }));
+    }
+    for (const query of ["", "?version=1"]) {
+      const response = await edgeFetch(`/v1/prompts/${seeded.name}${query}`, { key });
+      expect(response.status, query).toBe(200);
+      expect((await response.json<{ experiment: unknown }>()).experiment).toBeNull();
+    }
+  });
+
   it("refuses a version record without a format", async () => {
     const { project, key } = await seedProject();
     const seeded = await seedPrompt({ project, templates: ["v1 {{x}}"] });

@@ -7,6 +7,7 @@ import { registerAccessRoutes } from "../modules/access/api/access";
 import { registerKeyRoutes } from "../modules/access/api/keys";
 import { accessRefusals } from "../modules/access/api/refusals";
 import { authorize } from "../modules/access/middleware";
+import { registerExperimentRoutes } from "../modules/experiments/api";
 import { registerMetricsRoutes } from "../modules/metrics/api";
 import { registerProjectRoutes } from "../modules/projects/api";
 import { registerLabelRoutes } from "../modules/prompts/api/labels";
@@ -66,6 +67,7 @@ registerLabelRoutes(api);
 registerMetricsRoutes(api);
 registerKeyRoutes(api);
 registerWebhookRoutes(api);
+registerExperimentRoutes(api);
 documentAccessErrors(api.openAPIRegistry, accessRefusals);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
@@ -78,7 +80,7 @@ api.doc31("/openapi.json", {
   info: {
     title: "Cuecard admin API",
     version: "1.0.0",
-    description: "Control plane: prompts, immutable versions, labels, keys, audit.",
+    description: "Control plane: prompts, immutable versions, labels, experiments, keys, audit.",
   },
   servers: [{ url: "/api", description: "This deployment" }],
   security: [{ adminToken: [] }],

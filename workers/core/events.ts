@@ -20,6 +20,15 @@ export interface PromptPatchPayload {
   archived?: boolean;
 }
 
+/** Which experiment an `experiment.*` event is about, and the label it splits. */
+export interface ExperimentEventPayload {
+  experiment: { id: string; key: string };
+  prompt: PromptRef;
+  label: string;
+  /** The version the label served when the experiment started (the control). */
+  controlVersion: number | null;
+}
+
 export interface EventPayloads {
   "prompt.created": { prompt: PromptRef; version: number | null; labels: string[] };
   "prompt.updated": PromptPatchPayload;
@@ -41,6 +50,26 @@ export interface EventPayloads {
     isRollback: boolean;
   };
   "prompt.label.deleted": { prompt: PromptRef; label: string; fromVersion: number };
+  /** Internal: a draft was created or edited (it serves nothing until it starts). */
+  "experiment.created": {
+    experiment: { id: string; key: string };
+    prompt: PromptRef;
+    label: string;
+  };
+  "experiment.updated": {
+    experiment: { id: string; key: string };
+    prompt: PromptRef;
+    label: string;
+  };
+  "experiment.started": ExperimentEventPayload;
+  "experiment.paused": ExperimentEventPayload;
+  "experiment.resumed": ExperimentEventPayload;
+  /** `promoted`: the variant the label was moved to when it stopped (null: it kept the control). */
+  "experiment.stopped": ExperimentEventPayload & {
+    promoted: { variant: string; version: number } | null;
+  };
+  /** A rollout moved to its next stage (the rollout cron; not emitted yet). */
+  "experiment.stage_advanced": ExperimentEventPayload & { stage: number };
   "key.created": { keyId: string; role: Role };
   "key.revoked": { keyId: string };
   "project.created": { project: { id: string; name?: string } };
@@ -71,6 +100,11 @@ export const WEBHOOK_EVENT_TYPES = [
   "prompt.label.deleted",
   "prompt.archived",
   "prompt.restored",
+  "experiment.started",
+  "experiment.paused",
+  "experiment.resumed",
+  "experiment.stopped",
+  "experiment.stage_advanced",
 ] as const satisfies readonly EventType[];
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

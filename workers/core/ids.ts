@@ -9,6 +9,7 @@ export const ID_KINDS = {
   event: { prefix: "evt", hexLength: 32 },
   change: { prefix: "chg", hexLength: 32 },
   request: { prefix: "req", hexLength: 32 },
+  experiment: { prefix: "exp", hexLength: 20 },
 } as const;
 export type IdKind = keyof typeof ID_KINDS;
 

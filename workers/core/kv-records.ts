@@ -1,3 +1,4 @@
+import type { HashVersion } from "./assignment";
 import type { ModelConfig, PromptContent, PromptType, VariableSpec } from "./prompt";
 import type { Role } from "./roles";
 
@@ -13,10 +14,16 @@ import type { Role } from "./roles";
  */
 
 /**
- * The format every record carries. Readers refuse any other value loudly (`KvFormatError`)
- * rather than misread it; a change of shape bumps it, and `republish` rewrites a project's keys.
+ * The format every record carries. Readers refuse any format they do not know loudly
+ * (`KvFormatError`) rather than misread it; a change of shape bumps it, and `republish` rewrites a
+ * project's keys.
+ *
+ * 2: label pointers may carry a running experiment (`experiment`, `experimentRev`). Format 1 is
+ * format 2 without them, so readers still take it: an edge deployed first keeps serving what an
+ * older publisher wrote.
  */
-export const KV_FORMAT = 1;
+export const KV_FORMAT = 2;
+export const KNOWN_KV_FORMATS: readonly number[] = [1, KV_FORMAT];
 
 /** One immutable version as served by the edge. */
 export interface PublishedVersion {
@@ -42,6 +49,32 @@ export interface VersionRecord extends PublishedVersion {
   format: typeof KV_FORMAT;
 }
 
+/** One arm of a running experiment: its key and the version it serves. */
+export interface PublishedVariant {
+  key: string;
+  version: number;
+  /** Share of the experiment's units, a fraction; the weights of all variants sum to 1. */
+  weight: number;
+}
+
+/**
+ * A running experiment, as it travels inside its label's pointer (since format 2): everything
+ * `assign()` (core/assignment.ts) needs, so a resolve stays one KV read and an isolate-cache hit
+ * assigns without I/O. Present only while the experiment runs; paused or stopped, the pointer
+ * serves its label's version to everyone.
+ */
+export interface PublishedExperiment {
+  id: string;
+  key: string;
+  /** `{id}:{bucketVersion}`: what the unit id is hashed with. */
+  seed: string;
+  hashVersion: HashVersion;
+  /** Share of units in the experiment at all, in (0, 1]; the rest get the control. */
+  coverage: number;
+  /** Control first. Each version is embedded in the pointer's `versions`. */
+  variants: PublishedVariant[];
+}
+
 export interface LabelPointer {
   format: typeof KV_FORMAT;
   /** Monotonic across every move of every label: a late write of a lower rev never wins. */
@@ -49,8 +82,16 @@ export interface LabelPointer {
   name: string;
   label: string;
   targets: LabelTarget[];
-  /** The target versions, embedded so a resolve needs no second read. */
+  /** The target versions (and a running experiment's), embedded so a resolve needs no second read. */
   versions: PublishedVersion[];
+  /** The experiment the label runs, if any. `targets` still names the control. */
+  experiment?: PublishedExperiment | null;
+  /**
+   * Monotonic across every start, pause, resume and stop of the label's experiments: with `rev`,
+   * what tells a publisher that the pointer in KV is older than D1 (starting does not move the
+   * label, so `rev` alone would not change).
+   */
+  experimentRev?: number;
   updatedAt: string;
 }
 
@@ -100,7 +141,9 @@ export class KvFormatError extends Error {
     readonly key: string,
     readonly format: unknown,
   ) {
-    super(`KV record ${key} has format ${JSON.stringify(format)}; this reader knows ${KV_FORMAT}`);
+    super(
+      `KV record ${key} has format ${JSON.stringify(format)}; this reader knows ${KNOWN_KV_FORMATS.join(", ")}`,
+    );
     this.name = "KvFormatError";
   }
 }
@@ -129,7 +172,9 @@ export function readKeyRecord(record: NewReadKeyRecord): ReadKeyRecord {
 function checked<T>(key: string, value: unknown): T | null {
   if (value === null || value === undefined) return null;
   const format = typeof value === "object" ? (value as { format?: unknown }).format : undefined;
-  if (format !== KV_FORMAT) throw new KvFormatError(key, format);
+  if (typeof format !== "number" || !KNOWN_KV_FORMATS.includes(format)) {
+    throw new KvFormatError(key, format);
+  }
   return value as T;
 }
 

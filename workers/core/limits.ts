@@ -58,3 +58,14 @@ export const METRICS_RANGE_MAX_DAYS = 90;
 export const METRICS_RANGE_DEFAULT_DAYS = 7;
 /** Ranges up to this are shown per hour by default, longer ones per day. */
 export const METRICS_HOURLY_DEFAULT_MAX_DAYS = 2;
+// Experiments (docs/experiments.md).
+export const EXPERIMENT_KEY_MAX = 64;
+export const EXPERIMENT_DESCRIPTION_MAX = 1000;
+/** The description of what the unit id is ("user id"), not the id itself (UNIT_ID_MAX). */
+export const EXPERIMENT_UNIT_DESCRIPTION_MAX = 100;
+/** Arms of one experiment, control included. */
+export const EXPERIMENT_ARMS_MAX = 10;
+export const EXPERIMENT_GUARDRAILS_MAX = 10;
+export const EXPERIMENT_STAGES_MAX = 10;
+/** How far from 1 the weights may add up (0.1 + 0.2 is not 0.3 in floating point). */
+export const EXPERIMENT_WEIGHT_TOLERANCE = 1e-6;

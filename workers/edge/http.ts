@@ -27,6 +27,8 @@ export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
  * `If-None-Match` and get a body-less 304 while the label has not moved.
  */
 export const LABEL_CACHE_CONTROL = "private, max-age=0, must-revalidate";
+/** Responses that depend on the unit id name where it came from (the query is in the URL). */
+export const UNIT_VARY = "Cuecard-Unit";
 /** A version never changes. `private`: the response depends on the caller's key. */
 export const PINNED_CACHE_CONTROL = "private, max-age=31536000, immutable";
 
@@ -74,28 +76,20 @@ export function servedVersionResponse(
   layer: CacheLayer,
   startedAt: number,
 ): Response {
+  const headers: Record<string, string> = {
+    etag: served.etag,
+    "cache-control": cacheControl,
+    "cuecard-version": served.versionHeader,
+    "cuecard-cache": CACHE_STATUS[layer],
+    "server-timing": serverTiming(layer, startedAt),
+  };
+  // A label running an experiment answers per unit: a shared cache must not reuse it.
+  if (served.experiment) headers.vary = UNIT_VARY;
   if (matchesEtag(c.req.header("if-none-match"), served.etag)) {
-    return new Response(null, {
-      status: 304,
-      headers: {
-        etag: served.etag,
-        "cache-control": cacheControl,
-        "cuecard-version": served.versionHeader,
-        "cuecard-cache": CACHE_STATUS[layer],
-        "server-timing": serverTiming(layer, startedAt),
-      },
-    });
+    return new Response(null, { status: 304, headers });
   }
-  return new Response(served.body, {
-    headers: {
-      "content-type": JSON_CONTENT_TYPE,
-      etag: served.etag,
-      "cache-control": cacheControl,
-      "cuecard-version": served.versionHeader,
-      "cuecard-cache": CACHE_STATUS[layer],
-      "server-timing": serverTiming(layer, startedAt),
-    },
-  });
+  headers["content-type"] = JSON_CONTENT_TYPE;
+  return new Response(served.body, { headers });
 }
 
 export function requestIdOf(c: Context): string {

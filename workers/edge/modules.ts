@@ -1,11 +1,15 @@
 import { ProblemError } from "@cuecard/core/problem";
+import { assignVersion } from "./experiments";
+import { type ExposureSink, NOOP_EXPOSURE_SINK, withExposures } from "./exposures";
 import { pickVersion, type ReadKey, type ServedPrompt, type ServedVersion } from "./prompt-store";
 import { forwardToTelemetry } from "./telemetry-forward";
 
-/** Who a request is for, as far as optional modules care (experiments fill in the unit). */
+/** Who a request is for, as far as optional modules care. */
 export interface Audience {
   projectId: string;
   name: string;
+  /** The unit id the caller sent (`?unit=`, `Cuecard-Unit`), or null. */
+  unit?: string | null;
 }
 
 /**
@@ -24,18 +28,24 @@ export interface DeliveryModules {
   ): void;
 }
 
-/** Without optional modules: the pointer's own pick, and nothing recorded. */
+/**
+ * Without optional modules: a label running an experiment is assigned per unit (its definition
+ * is in the pointer; without one, the pointer's own pick), and nothing is recorded.
+ */
 export const DEFAULT_DELIVERY: DeliveryModules = {
-  assign: (prompt) => pickVersion(prompt),
+  assign: (prompt, audience) => assignVersion(prompt, audience.unit, pickVersion),
   served: () => {},
 };
 
-/**
- * The modules this deployment runs, wired once from its environment. None is configured yet,
- * so every deployment serves prompts exactly as the edge alone does.
- */
-export function deliveryModulesOf(_env: EdgeEnv): DeliveryModules {
-  return DEFAULT_DELIVERY;
+/** Where exposures go. The integrator wires a sink to the telemetry service here. */
+export function exposureSinkOf(_env: EdgeEnv): ExposureSink {
+  return NOOP_EXPOSURE_SINK;
+}
+
+/** The modules this deployment runs, wired once per request from its environment. */
+export function deliveryModulesOf(env: EdgeEnv): DeliveryModules {
+  const sink = exposureSinkOf(env);
+  return sink === NOOP_EXPOSURE_SINK ? DEFAULT_DELIVERY : withExposures(DEFAULT_DELIVERY, sink);
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   EVENT_BATCH_MAX_BYTES,
   EVENTS_PER_BATCH_MAX,
   TELEMETRY_EVENT_TYPES,
+  UNIT_ID_MAX,
 } from "@cuecard/core/telemetry";
 import { RENDER_LIMITS } from "@cuecard/core/template";
 
@@ -37,6 +38,26 @@ const version = {
   in: "query",
   description: "A pinned version number; the response is immutable. Not together with `label`.",
   schema: { type: "integer", minimum: 1 },
+};
+const unit = {
+  name: "unit",
+  in: "query",
+  description: `The unit id (a user id, a session id) when the label runs an experiment: each unit is served one variant, always. At most ${UNIT_ID_MAX} characters; empty counts as none. Or send the \`Cuecard-Unit\` header (ASCII only; percent-encode other ids here).`,
+  schema: { type: "string", maxLength: UNIT_ID_MAX },
+};
+const unitHeader = {
+  name: "Cuecard-Unit",
+  in: "header",
+  description:
+    "The unit id, instead of `?unit=` (printable ASCII). If both are sent they must agree.",
+  schema: { type: "string", maxLength: UNIT_ID_MAX },
+};
+const varyHeader = {
+  Vary: {
+    description:
+      "`Cuecard-Unit` when the label runs an experiment: the response depends on the unit",
+    schema: { type: "string" },
+  },
 };
 const cacheHeaders = {
   "Cuecard-Cache": {
@@ -90,6 +111,8 @@ export const openApiDocument = {
           name,
           label,
           version,
+          unit,
+          unitHeader,
           { name: "If-None-Match", in: "header", schema: { type: "string" } },
         ],
         responses: {
@@ -97,7 +120,8 @@ export const openApiDocument = {
             description: "The resolved version",
             headers: {
               ETag: {
-                description: '"<content hash>.v<version>": changes when the label moves',
+                description:
+                  '"<content hash>.v<version>": changes when the label moves; while the label runs an experiment it also names the experiment, the variant and the unit\'s bucket',
                 schema: { type: "string" },
               },
               "Cuecard-Version": { description: "The version served", schema: { type: "integer" } },
@@ -107,6 +131,7 @@ export const openApiDocument = {
                 schema: { type: "string" },
               },
               ...cacheHeaders,
+              ...varyHeader,
             },
             content: {
               "application/json": { schema: { $ref: "#/components/schemas/ResolvedPrompt" } },
@@ -133,11 +158,13 @@ export const openApiDocument = {
             schema: { type: "string" },
           },
           label,
+          unit,
+          unitHeader,
         ],
         responses: {
           "200": {
             description: "The prompts found, in request order, and the names not found",
-            headers: cacheHeaders,
+            headers: { ...cacheHeaders, ...varyHeader },
             content: {
               "application/json": {
                 schema: {
@@ -165,7 +192,7 @@ export const openApiDocument = {
       post: {
         operationId: "renderPrompt",
         summary: "Render a prompt with variables (Mustache, no HTML escaping)",
-        parameters: [name],
+        parameters: [name, unit, unitHeader],
         requestBody: {
           required: true,
           description: `JSON, at most ${REQUEST_BODY_MAX_BYTES} bytes. Unknown fields are refused.`,
@@ -178,6 +205,7 @@ export const openApiDocument = {
                   variables: { type: "object", additionalProperties: true },
                   label: label.schema,
                   version: version.schema,
+                  unit: { ...unit.schema, description: "The unit id, as `?unit=`" },
                 },
               },
             },
@@ -186,12 +214,21 @@ export const openApiDocument = {
         responses: {
           "200": {
             description: "The rendered prompt: a string for text prompts, messages for chat",
-            headers: cacheHeaders,
+            headers: { ...cacheHeaders, ...varyHeader },
             content: {
               "application/json": {
                 schema: {
                   type: "object",
-                  required: ["name", "type", "version", "label", "hash", "prompt", "config"],
+                  required: [
+                    "name",
+                    "type",
+                    "version",
+                    "label",
+                    "hash",
+                    "prompt",
+                    "config",
+                    "experiment",
+                  ],
                   properties: {
                     name: { type: "string" },
                     type: { type: "string", enum: ["text", "chat"] },
@@ -200,6 +237,7 @@ export const openApiDocument = {
                     hash: { type: "string" },
                     prompt: { $ref: "#/components/schemas/PromptContent" },
                     config: { type: "object" },
+                    experiment: { $ref: "#/components/schemas/ExperimentAssignment" },
                   },
                 },
               },
@@ -336,7 +374,17 @@ export const openApiDocument = {
       },
       ResolvedPrompt: {
         type: "object",
-        required: ["name", "type", "version", "label", "prompt", "config", "variables", "hash"],
+        required: [
+          "name",
+          "type",
+          "version",
+          "label",
+          "prompt",
+          "config",
+          "variables",
+          "hash",
+          "experiment",
+        ],
         properties: {
           name: { type: "string" },
           type: { type: "string", enum: ["text", "chat"] },
@@ -361,6 +409,28 @@ export const openApiDocument = {
           hash: { type: "string", description: "Content hash (of prompt, config, variables)" },
           commitMessage: { type: ["string", "null"] },
           createdAt: { type: "string", format: "date-time" },
+          experiment: { $ref: "#/components/schemas/ExperimentAssignment" },
+        },
+      },
+      ExperimentAssignment: {
+        type: ["object", "null"],
+        description:
+          "The experiment the label runs and the variant served (null when it runs none, and for pinned versions)",
+        required: ["id", "key", "variant", "bucket", "reason"],
+        properties: {
+          id: { type: "string" },
+          key: { type: "string" },
+          variant: { type: "string", description: "The arm served; the control when not assigned" },
+          bucket: {
+            type: ["number", "null"],
+            description: "The unit's hash in [0, 1); null without a unit id",
+          },
+          reason: {
+            type: "string",
+            enum: ["assigned", "not_in_coverage", "no_unit"],
+            description:
+              "assigned: the unit is in the experiment; not_in_coverage: outside its coverage (control); no_unit: no unit id sent (control)",
+          },
         },
       },
       IngestResponse: {

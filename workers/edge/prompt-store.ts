@@ -1,3 +1,4 @@
+import type { AssignableExperiment, AssignmentReason } from "@cuecard/core/assignment";
 import { hashKey } from "@cuecard/core/keys";
 import {
   isWithdrawn,
@@ -5,6 +6,7 @@ import {
   type LabelPointer,
   labelPointerKey,
   maySendTelemetry,
+  type PublishedExperiment,
   type PublishedVersion,
   pointerVersion,
   type ReadKeyRecord,
@@ -57,7 +59,38 @@ export interface ServedVersion {
    * versions must not share an ETag (a 304 would keep the old version number). */
   readonly etag: string;
   readonly versionHeader: string;
+  /** Set when the label runs an experiment: the response then depends on the unit id. */
+  readonly experiment?: ExperimentResult;
 }
+
+/** What a response says about the experiment its label runs (`experiment` in the body). */
+export interface ExperimentResult {
+  id: string;
+  key: string;
+  variant: string;
+  /** The unit's hash in [0, 1); null without a unit id. */
+  bucket: number | null;
+  reason: AssignmentReason;
+}
+
+/** One arm of a running experiment, its body prebuilt up to the `experiment` member. */
+export interface ServedArm {
+  readonly key: string;
+  readonly version: ServedVersion;
+  /** `version.body` without its closing `,"experiment":null}`. */
+  readonly head: string;
+}
+
+/** A running experiment as the edge assigns it: built once per cache fill. */
+export interface ServedExperiment {
+  readonly definition: PublishedExperiment;
+  readonly assignable: AssignableExperiment;
+  /** Control first, as in the definition. */
+  readonly arms: readonly ServedArm[];
+}
+
+/** Every body ends with this when its label runs no experiment (and for pinned versions). */
+export const NO_EXPERIMENT_TAIL = ',"experiment":null}';
 
 /**
  * What a label or version key resolves to: one version, a weighted split of several, or (with
@@ -69,6 +102,8 @@ export interface ServedPrompt {
   /** Set only for a pointer with several targets (A/B split). */
   readonly pointer?: LabelPointer;
   readonly byVersion?: ReadonlyMap<number, ServedVersion>;
+  /** Set while the label runs an experiment; `first` is then its control. */
+  readonly experiment?: ServedExperiment;
   readonly bytes: number;
 }
 
@@ -83,7 +118,7 @@ export interface ReadKey {
 }
 
 export function serveVersion(published: PublishedVersion, label: string | null): ServedVersion {
-  const body = JSON.stringify({
+  const json = JSON.stringify({
     name: published.name,
     type: published.type,
     version: published.version,
@@ -95,6 +130,8 @@ export function serveVersion(published: PublishedVersion, label: string | null):
     commitMessage: published.commitMessage,
     createdAt: published.createdAt,
   });
+  // `experiment` is last so an assignment can splice its own in (see ServedArm.head).
+  const body = `${json.slice(0, -1)}${NO_EXPERIMENT_TAIL}`;
   return {
     published,
     label,
@@ -110,9 +147,41 @@ export function servePointer(pointer: LabelPointer): ServedPrompt | null {
   if (!first) return null;
   // Bodies dominate memory; strings are UTF-16, so two bytes per code unit.
   const bytes = served.reduce((sum, version) => sum + version.body.length * 2, 256);
+  const experiment = pointer.experiment && serveExperiment(pointer.experiment, served);
+  if (experiment) return { first, experiment, bytes };
   if (pointer.targets.length === 1) return { first, bytes };
   const byVersion = new Map(served.map((version) => [version.published.version, version]));
   return { first, pointer, byVersion, bytes };
+}
+
+function serveExperiment(
+  definition: PublishedExperiment,
+  served: ServedVersion[],
+): ServedExperiment | undefined {
+  const arms: ServedArm[] = [];
+  for (const variant of definition.variants) {
+    const version = served.find((candidate) => candidate.published.version === variant.version);
+    if (!version) {
+      // A pointer missing a variant's version is malformed: serve the label's version alone.
+      console.error(`experiment ${definition.id}: version ${variant.version} not embedded`);
+      return undefined;
+    }
+    arms.push({
+      key: variant.key,
+      version,
+      head: version.body.slice(0, -NO_EXPERIMENT_TAIL.length),
+    });
+  }
+  return {
+    definition,
+    assignable: {
+      seed: definition.seed,
+      hashVersion: definition.hashVersion,
+      coverage: definition.coverage,
+      weights: definition.variants.map((variant) => variant.weight),
+    },
+    arms,
+  };
 }
 
 /** The version a resolved prompt serves for this request (a weighted draw for a split). */

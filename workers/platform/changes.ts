@@ -254,6 +254,36 @@ export function batchProblem(error: unknown): ProblemError {
       "The prompt is archived. Restore it (PATCH with archived: false) before changing it.",
     );
   }
+  if (message.includes("label_in_experiment")) {
+    return new ProblemError(
+      "conflict",
+      "An experiment is running (or paused) on this label, so it cannot be moved or deleted. Stop the experiment first (POST …/experiments/{id}/stop, optionally promoting a variant).",
+    );
+  }
+  if (message.includes("experiments.prompt_id, experiments.label")) {
+    return new ProblemError(
+      "conflict",
+      "Another experiment is already running or paused on this label; stop it before starting this one.",
+    );
+  }
+  if (message.includes("experiments.project_id, experiments.key")) {
+    return new ProblemError(
+      "conflict",
+      "An experiment with this key already exists in the project.",
+    );
+  }
+  if (message.includes("experiment_state")) {
+    return new ProblemError(
+      "conflict",
+      "The experiment changed state since it was read; reload it and retry.",
+    );
+  }
+  if (message.includes("label_not_found")) {
+    return new ProblemError(
+      "conflict",
+      "The experiment's label does not exist, so it has no version to use as the control. Create the label first.",
+    );
+  }
   if (
     message.includes("prompts.project_id, prompts.name") ||
     message.includes("prompts_project_name")

@@ -6,7 +6,9 @@ export type GuardReason =
   | "stale_revision"
   | "version_not_found"
   | "prompt_archived"
-  | "admin_exists";
+  | "admin_exists"
+  | "experiment_state"
+  | "label_not_found";
 
 /**
  * A batch statement that fails — aborting the whole batch — unless `holds` is true when the

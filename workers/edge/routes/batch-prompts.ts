@@ -1,10 +1,12 @@
 import { BATCH_NAMES_MAX } from "@cuecard/core/limits";
+import { parseUnit, UNIT_HEADER } from "../experiments";
 import {
   type EdgeApp,
   JSON_CONTENT_TYPE,
   LABEL_CACHE_CONTROL,
   setCacheHeaders,
   slowerLayer,
+  UNIT_VARY,
 } from "../http";
 import { resolveLabels } from "../prompt-store";
 import { authorizeReadKey } from "../read-key-auth";
@@ -48,18 +50,25 @@ export function registerBatchPrompts(app: EdgeApp) {
     });
     if (errors.length > 0) throw validationFailed(errors);
 
+    const unit = parseUnit([
+      ["query.unit", c.req.query("unit")],
+      ["header.cuecard-unit", c.req.header(UNIT_HEADER)],
+    ]);
     const projectId = c.get("readKey").projectId;
     const delivery = c.get("delivery");
+    let perUnit = false;
     const resolution = await resolveLabels(c.get("store"), projectId, names, label);
     const bodies: string[] = [];
     const missing = resolution.missing;
     // Response order follows the request order, whatever order the cache and KV answered in.
     for (const name of names) {
       const prompt = resolution.found.get(name);
-      const served = prompt && delivery.assign(prompt, { projectId, name });
+      const audience = { projectId, name, unit };
+      const served = prompt && delivery.assign(prompt, audience);
       if (served) {
         bodies.push(served.body);
-        delivery.served(served, { projectId, name }, c.get("store").waitUntil);
+        if (served.experiment) perUnit = true;
+        delivery.served(served, audience, c.get("store").waitUntil);
       } else if (!missing.includes(name)) missing.push(name);
     }
     missing.sort((a, b) => names.indexOf(a) - names.indexOf(b));
@@ -67,6 +76,7 @@ export function registerBatchPrompts(app: EdgeApp) {
       "content-type": JSON_CONTENT_TYPE,
       "cache-control": LABEL_CACHE_CONTROL,
     });
+    if (perUnit) headers.set("vary", UNIT_VARY);
     setCacheHeaders(headers, slowerLayer(c.get("keyLayer"), resolution.layer), c.get("startedAt"));
     // The cached bodies are already JSON: splice them instead of parsing and re-serializing.
     const body = `{"label":${JSON.stringify(label)},"prompts":[${bodies.join(",")}],"missing":${JSON.stringify(missing)}}`;

@@ -1,4 +1,5 @@
 import { ProblemError } from "@cuecard/core/problem";
+import { parseUnit, UNIT_HEADER } from "../experiments";
 import {
   type EdgeApp,
   type EdgeContext,
@@ -25,14 +26,20 @@ function lookUp(
     : resolveVersion(store, projectId, name, selector.version);
 }
 
-function servedOrNotFound(c: EdgeContext, name: string, selector: Selector, resolved: Resolution) {
+function servedOrNotFound(
+  c: EdgeContext,
+  name: string,
+  selector: Selector,
+  resolved: Resolution,
+  unit: string | null,
+) {
   if (resolved.value?.archivedAt) {
     throw new ProblemError(
       "not_found",
       `Prompt '${name}' is archived, so none of its labels or versions are served. Restore it in the admin to serve it again.`,
     );
   }
-  const audience = { projectId: c.get("readKey").projectId, name };
+  const audience = { projectId: c.get("readKey").projectId, name, unit };
   const delivery = c.get("delivery");
   const served = resolved.value && delivery.assign(resolved.value, audience);
   if (!served) {
@@ -48,18 +55,28 @@ function servedOrNotFound(c: EdgeContext, name: string, selector: Selector, reso
 }
 
 /** Resolves a name + selector to the version to serve, or a 404 naming what is missing. */
-export async function resolvePrompt(c: EdgeContext, name: string, selector: Selector) {
-  return servedOrNotFound(c, name, selector, await lookUp(c, name, selector));
+export async function resolvePrompt(
+  c: EdgeContext,
+  name: string,
+  selector: Selector,
+  unit: string | null,
+) {
+  return servedOrNotFound(c, name, selector, await lookUp(c, name, selector), unit);
 }
 
 function getPrompt(c: EdgeContext): Response | Promise<Response> {
   const name = checkPromptName(c.req.param("name") ?? "");
   // Most reads carry no query string: skip parsing it at all.
-  const selector = c.req.url.includes("?")
+  const hasQuery = c.req.url.includes("?");
+  const selector = hasQuery
     ? parseSelector(c.req.query("label"), c.req.query("version"), "query")
     : DEFAULT_SELECTOR;
+  const unit = parseUnit([
+    ["query.unit", hasQuery ? c.req.query("unit") : undefined],
+    ["header.cuecard-unit", c.req.header(UNIT_HEADER)],
+  ]);
   const respond = (resolved: Resolution) => {
-    const { served, layer } = servedOrNotFound(c, name, selector, resolved);
+    const { served, layer } = servedOrNotFound(c, name, selector, resolved, unit);
     const cacheControl =
       selector.version === undefined ? LABEL_CACHE_CONTROL : PINNED_CACHE_CONTROL;
     return servedVersionResponse(c, served, cacheControl, layer, c.get("startedAt"));

@@ -2,13 +2,14 @@ import { jsonInputProblems } from "@cuecard/core/input";
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import { RenderError, RenderLimitError, renderPrompt } from "@cuecard/core/template";
-import { type EdgeApp, JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
+import { parseUnit, UNIT_HEADER } from "../experiments";
+import { type EdgeApp, JSON_CONTENT_TYPE, setCacheHeaders, UNIT_VARY } from "../http";
 import { authorizeReadKey } from "../read-key-auth";
 import { checkPromptName, parseSelector, validationFailed } from "../selectors";
 import { resolvePrompt } from "./get-prompt";
 
 /** Variables are small; a cap keeps a huge body from costing an isolate its memory. */
-const RENDER_FIELDS = new Set(["variables", "label", "version"]);
+const RENDER_FIELDS = new Set(["variables", "label", "version", "unit"]);
 
 async function readRenderBody(request: Request): Promise<Record<string, unknown>> {
   const contentType = request.headers.get("content-type") ?? "";
@@ -59,7 +60,7 @@ export function registerRenderPrompt(app: EdgeApp) {
       throw validationFailed(
         unknownFields.map((field) => ({
           field: `body.${field}`,
-          message: "is not a render field; use variables, label or version",
+          message: "is not a render field; use variables, label, version or unit",
         })),
       );
     }
@@ -73,7 +74,12 @@ export function registerRenderPrompt(app: EdgeApp) {
       ]);
     }
     const selector = parseSelector(body.label, body.version, "body");
-    const { served, layer } = await resolvePrompt(c, name, selector);
+    const unit = parseUnit([
+      ["body.unit", body.unit],
+      ["query.unit", c.req.query("unit")],
+      ["header.cuecard-unit", c.req.header(UNIT_HEADER)],
+    ]);
+    const { served, layer } = await resolvePrompt(c, name, selector, unit);
     const published = served.published;
     let rendered: unknown;
     try {
@@ -112,6 +118,7 @@ export function registerRenderPrompt(app: EdgeApp) {
       "cuecard-version": served.versionHeader,
     });
     setCacheHeaders(headers, layer, c.get("startedAt"));
+    if (served.experiment) headers.set("vary", UNIT_VARY);
     return new Response(
       JSON.stringify({
         name: published.name,
@@ -121,6 +128,7 @@ export function registerRenderPrompt(app: EdgeApp) {
         hash: published.hash,
         prompt: rendered,
         config: published.config,
+        experiment: served.experiment ?? null,
       }),
       { headers },
     );

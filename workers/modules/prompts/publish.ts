@@ -23,6 +23,7 @@ import {
   versions,
 } from "../../platform/db/schema";
 import { publishKey } from "../access/publish";
+import { experimentsByLabel } from "../experiments/publish";
 
 /**
  * D1 → KV. The publisher always reads the *current* D1 state and writes that, so a late or
@@ -208,28 +209,57 @@ async function publishLivePrompt(
     // KV has no compare-and-set: a slower publisher holding an older D1 read could overwrite a
     // newer pointer after our check. So after writing, D1 is read again and any label that moved
     // meanwhile is written again, until the pointers written match D1.
-    const handledRev = new Map<string, number>();
+    // A pointer's state is its label's rev and its experiments' rev (starting or pausing an
+    // experiment changes what the label serves without moving it).
+    const handledRev = new Map<string, string>();
+    let allVersions: VersionRow[] | undefined;
     for (let round = 0; round < 3; round++) {
       const labelled = await labelledVersions(db, prompt.id);
+      const experimentsOf = await experimentsByLabel(db, prompt.id);
+      const stateOf = (label: string, rev: number) =>
+        `${rev}:${experimentsOf.get(label)?.rev ?? 0}`;
       const pending = labelled.filter(
-        ({ labels: label }) => handledRev.get(label.name) !== label.rev,
+        ({ labels: label }) => handledRev.get(label.name) !== stateOf(label.name, label.rev),
       );
       if (pending.length === 0) break;
       for (const { labels: label, versions: version } of pending) {
         const key = labelPointerKey(projectId, name, label.name);
         livePointers.add(key);
-        handledRev.set(label.name, label.rev);
+        handledRev.set(label.name, stateOf(label.name, label.rev));
+        const experiment = experimentsOf.get(label.name);
+        const experimentRev = experiment?.rev ?? 0;
         if (!options.force && round === 0) {
           const current = readLabelPointer(key, await kv.get(key, "json"));
-          if (current && !isWithdrawn(current) && current.rev >= label.rev) continue;
+          if (
+            current &&
+            !isWithdrawn(current) &&
+            current.rev >= label.rev &&
+            (current.experimentRev ?? 0) >= experimentRev
+          ) {
+            continue;
+          }
         }
         await putVersion(version, false);
+        const embedded = [version];
+        const running = experiment?.running ?? null;
+        if (running) {
+          allVersions ??= await db.select().from(versions).where(eq(versions.promptId, prompt.id));
+          for (const variant of running.variants) {
+            const row = allVersions.find((v) => v.version === variant.version);
+            if (row && !embedded.some((v) => v.version === row.version)) {
+              await putVersion(row, false);
+              embedded.push(row);
+            }
+          }
+        }
         const pointer = labelPointerRecord({
           rev: label.rev,
           name,
           label: label.name,
           targets: [{ version: version.version, weight: 1 }],
-          versions: [toPublishedVersion(prompt, version)],
+          versions: embedded.map((row) => toPublishedVersion(prompt, row)),
+          experiment: running,
+          experimentRev,
           updatedAt: label.updatedAt,
         });
         await kv.put(key, JSON.stringify(pointer));

@@ -63,6 +63,10 @@ export function webhookPayloadOf(event: EventMessage, links: PayloadLinks): Webh
     "isRollback",
     "archivedAt",
     "endpointId",
+    "experiment",
+    "controlVersion",
+    "promoted",
+    "stage",
   ]) {
     if (payload[field] !== undefined) data[field] = payload[field];
   }

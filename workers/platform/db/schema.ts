@@ -6,6 +6,7 @@ import {
   index,
   integer,
   primaryKey,
+  real,
   sqliteTable,
   text,
   uniqueIndex,
@@ -318,6 +319,85 @@ export const webhookAttempts = sqliteTable(
   (table) => [index("webhook_attempts_delivery").on(table.deliveryId, table.attempt)],
 );
 
+/** A metric an experiment is judged by (the results read them from telemetry). */
+export type ExperimentMetric =
+  | { kind: "score" | "conversion"; name: string }
+  | { kind: "error_rate" | "latency_p95" | "ttft_p95" | "cost" };
+
+export interface ExperimentMetrics {
+  primary: ExperimentMetric;
+  guardrails: { metric: ExperimentMetric; maxRegressionPct: number }[];
+}
+
+export interface ExperimentStage {
+  /** One per arm, control first; they sum to 1. */
+  weights: number[];
+  minExposures: number;
+  minDurationHours: number;
+}
+
+/**
+ * Experiments split a label's traffic between versions (see docs/experiments.md). The control is
+ * the label's version when the experiment starts (`control_version`, null while a draft). While
+ * one runs or is paused its label cannot be moved (trigger in the migration).
+ */
+export const experiments = sqliteTable(
+  "experiments",
+  {
+    /** `exp_…`; with `bucket_version` the assignment seed, so it never changes. */
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id),
+    promptId: integer("prompt_id")
+      .notNull()
+      .references(() => prompts.id),
+    label: text("label").notNull(),
+    key: text("key").notNull(),
+    description: text("description").notNull().default(""),
+    /** What the app sends as the unit id, as the author describes it ("user id"). */
+    unit: text("unit").notNull(),
+    state: text("state", { enum: ["draft", "running", "paused", "stopped"] })
+      .notNull()
+      .default("draft"),
+    controlKey: text("control_key").notNull(),
+    controlWeight: real("control_weight").notNull(),
+    controlVersion: integer("control_version"),
+    /** JSON `[{key, version, weight}]`, the arms besides the control. */
+    variants: text("variants", { mode: "json" })
+      .$type<{ key: string; version: number; weight: number }[]>()
+      .notNull(),
+    coverage: real("coverage").notNull().default(1),
+    bucketVersion: integer("bucket_version").notNull().default(1),
+    hashVersion: integer("hash_version").notNull().default(2),
+    metrics: text("metrics", { mode: "json" }).$type<ExperimentMetrics>().notNull(),
+    stages: text("stages", { mode: "json" })
+      .$type<ExperimentStage[]>()
+      .notNull()
+      .default(sql`'[]'`),
+    /** The variant the label was moved to when the experiment stopped. */
+    promotedVariant: text("promoted_variant"),
+    /**
+     * Bumped on every state change to one more than any experiment's: the KV pointer's
+     * `experimentRev`, so a publisher knows its pointer is out of date.
+     */
+    rev: integer("rev").notNull().default(0),
+    createdBy: text("created_by").notNull(),
+    ...createdAt,
+    updatedAt: text("updated_at").notNull(),
+    startedAt: text("started_at"),
+    stoppedAt: text("stopped_at"),
+  },
+  (table) => [
+    uniqueIndex("experiments_project_key").on(table.projectId, table.key),
+    index("experiments_prompt_label").on(table.promptId, table.label),
+    // One experiment per label at a time: a second start fails inside its batch.
+    uniqueIndex("experiments_one_active_per_label")
+      .on(table.promptId, table.label)
+      .where(sql`state IN ('running', 'paused')`),
+  ],
+);
+
 /**
  * Preconditions of a batch. A guard inserts a row only when its precondition does not hold;
  * the named CHECK then fails the statement, which aborts the whole batch — an UPDATE that
@@ -331,6 +411,8 @@ export const batchGuards = sqliteTable(
     check("version_not_found", sql`${table.reason} <> 'version_not_found'`),
     check("prompt_archived", sql`${table.reason} <> 'prompt_archived'`),
     check("admin_exists", sql`${table.reason} <> 'admin_exists'`),
+    check("experiment_state", sql`${table.reason} <> 'experiment_state'`),
+    check("label_not_found", sql`${table.reason} <> 'label_not_found'`),
   ],
 );
 
@@ -346,3 +428,4 @@ export type SessionRow = typeof sessions.$inferSelect;
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
+export type ExperimentRow = typeof experiments.$inferSelect;

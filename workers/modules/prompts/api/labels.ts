@@ -23,6 +23,10 @@ const expectedRev = z.number().int().positive().nullable().optional().openapi({
     "The label's `rev` as you last saw it (null: the label must not exist yet). If it moved since, the request fails with 409 and nothing changes.",
 });
 
+/** Why a change of a label can be a 409 besides a stale rev (docs/experiments.md). */
+const FROZEN_BY_EXPERIMENT =
+  "While an experiment runs (or is paused) on the label, it cannot be moved or deleted: 409 until the experiment is stopped.";
+
 const LabelChange = z.object({ label: Label, changed: z.boolean() }).openapi("LabelChange");
 
 const listLabelsRoute = defineRoute({
@@ -44,6 +48,7 @@ const moveLabelRoute = defineRoute({
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
   tags: ["labels"],
   summary: "Point a label at a version (create or move it)",
+  description: FROZEN_BY_EXPERIMENT,
   request: {
     params: SettableLabelParams,
     body: jsonBody(z.strictObject({ version: jsonVersionNumber, expectedRev })),
@@ -61,6 +66,7 @@ const deleteLabelRoute = defineRoute({
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
   tags: ["labels"],
   summary: "Delete a label",
+  description: FROZEN_BY_EXPERIMENT,
   request: {
     params: SettableLabelParams,
     query: z.object({ expectedRev: z.coerce.number().int().positive().optional() }),
@@ -90,8 +96,7 @@ const rollbackRoute = defineRoute({
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}/rollback",
   tags: ["labels"],
   summary: "Roll a label back",
-  description:
-    "Without `toVersion`, moves the label back to the version it served before the current one went live; rolling back again goes one release further back.",
+  description: `Without \`toVersion\`, moves the label back to the version it served before the current one went live; rolling back again goes one release further back. ${FROZEN_BY_EXPERIMENT}`,
   request: {
     params: SettableLabelParams,
     body: {
