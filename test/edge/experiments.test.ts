@@ -335,7 +335,7 @@ describe("exposures", () => {
   function recordingSink() {
     const batches: ExposureEvent[][] = [];
     const sink: ExposureSink = {
-      record: async (exposures) => {
+      record: async (_projectId, exposures) => {
         batches.push([...exposures]);
       },
     };

@@ -1,6 +1,11 @@
 import { ProblemError } from "@cuecard/core/problem";
 import { assignVersion } from "./experiments";
-import { type ExposureSink, NOOP_EXPOSURE_SINK, withExposures } from "./exposures";
+import {
+  type ExposureSink,
+  NOOP_EXPOSURE_SINK,
+  telemetryExposureSink,
+  withExposures,
+} from "./exposures";
 import { pickVersion, type ReadKey, type ServedPrompt, type ServedVersion } from "./prompt-store";
 import { forwardToTelemetry } from "./telemetry-forward";
 
@@ -37,9 +42,19 @@ export const DEFAULT_DELIVERY: DeliveryModules = {
   served: () => {},
 };
 
-/** Where exposures go. The integrator wires a sink to the telemetry service here. */
-export function exposureSinkOf(_env: EdgeEnv): ExposureSink {
-  return NOOP_EXPOSURE_SINK;
+/** One sink per isolate and binding, so exposures of many requests share a batch. */
+const exposureSinks = new WeakMap<Fetcher, ExposureSink>();
+
+/** Where exposures go: the telemetry service when the deployment binds one, else nowhere. */
+export function exposureSinkOf(env: { TELEMETRY?: Fetcher }): ExposureSink {
+  const service = env.TELEMETRY;
+  if (!service) return NOOP_EXPOSURE_SINK;
+  let sink = exposureSinks.get(service);
+  if (!sink) {
+    sink = telemetryExposureSink(service);
+    exposureSinks.set(service, sink);
+  }
+  return sink;
 }
 
 /** The modules this deployment runs, wired once per request from its environment. */

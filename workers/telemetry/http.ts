@@ -20,6 +20,8 @@ export type TelemetryContext = Context<{
 /** Set by the edge worker after it checked the read key; never accepted from anywhere else. */
 export const PROJECT_ID_HEADER = "cuecard-project-id";
 export const KEY_ID_HEADER = "cuecard-key-id";
+/** The key id the edge sends its exposure reports with (workers/edge/exposures.ts); no key has it. */
+export const EDGE_REPORTER_KEY_ID = "edge";
 
 /** The INGEST_LIMITER period in workers/telemetry/wrangler.toml: the Retry-After of a 429. */
 export const INGEST_WINDOW_SECONDS = 60;
@@ -71,6 +73,9 @@ export function ingestRateLimit(): MiddlewareHandler<{
   Variables: TelemetryVariables;
 }> {
   return async function ingestRateLimit(c, next) {
+    // The edge's own exposure reports are already batched across requests (one per isolate per
+    // second at most): limiting them would lose exposures, not protect anything.
+    if (c.get("caller").keyId === EDGE_REPORTER_KEY_ID) return next();
     let success = true;
     try {
       ({ success } = await c.env.INGEST_LIMITER.limit({ key: c.get("caller").keyId }));
