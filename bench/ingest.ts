@@ -158,8 +158,7 @@ export async function benchIngest(
       edgeUnderIngest: {
         aloneRequestsPerSecond: Math.round(edgeAlone.requests.average),
         withIngestRequestsPerSecond: Math.round(edgeMixed.requests.average),
-        ratio:
-          Math.round((edgeMixed.requests.average / edgeAlone.requests.average) * 1000) / 1000,
+        ratio: Math.round((edgeMixed.requests.average / edgeAlone.requests.average) * 1000) / 1000,
         ingestEventsPerSecondMeanwhile: Math.round(ingestMixed.accepted / durationS),
       },
       errors,
@@ -263,7 +262,7 @@ async function migrate(db: Awaited<ReturnType<Miniflare["getD1Database"]>>) {
  * A batch of 100 generations as a JSON template; `@n@` becomes the request's number, so every
  * event id is new (a resent id would be counted once, and the rollups would not grow).
  */
-function batchBody(run: string): string {
+export function batchBody(run: string): string {
   const timestamp = new Date().toISOString();
   const events = Array.from({ length: EVENTS_PER_BATCH_MAX }, (_, i) => ({
     type: "generation",
