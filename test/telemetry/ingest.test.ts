@@ -68,6 +68,75 @@ describe("POST /v1/events", () => {
     expect(surrogate?.status === "rejected" && surrogate.errors[0]?.message).toMatch(/surrogate/);
   });
 
+  it("judges every event type field by field, naming each problem's path", async () => {
+    const at = new Date().toISOString();
+    const experiment = { id: "exp-1", key: "checkout", variant: "b" };
+    const prompt = { name: "support/triage", version: 2, label: "production" };
+    const response = await sendEvents(newProject(), [
+      { type: "exposure", id: "x1", timestamp: at, experiment, unit: "u1", prompt },
+      { type: "conversion", id: "c1", timestamp: at, name: "purchase", unit: "u1", value: -5 },
+      { type: "score", id: "s1", timestamp: at, name: "ok", value: "great", generationId: "g1" },
+      { type: "exposure", id: "x2", timestamp: at, experiment: { id: "exp-1" }, unit: "", prompt },
+      generation({ prompt: { name: "Bad Name", version: 0, label: "has space" } }),
+      generation({ stream: null as unknown as boolean, error: { type: "" }, spanId: "ABC" }),
+      { type: "score", id: "s2", timestamp: "2026-02-30T00:00:00Z", name: "ok", value: [1] },
+      { type: "conversion", id: "c2", timestamp: at, name: "purchase", unit: "u1", value: 1e6 },
+    ]);
+    expect(response.status).toBe(207);
+    const body = (await response.json()) as IngestResponse;
+    const paths = body.results.map((result) =>
+      result.status === "rejected" ? result.errors.map((error) => error.path).sort() : "accepted",
+    );
+    expect(paths).toEqual([
+      "accepted",
+      "accepted",
+      "accepted",
+      ["experiment.key", "experiment.variant", "unit"],
+      ["prompt.label", "prompt.name", "prompt.version"],
+      ["error.type", "spanId", "stream"],
+      ["generationId", "timestamp", "value"],
+      ["value"],
+    ]);
+    const messages = body.results.flatMap((result) =>
+      result.status === "rejected" ? result.errors.map((error) => error.message) : [],
+    );
+    expect(messages).toContain("must be a string");
+    expect(messages).toContain("must not be empty");
+    expect(messages).toContain("must be at most 100000");
+    expect(messages).toContain("must be 16 lowercase hex digits");
+  });
+
+  it("keeps times in UTC and drops fields it does not know", async () => {
+    const sent: TelemetryMessage[][] = [];
+    const recordingQueue = {
+      sendBatch: async (messages: { body: TelemetryMessage }[]) => {
+        sent.push(messages.map((message) => message.body));
+      },
+    } as unknown as Queue;
+    // An hour ago, written as the wall time two hours east of UTC.
+    const anHourAgo = Date.now() - 3_600_000;
+    const offset = new Date(anHourAgo + 7_200_000).toISOString().replace(/\.\d+Z$/, "+02:00");
+    const event = { ...generation({ timestamp: offset }), fromNewerSdk: { nested: "\ud800" } };
+    const response = await worker.fetch(
+      new Request("http://telemetry.internal/v1/events", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "cuecard-project-id": newProject(),
+          "cuecard-key-id": "key_utc",
+        },
+        body: JSON.stringify({ events: [event] }),
+      }),
+      { ...env, TELEMETRY_EVENTS: recordingQueue },
+      { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
+    );
+    expect(response.status).toBe(200);
+    const [queued] = sent.flat().flatMap((message) => message.events);
+    expect(queued?.timestamp).toBe(`${new Date(anHourAgo).toISOString().slice(0, 19)}.000Z`);
+    expect(queued?.timestamp.endsWith("Z")).toBe(true);
+    expect(queued).not.toHaveProperty("fromNewerSdk");
+  });
+
   it("answers 200 when every event was accepted, and the consumer counts each once", async () => {
     const project = newProject();
     const response = await sendEvents(project, [

@@ -3,8 +3,8 @@
  * (and what OTLP spans are read into), what ingest answers, the fixed histogram buckets the
  * rollups count into, the default model prices, and what the metrics query returns.
  *
- * The telemetry worker validates these shapes with zod (workers/telemetry); this file only names
- * them, so the SDK and the edge stay zod-free.
+ * The telemetry worker checks these shapes (workers/telemetry/event-rules.ts); this file only
+ * names them, so the SDK and the edge stay zod-free.
  */
 
 /** The prompt version a call used, as `getPrompt` returned it. */

@@ -1,4 +1,3 @@
-import { jsonInputProblems } from "@cuecard/core/input";
 import { ProblemError } from "@cuecard/core/problem";
 import {
   costOf,
@@ -7,7 +6,7 @@ import {
   type IngestResponse,
   type TelemetryEvent,
 } from "@cuecard/core/telemetry";
-import type { z } from "zod";
+import type { Checked, FieldIssue } from "./event-rules";
 
 /** What goes on the telemetry queue: accepted events of one project, a few per message. */
 export interface TelemetryMessage {
@@ -25,15 +24,6 @@ export type Validated =
   | { ok: true; event: TelemetryEvent }
   | { ok: false; result: Extract<EventResult, { status: "rejected" }> };
 
-type Issue = { path: string; message: string };
-
-function issuesOf(error: z.ZodError): Issue[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join("."),
-    message: issue.message,
-  }));
-}
-
 /** The id to echo in a result: the sender's, when it is one an event could have. */
 function echoedId(raw: unknown): string | null {
   if (raw === null || typeof raw !== "object") return null;
@@ -42,34 +32,24 @@ function echoedId(raw: unknown): string | null {
 }
 
 /**
- * One event checked against its schema. Every string of it must be well-formed Unicode first (a
- * lone surrogate cannot be stored as UTF-8, so what was accepted would not be what is kept).
- * A generation without a cost is priced from the model price table.
+ * One event checked by its rules (event-rules.ts). A generation without a cost is priced from
+ * the model price table.
  */
 export function validateEvent(
   raw: unknown,
   index: number,
-  schema: z.ZodType<TelemetryEvent>,
+  check: (raw: unknown) => Checked<TelemetryEvent>,
 ): Validated {
-  const id = echoedId(raw);
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    return reject(id, index, [{ path: "", message: "must be a JSON object" }]);
-  }
-  const unicode = jsonInputProblems(raw, "event").map((problem) => ({
-    path: problem.field.replace(/^event\.?/, ""),
-    message: problem.message,
-  }));
-  if (unicode.length > 0) return reject(id, index, unicode);
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) return reject(id, index, issuesOf(parsed.error));
-  const event = parsed.data;
+  const result = check(raw);
+  if (!result.ok) return reject(echoedId(raw), index, result.errors);
+  const { event } = result;
   if (event.type === "generation" && event.costUsd == null) {
     event.costUsd = costOf(event.model, event.inputTokens, event.outputTokens);
   }
   return { ok: true, event };
 }
 
-function reject(id: string | null, index: number, errors: Issue[]): Validated {
+function reject(id: string | null, index: number, errors: FieldIssue[]): Validated {
   return { ok: false, result: { id, index, status: "rejected", errors } };
 }
 

@@ -1,8 +1,8 @@
 import { ProblemError } from "@cuecard/core/problem";
 import { EVENT_BATCH_MAX_BYTES, EVENTS_PER_BATCH_MAX } from "@cuecard/core/telemetry";
+import { checkEvent } from "../event-rules";
 import { readJsonBody, type TelemetryApp } from "../http";
 import { ingestEvents, type TelemetryMessage, validateEvent } from "../ingest";
-import { currentEventSchemas } from "../schemas";
 
 /** POST /v1/events — a TelemetryBatch; 200 when all were accepted, 207 when some were rejected. */
 export function registerIngestEvents(app: TelemetryApp) {
@@ -23,8 +23,10 @@ export function registerIngestEvents(app: TelemetryApp) {
         { extensions: { maxEvents: EVENTS_PER_BATCH_MAX } },
       );
     }
-    const { event } = currentEventSchemas();
-    const validated = events.map((raw, index) => validateEvent(raw, index, event));
+    const now = Date.now();
+    const validated = events.map((raw, index) =>
+      validateEvent(raw, index, (event) => checkEvent(event, now)),
+    );
     const response = await ingestEvents(
       c.env.TELEMETRY_EVENTS as Queue<TelemetryMessage>,
       c.get("caller").projectId,

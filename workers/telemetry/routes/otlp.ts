@@ -1,8 +1,8 @@
 import { EVENT_BATCH_MAX_BYTES } from "@cuecard/core/telemetry";
+import { checkEvent } from "../event-rules";
 import { readJsonBody, type TelemetryApp } from "../http";
 import { ingestEvents, type TelemetryMessage, validateEvent } from "../ingest";
 import { generationsOfTraces } from "../otlp";
-import { currentEventSchemas } from "../schemas";
 
 /** Rejection reasons listed in partialSuccess.errorMessage (the first ones say what to fix). */
 const REASONS_REPORTED = 5;
@@ -18,9 +18,9 @@ export function registerOtlpTraces(app: TelemetryApp) {
       protobuf:
         "Cuecard reads OTLP/HTTP as JSON only: configure the exporter with protocol http/json (OTEL_EXPORTER_OTLP_PROTOCOL=http/json).",
     });
-    const { event } = currentEventSchemas();
+    const now = Date.now();
     const validated = generationsOfTraces(body).map((raw, index) =>
-      validateEvent(raw, index, event),
+      validateEvent(raw, index, (event) => checkEvent(event, now)),
     );
     const response = await ingestEvents(
       c.env.TELEMETRY_EVENTS as Queue<TelemetryMessage>,
