@@ -1,10 +1,14 @@
+import { assign } from "@cuecard/core/assignment";
 import { BATCH_NAMES_MAX } from "@cuecard/core/limits";
 import { DEFAULT_LABEL } from "@cuecard/core/names";
+import type { ExposureEvent, TelemetryEvent } from "@cuecard/core/telemetry";
+import { UNIT_ID_MAX } from "@cuecard/core/telemetry";
 import { type CacheEntry, PromptCache } from "./cache";
 import {
   type FallbackPrompt,
   fallbackPrompt,
   type Prompt,
+  type PromptExperiment,
   type PromptOfType,
   type PromptSource,
   type ResolvedPrompt,
@@ -43,6 +47,11 @@ export interface CuecardClientOptions {
   fallbacks?: Record<string, FallbackPrompt>;
   /** Told about failed background refreshes (the cached copy was served meanwhile). */
   onBackgroundError?: (error: unknown, name: string) => void;
+  /**
+   * Where exposures go (a unit was served an experiment's variant): a `Telemetry` from
+   * `@cuecard/sdk/observe`, which batches them. Without it nothing is reported.
+   */
+  telemetry?: ExposureRecorder;
   /** Injectable for tests and for runtimes without a global fetch. */
   fetch?: FetchFunction;
   now?: () => number;
@@ -59,8 +68,23 @@ export interface GetPromptOptions<T extends Prompt["type"] = Prompt["type"]> {
   type?: T;
   /** Served when nothing is cached and the edge cannot be reached. */
   fallback?: FallbackPrompt;
+  /**
+   * The id experiments are randomised by (a user id, a session id). While the label runs an
+   * experiment, the variant is assigned here, from the cached definition: the same unit gets
+   * the same variant as from the edge, in every process. Without it: the control.
+   */
+  unit?: string | null;
   signal?: AbortSignal;
 }
+
+/** What the client reports exposures to (`Telemetry` from `@cuecard/sdk/observe` is one). */
+export interface ExposureRecorder {
+  record(event: TelemetryEvent): void;
+}
+
+/** Units already reported per experiment arm, per client; cleared when full (a repeat only
+ * re-sends what ingest counts once). */
+const REPORTED_EXPOSURES_MAX = 10_000;
 
 export interface PrefetchResult {
   prompts: Prompt[];
@@ -81,6 +105,7 @@ export class CuecardClient {
   readonly #transport;
   readonly #retry: RetryPolicy;
   readonly #edgeUrl: string;
+  readonly #reported = new Set<string>();
 
   constructor(options: CuecardClientOptions) {
     this.#options = options;
@@ -143,6 +168,12 @@ export class CuecardClient {
       if (!response.ok) throw errorFor(response.status, await readProblem(response));
       const body = (await response.json()) as { prompts: ResolvedPrompt[]; missing: string[] };
       for (const resolved of body.prompts) {
+        // A label running an experiment comes without its definition here: not cached, so the
+        // first getPrompt fetches the definition and assigns its units.
+        if (resolved.experiment) {
+          result.prompts.push(toPrompt(resolved, "edge"));
+          continue;
+        }
         const entry = this.#cache.set(cacheKey(resolved.name, { label }), {
           resolved,
           // The edge's ETag names the version too (same content can be two versions).
@@ -162,6 +193,11 @@ export class CuecardClient {
   }
 
   async #resolve(name: string, options: GetPromptOptions): Promise<Prompt> {
+    const unit = options.unit ?? null;
+    if (unit !== null && (typeof unit !== "string" || unit.length > UNIT_ID_MAX)) {
+      // The edge refuses such ids too: one rule wherever a unit is assigned.
+      throw new TypeError(`unit must be a string of at most ${UNIT_ID_MAX} characters`);
+    }
     const selector =
       options.version !== undefined
         ? { version: options.version }
@@ -170,24 +206,76 @@ export class CuecardClient {
     const cached = this.#cache.get(key);
     if (cached) {
       const freshness = this.#cache.freshness(cached);
-      if (freshness === "fresh") return toPrompt(cached.resolved, "cache");
+      if (freshness === "fresh") return this.#served(cached.resolved, "cache", unit);
       if (freshness === "stale") {
         this.#load(key, name, selector, cached).catch((error: unknown) => {
           this.#options.onBackgroundError?.(error, name);
         });
-        return toPrompt(cached.resolved, "stale");
+        return this.#served(cached.resolved, "stale", unit);
       }
     }
     try {
       const loaded = await abortable(this.#load(key, name, selector, cached), options.signal);
-      return toPrompt(loaded.resolved, "edge");
+      return this.#served(loaded.resolved, "edge", unit);
     } catch (error) {
       if (!(error instanceof CuecardUnavailableError)) throw error;
       // Stale-if-error: an old copy beats failing the caller's request.
-      if (cached) return toPrompt(cached.resolved, "stale");
+      if (cached) return this.#served(cached.resolved, "stale", unit);
       const fallback = options.fallback ?? this.#options.fallbacks?.[name];
       if (fallback !== undefined) return fallbackPrompt(name, selector.label ?? null, fallback);
       throw error;
+    }
+  }
+
+  /**
+   * The prompt for one unit: with an experiment definition, the arm core's `assign` picks (the
+   * edge's own function, so both agree); an assigned unit is reported once as an exposure.
+   */
+  #served(resolved: ResolvedPrompt, source: PromptSource, unit: string | null): Prompt {
+    const definition = resolved.definition;
+    if (!definition) return toPrompt(resolved, source);
+    const assignment = assign(
+      {
+        seed: definition.seed,
+        hashVersion: definition.hashVersion,
+        coverage: definition.coverage,
+        weights: definition.variants.map((variant) => variant.weight),
+      },
+      unit,
+    );
+    const arm = definition.variants[assignment.variant] ?? definition.variants[0];
+    if (!arm) return toPrompt(resolved, source);
+    const experiment: PromptExperiment = {
+      id: definition.id,
+      key: definition.key,
+      variant: arm.key,
+      bucket: assignment.bucket,
+      reason: assignment.reason,
+    };
+    if (assignment.reason === "assigned" && unit) this.#expose(experiment, unit, arm.prompt);
+    return toPrompt(arm.prompt, source, experiment);
+  }
+
+  #expose(experiment: PromptExperiment, unit: string, prompt: ResolvedPrompt): void {
+    const telemetry = this.#options.telemetry;
+    if (!telemetry) return;
+    const seen = `${experiment.id}\u0000${experiment.variant}\u0000${unit}`;
+    if (this.#reported.has(seen)) return;
+    if (this.#reported.size >= REPORTED_EXPOSURES_MAX) this.#reported.clear();
+    this.#reported.add(seen);
+    const event: ExposureEvent = {
+      type: "exposure",
+      id: crypto.randomUUID(),
+      timestamp: new Date(this.#transport.now()).toISOString(),
+      experiment: { id: experiment.id, key: experiment.key, variant: experiment.variant },
+      unit,
+      prompt: { name: prompt.name, version: prompt.version, label: prompt.label },
+    };
+    try {
+      telemetry.record(event);
+    } catch (error) {
+      // Reporting must never fail the app's read of a prompt.
+      this.#options.onBackgroundError?.(error, prompt.name);
     }
   }
 
@@ -216,7 +304,8 @@ export class CuecardClient {
     const query =
       selector.version !== undefined
         ? `version=${selector.version}`
-        : `label=${encodeURIComponent(selector.label)}`;
+        : // The definition: a label running an experiment answers once for all units.
+          `label=${encodeURIComponent(selector.label)}&definition=1`;
     const headers: Record<string, string> = {};
     if (cached?.etag) headers["if-none-match"] = cached.etag;
     const response = await this.#request(

@@ -1,3 +1,4 @@
+import type { AssignmentReason, HashVersion } from "@cuecard/core/assignment";
 import type { ChatMessage, ModelConfig, PromptContent, VariableSpec } from "@cuecard/core/prompt";
 import { deriveVariables, renderPrompt } from "@cuecard/core/template";
 
@@ -25,6 +26,32 @@ export interface ResolvedPrompt {
   hash: string;
   commitMessage?: string | null;
   createdAt?: string;
+  /** What the edge did about the label's experiment; null when the label runs none. */
+  experiment?: PromptExperiment | null;
+  /** With `?definition=1`, while the label runs an experiment: what the SDK assigns from. */
+  definition?: ExperimentDefinition;
+}
+
+/** Which variant of the label's experiment a prompt is (the edge's `experiment`, same shape). */
+export interface PromptExperiment {
+  readonly id: string;
+  readonly key: string;
+  readonly variant: string;
+  /** The unit's hash in [0, 1); null without a unit id. */
+  readonly bucket: number | null;
+  /** `assigned`; or the control, because the unit is `not_in_coverage` or there is `no_unit`. */
+  readonly reason: AssignmentReason;
+}
+
+/** A running experiment as the edge hands it to the SDK: every arm with its version. */
+export interface ExperimentDefinition {
+  id: string;
+  key: string;
+  seed: string;
+  hashVersion: HashVersion;
+  coverage: number;
+  /** Control first. */
+  variants: { key: string; weight: number; prompt: ResolvedPrompt }[];
 }
 
 export type Variables = Record<string, unknown>;
@@ -38,6 +65,8 @@ interface PromptBase<Content> {
   readonly variables: readonly VariableSpec[];
   readonly hash: string;
   readonly source: PromptSource;
+  /** The variant this prompt is of the label's experiment; null when the label runs none. */
+  readonly experiment: PromptExperiment | null;
   /** Renders the template(s). Throws RenderError when variables are missing or unknown. */
   compile(variables?: Variables): Content;
 }
@@ -54,7 +83,11 @@ export interface ChatPrompt extends PromptBase<ChatMessage[]> {
 export type Prompt = TextPrompt | ChatPrompt;
 export type PromptOfType<T extends Prompt["type"]> = Extract<Prompt, { type: T }>;
 
-export function toPrompt(resolved: ResolvedPrompt, source: PromptSource): Prompt {
+export function toPrompt(
+  resolved: ResolvedPrompt,
+  source: PromptSource,
+  experiment: PromptExperiment | null = resolved.experiment ?? null,
+): Prompt {
   const base = {
     name: resolved.name,
     version: resolved.version,
@@ -63,6 +96,7 @@ export function toPrompt(resolved: ResolvedPrompt, source: PromptSource): Prompt
     variables: resolved.variables,
     hash: resolved.hash,
     source,
+    experiment,
   };
   if (typeof resolved.prompt === "string") {
     const template = resolved.prompt;

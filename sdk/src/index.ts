@@ -7,13 +7,16 @@ export { RenderError } from "@cuecard/core/template";
 export {
   CuecardClient,
   type CuecardClientOptions,
+  type ExposureRecorder,
   type GetPromptOptions,
   type PrefetchResult,
 } from "./client";
 export {
   type ChatPrompt,
+  type ExperimentDefinition,
   type FallbackPrompt,
   type Prompt,
+  type PromptExperiment,
   type PromptOfType,
   type PromptSource,
   type ResolvedPrompt,

@@ -11,6 +11,11 @@ import type { MetricsPoint, MetricsSeries, PromptMetrics } from "../../workers/c
  * - `refused/…`: 422 naming `query.granularity` (the two workers disagree on a rule);
  * - `quiet/…`: no series;
  * - anything else: the canned series below, for the `groupBy` asked.
+ *
+ * Exposures (`GET /internal/projects/{p}/experiments/{id}/exposures`) answer the distinct units
+ * per variant a test set with `POST /__test/exposures` ({projectId, experimentId, units: {variant:
+ * n}}); none set, no variants. An experiment id set to `units: null` answers 500 (telemetry down).
+ * `GET /__test/exposure-requests?experimentId=` lists how often it was asked.
  */
 
 const HOUR_MS = 3600 * 1000;
@@ -136,9 +141,47 @@ const received: {
 }[] = [];
 
 const METRICS_PATH = /^\/internal\/projects\/([^/]+)\/prompts\/([^/]+)\/metrics$/;
+const EXPOSURES_PATH = /^\/internal\/projects\/([^/]+)\/experiments\/([^/]+)\/exposures$/;
 
-export function fakeTelemetry(request: Request): Response {
+const exposureCounts = new Map<string, Record<string, number> | null>();
+const exposureRequests: string[] = [];
+
+async function exposureRoutes(request: Request, url: URL): Promise<Response | undefined> {
+  if (url.pathname === "/__test/exposures" && request.method === "POST") {
+    const body = (await request.json()) as {
+      projectId: string;
+      experimentId: string;
+      units: Record<string, number> | null;
+    };
+    exposureCounts.set(`${body.projectId}/${body.experimentId}`, body.units);
+    return new Response(null, { status: 204 });
+  }
+  if (url.pathname === "/__test/exposure-requests") {
+    const id = url.searchParams.get("experimentId");
+    return Response.json(exposureRequests.filter((asked) => asked === id));
+  }
+  const match = EXPOSURES_PATH.exec(url.pathname);
+  if (!match) return undefined;
+  const projectId = decodeURIComponent(match[1]!);
+  const experimentId = decodeURIComponent(match[2]!);
+  exposureRequests.push(experimentId);
+  const units = exposureCounts.get(`${projectId}/${experimentId}`);
+  if (units === null) return new Response("boom", { status: 500 });
+  return Response.json({
+    experimentId,
+    variants: Object.entries(units ?? {}).map(([variant, count]) => ({
+      variant,
+      units: count,
+      exposures: count,
+      firstExposedAt: new Date(0).toISOString(),
+    })),
+  });
+}
+
+export async function fakeTelemetry(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  const exposures = await exposureRoutes(request, url);
+  if (exposures) return exposures;
   if (url.pathname === "/__test/requests") {
     const prompt = url.searchParams.get("prompt");
     return Response.json(received.filter((entry) => entry.prompt === prompt));

@@ -307,6 +307,93 @@ describe("experiments at the edge", () => {
   });
 });
 
+describe("?definition=1: the experiment for the SDK to assign locally", () => {
+  it("answers the control without a unit plus every arm with its version and weight", async () => {
+    const { key, seeded } = await experimentPrompt({ coverage: 0.8 });
+    const response = await get(seeded.name, key, "?definition=1");
+    expect(response.status).toBe(200);
+    const body = await response.json<Record<string, unknown>>();
+    expect(body.version).toBe(1);
+    expect(body.experiment).toEqual({
+      id: "exp_demo",
+      key: "tone",
+      variant: "control",
+      bucket: null,
+      reason: "no_unit",
+    });
+    const definition = body.definition as {
+      variants: { key: string; weight: number; prompt: Record<string, unknown> }[];
+    };
+    expect(definition).toMatchObject({
+      id: "exp_demo",
+      key: "tone",
+      seed: "exp_demo:1",
+      hashVersion: 2,
+      coverage: 0.8,
+    });
+    expect(definition.variants.map(({ key, weight }) => ({ key, weight }))).toEqual([
+      { key: "control", weight: 0.5 },
+      { key: "friendly", weight: 0.5 },
+    ]);
+    expect(definition.variants.map((arm) => [arm.prompt.version, arm.prompt.prompt])).toEqual([
+      [1, "Hello {{customer}}"],
+      [2, "Hi there {{customer}}!"],
+    ]);
+    expect(definition.variants[1]?.prompt.label).toBe("production");
+  });
+
+  it("revalidates to 304, and a new experiment rev (new weights) is a new ETag", async () => {
+    const { key, seeded, pointer } = await experimentPrompt();
+    const first = await get(seeded.name, key, "?definition=1");
+    const etag = first.headers.get("etag") as string;
+    const plain = await get(seeded.name, key);
+    expect(plain.headers.get("etag")).not.toBe(etag);
+    const again = await get(seeded.name, key, "?definition=1", { "if-none-match": etag });
+    expect(again.status).toBe(304);
+    // A rollout stage: new weights, republished with a higher experiment rev.
+    await env.PROMPTS_KV.put(
+      labelPointerKey(seeded.project, seeded.name, "production"),
+      JSON.stringify({
+        ...pointer,
+        rev: pointer.rev + 1,
+        experimentRev: 2,
+        experiment: halfAndHalf({
+          variants: [
+            { key: "control", version: 1, weight: 0.25 },
+            { key: "friendly", version: 2, weight: 0.75 },
+          ],
+        }),
+      }),
+    );
+    const moved = await get(seeded.name, key, "?definition=1", { "if-none-match": etag });
+    expect(moved.status).toBe(200);
+    const body = await moved.json<{ definition: { variants: { weight: number }[] } }>();
+    expect(body.definition.variants.map((arm) => arm.weight)).toEqual([0.25, 0.75]);
+  });
+
+  it("is ignored with a unit (the unit's variant is served) and without an experiment", async () => {
+    const { key, seeded } = await experimentPrompt();
+    const withUnit = await get(seeded.name, key, `${unitQuery("é")}&definition=1`);
+    const assigned = await withUnit.json<Record<string, unknown>>();
+    expect(assigned.version).toBe(2);
+    expect(assigned.definition).toBeUndefined();
+    const { project, key: otherKey } = await seedProject();
+    const plain = await seedPrompt({ project, templates: ["x"], labels: { production: 1 } });
+    const none = await get(plain.name, otherKey, "?definition=1");
+    const body = await none.json<Record<string, unknown>>();
+    expect(body.experiment).toBeNull();
+    expect(body.definition).toBeUndefined();
+  });
+
+  it("refuses a value other than 1 or 0 with 422 naming query.definition", async () => {
+    const { key, seeded } = await experimentPrompt();
+    const response = await get(seeded.name, key, "?definition=yes");
+    expect(response.status).toBe(422);
+    const problem = await problemOf(response);
+    expect(problem.errors?.[0]?.field).toBe("query.definition");
+  });
+});
+
 describe("the isolate-cache hit path", () => {
   it("assigns a unit without a single await once the pointer and key are cached", async () => {
     const { key, seeded } = await experimentPrompt();

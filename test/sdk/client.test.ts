@@ -92,7 +92,7 @@ describe("getPrompt caching", () => {
     expect(second).toMatchObject({ version: 1, source: "cache" });
     expect(edge.requests).toHaveLength(1);
     expect(edge.requests[0]?.url).toBe(
-      "https://edge.test/v1/prompts/support%2Freply?label=production",
+      "https://edge.test/v1/prompts/support%2Freply?label=production&definition=1",
     );
     expect(edge.requests[0]?.headers.get("authorization")).toBe("Bearer cc_reader_test");
   });

@@ -8,6 +8,7 @@ import { registerKeyRoutes } from "../modules/access/api/keys";
 import { accessRefusals } from "../modules/access/api/refusals";
 import { authorize } from "../modules/access/middleware";
 import { registerExperimentRoutes } from "../modules/experiments/api";
+import { advanceRollouts } from "../modules/experiments/rollout";
 import { registerMetricsRoutes } from "../modules/metrics/api";
 import { registerProjectRoutes } from "../modules/projects/api";
 import { registerLabelRoutes } from "../modules/prompts/api/labels";
@@ -111,11 +112,19 @@ export default {
   /**
    * Retries outbox rows whose publish or enqueue failed after their commit, and sends again the
    * work whose queue message was lost: events never consumed, deliveries never attempted when due.
+   * And advances rollouts whose current stage has its exposure and duration.
    */
-  async scheduled(_controller, env, ctx) {
+  async scheduled(controller, env, ctx) {
     const graceSeconds = recoveryGraceSeconds(env.RECOVERY_GRACE_SECONDS);
     ctx.waitUntil(retryPendingOutbox(platformOf(env), 50, { graceSeconds }));
     ctx.waitUntil(requeueStuckDeliveries(webhookFanOutOf(env), { graceSeconds }));
+    ctx.waitUntil(
+      advanceRollouts(
+        platformOf(env),
+        optionalModulesOf(env).telemetry,
+        new Date(controller.scheduledTime),
+      ).catch((error) => console.error("rollout schedule failed", String(error))),
+    );
   },
   /** One handler for every queue this worker consumes (see wrangler.toml). */
   async queue(batch, env) {

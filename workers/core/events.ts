@@ -68,7 +68,7 @@ export interface EventPayloads {
   "experiment.stopped": ExperimentEventPayload & {
     promoted: { variant: string; version: number } | null;
   };
-  /** A rollout moved to its next stage (the rollout cron; not emitted yet). */
+  /** A rollout moved to its next stage (the rollout cron); `stage` indexes `stages`. */
   "experiment.stage_advanced": ExperimentEventPayload & { stage: number };
   "key.created": { keyId: string; role: Role };
   "key.revoked": { keyId: string };

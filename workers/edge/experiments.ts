@@ -1,6 +1,11 @@
 import { assign } from "@cuecard/core/assignment";
 import { UNIT_ID_MAX } from "@cuecard/core/telemetry";
-import type { ExperimentResult, ServedPrompt, ServedVersion } from "./prompt-store";
+import type {
+  ExperimentResult,
+  ServedExperiment,
+  ServedPrompt,
+  ServedVersion,
+} from "./prompt-store";
 import { validationFailed } from "./selectors";
 
 /**
@@ -75,5 +80,31 @@ export function assignVersion(
     body: `${arm.head},"experiment":${JSON.stringify(result)}}`,
     etag: `"${served.published.hash}.v${served.published.version}.${result.id}.${result.variant}.${bucketTag}"`,
     experiment: result,
+  };
+}
+
+/**
+ * `?definition=1` (what the SDK asks): the label's answer without a unit, plus the running
+ * experiment's `definition` with every arm's version, so the SDK fetches a label once and assigns
+ * each of its units locally with the same `assign`. Built from the prebuilt bodies; the ETag names
+ * the pointer's experiment rev, so new weights (a rollout stage) are never answered with a 304.
+ */
+export function withDefinition(served: ServedVersion, experiment: ServedExperiment): ServedVersion {
+  const d = experiment.definition;
+  const head = JSON.stringify({
+    id: d.id,
+    key: d.key,
+    seed: d.seed,
+    hashVersion: d.hashVersion,
+    coverage: d.coverage,
+  });
+  const arms = experiment.arms.map(
+    (arm, i) =>
+      `{"key":${JSON.stringify(arm.key)},"weight":${d.variants[i]?.weight},"prompt":${arm.version.body}}`,
+  );
+  return {
+    ...served,
+    body: `${served.body.slice(0, -1)},"definition":${head.slice(0, -1)},"variants":[${arms}]}}`,
+    etag: `"${served.published.hash}.v${served.published.version}.${d.id}.r${experiment.rev}"`,
   };
 }

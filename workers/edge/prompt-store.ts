@@ -87,6 +87,8 @@ export interface ServedExperiment {
   readonly assignable: AssignableExperiment;
   /** Control first, as in the definition. */
   readonly arms: readonly ServedArm[];
+  /** The pointer's `experimentRev`: it grows whenever the definition (its weights) changes. */
+  readonly rev: number;
 }
 
 /** Every body ends with this when its label runs no experiment (and for pinned versions). */
@@ -147,7 +149,8 @@ export function servePointer(pointer: LabelPointer): ServedPrompt | null {
   if (!first) return null;
   // Bodies dominate memory; strings are UTF-16, so two bytes per code unit.
   const bytes = served.reduce((sum, version) => sum + version.body.length * 2, 256);
-  const experiment = pointer.experiment && serveExperiment(pointer.experiment, served);
+  const experiment =
+    pointer.experiment && serveExperiment(pointer.experiment, served, pointer.experimentRev ?? 0);
   if (experiment) return { first, experiment, bytes };
   if (pointer.targets.length === 1) return { first, bytes };
   const byVersion = new Map(served.map((version) => [version.published.version, version]));
@@ -157,6 +160,7 @@ export function servePointer(pointer: LabelPointer): ServedPrompt | null {
 function serveExperiment(
   definition: PublishedExperiment,
   served: ServedVersion[],
+  rev: number,
 ): ServedExperiment | undefined {
   const arms: ServedArm[] = [];
   for (const variant of definition.variants) {
@@ -181,6 +185,7 @@ function serveExperiment(
       weights: definition.variants.map((variant) => variant.weight),
     },
     arms,
+    rev,
   };
 }
 

@@ -6,14 +6,15 @@ import type { Database } from "./db/client";
  * the deployment's bootstrap token (which can only create a project's first admin key).
  */
 export interface Actor {
-  /** Stable id for the audit log: a key id, `access:<email>`, or `bootstrap`. */
+  /** Stable id for the audit log: a key id, `access:<email>`, `bootstrap`, or `schedule:…`. */
   id: string;
   /** What people read in timelines: the key's name or the user's email. */
   name: string;
-  role: Role | "bootstrap";
-  /** The one project the credential belongs to; null for the bootstrap token. */
+  /** `system`: the worker's own schedule (a rollout advancing), never a credential. */
+  role: Role | "bootstrap" | "system";
+  /** The one project the credential belongs to; null for the bootstrap token and the schedule. */
   projectId: string | null;
-  via: "key" | "session" | "access" | "bootstrap";
+  via: "key" | "session" | "access" | "bootstrap" | "schedule";
   /** The session, when the actor signed in through the UI. */
   sessionId?: string;
 }

@@ -6,7 +6,7 @@ import {
 } from "@cuecard/core/telemetry";
 import type { Attributes, Span } from "@opentelemetry/api";
 import { ATTR, endGenerationSpan, spanIds, startGenerationSpan } from "./otel";
-import { generationCost, type PromptLike, type Telemetry } from "./telemetry";
+import { experimentRefOf, generationCost, type PromptLike, type Telemetry } from "./telemetry";
 
 /**
  * `observeOpenAI(client, { telemetry })`: the official `openai` client (6.x or 7.x), observed in
@@ -386,7 +386,7 @@ class GenerationCall {
   }
 
   #experiment(): TelemetryExperimentRef | null {
-    return this.#link?.experiment ?? this.#link?.prompt?.experiment ?? null;
+    return this.#link?.experiment ?? experimentRefOf(this.#link?.prompt?.experiment);
   }
 
   chunk() {

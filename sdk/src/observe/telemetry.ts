@@ -74,7 +74,21 @@ export interface PromptLike {
   readonly name: string;
   readonly version: number;
   readonly label?: string | null;
-  readonly experiment?: TelemetryExperimentRef | null;
+  /** A `Prompt`'s experiment; `reason` and `bucket` (when present) are not sent. */
+  readonly experiment?: (TelemetryExperimentRef & { readonly reason?: string }) | null;
+}
+
+/**
+ * The variant a call is linked to: only a prompt the unit was assigned (a control served for
+ * `no_unit` or `not_in_coverage` is not an observation of the experiment's control arm), and only
+ * the reference telemetry takes, `{id, key, variant}`.
+ */
+export function experimentRefOf(
+  experiment: PromptLike["experiment"] | undefined,
+): TelemetryExperimentRef | null {
+  if (!experiment) return null;
+  if (experiment.reason !== undefined && experiment.reason !== "assigned") return null;
+  return { id: experiment.id, key: experiment.key, variant: experiment.variant };
 }
 
 const DEFAULTS = {
@@ -179,7 +193,7 @@ export class Telemetry {
       prompt: prompt
         ? { name: prompt.name, version: prompt.version, label: prompt.label ?? null }
         : null,
-      experiment: input.experiment ?? prompt?.experiment ?? null,
+      experiment: input.experiment ?? experimentRefOf(prompt?.experiment),
       unit: input.unit ?? null,
       provider: input.provider ?? null,
       operation: input.operation ?? null,

@@ -1,5 +1,5 @@
 import { ProblemError } from "@cuecard/core/problem";
-import { parseUnit, UNIT_HEADER } from "../experiments";
+import { parseUnit, UNIT_HEADER, withDefinition } from "../experiments";
 import {
   type EdgeApp,
   type EdgeContext,
@@ -10,7 +10,13 @@ import {
 } from "../http";
 import { type Resolved, resolveLabel, resolveVersion, type ServedPrompt } from "../prompt-store";
 import { authorizeReadKey } from "../read-key-auth";
-import { checkPromptName, DEFAULT_SELECTOR, parseSelector, type Selector } from "../selectors";
+import {
+  checkPromptName,
+  DEFAULT_SELECTOR,
+  parseSelector,
+  type Selector,
+  validationFailed,
+} from "../selectors";
 
 type Resolution = Resolved<ServedPrompt | null>;
 
@@ -75,8 +81,19 @@ function getPrompt(c: EdgeContext): Response | Promise<Response> {
     ["query.unit", hasQuery ? c.req.query("unit") : undefined],
     ["header.cuecard-unit", c.req.header(UNIT_HEADER)],
   ]);
+  const definition = hasQuery ? c.req.query("definition") : undefined;
+  if (definition !== undefined && definition !== "1" && definition !== "0") {
+    throw validationFailed([{ field: "query.definition", message: "must be 1 or 0" }]);
+  }
   const respond = (resolved: Resolution) => {
-    const { served, layer } = servedOrNotFound(c, name, selector, resolved, unit);
+    const found = servedOrNotFound(c, name, selector, resolved, unit);
+    const { layer } = found;
+    const experiment = resolved.value?.experiment;
+    // The definition is the same for every unit: only for a request without one.
+    const served =
+      definition === "1" && experiment && unit === null
+        ? withDefinition(found.served, experiment)
+        : found.served;
     const cacheControl =
       selector.version === undefined ? LABEL_CACHE_CONTROL : PINNED_CACHE_CONTROL;
     return servedVersionResponse(c, served, cacheControl, layer, c.get("startedAt"));

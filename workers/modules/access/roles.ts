@@ -53,6 +53,7 @@ export const PERMISSION_ACTIONS: Record<Permission, string> = {
   "project:manage": "change the project's settings; ask an admin",
 };
 
-export function roleHas(role: Role | "bootstrap", permission: Permission): boolean {
-  return role !== "bootstrap" && ROLE_PERMISSIONS[role].has(permission);
+/** The bootstrap token and the schedule hold no role's permissions: they act through their own code paths. */
+export function roleHas(role: Role | "bootstrap" | "system", permission: Permission): boolean {
+  return role !== "bootstrap" && role !== "system" && ROLE_PERMISSIONS[role].has(permission);
 }

@@ -1,6 +1,6 @@
 import { ProblemError } from "@cuecard/core/problem";
 import type { MetricsGranularity, MetricsGrouping, PromptMetrics } from "@cuecard/core/telemetry";
-import { TelemetryMetrics } from "./schemas";
+import { TelemetryExposures, TelemetryMetrics } from "./schemas";
 
 /**
  * How the control plane reads telemetry: one small interface, two implementations, chosen once
@@ -12,6 +12,14 @@ export interface TelemetryReader {
   /** False for the no-op reader: the API and the pages say telemetry is not deployed. */
   readonly deployed: boolean;
   promptMetrics(query: TelemetryQuery): Promise<PromptMetrics>;
+  /**
+   * Distinct units exposed to each variant of an experiment (by variant key), since it started;
+   * null when telemetry is not deployed.
+   */
+  experimentExposures(
+    projectId: string,
+    experimentId: string,
+  ): Promise<Record<string, number> | null>;
 }
 
 /** A metrics query with its range resolved (see `resolveMetricsQuery`). */
@@ -45,6 +53,9 @@ export class NoopTelemetryReader implements TelemetryReader {
   async promptMetrics(query: TelemetryQuery): Promise<PromptMetrics> {
     const { prompt, groupBy, granularity, from, to } = query;
     return { prompt, groupBy, granularity, from, to, series: [] };
+  }
+  async experimentExposures(): Promise<Record<string, number> | null> {
+    return null;
   }
 }
 
@@ -100,5 +111,30 @@ export class ServiceTelemetryReader implements TelemetryReader {
       throw new ProblemError("unavailable", UNAVAILABLE);
     }
     return parsed.data;
+  }
+
+  /** `GET /internal/projects/{projectId}/experiments/{experimentId}/exposures`. */
+  async experimentExposures(
+    projectId: string,
+    experimentId: string,
+  ): Promise<Record<string, number> | null> {
+    const url = `https://telemetry.internal/internal/projects/${encodeURIComponent(projectId)}/experiments/${encodeURIComponent(experimentId)}/exposures`;
+    let response: Response;
+    try {
+      response = await this.service.fetch(url, { headers: { accept: "application/json" } });
+    } catch (error) {
+      console.error("telemetry unreachable", String(error));
+      throw new ProblemError("unavailable", UNAVAILABLE);
+    }
+    if (!response.ok) {
+      console.error("telemetry answered", response.status, await response.text().catch(() => ""));
+      throw new ProblemError("unavailable", UNAVAILABLE);
+    }
+    const parsed = TelemetryExposures.safeParse(await response.json().catch(() => undefined));
+    if (!parsed.success) {
+      console.error("telemetry answer does not match exposures", parsed.error.issues[0]);
+      throw new ProblemError("unavailable", UNAVAILABLE);
+    }
+    return Object.fromEntries(parsed.data.variants.map((row) => [row.variant, row.units]));
   }
 }

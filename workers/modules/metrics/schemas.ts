@@ -89,3 +89,9 @@ export const PromptMetrics = TelemetryMetrics.extend({
   series: z.array(MetricsSeries),
 }).openapi("PromptMetrics");
 export type PromptMetricsView = z.infer<typeof PromptMetrics>;
+
+/** The telemetry worker's distinct units per variant of an experiment (what the rollout reads). */
+export const TelemetryExposures = z.object({
+  experimentId: z.string(),
+  variants: z.array(z.object({ variant: z.string(), units: z.number().int().nonnegative() })),
+});

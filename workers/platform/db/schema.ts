@@ -375,6 +375,10 @@ export const experiments = sqliteTable(
       .$type<ExperimentStage[]>()
       .notNull()
       .default(sql`'[]'`),
+    /** The rollout stage being served (index into `stages`); the arms' weights are its weights. */
+    stage: integer("stage").notNull().default(0),
+    /** When the current stage began (null before the start: stage 0 begins with `started_at`). */
+    stageStartedAt: text("stage_started_at"),
     /** The variant the label was moved to when the experiment stopped. */
     promotedVariant: text("promoted_variant"),
     /**
