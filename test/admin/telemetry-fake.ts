@@ -11,6 +11,10 @@ import type { MetricsPoint, MetricsSeries, PromptMetrics } from "../../workers/c
  * - `refused/…`: 422 naming `query.granularity` (the two workers disagree on a rule);
  * - `quiet/…`: no series;
  * - anything else: the canned series below, for the `groupBy` asked.
+ *
+ * Exposures (`GET /internal/projects/{projectId}/experiments/{experimentId}/exposures`) answer
+ * what a test set with `PUT /__test/exposures/{experimentId}` (a body of `{variants: [{variant,
+ * units}]}` the stand-in answers with, or `{status}` to fail with), and no variants otherwise.
  */
 
 const HOUR_MS = 3600 * 1000;
@@ -136,9 +140,45 @@ const received: {
 }[] = [];
 
 const METRICS_PATH = /^\/internal\/projects\/([^/]+)\/prompts\/([^/]+)\/metrics$/;
+const EXPOSURES_PATH = /^\/internal\/projects\/([^/]+)\/experiments\/([^/]+)\/exposures$/;
+const SET_EXPOSURES_PATH = /^\/__test\/exposures\/([^/]+)$/;
 
-export function fakeTelemetry(request: Request): Response {
+type CannedExposures = { variants: { variant: string; units: number }[] } | { status: number };
+const cannedExposures = new Map<string, CannedExposures>();
+/** The exposure queries received, by experiment id. */
+const exposureQueries: { projectId: string; experimentId: string }[] = [];
+
+async function fakeExposures(request: Request, url: URL): Promise<Response | undefined> {
+  const set = SET_EXPOSURES_PATH.exec(url.pathname);
+  if (set && request.method === "PUT") {
+    cannedExposures.set(decodeURIComponent(set[1]!), (await request.json()) as CannedExposures);
+    return new Response(null, { status: 204 });
+  }
+  if (url.pathname === "/__test/exposure-queries") {
+    const id = url.searchParams.get("experimentId");
+    return Response.json(exposureQueries.filter((query) => query.experimentId === id));
+  }
+  const match = EXPOSURES_PATH.exec(url.pathname);
+  if (!match || request.method !== "GET") return undefined;
+  const projectId = decodeURIComponent(match[1]!);
+  const experimentId = decodeURIComponent(match[2]!);
+  exposureQueries.push({ projectId, experimentId });
+  const canned = cannedExposures.get(experimentId) ?? { variants: [] };
+  if ("status" in canned) return new Response("boom", { status: canned.status });
+  return Response.json({
+    experimentId,
+    variants: canned.variants.map((row) => ({
+      ...row,
+      exposures: row.units,
+      firstExposedAt: "2026-07-01T00:00:00.000Z",
+    })),
+  });
+}
+
+export async function fakeTelemetry(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  const exposures = await fakeExposures(request, url);
+  if (exposures) return exposures;
   if (url.pathname === "/__test/requests") {
     const prompt = url.searchParams.get("prompt");
     return Response.json(received.filter((entry) => entry.prompt === prompt));

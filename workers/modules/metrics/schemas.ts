@@ -89,3 +89,11 @@ export const PromptMetrics = TelemetryMetrics.extend({
   series: z.array(MetricsSeries),
 }).openapi("PromptMetrics");
 export type PromptMetricsView = z.infer<typeof PromptMetrics>;
+
+/** What the telemetry worker answers for an experiment's exposures: distinct units per variant. */
+export const TelemetryExposures = z.object({
+  experimentId: z.string(),
+  variants: z.array(
+    z.object({ variant: z.string(), units: z.number().int().min(0), exposures: z.number() }),
+  ),
+});
