@@ -179,6 +179,10 @@ function NewExperimentPage(props: {
         version the label serves at that moment.
       </p>
       <form method="post" action={experimentsPath(prompt.name)} class="card" novalidate>
+        {/* Enter in a text field clicks the first submit button: create, not "Add a variant". */}
+        <button type="submit" name="intent" value="create" class="visually-hidden" tabindex={-1}>
+          Create draft
+        </button>
         <CsrfField token={c.get("csrfToken")} />
         <input type="hidden" name="variantCount" value={String(draft.variants.length)} />
         <FormError
