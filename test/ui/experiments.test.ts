@@ -122,7 +122,7 @@ describe("experiments pages", () => {
         ),
       );
     expect(rows).toEqual([
-      ["control control", "the label's version at start", "40 %", "0"],
+      ["control control", "v1 (served now; fixed at start)", "40 %", "0"],
       ["warm", "v2", "60 %", "0"],
     ]);
     const id = /experiments\/(exp_[0-9a-f]{20})/.exec(page.url())?.[1] as string;

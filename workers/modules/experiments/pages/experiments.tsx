@@ -514,6 +514,9 @@ function ExperimentPage(props: {
                   ) : (
                     <a href={promptPath(prompt.name, `/versions/${arm.version}`)}>v{arm.version}</a>
                   )}
+                  {arm.control && experiment.control.version === null ? (
+                    <span class="muted small"> (served now; fixed at start)</span>
+                  ) : null}
                 </td>
                 <td class="numeric">{percent(arm.weight)}</td>
                 <td class="numeric" data-arm={arm.key}>
