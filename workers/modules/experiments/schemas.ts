@@ -262,7 +262,7 @@ export const ExperimentWithExposures = Experiment.extend({
     }),
   telemetry: z.enum(["deployed", "not_deployed", "unavailable"]).openapi({
     description:
-      "`not_deployed`: this deployment has no telemetry worker; `unavailable`: it did not answer (try again). Exposures are counted only then.",
+      "`deployed`: `exposures` holds the counts; `not_deployed`: this deployment has no telemetry worker; `unavailable`: it did not answer (try again).",
   }),
 }).openapi("ExperimentWithExposures");
 export type ExperimentWithExposuresView = z.infer<typeof ExperimentWithExposures>;
