@@ -5,8 +5,14 @@
  */
 import { join } from "node:path";
 import { type Platform, repositoryRoot, startPlatform } from "./platform";
-import { type DevRole, type SeedResult, seedPlatform } from "./seed";
-import { seedTelemetry } from "./seed-telemetry";
+import {
+  type DemoExperiment,
+  type DevRole,
+  type SeedResult,
+  seedDemoExperiment,
+  seedPlatform,
+} from "./seed";
+import { seedDemoExposures, seedTelemetry } from "./seed-telemetry";
 
 process.env.WRANGLER_SEND_METRICS = "false";
 
@@ -50,6 +56,18 @@ try {
     adminKey: seeded.adminKey.secret,
     readKey: seeded.readKey.secret,
   });
+  const experiment = await seedDemoExperiment({
+    adminUrl: platform.adminUrl,
+    adminKey: seeded.adminKey.secret,
+  });
+  const exposures =
+    experiment?.state === "running"
+      ? await seedDemoExposures({
+          edgeUrl: platform.edgeUrl,
+          readKey: seeded.readKey.secret,
+          prompt: experiment.prompt,
+        })
+      : undefined;
   const readKey = seeded.readKey.secret;
   const newKeyNote = (role: DevRole) =>
     seeded.createdKeys.includes(role) ? "  (new; saved in .wrangler/state/dev-keys.json)" : "";
@@ -67,6 +85,7 @@ ${keyLines}
   Demo prompts      ${demoPromptNames(seeded)}  (project ${seeded.readKey.project})
   Demo telemetry    ${demoCalls > 0 ? `${demoCalls} observed calls over the last 3 days (created now)` : "kept from earlier runs"}; charts at
                     ${platform.adminUrl}/prompts/support%2Ftriage/metrics (sign in with the dev admin key)
+${demoExperimentLines(platform, readKey, experiment, exposures)}
 
 Try the edge:
 
@@ -80,6 +99,24 @@ Send telemetry (an app's observed LLM calls arrive the same way, from @cuecard/s
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   await stop(1);
+}
+
+function demoExperimentLines(
+  urls: { adminUrl: string; edgeUrl: string },
+  readKey: string,
+  experiment: DemoExperiment | undefined,
+  exposures: Record<string, number> | undefined,
+): string {
+  if (!experiment)
+    return "  Demo experiment   none (support/reply or its production label is gone)";
+  const served = exposures
+    ? `; ${Object.entries(exposures)
+        .map(([arm, units]) => `${arm} ${units}`)
+        .join(", ")} demo users served`
+    : "";
+  return `  Demo experiment   ${experiment.key} on ${experiment.prompt} ${experiment.label}, ${experiment.state}${experiment.created ? " (created now)" : ""}${served}
+                    ${urls.adminUrl}/prompts/${encodeURIComponent(experiment.prompt)}/experiments/${experiment.id}
+                    curl -H "Authorization: Bearer ${readKey}" "${urls.edgeUrl}/v1/prompts/${encodeURIComponent(experiment.prompt)}?unit=user-42"`;
 }
 
 function demoPromptNames(seeded: SeedResult): string {

@@ -177,3 +177,42 @@ async function hasRecentCalls(options: TelemetrySeedOptions, name: string): Prom
   const metrics = (await response.json()) as { series: { total: { calls: number } }[] };
   return metrics.series.some((series) => series.total.calls > 0);
 }
+
+/**
+ * Demo exposures: the users of a demo app ask the edge for a prompt with their user id as
+ * `?unit=`, as an app running the demo experiment does, so its page shows exposure counts at
+ * once (the edge reports them to telemetry within about a second). The same users each run:
+ * exposure counts are distinct units, so restarting `npm run dev` does not inflate them.
+ * Answers how many units the edge served each arm.
+ */
+export async function seedDemoExposures(options: {
+  edgeUrl: string;
+  readKey: string;
+  prompt: string;
+  users?: number;
+}): Promise<Record<string, number>> {
+  const served: Record<string, number> = {};
+  const users = Array.from(
+    { length: options.users ?? 120 },
+    (_, index) => `demo-user-${index + 1}`,
+  );
+  let next = 0;
+  const worker = async () => {
+    while (next < users.length) {
+      const unit = users[next++] as string;
+      const response = await fetch(
+        `${options.edgeUrl}/v1/prompts/${encodeURIComponent(options.prompt)}?unit=${encodeURIComponent(unit)}`,
+        { headers: { authorization: `Bearer ${options.readKey}` } },
+      );
+      if (!response.ok) {
+        throw new Error(`seed: the edge answered ${response.status} for ${options.prompt}`);
+      }
+      const body = (await response.json()) as { experiment: { variant: string } | null };
+      if (body.experiment) {
+        served[body.experiment.variant] = (served[body.experiment.variant] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return served;
+}

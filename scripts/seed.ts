@@ -247,6 +247,94 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
   return { createdPrompts, existingPrompts, adminKey, readKey, keys: allKeys, createdKeys };
 }
 
+/** The demo experiment: `production` of support/reply split between v2 (control) and v3. */
+export const demoExperiment = {
+  prompt: "support/reply",
+  label: "production",
+  key: "reply-concise",
+  /** The variant's version, added to support/reply when it has only the two demo versions. */
+  variantVersion: {
+    prompt:
+      "Reply to {{customer}} in at most three sentences: say what was wrong, how it was fixed ({{resolution}}), and that they can answer this email if anything is still off.\n{{#vip}}Mention their dedicated account manager.{{/vip}}\nSign off as the {{company}} support team.",
+    config: { model: "gpt-4o-mini", temperature: 0.3, max_tokens: 200 },
+    commitMessage: "Concise reply: three sentences at most",
+  },
+};
+
+export interface DemoExperiment {
+  id: string;
+  key: string;
+  prompt: string;
+  label: string;
+  state: string;
+  /** True when this run created (and started) it. */
+  created: boolean;
+}
+
+/**
+ * Starts the demo experiment unless support/reply already has one (in any state: one the
+ * developer stopped stays stopped). Adds the variant's version first if the prompt lacks it.
+ * Not part of `seedPlatform`: tests that seed the demo project must be free to move its labels.
+ */
+export async function seedDemoExperiment(options: {
+  adminUrl: string;
+  adminKey: string;
+}): Promise<DemoExperiment | undefined> {
+  const admin = adminClient(options.adminUrl, options.adminKey);
+  const base = `/projects/${demoProject}/experiments`;
+  const listed = await admin.request(
+    "GET",
+    `${base}?prompt=${encodeURIComponent(demoExperiment.prompt)}&limit=1`,
+  );
+  await expectStatus(listed, 200, "list the demo experiments");
+  const [existing] = ((await listed.json()) as { items: DemoExperiment[] }).items;
+  if (existing) return { ...existing, created: false };
+
+  const promptPath = `/projects/${demoProject}/prompts/${encodeURIComponent(demoExperiment.prompt)}`;
+  const prompt = await admin.request("GET", promptPath);
+  // The developer archived or never had the prompt: no demo experiment then.
+  if (prompt.status === 404) return undefined;
+  await expectStatus(prompt, 200, `read ${demoExperiment.prompt}`);
+  const { latestVersion, labels } = (await prompt.json()) as {
+    latestVersion: number;
+    labels: { name: string; version: number }[];
+  };
+  const control = labels.find((label) => label.name === demoExperiment.label);
+  if (!control) return undefined;
+  let variantVersion = latestVersion;
+  if (latestVersion === control.version) {
+    const added = await admin.request(
+      "POST",
+      `${promptPath}/versions`,
+      demoExperiment.variantVersion,
+    );
+    await expectStatus(added, 201, `add the demo variant's version to ${demoExperiment.prompt}`);
+    variantVersion = ((await added.json()) as { version: number }).version;
+  }
+  const created = await admin.request("POST", base, {
+    prompt: demoExperiment.prompt,
+    label: demoExperiment.label,
+    key: demoExperiment.key,
+    description: "Does a shorter reply get as many thumbs-up, faster?",
+    unit: "user id",
+    control: { key: "control", weight: 0.5 },
+    variants: [{ key: "concise", version: variantVersion, weight: 0.5 }],
+    coverage: 1,
+    metrics: {
+      primary: { kind: "score", name: "helpful" },
+      guardrails: [
+        { metric: { kind: "latency_p95" }, maxRegressionPct: 10 },
+        { metric: { kind: "error_rate" }, maxRegressionPct: 5 },
+      ],
+    },
+  });
+  await expectStatus(created, 201, "create the demo experiment");
+  const { id } = (await created.json()) as { id: string };
+  const started = await admin.request("POST", `${base}/${id}/start`);
+  await expectStatus(started, 200, "start the demo experiment");
+  return { ...((await started.json()) as DemoExperiment), created: true };
+}
+
 /** The bootstrap token gives a project its first admin key, and only that. */
 async function bootstrapAdminKey(options: SeedOptions, keysFile: string): Promise<DevKey> {
   const response = await fetch(`${options.adminUrl}/api/v1/bootstrap`, {

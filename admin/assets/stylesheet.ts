@@ -167,6 +167,14 @@ pre.code { background: #fbfcfd; border: 1px solid var(--line); border-radius: 8p
 .status-active, .status-succeeded { background: var(--ok-soft); color: var(--ok); border-color: #a8d8b9; }
 .status-revoked, .status-failed { background: var(--danger-soft); color: var(--danger); border-color: #f3b8b1; }
 .status-retrying, .status-pending { background: var(--warn-soft); color: var(--warn); border-color: #f0d9a0; }
+.status-experiment-running { background: var(--ok-soft); color: var(--ok); border-color: #a8d8b9; }
+.status-experiment-paused { background: var(--warn-soft); color: var(--warn); border-color: #f0d9a0; }
+.status-experiment-draft, .status-experiment-stopped { background: #eef0f3; color: #4a5568; border-color: #d2d7df; }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.3rem 1rem; margin: 1rem 0; }
+.facts dt { color: var(--muted); }
+.facts dd { margin: 0; }
+fieldset { border: 1px solid var(--line); border-radius: 6px; margin: 1rem 0; padding: 0.6rem 1rem; }
+fieldset legend { font-weight: 600; padding: 0 0.3rem; }
 .role-pill { background: #eef0f3; color: #4a5568; border-color: #d2d7df; }
 .role-pill-publisher { background: var(--accent-soft); color: var(--accent); border-color: #c3cff3; }
 .role-pill-admin { background: #f3e8fb; color: #6b2c91; border-color: #dcc3ee; }

@@ -4,7 +4,7 @@ import type { Actor } from "../../workers/platform/context";
 import { CSRF_FIELD } from "../session";
 
 /** Asset URLs carry a version so a deploy never mixes an old stylesheet with new markup. */
-export const ASSET_VERSION = "3";
+export const ASSET_VERSION = "4";
 
 interface PageProps {
   title: string;

@@ -4756,7 +4756,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get an experiment */
+    /**
+     * Get an experiment
+     * @description With `exposures`: how many distinct units the edge has served each arm so far, from the telemetry worker (exact; reported within seconds of being served).
+     */
     get: {
       parameters: {
         query?: never;
@@ -4769,13 +4772,13 @@ export interface paths {
       };
       requestBody?: never;
       responses: {
-        /** @description The experiment */
+        /** @description The experiment and its exposures */
         200: {
           headers: {
             [name: string]: unknown;
           };
           content: {
-            "application/json": components["schemas"]["Experiment"];
+            "application/json": components["schemas"]["ExperimentWithExposures"];
           };
         };
         /** @description Malformed request */
@@ -5896,6 +5899,23 @@ export interface components {
       metrics: components["schemas"]["ExperimentMetrics"];
       /** @default [] */
       stages: components["schemas"]["ExperimentStage"][];
+    };
+    ExperimentWithExposures: components["schemas"]["Experiment"] & {
+      /**
+       * @description Distinct units served each arm (control included) so far, by arm key, exact; an arm nobody was served yet has 0. Null when `telemetry` is not `deployed`.
+       * @example {
+       *       "control": 1012,
+       *       "friendly": 988
+       *     }
+       */
+      exposures: {
+        [key: string]: number;
+      } | null;
+      /**
+       * @description `deployed`: `exposures` holds the counts; `not_deployed`: this deployment has no telemetry worker; `unavailable`: it did not answer (try again).
+       * @enum {string}
+       */
+      telemetry: "deployed" | "not_deployed" | "unavailable";
     };
     ExperimentPatch: {
       label?: string;

@@ -127,7 +127,11 @@ describe("experiment lifecycle", () => {
     });
     expect(draft.id).toMatch(/^exp_[a-f0-9]{20}$/);
     expect(draft.seed).toBe(`${draft.id}:1`);
-    expect(await json(await api("GET", `${base}/${draft.id}`))).toEqual(draft);
+    expect(await json(await api("GET", `${base}/${draft.id}`))).toEqual({
+      ...draft,
+      exposures: { control: 0, friendly: 0 },
+      telemetry: "deployed",
+    });
     expect((await auditOf(draft.id)).map((row) => row.action)).toEqual(["experiment.create"]);
     const events = await eventsSince(before);
     expect(events.map((event) => event.type)).toEqual(["experiment.created"]);

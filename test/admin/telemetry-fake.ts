@@ -12,10 +12,12 @@ import type { MetricsPoint, MetricsSeries, PromptMetrics } from "../../workers/c
  * - `quiet/…`: no series;
  * - anything else: the canned series below, for the `groupBy` asked.
  *
- * Exposures (`GET /internal/projects/{p}/experiments/{id}/exposures`) answer the distinct units
- * per variant a test set with `POST /__test/exposures` ({projectId, experimentId, units: {variant:
- * n}}); none set, no variants. An experiment id set to `units: null` answers 500 (telemetry down).
- * `GET /__test/exposure-requests?experimentId=` lists how often it was asked.
+ * Exposures (`GET /internal/projects/{projectId}/experiments/{experimentId}/exposures`) answer
+ * what a test set, in either of two forms: `PUT /__test/exposures/{experimentId}` with
+ * `{variants: [{variant, units}]}` (or `{status}` to fail with), or `POST /__test/exposures` with
+ * `{projectId, experimentId, units: {variant: n} | null}` (null answers 500: telemetry down);
+ * no variants otherwise. `GET /__test/exposure-queries?experimentId=` lists the queries received
+ * ({projectId, experimentId}); `GET /__test/exposure-requests?experimentId=` just their ids.
  */
 
 const HOUR_MS = 3600 * 1000;
@@ -143,44 +145,64 @@ const received: {
 const METRICS_PATH = /^\/internal\/projects\/([^/]+)\/prompts\/([^/]+)\/metrics$/;
 const EXPOSURES_PATH = /^\/internal\/projects\/([^/]+)\/experiments\/([^/]+)\/exposures$/;
 
-const exposureCounts = new Map<string, Record<string, number> | null>();
-const exposureRequests: string[] = [];
+const SET_EXPOSURES_PATH = /^\/__test\/exposures\/([^/]+)$/;
 
-async function exposureRoutes(request: Request, url: URL): Promise<Response | undefined> {
+type CannedExposures = { variants: { variant: string; units: number }[] } | { status: number };
+const cannedExposures = new Map<string, CannedExposures>();
+/** The exposure queries received, by experiment id. */
+const exposureQueries: { projectId: string; experimentId: string }[] = [];
+
+async function fakeExposures(request: Request, url: URL): Promise<Response | undefined> {
+  const set = SET_EXPOSURES_PATH.exec(url.pathname);
+  if (set && request.method === "PUT") {
+    cannedExposures.set(decodeURIComponent(set[1]!), (await request.json()) as CannedExposures);
+    return new Response(null, { status: 204 });
+  }
   if (url.pathname === "/__test/exposures" && request.method === "POST") {
     const body = (await request.json()) as {
-      projectId: string;
       experimentId: string;
       units: Record<string, number> | null;
     };
-    exposureCounts.set(`${body.projectId}/${body.experimentId}`, body.units);
+    cannedExposures.set(
+      body.experimentId,
+      body.units === null
+        ? { status: 500 }
+        : { variants: Object.entries(body.units).map(([variant, units]) => ({ variant, units })) },
+    );
     return new Response(null, { status: 204 });
   }
   if (url.pathname === "/__test/exposure-requests") {
     const id = url.searchParams.get("experimentId");
-    return Response.json(exposureRequests.filter((asked) => asked === id));
+    return Response.json(
+      exposureQueries
+        .filter((query) => query.experimentId === id)
+        .map((query) => query.experimentId),
+    );
+  }
+  if (url.pathname === "/__test/exposure-queries") {
+    const id = url.searchParams.get("experimentId");
+    return Response.json(exposureQueries.filter((query) => query.experimentId === id));
   }
   const match = EXPOSURES_PATH.exec(url.pathname);
-  if (!match) return undefined;
+  if (!match || request.method !== "GET") return undefined;
   const projectId = decodeURIComponent(match[1]!);
   const experimentId = decodeURIComponent(match[2]!);
-  exposureRequests.push(experimentId);
-  const units = exposureCounts.get(`${projectId}/${experimentId}`);
-  if (units === null) return new Response("boom", { status: 500 });
+  exposureQueries.push({ projectId, experimentId });
+  const canned = cannedExposures.get(experimentId) ?? { variants: [] };
+  if ("status" in canned) return new Response("boom", { status: canned.status });
   return Response.json({
     experimentId,
-    variants: Object.entries(units ?? {}).map(([variant, count]) => ({
-      variant,
-      units: count,
-      exposures: count,
-      firstExposedAt: new Date(0).toISOString(),
+    variants: canned.variants.map((row) => ({
+      ...row,
+      exposures: row.units,
+      firstExposedAt: "2026-07-01T00:00:00.000Z",
     })),
   });
 }
 
 export async function fakeTelemetry(request: Request): Promise<Response> {
   const url = new URL(request.url);
-  const exposures = await exposureRoutes(request, url);
+  const exposures = await fakeExposures(request, url);
   if (exposures) return exposures;
   if (url.pathname === "/__test/requests") {
     const prompt = url.searchParams.get("prompt");

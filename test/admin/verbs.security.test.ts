@@ -205,6 +205,19 @@ describe("capabilitiesOf: what pages offer", () => {
     ]);
   });
 
+  it("editors may draft experiments (starting one needs moveLabel of its label); readers and archived prompts not", () => {
+    expect(capabilitiesOf(actor("editor"), project, { archivedAt: null }).draftExperiments).toBe(
+      true,
+    );
+    expect(capabilitiesOf(actor("reader"), project, { archivedAt: null }).draftExperiments).toBe(
+      false,
+    );
+    expect(
+      capabilitiesOf(actor("admin"), project, { archivedAt: "2026-01-01T00:00:00Z" })
+        .draftExperiments,
+    ).toBe(false);
+  });
+
   it("nobody moves the labels of an archived prompt or saves versions of it", () => {
     const can = capabilitiesOf(actor("admin"), project, { archivedAt: "2026-01-01T00:00:00Z" });
     expect([can.writePrompts, can.moveLabel("staging"), can.rollbackLabel("production")]).toEqual([

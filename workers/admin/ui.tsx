@@ -10,6 +10,7 @@ import type { UiEnv } from "../../admin/session";
 import { registerKeyPages } from "../modules/access/pages/keys";
 import { registerSessionPages } from "../modules/access/pages/session";
 import { registerAuditPages } from "../modules/audit/pages/audit";
+import { registerExperimentPages } from "../modules/experiments/pages/experiments";
 import { registerMetricsPages } from "../modules/metrics/pages/metrics";
 import { registerLabelPages } from "../modules/prompts/pages/labels";
 import { registerPromptPages } from "../modules/prompts/pages/prompts";
@@ -52,6 +53,7 @@ export function createAdminUi() {
   registerVersionPages(ui);
   registerLabelPages(ui);
   registerMetricsPages(ui);
+  registerExperimentPages(ui);
   registerKeyPages(ui);
   registerWebhookPages(ui);
   registerAuditPages(ui);

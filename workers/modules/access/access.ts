@@ -116,6 +116,8 @@ export function capabilitiesOf(
     manageKeys: has("keys:manage"),
     manageWebhooks: has("webhooks:manage"),
     manageProject: has("project:manage"),
+    /** Create drafts of experiments; starting one needs `moveLabel` of its label. */
+    draftExperiments: has("labels:move") && live,
     moveLabel: (label: string) =>
       live && label !== LATEST_LABEL && has(labelMovePermission(project, label)),
     rollbackLabel: (label: string) => live && label !== LATEST_LABEL && has("labels:rollback"),

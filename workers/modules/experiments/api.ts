@@ -13,7 +13,7 @@ import {
 import { defineRoute } from "../access/route-policy";
 import {
   createExperiment,
-  getExperiment,
+  getExperimentWithExposures,
   listExperiments,
   pauseExperiment,
   resumeExperiment,
@@ -26,6 +26,7 @@ import {
   Experiment,
   ExperimentParams,
   ExperimentPatch,
+  ExperimentWithExposures,
   experimentId,
   NewExperiment,
   StopInput,
@@ -76,8 +77,13 @@ const getRoute = defineRoute({
   path: `${base}/{id}`,
   tags: ["experiments"],
   summary: "Get an experiment",
+  description:
+    "With `exposures`: how many distinct units the edge has served each arm so far, from the telemetry worker (exact; reported within seconds of being served).",
   request: { params: ExperimentParams },
-  responses: { 200: jsonResponse(Experiment, "The experiment"), ...errorResponses },
+  responses: {
+    200: jsonResponse(ExperimentWithExposures, "The experiment and its exposures"),
+    ...errorResponses,
+  },
 });
 
 const patchRoute = defineRoute({
@@ -169,7 +175,8 @@ export function registerExperimentRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   });
   app.openapi(getRoute, async (c) => {
     const { project, id } = c.req.valid("param");
-    return c.json(await getExperiment(readContext(c), project, id), 200);
+    const ctx = { ...readContext(c), telemetry: c.var.modules.telemetry };
+    return c.json(await getExperimentWithExposures(ctx, project, id), 200);
   });
   app.openapi(patchRoute, async (c) => {
     const { project, id } = c.req.valid("param");

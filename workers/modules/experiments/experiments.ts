@@ -23,6 +23,7 @@ import { type Untrusted, validInput } from "../../platform/fields";
 import { archivedGuard, guard } from "../../platform/guards";
 import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { requireAccess, requireLabelMove } from "../access/access";
+import type { ExposureCounts, TelemetryReader } from "../metrics/reader";
 import { labelMoveRecords, moveLabelStatements } from "../prompts/labels";
 import { promptTarget } from "../prompts/publish";
 import { seedOf } from "./publish";
@@ -31,6 +32,7 @@ import {
   type EXPERIMENT_STATES,
   ExperimentPatch,
   type ExperimentView,
+  type ExperimentWithExposuresView,
   NewExperiment,
   StopInput,
 } from "./schemas";
@@ -103,6 +105,44 @@ export async function getExperiment(
   requireAccess(ctx.actor, projectId, "prompts:read");
   const { row, prompt } = await loadExperiment(ctx.db, projectId, id);
   return toExperimentView(row, prompt.name);
+}
+
+/** What reading exposures needs besides a read context: this deployment's telemetry reader. */
+export interface ExposuresContext extends ReadContext {
+  telemetry: TelemetryReader;
+}
+
+/**
+ * The experiment with its exposure counts: distinct units per arm, as telemetry rolled them up.
+ * A draft has served nobody, so telemetry is not asked. Telemetry being down is told in the
+ * answer (`telemetry: "unavailable"`), not as an error: the experiment itself is still readable.
+ */
+export async function getExperimentWithExposures(
+  ctx: ExposuresContext,
+  projectId: string,
+  id: string,
+): Promise<ExperimentWithExposuresView> {
+  const experiment = await getExperiment(ctx, projectId, id);
+  if (!ctx.telemetry.deployed) {
+    return { ...experiment, exposures: null, telemetry: "not_deployed" };
+  }
+  const arms = [experiment.control.key, ...experiment.variants.map((variant) => variant.key)];
+  let counted: ExposureCounts | null = {};
+  if (experiment.state !== "draft") {
+    try {
+      counted = await ctx.telemetry.experimentExposures(projectId, id);
+    } catch (error) {
+      if (error instanceof ProblemError && error.status >= 500) {
+        return { ...experiment, exposures: null, telemetry: "unavailable" };
+      }
+      throw error;
+    }
+  }
+  // Every arm is listed, in the experiment's order; a key telemetry knows that is no arm (it
+  // cannot happen through the edge) is kept rather than hidden.
+  const exposures = Object.fromEntries(arms.map((arm) => [arm, counted?.[arm] ?? 0]));
+  for (const [variant, units] of Object.entries(counted ?? {})) exposures[variant] ??= units;
+  return { ...experiment, exposures, telemetry: "deployed" };
 }
 
 export interface ExperimentFilter {

@@ -249,3 +249,20 @@ export const Experiment = z
   })
   .openapi("Experiment");
 export type ExperimentView = z.infer<typeof Experiment>;
+
+/** GET …/experiments/{id}: the experiment and, from telemetry, how many units each arm has seen. */
+export const ExperimentWithExposures = Experiment.extend({
+  exposures: z
+    .record(z.string(), z.number().int())
+    .nullable()
+    .openapi({
+      description:
+        "Distinct units served each arm (control included) so far, by arm key, exact; an arm nobody was served yet has 0. Null when `telemetry` is not `deployed`.",
+      example: { control: 1012, friendly: 988 },
+    }),
+  telemetry: z.enum(["deployed", "not_deployed", "unavailable"]).openapi({
+    description:
+      "`deployed`: `exposures` holds the counts; `not_deployed`: this deployment has no telemetry worker; `unavailable`: it did not answer (try again).",
+  }),
+}).openapi("ExperimentWithExposures");
+export type ExperimentWithExposuresView = z.infer<typeof ExperimentWithExposures>;

@@ -13,14 +13,14 @@ export interface TelemetryReader {
   readonly deployed: boolean;
   promptMetrics(query: TelemetryQuery): Promise<PromptMetrics>;
   /**
-   * Distinct units exposed to each variant of an experiment (by variant key), since it started;
-   * null when telemetry is not deployed.
+   * Distinct units exposed to each variant of an experiment, exact (telemetry keeps one row per
+   * experiment, variant and unit). Null for the no-op reader: there is nothing to count with.
    */
-  experimentExposures(
-    projectId: string,
-    experimentId: string,
-  ): Promise<Record<string, number> | null>;
+  experimentExposures(projectId: string, experimentId: string): Promise<ExposureCounts | null>;
 }
+
+/** Distinct units per variant key, as telemetry rolled them up. */
+export type ExposureCounts = Record<string, number>;
 
 /** A metrics query with its range resolved (see `resolveMetricsQuery`). */
 export interface TelemetryQuery {
@@ -54,7 +54,7 @@ export class NoopTelemetryReader implements TelemetryReader {
     const { prompt, groupBy, granularity, from, to } = query;
     return { prompt, groupBy, granularity, from, to, series: [] };
   }
-  async experimentExposures(): Promise<Record<string, number> | null> {
+  async experimentExposures(): Promise<ExposureCounts | null> {
     return null;
   }
 }
@@ -63,23 +63,52 @@ const UNAVAILABLE = "Telemetry did not answer. Try again in a minute.";
 
 /**
  * Asks the telemetry worker over its service binding (never the public internet): `GET
- * /internal/projects/{projectId}/prompts/{name}/metrics`, the prompt name as one encoded segment.
+ * /internal/projects/{projectId}/prompts/{name}/metrics` (the prompt name as one encoded
+ * segment) and `GET /internal/projects/{projectId}/experiments/{experimentId}/exposures`.
  */
 export class ServiceTelemetryReader implements TelemetryReader {
   readonly deployed = true;
   constructor(private readonly service: Fetcher) {}
 
   async promptMetrics(query: TelemetryQuery): Promise<PromptMetrics> {
-    const params = new URLSearchParams({
-      groupBy: query.groupBy,
-      from: query.from,
-      to: query.to,
-      granularity: query.granularity,
+    return this.ask(`/prompts/${encodeURIComponent(query.prompt)}/metrics`, query, (body) => {
+      const parsed = TelemetryMetrics.safeParse(body);
+      return parsed.success ? parsed.data : undefined;
     });
+  }
+
+  /** `GET /internal/projects/{projectId}/experiments/{experimentId}/exposures`. */
+  async experimentExposures(projectId: string, experimentId: string): Promise<ExposureCounts> {
+    return this.ask(
+      `/experiments/${encodeURIComponent(experimentId)}/exposures`,
+      { projectId },
+      (body) => {
+        const parsed = TelemetryExposures.safeParse(body);
+        if (!parsed.success || parsed.data.experimentId !== experimentId) return undefined;
+        return Object.fromEntries(parsed.data.variants.map((row) => [row.variant, row.units]));
+      },
+    );
+  }
+
+  /**
+   * One GET to the telemetry worker under the project's internal path; `read` checks the answer's
+   * shape (undefined: malformed, which is telemetry being unavailable to the caller).
+   */
+  private async ask<T>(
+    path: string,
+    query: { projectId: string } & Partial<TelemetryQuery>,
+    read: (body: unknown) => T | undefined,
+  ): Promise<T> {
+    const params = new URLSearchParams();
+    if (query.groupBy !== undefined) params.set("groupBy", query.groupBy);
+    if (query.from !== undefined) params.set("from", query.from);
+    if (query.to !== undefined) params.set("to", query.to);
+    if (query.granularity !== undefined) params.set("granularity", query.granularity);
     if (query.version !== undefined) params.set("version", String(query.version));
     if (query.label !== undefined) params.set("label", query.label);
     // The host is ignored by a service binding; it only makes the URL absolute.
-    const url = `https://telemetry.internal/internal/projects/${encodeURIComponent(query.projectId)}/prompts/${encodeURIComponent(query.prompt)}/metrics?${params}`;
+    const search = params.size > 0 ? `?${params}` : "";
+    const url = `https://telemetry.internal/internal/projects/${encodeURIComponent(query.projectId)}${path}${search}`;
     let response: Response;
     try {
       response = await this.service.fetch(url, { headers: { accept: "application/json" } });
@@ -104,37 +133,12 @@ export class ServiceTelemetryReader implements TelemetryReader {
       console.error("telemetry answered", response.status, await response.text().catch(() => ""));
       throw new ProblemError("unavailable", UNAVAILABLE);
     }
-    const parsed = TelemetryMetrics.safeParse(await response.json().catch(() => undefined));
-    if (!parsed.success) {
+    const parsed = read(await response.json().catch(() => undefined));
+    if (parsed === undefined) {
       // Passed on as it came, a malformed answer would break the document's promise to clients.
-      console.error("telemetry answer does not match PromptMetrics", parsed.error.issues[0]);
+      console.error("telemetry answer does not have the expected shape", path);
       throw new ProblemError("unavailable", UNAVAILABLE);
     }
-    return parsed.data;
-  }
-
-  /** `GET /internal/projects/{projectId}/experiments/{experimentId}/exposures`. */
-  async experimentExposures(
-    projectId: string,
-    experimentId: string,
-  ): Promise<Record<string, number> | null> {
-    const url = `https://telemetry.internal/internal/projects/${encodeURIComponent(projectId)}/experiments/${encodeURIComponent(experimentId)}/exposures`;
-    let response: Response;
-    try {
-      response = await this.service.fetch(url, { headers: { accept: "application/json" } });
-    } catch (error) {
-      console.error("telemetry unreachable", String(error));
-      throw new ProblemError("unavailable", UNAVAILABLE);
-    }
-    if (!response.ok) {
-      console.error("telemetry answered", response.status, await response.text().catch(() => ""));
-      throw new ProblemError("unavailable", UNAVAILABLE);
-    }
-    const parsed = TelemetryExposures.safeParse(await response.json().catch(() => undefined));
-    if (!parsed.success) {
-      console.error("telemetry answer does not match exposures", parsed.error.issues[0]);
-      throw new ProblemError("unavailable", UNAVAILABLE);
-    }
-    return Object.fromEntries(parsed.data.variants.map((row) => [row.variant, row.units]));
+    return parsed;
   }
 }

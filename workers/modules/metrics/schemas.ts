@@ -90,8 +90,10 @@ export const PromptMetrics = TelemetryMetrics.extend({
 }).openapi("PromptMetrics");
 export type PromptMetricsView = z.infer<typeof PromptMetrics>;
 
-/** The telemetry worker's distinct units per variant of an experiment (what the rollout reads). */
+/** What the telemetry worker answers for an experiment's exposures: distinct units per variant. */
 export const TelemetryExposures = z.object({
   experimentId: z.string(),
-  variants: z.array(z.object({ variant: z.string(), units: z.number().int().nonnegative() })),
+  variants: z.array(
+    z.object({ variant: z.string(), units: z.number().int().min(0), exposures: z.number() }),
+  ),
 });

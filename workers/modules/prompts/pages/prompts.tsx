@@ -19,6 +19,8 @@ import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../adm
 import { promptName } from "../../../platform/fields";
 import { mutationContext, readContext } from "../../../platform/http/app";
 import { capabilitiesOf } from "../../access/access";
+import type { ExperimentView } from "../../experiments/experiments";
+import { loadPromptExperiments, PromptExperiments } from "../../experiments/pages/experiments";
 import { loadPromptTrend, PromptTrend, type PromptTrendData } from "../../metrics/pages/trend";
 import { getProject } from "../../projects/projects";
 import { type LabelMoveView, labelHistoryOf } from "../labels";
@@ -297,6 +299,7 @@ function PromptPage(props: {
   history: LabelMoveView[];
   protectedLabels: string[];
   trend: PromptTrendData;
+  experiments: ExperimentView[];
   notice?: string;
 }) {
   const { c, prompt } = props;
@@ -393,6 +396,12 @@ function PromptPage(props: {
           </tbody>
         </table>
       </section>
+
+      <PromptExperiments
+        name={prompt.name}
+        experiments={props.experiments}
+        canDraft={can.draftExperiments}
+      />
 
       <section aria-labelledby="versions-title">
         <h2 id="versions-title">Versions</h2>
@@ -688,11 +697,12 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
     const row = await promptOfPage(c);
     const ctx = readContext(c);
     const prompt = await toPromptView(ctx, row);
-    const [versions, history, project, trend] = await Promise.all([
+    const [versions, history, project, trend, experiments] = await Promise.all([
       listVersions(ctx, row, { limit: 200 }),
       historyOf(c, prompt, row),
       getProject(ctx, row.projectId),
       loadPromptTrend(c, row),
+      loadPromptExperiments(c, row),
     ]);
     return render(
       c,
@@ -703,6 +713,7 @@ export function registerPromptPages(ui: Hono<UiEnv>) {
         history={history}
         protectedLabels={project.protectedLabels}
         trend={trend}
+        experiments={experiments}
         notice={noticeOf(c, prompt)}
       />,
     );
