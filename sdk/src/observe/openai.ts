@@ -45,18 +45,54 @@ export interface CallLink {
 export interface LinkedRequestOptions {
   readonly cuecard: CallLink;
   readonly headers?: undefined;
+  /**
+   * The id of the GenerationEvent of the call made with these options: what
+   * `telemetry.score(link, …)` attaches a score to. Set when `create()` is called (before the
+   * answer comes), undefined until then; when the same options serve several calls, the last
+   * one's. Merged options (`{ ...link, timeout }`) share it: read it from `link`.
+   */
+  readonly generationId: string | undefined;
+}
+
+/** What the caller linked, and the generation id the observed call writes back. */
+class LinkState implements CallLink {
+  readonly prompt: PromptLike | null | undefined;
+  readonly unit: string | null | undefined;
+  readonly experiment: TelemetryExperimentRef | null | undefined;
+  generationId: string | undefined = undefined;
+  constructor(prompt: PromptLike | null | undefined, link: Omit<CallLink, "prompt">) {
+    this.prompt = prompt;
+    this.unit = link.unit;
+    this.experiment = link.experiment;
+  }
+}
+
+/**
+ * `cuecard` is its only own property, so a spread copies just that (the shared LinkState);
+ * `generationId` is a getter on the prototype, so it never reaches the SDK's options.
+ */
+class PromptLink implements LinkedRequestOptions {
+  readonly cuecard: LinkState;
+  declare readonly headers?: undefined;
+  constructor(cuecard: LinkState) {
+    this.cuecard = cuecard;
+  }
+  get generationId(): string | undefined {
+    return this.cuecard.generationId;
+  }
 }
 
 /**
  * The one extra argument that links a call to its prompt:
  * `openai.chat.completions.create(body, linkPrompt(prompt))`, or with other request options
- * `{ ...linkPrompt(prompt, { unit: user.id }), timeout: 5_000 }`.
+ * `{ ...linkPrompt(prompt, { unit: user.id }), timeout: 5_000 }`. Keep it to score the call:
+ * `telemetry.score(link, "thumbs", true)`.
  */
 export function linkPrompt(
   prompt: PromptLike | null | undefined,
   link: Omit<CallLink, "prompt"> = {},
 ): LinkedRequestOptions {
-  return { cuecard: { ...link, prompt } };
+  return new PromptLink(new LinkState(prompt, link));
 }
 
 // Any function that is a create method, whatever the SDK version's overloads.
@@ -155,6 +191,7 @@ function patchCreate(
           stripUsage = true;
         }
         call = new GenerationCall(context, operation, String(request.model ?? ""), stream, link);
+        if (link instanceof LinkState) link.generationId = call.id;
       } catch {
         return original.call(this, body, requestOptions);
       }
@@ -334,6 +371,15 @@ class GenerationCall {
   readonly #startedAt = performance.now();
   readonly #startedAtEpoch = Date.now();
   readonly #span: Span | undefined;
+  readonly #traceId: string | null = null;
+  readonly #spanId: string | null = null;
+  /**
+   * The event's id, known from the start so a score can name the call before it ends. A traced
+   * call takes its span's id, the one OTLP ingest gives that span (`traceId:spanId`): an app
+   * that also exports its spans to Cuecard has the call counted once, whichever arrives first.
+   * Untraced calls get a random id (none without a sink: nothing could be scored).
+   */
+  readonly id: string | undefined;
   #firstChunkAt: number | undefined;
   #ended = false;
   #failure: GenerationEvent["error"] = null;
@@ -359,6 +405,14 @@ class GenerationCall {
       `${operation} ${model}`,
       this.#startAttributes(context.provider),
     );
+    const ids = spanIds(this.#span);
+    if (ids) {
+      this.#traceId = ids.traceId;
+      this.#spanId = ids.spanId;
+      this.id = `${ids.traceId}:${ids.spanId}`;
+    } else {
+      this.id = context.telemetry ? crypto.randomUUID() : undefined;
+    }
   }
 
   #startAttributes(provider: string): Attributes {
@@ -443,7 +497,6 @@ class GenerationCall {
         this.#firstChunkAt === undefined ? null : round(this.#firstChunkAt - this.#startedAt);
       // A caller that stops reading after the last choice still got a finished answer.
       const finishReason = this.finishReasons[0] ?? (cancelled && !failure ? "cancelled" : null);
-      const ids = spanIds(this.#span);
       if (this.#span) {
         endGenerationSpan(this.#span, {
           responseId: this.responseId,
@@ -459,10 +512,7 @@ class GenerationCall {
       if (!telemetry) return;
       const link = this.#link;
       const event = {
-        // A traced call takes its span's id, the one OTLP ingest gives that span
-        // (`traceId:spanId`): an app that also exports its spans to Cuecard has the call counted
-        // once, whichever arrives first. Untraced calls get a random id.
-        id: ids ? `${ids.traceId}:${ids.spanId}` : undefined,
+        id: this.id,
         timestamp: new Date(this.#startedAtEpoch).toISOString(),
         prompt: link?.prompt ?? null,
         experiment: this.#experiment(),
@@ -478,8 +528,8 @@ class GenerationCall {
         outputTokens: this.outputTokens,
         finishReason,
         error: failure,
-        traceId: ids?.traceId ?? null,
-        spanId: ids?.spanId ?? null,
+        traceId: this.#traceId,
+        spanId: this.#spanId,
       };
       telemetry.recordGeneration(
         this.#context.prices

@@ -1,4 +1,5 @@
 import {
+  type ConversionEvent,
   costOf,
   DEFAULT_MODEL_PRICES,
   ERROR_MESSAGE_MAX,
@@ -6,6 +7,8 @@ import {
   type GenerationEvent,
   type IngestResponse,
   type ModelPrice,
+  SCORE_COMMENT_MAX,
+  type ScoreEvent,
   type TelemetryEvent,
   type TelemetryExperimentRef,
 } from "@cuecard/core/telemetry";
@@ -68,6 +71,22 @@ export type GenerationInput = Omit<
   /** Default: the prompt's experiment, when it has one. */
   experiment?: TelemetryExperimentRef | null;
 };
+
+/**
+ * The generation a score is for: its event id, the options `linkPrompt` returned for the
+ * observed call, or the event `recordGeneration` returned.
+ */
+export type GenerationRef =
+  | string
+  | { readonly generationId: string | undefined }
+  | Pick<GenerationEvent, "id">;
+
+export interface ScoreOptions {
+  /** Free text kept with the score (cut to SCORE_COMMENT_MAX characters). */
+  comment?: string | null;
+  /** Default: a random UUID. Resending a score with the same id counts it once. */
+  id?: string;
+}
 
 /** Anything with a prompt's identity: a `Prompt` from `getPrompt`, or a plain reference. */
 export interface PromptLike {
@@ -200,6 +219,84 @@ export class Telemetry {
       spanId: input.spanId ?? null,
     };
     return event;
+  }
+
+  /**
+   * Attaches a score to a generation: a thumbs-up (`true`), a rating or a grader's 0–1, or a
+   * category (a string). `generation` is the `linkPrompt(…)` options the call was made with (it
+   * knows the call's id once `create()` was called), the id itself, or the event
+   * `recordGeneration` returned. Returns the event as buffered; undefined, with `onError` told,
+   * when there is no generation id yet or the value is not a finite number, boolean or string.
+   * Never throws.
+   */
+  score(
+    generation: GenerationRef,
+    name: string,
+    value: number | boolean | string,
+    options: ScoreOptions = {},
+  ): ScoreEvent | undefined {
+    try {
+      const generationId =
+        typeof generation === "string"
+          ? generation
+          : "generationId" in generation
+            ? generation.generationId
+            : generation.id;
+      if (!generationId) {
+        throw new Error(`score "${name}": no generation id (was the call made with this link?)`);
+      }
+      checkValue(`score "${name}"`, value);
+      const comment = options.comment ?? null;
+      const event: ScoreEvent = {
+        type: "score",
+        id: options.id ?? crypto.randomUUID(),
+        timestamp: new Date().toISOString(),
+        name,
+        value,
+        generationId,
+        comment:
+          comment !== null && comment.length > SCORE_COMMENT_MAX
+            ? comment.slice(0, SCORE_COMMENT_MAX)
+            : comment,
+      };
+      this.record(event);
+      return event;
+    } catch (error) {
+      this.#report(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Counts something the app cares about for a unit (a purchase, a resolved ticket, revenue as
+   * `value`), which experiments judge their variants by. `unit` is the id the app assigns
+   * experiments by, as given to `linkPrompt(prompt, { unit })`. Returns the event as buffered;
+   * undefined, with `onError` told, when `value` is not a finite number. Never throws.
+   */
+  conversion(
+    unit: string,
+    name: string,
+    value?: number | null,
+    options: { id?: string } = {},
+  ): ConversionEvent | undefined {
+    try {
+      if (value != null && !Number.isFinite(value)) {
+        throw new TypeError(`conversion "${name}": ${String(value)} is not a finite number`);
+      }
+      const event: ConversionEvent = {
+        type: "conversion",
+        id: options.id ?? crypto.randomUUID(),
+        timestamp: new Date().toISOString(),
+        name,
+        unit,
+        value: value ?? null,
+      };
+      this.record(event);
+      return event;
+    } catch (error) {
+      this.#report(error);
+      return undefined;
+    }
   }
 
   /**
@@ -357,6 +454,14 @@ export class Telemetry {
     } catch {
       // The app's own error handler failing must not reach the app's call either.
     }
+  }
+}
+
+/** JSON has no NaN or Infinity (they would arrive as null and be rejected): refuse them here. */
+function checkValue(what: string, value: unknown) {
+  const type = typeof value;
+  if (type === "number" ? !Number.isFinite(value) : type !== "boolean" && type !== "string") {
+    throw new TypeError(`${what}: ${String(value)} is not a finite number, a boolean or a string`);
   }
 }
 
