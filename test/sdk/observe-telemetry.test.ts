@@ -8,6 +8,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ModelStub, startModelStub } from "../../scripts/model-stub";
 import { linkPrompt, observeOpenAI, Telemetry } from "../../sdk/src/observe/index";
+import { eventId, isoTime } from "../../sdk/src/observe/telemetry";
 import { startIngest, unreachableUrl } from "./observe-helpers";
 
 const conversion = (n: number): TelemetryEvent => ({
@@ -16,6 +17,32 @@ const conversion = (n: number): TelemetryEvent => ({
   timestamp: new Date().toISOString(),
   name: "purchase",
   unit: "u1",
+});
+
+describe("event ids and times", () => {
+  it("ids are UUIDs (v4 form), all distinct", () => {
+    const ids = Array.from({ length: 20_000 }, () => eventId());
+    expect(new Set(ids).size).toBe(ids.length);
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(ids.filter((id) => !uuid.test(id))).toEqual([]);
+  });
+
+  it("are ISO 8601 exactly as Date.prototype.toISOString writes them, across second, day and year boundaries", () => {
+    const starts = [
+      Date.UTC(2026, 11, 31, 23, 59, 59, 990), // a new year
+      Date.UTC(2028, 1, 28, 23, 59, 59, 995), // a leap day
+      Date.UTC(10_000, 0, 1) - 5, // a six-digit year follows
+      -1_005, // before 1970
+    ];
+    for (const start of starts) {
+      // Ascending, as calls come, then a jump back (a clock set back).
+      for (let ms = start; ms < start + 1_020; ms += 3) {
+        expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+      }
+      expect(isoTime(start - 86_400_000)).toBe(new Date(start - 86_400_000).toISOString());
+    }
+    expect(isoTime(1_700_000_000_000.5)).toBe(new Date(1_700_000_000_000.5).toISOString());
+  });
 });
 
 describe("the telemetry sink", () => {

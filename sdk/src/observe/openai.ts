@@ -5,8 +5,15 @@ import {
   type TelemetryExperimentRef,
 } from "@cuecard/core/telemetry";
 import type { Attributes, Span } from "@opentelemetry/api";
-import { ATTR, endGenerationSpan, spanIds, startGenerationSpan } from "./otel";
-import { generationCost, type PromptLike, type Telemetry } from "./telemetry";
+import { ATTR, endGenerationSpan, spanIds, startGenerationSpan, tracingEnabled } from "./otel";
+import {
+  boundedError,
+  eventId,
+  generationCost,
+  isoTime,
+  type PromptLike,
+  type Telemetry,
+} from "./telemetry";
 
 /**
  * `observeOpenAI(client, { telemetry })`: the official `openai` client (6.x or 7.x), observed in
@@ -149,6 +156,8 @@ function define(target: object, key: PropertyKey, value: unknown) {
 
 interface ApiPromiseLike {
   _thenUnwrap(transform: (data: unknown) => unknown): unknown;
+  // A plain field in 6.x and 7.x (set by the constructor): turns the response into the result.
+  parseResponse?: (...args: unknown[]) => PromiseLike<unknown>;
   // Private in the SDK's types but a plain field in 6.x and 7.x: the request before parsing.
   // Watching it sees failures without parsing the body (which would break `asResponse()`).
   responsePromise?: PromiseLike<unknown>;
@@ -171,7 +180,11 @@ function patchCreate(
       let stripUsage = false;
       try {
         let link: CallLink | undefined;
-        if (isPlainOptions(requestOptions) && "cuecard" in requestOptions) {
+        if (requestOptions instanceof PromptLink) {
+          // `linkPrompt(…)` as the options, alone: nothing else for the SDK.
+          link = requestOptions.cuecard;
+          sentOptions = undefined;
+        } else if (isPlainOptions(requestOptions) && "cuecard" in requestOptions) {
           const { cuecard, ...rest } = requestOptions as { cuecard?: CallLink };
           link = cuecard ?? undefined;
           sentOptions = Object.keys(rest).length > 0 ? rest : undefined;
@@ -203,8 +216,7 @@ function patchCreate(
         throw error;
       }
       try {
-        promise.responsePromise?.then(undefined, (error: unknown) => call.end(error));
-        return promise._thenUnwrap((result) => {
+        const observe = (result: unknown) => {
           try {
             if (call.stream) return observedStream(result, call, operation, stripUsage, client);
             call.completed(operation, result);
@@ -212,7 +224,20 @@ function patchCreate(
             // Telemetry must never change what the caller gets.
           }
           return result;
-        });
+        };
+        promise.responsePromise?.then(undefined, (error: unknown) => call.end(error));
+        const parse = promise.parseResponse;
+        if (typeof parse !== "function") return promise._thenUnwrap(observe);
+        // The caller's own APIPromise, its parse step observed: no second APIPromise and async
+        // step per call, as `_thenUnwrap` would add. Parsing still starts only when the caller
+        // awaits (or calls `withResponse()`), so `asResponse()` keeps the body unread.
+        promise.parseResponse = function observedParse(this: unknown, ...args: unknown[]) {
+          return parse.apply(this, args).then(observe, (error: unknown) => {
+            call.end(error);
+            throw error;
+          });
+        };
+        return promise;
       } catch {
         return promise;
       }
@@ -377,7 +402,7 @@ class GenerationCall {
    * The event's id, known from the start so a score can name the call before it ends. A traced
    * call takes its span's id, the one OTLP ingest gives that span (`traceId:spanId`): an app
    * that also exports its spans to Cuecard has the call counted once, whichever arrives first.
-   * Untraced calls get a random id (none without a sink: nothing could be scored).
+   * Untraced calls get a fresh UUID (none without a sink: nothing could be scored).
    */
   readonly id: string | undefined;
   #firstChunkAt: number | undefined;
@@ -401,17 +426,16 @@ class GenerationCall {
     this.#model = model;
     this.stream = stream;
     this.#link = link;
-    this.#span = startGenerationSpan(
-      `${operation} ${model}`,
-      this.#startAttributes(context.provider),
-    );
+    this.#span = tracingEnabled()
+      ? startGenerationSpan(`${operation} ${model}`, this.#startAttributes(context.provider))
+      : undefined;
     const ids = spanIds(this.#span);
     if (ids) {
       this.#traceId = ids.traceId;
       this.#spanId = ids.spanId;
       this.id = `${ids.traceId}:${ids.spanId}`;
     } else {
-      this.id = context.telemetry ? crypto.randomUUID() : undefined;
+      this.id = context.telemetry ? eventId() : undefined;
     }
   }
 
@@ -509,33 +533,42 @@ class GenerationCall {
         });
       }
       const telemetry = this.#context.telemetry;
-      if (!telemetry) return;
+      if (!telemetry || this.id === undefined) return;
       const link = this.#link;
-      const event = {
+      const prompt = link?.prompt;
+      const responseModel = this.responseModel;
+      const inputTokens = this.inputTokens;
+      const outputTokens = this.outputTokens;
+      // The event as sent, in one literal (what `recordGeneration` would build from the same
+      // fields, without its second copy): the buffer holds up to `maxBuffered` of these.
+      const event: GenerationEvent = {
+        type: "generation",
         id: this.id,
-        timestamp: new Date(this.#startedAtEpoch).toISOString(),
-        prompt: link?.prompt ?? null,
+        timestamp: isoTime(this.#startedAtEpoch),
+        prompt: prompt
+          ? { name: prompt.name, version: prompt.version, label: prompt.label ?? null }
+          : null,
         experiment: this.#experiment(),
         unit: link?.unit ?? null,
         provider: this.#context.provider,
         operation: this.#operation,
         model: this.#model,
-        responseModel: this.responseModel,
+        responseModel,
         stream: this.stream,
         latencyMs: round(endedAt - this.#startedAt),
         timeToFirstTokenMs: this.stream ? timeToFirstChunkMs : null,
-        inputTokens: this.inputTokens,
-        outputTokens: this.outputTokens,
+        inputTokens,
+        outputTokens,
+        costUsd: generationCost(
+          { model: this.#model, responseModel, inputTokens, outputTokens },
+          this.#context.prices ?? telemetry.prices,
+        ),
         finishReason,
-        error: failure,
+        error: boundedError(failure),
         traceId: this.#traceId,
         spanId: this.#spanId,
       };
-      telemetry.recordGeneration(
-        this.#context.prices
-          ? { ...event, costUsd: generationCost(event, this.#context.prices) }
-          : event,
-      );
+      telemetry.record(event);
     } catch {
       // Never into the app.
     }
