@@ -255,10 +255,17 @@ function isPlainOptions(value: unknown): value is Record<string, unknown> {
 
 interface StreamLike {
   controller: AbortController;
+  /** A plain field in 6.x and 7.x: makes the iterator `[Symbol.asyncIterator]()` returns. */
+  iterator?: () => AsyncIterator<unknown>;
   [Symbol.asyncIterator](): AsyncIterator<unknown>;
 }
 
-/** The caller's stream: the SDK's own Stream class, fed by an observing iterator. */
+/**
+ * The caller's stream: the SDK's own Stream, its iterator observed. The Stream's `iterator`
+ * field is what iterating, `tee()` and `toReadableStream()` all read (6.x and 7.x; 7.x's own
+ * helpers decorate it the same way), so replacing it observes every way of reading without a
+ * second Stream per call. Without that field, a new Stream of the same class wraps the source.
+ */
 function observedStream(
   result: unknown,
   call: GenerationCall,
@@ -267,17 +274,28 @@ function observedStream(
   client: object,
 ): unknown {
   const source = result as StreamLike;
+  const observe =
+    operation === "chat"
+      ? (item: unknown) => observeChatChunk(item as ChatChunk, call, stripUsage)
+      : (item: unknown) => observeResponseEvent(item as ResponseEvent, call);
+  const iterate = source.iterator;
+  if (typeof iterate === "function") {
+    source.iterator = function observedIterator(this: unknown) {
+      return observingIterator(iterate.call(this), call, observe);
+    };
+    return source;
+  }
   // The Stream class of the SDK copy that made this client (6.x and 7.x share its constructor).
   const StreamClass = source.constructor as new (
     iterator: () => AsyncIterator<unknown>,
     controller: AbortController,
     client?: unknown,
   ) => unknown;
-  const observe =
-    operation === "chat"
-      ? (item: unknown) => observeChatChunk(item as ChatChunk, call, stripUsage)
-      : (item: unknown) => observeResponseEvent(item as ResponseEvent, call);
-  return new StreamClass(() => observingIterator(source, call, observe), source.controller, client);
+  return new StreamClass(
+    () => observingIterator(source[Symbol.asyncIterator](), call, observe),
+    source.controller,
+    client,
+  );
 }
 
 /**
@@ -288,11 +306,10 @@ function observedStream(
  * cancelled and passes on to the source, which aborts the request.
  */
 function observingIterator(
-  source: StreamLike,
+  inner: AsyncIterator<unknown>,
   call: GenerationCall,
   observe: (item: unknown) => boolean,
 ): AsyncIterator<unknown> {
-  const inner = source[Symbol.asyncIterator]();
   const failed = (error: unknown): never => {
     call.end(error);
     throw error;
