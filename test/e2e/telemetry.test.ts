@@ -10,7 +10,11 @@
  * spans, both) gets a prompt of its own so their numbers are told apart.
  */
 import { randomUUID } from "node:crypto";
-import { DEFAULT_MODEL_PRICES, EVENT_BATCH_MAX_BYTES } from "@cuecard/core/telemetry";
+import {
+  DEFAULT_MODEL_PRICES,
+  EVENT_BATCH_MAX_BYTES,
+  type TelemetryEvent,
+} from "@cuecard/core/telemetry";
 import { trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -21,7 +25,6 @@ import { findFreePort, type Platform, startEphemeralPlatform } from "../../scrip
 import { demoProject, seedPlatform } from "../../scripts/seed";
 import { CuecardClient } from "../../sdk/src/index";
 import {
-  type GenerationInput,
   linkPrompt,
   observeOpenAI,
   Telemetry,
@@ -119,12 +122,11 @@ const callsOf = (byVersion: Map<number, Point>, version: number) =>
 /** Events go out only when flushed, so the test decides when ingest sees them. */
 function telemetrySink(options: Partial<TelemetryOptions> = {}) {
   const generations: string[] = [];
-  // What an app does to score an observed call today: keep the id of each generation recorded.
+  // The id of every generation the sink buffers, observed or recorded, in order.
   class KeepingIds extends Telemetry {
-    override recordGeneration(input: GenerationInput) {
-      const event = super.recordGeneration(input);
-      if (event) generations.push(event.id);
-      return event;
+    override record(event: TelemetryEvent) {
+      if (event.type === "generation") generations.push(event.id);
+      super.record(event);
     }
   }
   const telemetry = new KeepingIds({
@@ -221,14 +223,7 @@ describe("telemetry from an app to the metrics API", () => {
       [generations[0]!, 0.5],
       [generations[1]!, true],
     ] as const) {
-      telemetry.record({
-        type: "score",
-        id: randomUUID(),
-        timestamp: new Date().toISOString(),
-        name: "helpfulness",
-        value,
-        generationId,
-      });
+      expect(telemetry.score(generationId, "helpfulness", value)).toBeDefined();
     }
     await telemetry.flush();
     expect(telemetry.stats()).toMatchObject({ buffered: 0, sent: 8, rejected: 0, dropped: 0 });

@@ -391,6 +391,74 @@ describe.each(versions)("$name", ({ OpenAI, Stream }) => {
     expect(event!.id).toBe(`${span!.spanContext().traceId}:${span!.spanContext().spanId}`);
   });
 
+  it("a score names the call through its link: not streamed, with withResponse()", async () => {
+    const link = linkPrompt(prompt, { unit: "user-7" });
+    expect(link.generationId).toBeUndefined();
+    const call = openai.chat.completions.create(
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: QUESTION }] },
+      link,
+    );
+    // Known as soon as the call starts, before the answer.
+    const idAtStart = link.generationId;
+    expect(idAtStart).toMatch(/^[0-9a-f]{32}:[0-9a-f]{16}$/);
+    const { data } = await call.withResponse();
+    expect(data.choices[0]!.message.content).toBe(REPLY);
+
+    const score = sink.score(link, "thumbs", true, { comment: "helpful" });
+    await sink.flush();
+    const [generation] = ingest.generations();
+    expect(generation!.id).toBe(idAtStart);
+    const scores = ingest.events().filter((event) => event.type === "score");
+    expect(scores).toEqual([
+      {
+        type: "score",
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        timestamp: expect.any(String),
+        name: "thumbs",
+        value: true,
+        generationId: generation!.id,
+        comment: "helpful",
+      },
+    ]);
+    expect(scores[0]).toEqual(score);
+    expect(Date.parse(scores[0]!.timestamp)).toBeGreaterThanOrEqual(
+      Date.parse(generation!.timestamp),
+    );
+  });
+
+  it("a score names a streamed call through its link, merged with other options", async () => {
+    const link = linkPrompt(prompt);
+    const stream = await openai.chat.completions.create(
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: QUESTION }], stream: true },
+      { ...link, headers: { "x-stub-chunk-delay-ms": "1" } },
+    );
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toBe(REPLY);
+    // The generation id never reaches the provider's request options or headers.
+    expect(JSON.stringify(stub.requests.at(-1)!.headers)).not.toContain(link.generationId!);
+
+    sink.score(link, "rating", 4);
+    const responses = linkPrompt(prompt);
+    const events = await openai.responses.create(
+      { model: "gpt-4o-mini", input: QUESTION, stream: true },
+      responses,
+    );
+    for await (const _event of events) {
+      // read it all
+    }
+    sink.score(responses.generationId!, "tone", "friendly");
+    await sink.flush();
+    const generations = ingest.generations();
+    expect(generations.map((event) => event.stream)).toEqual([true, true]);
+    const scores = ingest.events().filter((event) => event.type === "score");
+    expect(scores.map((score) => [score.generationId, score.name, score.value])).toEqual([
+      [generations[0]!.id, "rating", 4],
+      [generations[1]!.id, "tone", "friendly"],
+    ]);
+    expect(generations[0]!.id).not.toBe(generations[1]!.id);
+  });
+
   it("a call without a link is still recorded and traced, with no prompt", async () => {
     await openai.chat.completions.create({ model: "gpt-4o-mini", messages: [] });
     const [event] = await recorded();

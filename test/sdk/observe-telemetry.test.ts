@@ -7,7 +7,8 @@ import type { GenerationEvent, TelemetryEvent } from "@cuecard/core/telemetry";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ModelStub, startModelStub } from "../../scripts/model-stub";
-import { observeOpenAI, Telemetry } from "../../sdk/src/observe/index";
+import { linkPrompt, observeOpenAI, Telemetry } from "../../sdk/src/observe/index";
+import { eventId, isoTime } from "../../sdk/src/observe/telemetry";
 import { startIngest, unreachableUrl } from "./observe-helpers";
 
 const conversion = (n: number): TelemetryEvent => ({
@@ -16,6 +17,32 @@ const conversion = (n: number): TelemetryEvent => ({
   timestamp: new Date().toISOString(),
   name: "purchase",
   unit: "u1",
+});
+
+describe("event ids and times", () => {
+  it("ids are UUIDs (v4 form), all distinct", () => {
+    const ids = Array.from({ length: 20_000 }, () => eventId());
+    expect(new Set(ids).size).toBe(ids.length);
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(ids.filter((id) => !uuid.test(id))).toEqual([]);
+  });
+
+  it("are ISO 8601 exactly as Date.prototype.toISOString writes them, across second, day and year boundaries", () => {
+    const starts = [
+      Date.UTC(2026, 11, 31, 23, 59, 59, 990), // a new year
+      Date.UTC(2028, 1, 28, 23, 59, 59, 995), // a leap day
+      Date.UTC(10_000, 0, 1) - 5, // a six-digit year follows
+      -1_005, // before 1970
+    ];
+    for (const start of starts) {
+      // Ascending, as calls come, then a jump back (a clock set back).
+      for (let ms = start; ms < start + 1_020; ms += 3) {
+        expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+      }
+      expect(isoTime(start - 86_400_000)).toBe(new Date(start - 86_400_000).toISOString());
+    }
+    expect(isoTime(1_700_000_000_000.5)).toBe(new Date(1_700_000_000_000.5).toISOString());
+  });
 });
 
 describe("the telemetry sink", () => {
@@ -187,6 +214,61 @@ describe("the telemetry sink", () => {
     await ingest.close();
   });
 
+  it("scores attach to a recordGeneration event; conversions count for a unit", async () => {
+    const ingest = await startIngest();
+    const telemetry = new Telemetry({ baseUrl: ingest.url, apiKey: "k", flushIntervalMs: 0 });
+    const generation = telemetry.recordGeneration({ model: "claude-haiku-4", latencyMs: 300 })!;
+    telemetry.score(generation, "grader", 0.75, { comment: "x".repeat(3000), id: "score-1" });
+    const conversion = telemetry.conversion("user-9", "purchase", 19.99);
+    telemetry.conversion("user-9", "signup");
+    await telemetry.flush();
+    const [, score, purchase, signup] = ingest.events();
+    expect(score).toMatchObject({
+      type: "score",
+      id: "score-1",
+      name: "grader",
+      value: 0.75,
+      generationId: generation.id,
+    });
+    // Cut to ingest's field limit (SCORE_COMMENT_MAX) rather than having the score rejected.
+    expect((score as { comment: string }).comment).toHaveLength(2000);
+    expect(purchase).toEqual({
+      type: "conversion",
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      timestamp: expect.any(String),
+      name: "purchase",
+      unit: "user-9",
+      value: 19.99,
+    });
+    expect(purchase).toEqual(conversion);
+    expect(signup).toMatchObject({ type: "conversion", name: "signup", value: null });
+    expect(Math.abs(Date.parse(purchase!.timestamp) - Date.now())).toBeLessThan(60_000);
+    await ingest.close();
+  });
+
+  it("a score without a generation id, or with a value JSON cannot carry, is refused to onError", async () => {
+    const ingest = await startIngest();
+    const errors: unknown[] = [];
+    const telemetry = new Telemetry({
+      baseUrl: ingest.url,
+      apiKey: "k",
+      flushIntervalMs: 0,
+      onError: (error) => errors.push(error),
+    });
+    // A link no call was made with has no generation yet.
+    expect(telemetry.score(linkPrompt(null), "thumbs", true)).toBeUndefined();
+    expect(telemetry.score("gen-1", "rating", Number.NaN)).toBeUndefined();
+    expect(telemetry.conversion("user-1", "revenue", Number.POSITIVE_INFINITY)).toBeUndefined();
+    expect(errors.map(String)).toEqual([
+      expect.stringContaining("no generation id"),
+      expect.stringContaining("NaN is not a finite number"),
+      expect.stringContaining("Infinity is not a finite number"),
+    ]);
+    await telemetry.flush();
+    expect(ingest.requests).toHaveLength(0);
+    await ingest.close();
+  });
+
   it("a throwing onError handler never reaches the app", async () => {
     const telemetry = new Telemetry({
       baseUrl: await unreachableUrl(),
@@ -208,6 +290,26 @@ describe("an observed call and a hanging ingest", () => {
     stub = await startModelStub();
   });
   afterAll(() => stub.close());
+
+  it("without OpenTelemetry a call's generation id is a random UUID, and its score carries it", async () => {
+    const ingest = await startIngest();
+    const telemetry = new Telemetry({ baseUrl: ingest.url, apiKey: "k", flushIntervalMs: 0 });
+    const openai = observeOpenAI(new OpenAI({ baseURL: stub.url, apiKey: "sk", maxRetries: 0 }), {
+      telemetry,
+    });
+    const link = linkPrompt({ name: "support/greet", version: 2 }, { unit: "user-3" });
+    const body = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "hi" }] };
+    await openai.chat.completions.create(body, link);
+    telemetry.score(link, "thumbs", false);
+    await telemetry.flush();
+    const [generation, score] = ingest.events();
+    expect(generation).toMatchObject({ type: "generation", traceId: null, spanId: null });
+    expect(generation!.id).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    expect(score).toMatchObject({ type: "score", generationId: generation!.id, value: false });
+    await ingest.close();
+  });
 
   it("resolves without waiting for ingest, which is still hanging", async () => {
     const ingest = await startIngest("hang");

@@ -3,6 +3,8 @@
  * no casts): an observed 6.x or 7.x client keeps its own type, `withResponse()` and
  * `Stream.tee()` are there, and `linkPrompt` fits the SDK's request options, alone or merged.
  */
+
+import type { ScoreEvent } from "@cuecard/core/telemetry";
 import OpenAI6 from "openai";
 import type { Stream as Stream6 } from "openai/streaming";
 import OpenAI7 from "openai-v7";
@@ -60,6 +62,20 @@ describe("observed clients keep their types", () => {
     for await (const chunk of left) leftText += chunk.choices[0]?.delta.content ?? "";
     for await (const chunk of right) rightText += chunk.choices[0]?.delta.content ?? "";
     expect([leftText, rightText]).toEqual(["typed reply", "typed reply"]);
+
+    // A score names the call by its link (the merged copy above shares it), or by the bare id.
+    const link = linkPrompt(prompt);
+    await openai.chat.completions.create(
+      { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] },
+      { ...link, timeout: 5_000 },
+    );
+    expectTypeOf(link.generationId).toEqualTypeOf<string | undefined>();
+    expectTypeOf(telemetry.score(link, "thumbs", true)).toEqualTypeOf<ScoreEvent | undefined>();
+    expect(telemetry.score(link.generationId!, "rating", 5, { comment: "ok" })).toMatchObject({
+      generationId: link.generationId,
+    });
+    // @ts-expect-error a score's value is a number, a boolean or a category string
+    telemetry.score(link, "thumbs", { up: true });
 
     const derived: OpenAI6 = openai.withOptions({ timeout: 1_000 });
     expect(derived).toBeInstanceOf(OpenAI6);

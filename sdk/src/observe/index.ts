@@ -12,8 +12,10 @@ export {
 } from "./openai";
 export {
   type GenerationInput,
+  type GenerationRef,
   generationCost,
   type PromptLike,
+  type ScoreOptions,
   Telemetry,
   type TelemetryOptions,
   type TelemetryStats,

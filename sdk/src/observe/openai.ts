@@ -5,8 +5,16 @@ import {
   type TelemetryExperimentRef,
 } from "@cuecard/core/telemetry";
 import type { Attributes, Span } from "@opentelemetry/api";
-import { ATTR, endGenerationSpan, spanIds, startGenerationSpan } from "./otel";
-import { experimentRefOf, generationCost, type PromptLike, type Telemetry } from "./telemetry";
+import { ATTR, endGenerationSpan, spanIds, startGenerationSpan, tracingEnabled } from "./otel";
+import {
+  boundedError,
+  eventId,
+  experimentRefOf,
+  generationCost,
+  isoTime,
+  type PromptLike,
+  type Telemetry,
+} from "./telemetry";
 
 /**
  * `observeOpenAI(client, { telemetry })`: the official `openai` client (6.x or 7.x), observed in
@@ -45,18 +53,54 @@ export interface CallLink {
 export interface LinkedRequestOptions {
   readonly cuecard: CallLink;
   readonly headers?: undefined;
+  /**
+   * The id of the GenerationEvent of the call made with these options: what
+   * `telemetry.score(link, …)` attaches a score to. Set when `create()` is called (before the
+   * answer comes), undefined until then; when the same options serve several calls, the last
+   * one's. Merged options (`{ ...link, timeout }`) share it: read it from `link`.
+   */
+  readonly generationId: string | undefined;
+}
+
+/** What the caller linked, and the generation id the observed call writes back. */
+class LinkState implements CallLink {
+  readonly prompt: PromptLike | null | undefined;
+  readonly unit: string | null | undefined;
+  readonly experiment: TelemetryExperimentRef | null | undefined;
+  generationId: string | undefined = undefined;
+  constructor(prompt: PromptLike | null | undefined, link: Omit<CallLink, "prompt">) {
+    this.prompt = prompt;
+    this.unit = link.unit;
+    this.experiment = link.experiment;
+  }
+}
+
+/**
+ * `cuecard` is its only own property, so a spread copies just that (the shared LinkState);
+ * `generationId` is a getter on the prototype, so it never reaches the SDK's options.
+ */
+class PromptLink implements LinkedRequestOptions {
+  readonly cuecard: LinkState;
+  declare readonly headers?: undefined;
+  constructor(cuecard: LinkState) {
+    this.cuecard = cuecard;
+  }
+  get generationId(): string | undefined {
+    return this.cuecard.generationId;
+  }
 }
 
 /**
  * The one extra argument that links a call to its prompt:
  * `openai.chat.completions.create(body, linkPrompt(prompt))`, or with other request options
- * `{ ...linkPrompt(prompt, { unit: user.id }), timeout: 5_000 }`.
+ * `{ ...linkPrompt(prompt, { unit: user.id }), timeout: 5_000 }`. Keep it to score the call:
+ * `telemetry.score(link, "thumbs", true)`.
  */
 export function linkPrompt(
   prompt: PromptLike | null | undefined,
   link: Omit<CallLink, "prompt"> = {},
 ): LinkedRequestOptions {
-  return { cuecard: { ...link, prompt } };
+  return new PromptLink(new LinkState(prompt, link));
 }
 
 // Any function that is a create method, whatever the SDK version's overloads.
@@ -113,6 +157,8 @@ function define(target: object, key: PropertyKey, value: unknown) {
 
 interface ApiPromiseLike {
   _thenUnwrap(transform: (data: unknown) => unknown): unknown;
+  // A plain field in 6.x and 7.x (set by the constructor): turns the response into the result.
+  parseResponse?: (...args: unknown[]) => PromiseLike<unknown>;
   // Private in the SDK's types but a plain field in 6.x and 7.x: the request before parsing.
   // Watching it sees failures without parsing the body (which would break `asResponse()`).
   responsePromise?: PromiseLike<unknown>;
@@ -135,7 +181,11 @@ function patchCreate(
       let stripUsage = false;
       try {
         let link: CallLink | undefined;
-        if (isPlainOptions(requestOptions) && "cuecard" in requestOptions) {
+        if (requestOptions instanceof PromptLink) {
+          // `linkPrompt(…)` as the options, alone: nothing else for the SDK.
+          link = requestOptions.cuecard;
+          sentOptions = undefined;
+        } else if (isPlainOptions(requestOptions) && "cuecard" in requestOptions) {
           const { cuecard, ...rest } = requestOptions as { cuecard?: CallLink };
           link = cuecard ?? undefined;
           sentOptions = Object.keys(rest).length > 0 ? rest : undefined;
@@ -155,6 +205,7 @@ function patchCreate(
           stripUsage = true;
         }
         call = new GenerationCall(context, operation, String(request.model ?? ""), stream, link);
+        if (link instanceof LinkState) link.generationId = call.id;
       } catch {
         return original.call(this, body, requestOptions);
       }
@@ -166,8 +217,7 @@ function patchCreate(
         throw error;
       }
       try {
-        promise.responsePromise?.then(undefined, (error: unknown) => call.end(error));
-        return promise._thenUnwrap((result) => {
+        const observe = (result: unknown) => {
           try {
             if (call.stream) return observedStream(result, call, operation, stripUsage, client);
             call.completed(operation, result);
@@ -175,7 +225,20 @@ function patchCreate(
             // Telemetry must never change what the caller gets.
           }
           return result;
-        });
+        };
+        promise.responsePromise?.then(undefined, (error: unknown) => call.end(error));
+        const parse = promise.parseResponse;
+        if (typeof parse !== "function") return promise._thenUnwrap(observe);
+        // The caller's own APIPromise, its parse step observed: no second APIPromise and async
+        // step per call, as `_thenUnwrap` would add. Parsing still starts only when the caller
+        // awaits (or calls `withResponse()`), so `asResponse()` keeps the body unread.
+        promise.parseResponse = function observedParse(this: unknown, ...args: unknown[]) {
+          return parse.apply(this, args).then(observe, (error: unknown) => {
+            call.end(error);
+            throw error;
+          });
+        };
+        return promise;
       } catch {
         return promise;
       }
@@ -193,10 +256,17 @@ function isPlainOptions(value: unknown): value is Record<string, unknown> {
 
 interface StreamLike {
   controller: AbortController;
+  /** A plain field in 6.x and 7.x: makes the iterator `[Symbol.asyncIterator]()` returns. */
+  iterator?: () => AsyncIterator<unknown>;
   [Symbol.asyncIterator](): AsyncIterator<unknown>;
 }
 
-/** The caller's stream: the SDK's own Stream class, fed by an observing iterator. */
+/**
+ * The caller's stream: the SDK's own Stream, its iterator observed. The Stream's `iterator`
+ * field is what iterating, `tee()` and `toReadableStream()` all read (6.x and 7.x; 7.x's own
+ * helpers decorate it the same way), so replacing it observes every way of reading without a
+ * second Stream per call. Without that field, a new Stream of the same class wraps the source.
+ */
 function observedStream(
   result: unknown,
   call: GenerationCall,
@@ -205,17 +275,28 @@ function observedStream(
   client: object,
 ): unknown {
   const source = result as StreamLike;
+  const observe =
+    operation === "chat"
+      ? (item: unknown) => observeChatChunk(item as ChatChunk, call, stripUsage)
+      : (item: unknown) => observeResponseEvent(item as ResponseEvent, call);
+  const iterate = source.iterator;
+  if (typeof iterate === "function") {
+    source.iterator = function observedIterator(this: unknown) {
+      return observingIterator(iterate.call(this), call, observe);
+    };
+    return source;
+  }
   // The Stream class of the SDK copy that made this client (6.x and 7.x share its constructor).
   const StreamClass = source.constructor as new (
     iterator: () => AsyncIterator<unknown>,
     controller: AbortController,
     client?: unknown,
   ) => unknown;
-  const observe =
-    operation === "chat"
-      ? (item: unknown) => observeChatChunk(item as ChatChunk, call, stripUsage)
-      : (item: unknown) => observeResponseEvent(item as ResponseEvent, call);
-  return new StreamClass(() => observingIterator(source, call, observe), source.controller, client);
+  return new StreamClass(
+    () => observingIterator(source[Symbol.asyncIterator](), call, observe),
+    source.controller,
+    client,
+  );
 }
 
 /**
@@ -226,11 +307,10 @@ function observedStream(
  * cancelled and passes on to the source, which aborts the request.
  */
 function observingIterator(
-  source: StreamLike,
+  inner: AsyncIterator<unknown>,
   call: GenerationCall,
   observe: (item: unknown) => boolean,
 ): AsyncIterator<unknown> {
-  const inner = source[Symbol.asyncIterator]();
   const failed = (error: unknown): never => {
     call.end(error);
     throw error;
@@ -334,6 +414,15 @@ class GenerationCall {
   readonly #startedAt = performance.now();
   readonly #startedAtEpoch = Date.now();
   readonly #span: Span | undefined;
+  readonly #traceId: string | null = null;
+  readonly #spanId: string | null = null;
+  /**
+   * The event's id, known from the start so a score can name the call before it ends. A traced
+   * call takes its span's id, the one OTLP ingest gives that span (`traceId:spanId`): an app
+   * that also exports its spans to Cuecard has the call counted once, whichever arrives first.
+   * Untraced calls get a fresh UUID (none without a sink: nothing could be scored).
+   */
+  readonly id: string | undefined;
   #firstChunkAt: number | undefined;
   #ended = false;
   #failure: GenerationEvent["error"] = null;
@@ -355,10 +444,17 @@ class GenerationCall {
     this.#model = model;
     this.stream = stream;
     this.#link = link;
-    this.#span = startGenerationSpan(
-      `${operation} ${model}`,
-      this.#startAttributes(context.provider),
-    );
+    this.#span = tracingEnabled()
+      ? startGenerationSpan(`${operation} ${model}`, this.#startAttributes(context.provider))
+      : undefined;
+    const ids = spanIds(this.#span);
+    if (ids) {
+      this.#traceId = ids.traceId;
+      this.#spanId = ids.spanId;
+      this.id = `${ids.traceId}:${ids.spanId}`;
+    } else {
+      this.id = context.telemetry ? eventId() : undefined;
+    }
   }
 
   #startAttributes(provider: string): Attributes {
@@ -443,7 +539,6 @@ class GenerationCall {
         this.#firstChunkAt === undefined ? null : round(this.#firstChunkAt - this.#startedAt);
       // A caller that stops reading after the last choice still got a finished answer.
       const finishReason = this.finishReasons[0] ?? (cancelled && !failure ? "cancelled" : null);
-      const ids = spanIds(this.#span);
       if (this.#span) {
         endGenerationSpan(this.#span, {
           responseId: this.responseId,
@@ -456,36 +551,42 @@ class GenerationCall {
         });
       }
       const telemetry = this.#context.telemetry;
-      if (!telemetry) return;
+      if (!telemetry || this.id === undefined) return;
       const link = this.#link;
-      const event = {
-        // A traced call takes its span's id, the one OTLP ingest gives that span
-        // (`traceId:spanId`): an app that also exports its spans to Cuecard has the call counted
-        // once, whichever arrives first. Untraced calls get a random id.
-        id: ids ? `${ids.traceId}:${ids.spanId}` : undefined,
-        timestamp: new Date(this.#startedAtEpoch).toISOString(),
-        prompt: link?.prompt ?? null,
+      const prompt = link?.prompt;
+      const responseModel = this.responseModel;
+      const inputTokens = this.inputTokens;
+      const outputTokens = this.outputTokens;
+      // The event as sent, in one literal (what `recordGeneration` would build from the same
+      // fields, without its second copy): the buffer holds up to `maxBuffered` of these.
+      const event: GenerationEvent = {
+        type: "generation",
+        id: this.id,
+        timestamp: isoTime(this.#startedAtEpoch),
+        prompt: prompt
+          ? { name: prompt.name, version: prompt.version, label: prompt.label ?? null }
+          : null,
         experiment: this.#experiment(),
         unit: link?.unit ?? null,
         provider: this.#context.provider,
         operation: this.#operation,
         model: this.#model,
-        responseModel: this.responseModel,
+        responseModel,
         stream: this.stream,
         latencyMs: round(endedAt - this.#startedAt),
         timeToFirstTokenMs: this.stream ? timeToFirstChunkMs : null,
-        inputTokens: this.inputTokens,
-        outputTokens: this.outputTokens,
+        inputTokens,
+        outputTokens,
+        costUsd: generationCost(
+          { model: this.#model, responseModel, inputTokens, outputTokens },
+          this.#context.prices ?? telemetry.prices,
+        ),
         finishReason,
-        error: failure,
-        traceId: ids?.traceId ?? null,
-        spanId: ids?.spanId ?? null,
+        error: boundedError(failure),
+        traceId: this.#traceId,
+        spanId: this.#spanId,
       };
-      telemetry.recordGeneration(
-        this.#context.prices
-          ? { ...event, costUsd: generationCost(event, this.#context.prices) }
-          : event,
-      );
+      telemetry.record(event);
     } catch {
       // Never into the app.
     }

@@ -15,6 +15,21 @@ const api = await import("@opentelemetry/api").catch(() => undefined);
 // A proxy tracer: it follows whichever provider the app registers, even after this import.
 const tracer = api?.trace.getTracer("@cuecard/sdk");
 
+// What the global provider delegates to while the app has registered none: the API's no-op
+// provider (a fresh proxy answers with that same singleton).
+const noopProvider = api ? new api.ProxyTracerProvider().getDelegate() : undefined;
+
+/**
+ * Whether the app has registered a tracer provider, asked per call (an app may register one
+ * after this import). Without one a span would be a no-op: not building it, nor its
+ * attributes, saves that work on every call.
+ */
+export function tracingEnabled(): boolean {
+  if (!api) return false;
+  const provider = api.trace.getTracerProvider() as { getDelegate?: () => unknown };
+  return typeof provider.getDelegate !== "function" || provider.getDelegate() !== noopProvider;
+}
+
 export const ATTR = {
   operationName: "gen_ai.operation.name",
   providerName: "gen_ai.provider.name",

@@ -1,4 +1,5 @@
 import {
+  type ConversionEvent,
   costOf,
   DEFAULT_MODEL_PRICES,
   ERROR_MESSAGE_MAX,
@@ -6,6 +7,9 @@ import {
   type GenerationEvent,
   type IngestResponse,
   type ModelPrice,
+  priceOf,
+  SCORE_COMMENT_MAX,
+  type ScoreEvent,
   type TelemetryEvent,
   type TelemetryExperimentRef,
 } from "@cuecard/core/telemetry";
@@ -59,7 +63,7 @@ export type GenerationInput = Omit<
   GenerationEvent,
   "type" | "id" | "timestamp" | "prompt" | "experiment"
 > & {
-  /** Default: a random UUID. */
+  /** Default: a fresh UUID. */
   id?: string;
   /** When the call started. Default: now. */
   timestamp?: string | Date;
@@ -68,6 +72,22 @@ export type GenerationInput = Omit<
   /** Default: the prompt's experiment, when it has one. */
   experiment?: TelemetryExperimentRef | null;
 };
+
+/**
+ * The generation a score is for: its event id, the options `linkPrompt` returned for the
+ * observed call, or the event `recordGeneration` returned.
+ */
+export type GenerationRef =
+  | string
+  | { readonly generationId: string | undefined }
+  | Pick<GenerationEvent, "id">;
+
+export interface ScoreOptions {
+  /** Free text kept with the score (cut to SCORE_COMMENT_MAX characters). */
+  comment?: string | null;
+  /** Default: a fresh UUID. Resending a score with the same id counts it once. */
+  id?: string;
+}
 
 /** Anything with a prompt's identity: a `Prompt` from `getPrompt`, or a plain reference. */
 export interface PromptLike {
@@ -177,16 +197,15 @@ export class Telemetry {
 
   #generation(input: GenerationInput): GenerationEvent {
     const prompt = input.prompt;
-    const error = input.error;
     // Every field named once, in one literal: the buffer holds up to `maxBuffered` of these,
     // and objects built this way stay compact (spreads and late additions are several times
     // larger in V8).
     const event: GenerationEvent = {
       type: "generation",
-      id: input.id ?? crypto.randomUUID(),
+      id: input.id ?? eventId(),
       timestamp:
         input.timestamp === undefined
-          ? new Date().toISOString()
+          ? isoTime(Date.now())
           : typeof input.timestamp === "string"
             ? input.timestamp
             : input.timestamp.toISOString(),
@@ -206,14 +225,89 @@ export class Telemetry {
       outputTokens: input.outputTokens ?? null,
       costUsd: input.costUsd !== undefined ? input.costUsd : generationCost(input, this.prices),
       finishReason: input.finishReason ?? null,
-      error:
-        error?.message && error.message.length > ERROR_MESSAGE_MAX
-          ? { ...error, message: error.message.slice(0, ERROR_MESSAGE_MAX) }
-          : (error ?? null),
+      error: boundedError(input.error),
       traceId: input.traceId ?? null,
       spanId: input.spanId ?? null,
     };
     return event;
+  }
+
+  /**
+   * Attaches a score to a generation: a thumbs-up (`true`), a rating or a grader's 0–1, or a
+   * category (a string). `generation` is the `linkPrompt(…)` options the call was made with (it
+   * knows the call's id once `create()` was called), the id itself, or the event
+   * `recordGeneration` returned. Returns the event as buffered; undefined, with `onError` told,
+   * when there is no generation id yet or the value is not a finite number, boolean or string.
+   * Never throws.
+   */
+  score(
+    generation: GenerationRef,
+    name: string,
+    value: number | boolean | string,
+    options: ScoreOptions = {},
+  ): ScoreEvent | undefined {
+    try {
+      const generationId =
+        typeof generation === "string"
+          ? generation
+          : "generationId" in generation
+            ? generation.generationId
+            : generation.id;
+      if (!generationId) {
+        throw new Error(`score "${name}": no generation id (was the call made with this link?)`);
+      }
+      checkValue(`score "${name}"`, value);
+      const comment = options.comment ?? null;
+      const event: ScoreEvent = {
+        type: "score",
+        id: options.id ?? eventId(),
+        timestamp: isoTime(Date.now()),
+        name,
+        value,
+        generationId,
+        comment:
+          comment !== null && comment.length > SCORE_COMMENT_MAX
+            ? comment.slice(0, SCORE_COMMENT_MAX)
+            : comment,
+      };
+      this.record(event);
+      return event;
+    } catch (error) {
+      this.#report(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Counts something the app cares about for a unit (a purchase, a resolved ticket, revenue as
+   * `value`), which experiments judge their variants by. `unit` is the id the app assigns
+   * experiments by, as given to `linkPrompt(prompt, { unit })`. Returns the event as buffered;
+   * undefined, with `onError` told, when `value` is not a finite number. Never throws.
+   */
+  conversion(
+    unit: string,
+    name: string,
+    value?: number | null,
+    options: { id?: string } = {},
+  ): ConversionEvent | undefined {
+    try {
+      if (value != null && !Number.isFinite(value)) {
+        throw new TypeError(`conversion "${name}": ${String(value)} is not a finite number`);
+      }
+      const event: ConversionEvent = {
+        type: "conversion",
+        id: options.id ?? eventId(),
+        timestamp: isoTime(Date.now()),
+        name,
+        unit,
+        value: value ?? null,
+      };
+      this.record(event);
+      return event;
+    } catch (error) {
+      this.#report(error);
+      return undefined;
+    }
   }
 
   /**
@@ -374,16 +468,113 @@ export class Telemetry {
   }
 }
 
+// The random part of this process's event ids, and the count the last 12 hex digits carry on.
+let idPrefix = "";
+let idCount = 0;
+const ID_COUNT_END = 2 ** 48;
+
+/**
+ * A fresh event id in UUID v4 form: a random UUID once per process, then the same with its last
+ * 48 bits counted up from their random start. As unique as random UUIDs (74 random bits tell
+ * processes apart), for a fraction of the cost of `crypto.randomUUID()` on every call.
+ */
+export function eventId(): string {
+  if (idPrefix === "" || idCount >= ID_COUNT_END) {
+    const uuid = crypto.randomUUID();
+    idPrefix = uuid.slice(0, 24);
+    // Room for 2^47 ids before a new random prefix is drawn.
+    idCount = Number.parseInt(uuid.slice(24), 16) % 2 ** 47;
+    return uuid;
+  }
+  const hex = (++idCount).toString(16);
+  return idPrefix + (hex.length < 12 ? "0".repeat(12 - hex.length) + hex : hex);
+}
+
+let isoSecond = Number.NaN;
+let isoSecondPrefix = "";
+
+/**
+ * `new Date(ms).toISOString()` for an integer epoch time, formatting the date and time of day
+ * once per second: the full formatting costs microseconds, a noticeable share of an observed
+ * call's overhead, while calls in the same second share all but the milliseconds.
+ */
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond || !Number.isInteger(ms)) {
+    const iso = new Date(ms).toISOString();
+    if (!Number.isInteger(ms)) return iso;
+    isoSecond = second;
+    // Everything up to and including the "." before the milliseconds (years past 9999 too).
+    isoSecondPrefix = iso.slice(0, -4);
+    return iso;
+  }
+  const millis = ms - second * 1000;
+  return `${isoSecondPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+}
+
+/** JSON has no NaN or Infinity (they would arrive as null and be rejected): refuse them here. */
+function checkValue(what: string, value: unknown) {
+  const type = typeof value;
+  if (type === "number" ? !Number.isFinite(value) : type !== "boolean" && type !== "string") {
+    throw new TypeError(`${what}: ${String(value)} is not a finite number, a boolean or a string`);
+  }
+}
+
+/** A call's error with its message cut to ingest's field limit, rather than the event rejected. */
+export function boundedError(
+  error: GenerationEvent["error"] | undefined,
+): NonNullable<GenerationEvent["error"]> | null {
+  return error?.message && error.message.length > ERROR_MESSAGE_MAX
+    ? { ...error, message: error.message.slice(0, ERROR_MESSAGE_MAX) }
+    : (error ?? null);
+}
+
+/**
+ * Per price table, each model's price as a one-entry table, so `costOf` prices it by an exact
+ * match instead of scanning every listed prefix on every call. Bounded: an app calling many
+ * distinct model names only rebuilds entries.
+ */
+const priceTables = new WeakMap<object, Map<string, Readonly<Record<string, ModelPrice>> | null>>();
+const PRICED_MODELS_MAX = 256;
+
+function priced(
+  model: string,
+  prices: Readonly<Record<string, ModelPrice>>,
+): Readonly<Record<string, ModelPrice>> | null {
+  let models = priceTables.get(prices);
+  if (models === undefined) {
+    models = new Map();
+    priceTables.set(prices, models);
+  }
+  let table = models.get(model);
+  if (table === undefined) {
+    const price = priceOf(model, prices);
+    table = price ? { [model]: price } : null;
+    if (models.size >= PRICED_MODELS_MAX) models.clear();
+    models.set(model, table);
+  }
+  return table;
+}
+
 /**
  * A call's cost from a price table: by the model that answered (a dated snapshot prices as its
- * family by prefix), else by the model asked for; null when neither is priced.
+ * family by prefix), else by the model asked for; null when neither is priced. A table's price
+ * for a model is looked up once: treat a price table as frozen once it has priced a call.
  */
 export function generationCost(
   call: Pick<GenerationEvent, "model" | "responseModel" | "inputTokens" | "outputTokens">,
   prices: Readonly<Record<string, ModelPrice>>,
 ): number | null {
-  const byResponse = call.responseModel
-    ? costOf(call.responseModel, call.inputTokens, call.outputTokens, prices)
-    : null;
-  return byResponse ?? costOf(call.model, call.inputTokens, call.outputTokens, prices);
+  if (call.inputTokens == null && call.outputTokens == null) return null;
+  const byResponse = call.responseModel ? cost(call.responseModel, call, prices) : null;
+  return byResponse ?? cost(call.model, call, prices);
+}
+
+function cost(
+  model: string,
+  call: Pick<GenerationEvent, "inputTokens" | "outputTokens">,
+  prices: Readonly<Record<string, ModelPrice>>,
+): number | null {
+  const table = priced(model, prices);
+  return table && costOf(model, call.inputTokens, call.outputTokens, table);
 }
