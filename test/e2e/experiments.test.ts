@@ -19,6 +19,8 @@ import {
 } from "../../scripts/seed";
 import { seedDemoExposures } from "../../scripts/seed-telemetry";
 import { startWebhookReceiver, type WebhookReceiver } from "../../scripts/webhook-receiver";
+import { CuecardClient } from "../../sdk/src/client";
+import { Telemetry } from "../../sdk/src/observe/index";
 
 const project = "default";
 let platform: Platform;
@@ -257,6 +259,34 @@ describe("exposure counts, from the edge to the admin API", () => {
     const markerVariant = marker.experiment?.variant as string;
     const expected = { ...split, [markerVariant]: (split[markerVariant] ?? 0) + 1 };
     expect(await exposuresOnceCounted(id, 2001)).toEqual(expected);
+
+    // 2,000 more units through the SDK: it assigns them locally from one label fetch and reports
+    // their exposures through its telemetry sink; the counts grow by exactly the SDK's split.
+    // A loop of 2,000 cached assignments never waits on I/O, so it outruns any flush: the buffer
+    // is sized for it here (the default 1,000 would drop the oldest, and count them).
+    const telemetry = new Telemetry({
+      baseUrl: platform.edgeUrl,
+      apiKey: readKey,
+      maxBuffered: 4000,
+    });
+    const sdk = new CuecardClient({ edgeUrl: platform.edgeUrl, apiKey: readKey, telemetry });
+    const sdkSplit: Record<string, number> = {};
+    for (let index = 0; index < 2000; index++) {
+      const prompt = await sdk.getPrompt(name, { unit: `${run}-sdk-user-${index}` });
+      expect(prompt.experiment).toMatchObject({ id, reason: "assigned" });
+      const variant = prompt.experiment?.variant as string;
+      expect(prompt.version).toBe(variant === "control" ? 1 : 2);
+      sdkSplit[variant] = (sdkSplit[variant] ?? 0) + 1;
+    }
+    await telemetry.shutdown();
+    expect(telemetry.stats()).toMatchObject({ dropped: 0, rejected: 0 });
+    const withSdk = Object.fromEntries(
+      Object.entries(expected).map(([variant, units]) => [
+        variant,
+        units + (sdkSplit[variant] ?? 0),
+      ]),
+    );
+    expect(await exposuresOnceCounted(id, 4001)).toEqual(withSdk);
 
     expect((await admin("POST", `/projects/${project}/experiments/${id}/pause`)).status).toBe(200);
     const paused = await serveAll(name, units.slice(0, 50));
