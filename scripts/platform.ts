@@ -70,6 +70,25 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   await mkdir(persistDir, { recursive: true });
 
   const configs = mapWorkers((worker) => readWorkerConfig(configPaths[worker]));
+  // Each database applies its own migrations (the admin's and telemetry's stores are separate),
+  // one after the other: two local applies at once can find Miniflare's state locked (SQLITE_BUSY).
+  const applyMigrations = async () => {
+    for (const worker of PLATFORM_WORKERS) {
+      for (const db of configs[worker].d1_databases) {
+        await runWrangler([
+          "d1",
+          "migrations",
+          "apply",
+          db.binding,
+          "--local",
+          "--persist-to",
+          persistDir,
+          "-c",
+          configPaths[worker],
+        ]);
+      }
+    }
+  };
   await Promise.all([
     ...PLATFORM_WORKERS.map((worker) =>
       runWrangler([
@@ -81,22 +100,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         configPaths[worker],
       ]),
     ),
-    // Each database applies its own migrations (the admin's and telemetry's stores are separate).
-    ...PLATFORM_WORKERS.flatMap((worker) =>
-      configs[worker].d1_databases.map((db) =>
-        runWrangler([
-          "d1",
-          "migrations",
-          "apply",
-          db.binding,
-          "--local",
-          "--persist-to",
-          persistDir,
-          "-c",
-          configPaths[worker],
-        ]),
-      ),
-    ),
+    applyMigrations(),
   ]);
 
   const adminSecrets = readDevVars(join(dirname(configPaths.admin), ".dev.vars"));
