@@ -1,7 +1,14 @@
 /**
- * `npm run bench`: serves the edge worker, an empty floor worker and a naive D1 worker with
- * Miniflare's API directly (each on its own port; `wrangler dev`'s proxy would dominate), loads
- * them with autocannon in one run, prints a markdown table and writes bench/results/latest.json.
+ * `npm run bench`: serves the edge worker, two floors (a framework-less worker and an empty Hono
+ * worker) and a naive D1 worker with Miniflare's API directly (each on its own port; `wrangler
+ * dev`'s proxy would dominate), loads them with autocannon for throughput and times every request
+ * of a keep-alive client with a high-resolution clock for latency (bench/latency.ts), in one run;
+ * prints a markdown table and writes bench/results/latest.json.
+ *
+ * Experiments: a label running a two-variant experiment resolved with `?unit=` over many distinct
+ * units (with exposures dropped, and reported to a stub telemetry service), what one assignment
+ * costs in Node and in workerd (bench/assign.ts), and the exposure counts over a million units
+ * (bench/exposures.ts).
  *
  * Then telemetry: ingest throughput, the consumer's drain rate and lag, and edge hits beside a
  * running ingest (bench/ingest.ts), and what observing an OpenAI client costs the app and the
@@ -26,18 +33,34 @@ import {
 import autocannon from "autocannon";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { pointer, published } from "./fixtures";
+import { benchAssign } from "./assign";
+import { benchExposures } from "./exposures";
+import { experimentPointer, pointer, published, unitIds } from "./fixtures";
 import { benchIngest, type IngestBench } from "./ingest";
+import { type LatencyFigures, measureLatency } from "./latency";
 import { benchObservedClient, type ObservedClientBench } from "./observe";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const buildDir = join(root, "dist", "bench");
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+/** Keep-alive loops of the latency client: a steady load below saturation, not a flood. */
+const LATENCY_LOOPS = Number(process.env.BENCH_LATENCY_LOOPS ?? 4);
+const LATENCY_S = Math.max(1, Math.ceil(DURATION_S / 2));
 const PROJECT = "bench";
 const LARGE = 10_000;
 const VERSIONS = 1_000;
-const PORTS = { floor: 8901, edgeCached: 8902, edgeKv: 8903, d1: 8904 };
+/** Distinct unit ids the experiment scenarios cycle through: more than an isolate remembers as
+ * already reported (10,000), so every request is a new exposure. */
+const UNITS = 100_000;
+const PORTS = {
+  bare: 8900,
+  floor: 8901,
+  edgeCached: 8902,
+  edgeKv: 8903,
+  d1: 8904,
+  edgeExposures: 8905,
+};
 
 async function bundle() {
   execFileSync(
@@ -53,7 +76,7 @@ async function bundle() {
     ],
     { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
-  for (const name of ["floor", "d1-naive"]) {
+  for (const name of ["bare", "floor", "d1-naive"]) {
     await build({
       entryPoints: [join(root, "bench/workers", `${name}.ts`)],
       bundle: true,
@@ -117,6 +140,14 @@ async function seed(mf: Miniflare) {
     { role: "user", content: "Customer {{customer}} asks: {{question}}" },
   ]);
   entries.push([labelPointerKey(PROJECT, "chat", "production"), JSON.stringify(pointer(chat))]);
+  for (let i = 0; i < 10; i++) {
+    const control = await published(`exp/p-${i}`, 1, text);
+    const treatment = await published(`exp/p-${i}`, 2, `Hi {{customer}}! About {{topic}}: #${i}`);
+    entries.push([
+      labelPointerKey(PROJECT, control.name, "production"),
+      JSON.stringify(experimentPointer(control, treatment)),
+    ]);
+  }
   await inChunks(entries, 200, ([k, v]) => kv.put(k, v));
 
   await db.exec(
@@ -146,12 +177,13 @@ interface Scenario {
 interface Figures {
   id: string;
   title: string;
+  /** autocannon, CONNECTIONS connections. */
   requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
   errors: number;
   non2xx: number;
   total: number;
+  /** The high-resolution client, LATENCY_LOOPS loops (bench/latency.ts). */
+  latency: LatencyFigures;
 }
 
 function load(scenario: Scenario, key: string, durationS: number): Promise<autocannon.Result> {
@@ -193,17 +225,28 @@ async function run(scenario: Scenario, key: string): Promise<Figures> {
   if (scenario.warm) await warm(scenario.port, key, scenario.warm);
   await load(scenario, key, 1); // JIT and connection warm-up, not measured
   const result = await load(scenario, key, DURATION_S);
-  const figures = {
+  const latency = await measureLatency(
+    {
+      port: scenario.port,
+      paths: scenario.paths,
+      method: scenario.method,
+      body: scenario.body,
+      headers: { authorization: `Bearer ${key}` },
+    },
+    { loops: LATENCY_LOOPS, seconds: LATENCY_S },
+  );
+  const figures: Figures = {
     id: scenario.id,
     title: scenario.title,
     requestsPerSecond: Math.round(result.requests.average),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    errors: result.errors + result.timeouts,
+    errors: result.errors + result.timeouts + latency.errors,
     non2xx: result.non2xx,
     total: result.requests.total,
+    latency,
   };
-  console.error(`  ${scenario.id}: ${figures.requestsPerSecond} req/s, p99 ${figures.p99Ms} ms`);
+  console.error(
+    `  ${scenario.id}: ${figures.requestsPerSecond} req/s, p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`,
+  );
   return figures;
 }
 
@@ -212,18 +255,32 @@ async function main() {
   console.error("bundling…");
   const size = await bundle();
   const edgeScript = join(buildDir, "edge/index.js");
-  const edgeWorker = (name: string, ttl: string, port: number) => ({
+  const edgeWorker = (
+    name: string,
+    ttl: string,
+    port: number,
+    serviceBindings?: Record<string, string>,
+  ) => ({
     name,
     modules: true,
     scriptPath: edgeScript,
     compatibilityDate: "2026-07-01",
     kvNamespaces: { PROMPTS_KV: "bench-prompts" },
     bindings: { ISOLATE_CACHE_TTL_MS: ttl },
+    ...(serviceBindings ? { serviceBindings } : {}),
     unsafeDirectSockets: [{ host: "127.0.0.1", port }],
   });
   const mf = new Miniflare({
     port: 0,
     workers: [
+      {
+        // Also the stub telemetry service of edge-exposures: it answers every POST with 200.
+        name: "bare",
+        modules: true,
+        scriptPath: join(buildDir, "bare.js"),
+        compatibilityDate: "2026-07-01",
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: PORTS.bare }],
+      },
       {
         name: "floor",
         modules: true,
@@ -234,6 +291,8 @@ async function main() {
       // Long TTL: the measured minutes must not cross an expiry.
       edgeWorker("edge-cached", "600000", PORTS.edgeCached),
       edgeWorker("edge-kv", "0", PORTS.edgeKv),
+      // With a TELEMETRY binding the edge reports exposures (batched across requests).
+      edgeWorker("edge-exposures", "600000", PORTS.edgeExposures, { TELEMETRY: "bare" }),
       {
         name: "d1-naive",
         modules: true,
@@ -245,7 +304,7 @@ async function main() {
     ],
   });
   await mf.ready;
-  console.error("seeding 10 + 10,000 prompts and 1,000 versions…");
+  console.error("seeding 10 + 10,000 prompts, 1,000 versions and 10 running experiments…");
   const key = await seed(mf);
 
   const small = Array.from({ length: 10 }, (_, i) => `/v1/prompts/small%2Fp-${i}`);
@@ -259,13 +318,39 @@ async function main() {
     (_, b) =>
       `/v1/prompts?names=${Array.from({ length: 100 }, (_, i) => `large/p-${b * 100 + i}`).join(",")}`,
   );
+  const units = unitIds(UNITS);
+  // Prompt i % 10 for unit i: every prompt sees every unit's share, and each request a new unit.
+  const experimentPaths = units.map(
+    (unit, i) => `/v1/prompts/exp%2Fp-${i % 10}?unit=${encodeURIComponent(unit)}`,
+  );
+  const experimentWarm = Array.from({ length: 10 }, (_, i) => `/v1/prompts/exp%2Fp-${i}`);
   const scenarios: Scenario[] = [
+    {
+      id: "bare",
+      title: "floor: framework-less worker, fixed body",
+      port: PORTS.bare,
+      paths: ["/"],
+    },
     { id: "floor", title: "floor: empty Hono worker, fixed JSON", port: PORTS.floor, paths: ["/"] },
     {
       id: "edge-hit-10",
       title: "edge label resolve, isolate hit (10 prompts)",
       port: PORTS.edgeCached,
       paths: small,
+    },
+    {
+      id: "edge-exp-10",
+      title: `edge label resolve running a 2-variant experiment, ?unit= (10 prompts × ${UNITS.toLocaleString("en")} units, isolate hit)`,
+      port: PORTS.edgeCached,
+      paths: experimentPaths,
+      warm: experimentWarm,
+    },
+    {
+      id: "edge-exp-10-exposures",
+      title: "… and exposures reported to a stub telemetry service",
+      port: PORTS.edgeExposures,
+      paths: experimentPaths,
+      warm: experimentWarm,
     },
     {
       id: "edge-kv-10",
@@ -322,13 +407,19 @@ async function main() {
     },
   ];
 
-  console.error(`load: ${CONNECTIONS} connections × ${DURATION_S} s per scenario`);
+  console.error(
+    `load: ${CONNECTIONS} connections × ${DURATION_S} s per scenario, then latency: ${LATENCY_LOOPS} loops × ${LATENCY_S} s`,
+  );
   const results: Figures[] = [];
   try {
     for (const scenario of scenarios) results.push(await run(scenario, key));
   } finally {
     await mf.dispose();
   }
+  console.error("experiment assignment per call, in Node and in workerd…");
+  const assignment = await benchAssign();
+  console.error("exposure counts over many units in the telemetry D1…");
+  const exposures = await benchExposures();
   console.error("telemetry ingest: edge + telemetry worker in one Miniflare, then in two…");
   const ingest = await benchIngest({ durationS: DURATION_S, edgeConnections: CONNECTIONS });
   console.error("observed OpenAI client against the model stub (child process)…");
@@ -336,23 +427,29 @@ async function main() {
 
   const floor = results[0] as Figures;
   const lines = [
-    `| scenario | req/s | p50 ms | p99 ms | req/s ÷ floor | p99 ÷ floor | errors/non-2xx |`,
+    `| scenario | req/s | p50 ms | p99 ms | req/s ÷ bare floor | p99 ÷ bare floor | errors/non-2xx |`,
     `|---|---:|---:|---:|---:|---:|---:|`,
     ...results.map(
       (r) =>
-        `| ${r.title} | ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)} | ${(r.p99Ms / floor.p99Ms).toFixed(2)} | ${r.errors}/${r.non2xx} |`,
+        `| ${r.title} | ${r.requestsPerSecond} | ${r.latency.p50Ms.toFixed(3)} | ${r.latency.p99Ms.toFixed(3)} | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)} | ${(r.latency.p99Ms / floor.latency.p99Ms).toFixed(2)} | ${r.errors}/${r.non2xx} |`,
     ),
   ];
   const byId = Object.fromEntries(results.map((r) => [r.id, r]));
   const rps = (id: string) => (byId[id] as Figures).requestsPerSecond;
+  const p99 = (id: string) => (byId[id] as Figures).latency.p99Ms;
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   const summary = [
+    `isolate hit vs the framework-less floor: req/s ${ratio(rps("edge-hit-10"), rps("bare"))} (goal ≥ 0.9×), p99 ${ratio(p99("edge-hit-10"), p99("bare"))} (goal ≤ 1.2×); the Hono floor: req/s ${ratio(rps("floor"), rps("bare"))}, p99 ${ratio(p99("floor"), p99("bare"))}`,
+    `running experiment with ?unit= vs the same hit without one: req/s ${ratio(rps("edge-exp-10"), rps("edge-hit-10"))} (goal ≥ 0.95×), p99 ${ratio(p99("edge-exp-10"), p99("edge-hit-10"))}; reporting exposures: req/s ${ratio(rps("edge-exp-10-exposures"), rps("edge-hit-10"))}, p99 ${ratio(p99("edge-exp-10-exposures"), p99("edge-hit-10"))}`,
+    `assignment per call: SDK (core assign() in Node) ${assignment.sdkAssignNs} ns, edge (in workerd) ${assignment.edgeAssignNs} ns, the edge's whole experiment step (assign + body + ETag) ${assignment.edgeAssignVersionNs} ns`,
+    `exposure counts over ${exposures.units.toLocaleString("en")} units of one experiment (+ ${exposures.otherUnits.toLocaleString("en")} of another): ${exposures.query.medianMs} ms (median of ${exposures.query.runs}, max ${exposures.query.maxMs} ms, first ${exposures.query.firstMs} ms); inserting them ${exposures.insertSeconds} s`,
     `edge bundle: ${(size.edgeBytes / 1024).toFixed(1)} KiB, ${(size.edgeGzipBytes / 1024).toFixed(1)} KiB gzipped (budget 40 KiB)`,
     `10,000 vs 10 prompts: isolate hit ${(rps("edge-hit-10k") / rps("edge-hit-10")).toFixed(2)}×, KV ${(rps("edge-kv-10k") / rps("edge-kv-10")).toFixed(2)}×`,
     `KV path vs naive D1: ${(rps("edge-kv-10") / rps("d1-naive-10")).toFixed(2)}×`,
   ];
   const telemetry = [...telemetryTable(ingest, observe)];
   const footer = [
-    `${CONNECTIONS} connections, ${DURATION_S} s per scenario, total ${Math.round((Date.now() - started) / 1000)} s`,
+    `throughput: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per scenario; latency: ${LATENCY_LOOPS} keep-alive loops timed with process.hrtime, ${LATENCY_S} s per scenario; total ${Math.round((Date.now() - started) / 1000)} s`,
   ];
   console.log([...lines, "", ...summary, "", ...telemetry, "", ...footer].join("\n"));
 
@@ -364,9 +461,12 @@ async function main() {
         at: new Date().toISOString(),
         connections: CONNECTIONS,
         durationSeconds: DURATION_S,
+        latencyLoops: LATENCY_LOOPS,
+        latencySeconds: LATENCY_S,
         node: process.version,
         bundle: size,
         results,
+        experiments: { units: UNITS, assignment, exposures },
         telemetry: { ingest, observe },
       },
       null,
