@@ -23,6 +23,9 @@ export interface ExposuresBench {
   units: number;
   otherUnits: number;
   insertSeconds: number;
+  /** The database's size after the inserts, and its growth per inserted unit (rows + indexes). */
+  databaseBytes: number;
+  bytesPerUnit: number;
   /** experimentExposures over the experiment's units: first call, then median and max of the next. */
   query: { firstMs: number; medianMs: number; maxMs: number; runs: number };
   variants: { variant: string; units: number }[];
@@ -57,6 +60,9 @@ export async function benchExposures(): Promise<ExposuresBench> {
   try {
     const db = await mf.getD1Database("TELEMETRY_DB");
     await migrate(db);
+    // D1 refuses PRAGMA page_count; every result's meta reports the database size instead.
+    const size = async () => (await db.prepare("SELECT 1").run()).meta.size_after as number;
+    const emptyBytes = await size();
     const insert = (experimentId: string, from: number, count: number) =>
       db
         .prepare(
@@ -74,6 +80,7 @@ export async function benchExposures(): Promise<ExposuresBench> {
     }
     await insert("exp_other", 0, OTHER_UNITS);
     const insertSeconds = Math.round((performance.now() - started) / 100) / 10;
+    const databaseBytes = await size();
 
     const timings: number[] = [];
     let counts: Awaited<ReturnType<typeof experimentExposures>> | undefined;
@@ -90,6 +97,8 @@ export async function benchExposures(): Promise<ExposuresBench> {
       units: UNITS,
       otherUnits: OTHER_UNITS,
       insertSeconds,
+      databaseBytes,
+      bytesPerUnit: Math.round((databaseBytes - emptyBytes) / (UNITS + OTHER_UNITS)),
       query: {
         firstMs: Math.round(first),
         medianMs: Math.round(rest[rest.length >> 1] as number),

@@ -185,7 +185,8 @@ interface Figures {
   errors: number;
   non2xx: number;
   total: number;
-  /** The high-resolution client, LATENCY_LOOPS loops (bench/latency.ts). */
+  /** The high-resolution client, LATENCY_LOOPS loops (bench/latency.ts); its failed and 4xx/5xx
+   * requests are counted in `errors`. */
   latency: LatencyFigures;
 }
 
@@ -445,7 +446,7 @@ async function main() {
     `isolate hit vs the framework-less floor: req/s ${ratio(rps("edge-hit-10"), rps("bare"))} (goal ≥ 0.9×), p99 ${ratio(p99("edge-hit-10"), p99("bare"))} (goal ≤ 1.2×); the Hono floor: req/s ${ratio(rps("floor"), rps("bare"))}, p99 ${ratio(p99("floor"), p99("bare"))}`,
     `running experiment with ?unit= vs the same hit without one: req/s ${ratio(rps("edge-exp-10"), rps("edge-hit-10"))} (goal ≥ 0.95×), p99 ${ratio(p99("edge-exp-10"), p99("edge-hit-10"))}; reporting exposures: req/s ${ratio(rps("edge-exp-10-exposures"), rps("edge-hit-10"))}, p99 ${ratio(p99("edge-exp-10-exposures"), p99("edge-hit-10"))}`,
     `assignment per call: SDK (core assign() in Node) ${assignment.sdkAssignNs} ns, edge (in workerd) ${assignment.edgeAssignNs} ns, the edge's whole experiment step (assign + body + ETag) ${assignment.edgeAssignVersionNs} ns`,
-    `exposure counts over ${exposures.units.toLocaleString("en")} units of one experiment (+ ${exposures.otherUnits.toLocaleString("en")} of another): ${exposures.query.medianMs} ms (median of ${exposures.query.runs}, max ${exposures.query.maxMs} ms, first ${exposures.query.firstMs} ms); inserting them ${exposures.insertSeconds} s`,
+    `exposure counts over ${exposures.units.toLocaleString("en")} units of one experiment (+ ${exposures.otherUnits.toLocaleString("en")} of another): ${exposures.query.medianMs} ms (median of ${exposures.query.runs}, max ${exposures.query.maxMs} ms, first ${exposures.query.firstMs} ms); inserting them ${exposures.insertSeconds} s; database ${(exposures.databaseBytes / 2 ** 20).toFixed(0)} MiB (${exposures.bytesPerUnit} B per unit)`,
     `edge bundle: ${(size.edgeBytes / 1024).toFixed(1)} KiB, ${(size.edgeGzipBytes / 1024).toFixed(1)} KiB gzipped (budget 40 KiB)`,
     `10,000 vs 10 prompts: isolate hit ${(rps("edge-hit-10k") / rps("edge-hit-10")).toFixed(2)}×, KV ${(rps("edge-kv-10k") / rps("edge-kv-10")).toFixed(2)}×`,
     `KV path vs naive D1: ${(rps("edge-kv-10") / rps("d1-naive-10")).toFixed(2)}×`,
