@@ -27,6 +27,15 @@ export async function measureLatency(
   target: LatencyTarget,
   options: { loops: number; seconds: number },
 ): Promise<LatencyFigures> {
+  const { samples, errors } = await collectLatency(target, options);
+  return summarizeLatency(samples, options.loops, errors);
+}
+
+/** Every request's latency in ms, unsorted (pool several runs, then summarize). */
+export async function collectLatency(
+  target: LatencyTarget,
+  options: { loops: number; seconds: number },
+): Promise<{ samples: number[]; errors: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.loops });
   const headers: Record<string, string> = { ...target.headers };
   if (target.body !== undefined) {
@@ -72,12 +81,20 @@ export async function measureLatency(
   } finally {
     agent.destroy();
   }
-  samples.sort((a, b) => a - b);
+  return { samples, errors };
+}
+
+export function summarizeLatency(
+  samples: readonly number[],
+  loops: number,
+  errors: number,
+): LatencyFigures {
+  const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) =>
-    round3(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? Number.NaN);
+    round3(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
   return {
-    loops: options.loops,
-    samples: samples.length,
+    loops,
+    samples: sorted.length,
     p50Ms: at(0.5),
     p90Ms: at(0.9),
     p99Ms: at(0.99),
