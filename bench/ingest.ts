@@ -345,7 +345,7 @@ async function seed(mf: Miniflare): Promise<string> {
 }
 
 /** The telemetry database's migrations, statement by statement, through the D1 binding. */
-async function migrate(db: Awaited<ReturnType<Miniflare["getD1Database"]>>) {
+export async function migrate(db: Awaited<ReturnType<Miniflare["getD1Database"]>>) {
   const dir = join(repositoryRoot, "migrations", "telemetry");
   for (const file of readdirSync(dir)
     .filter((name) => name.endsWith(".sql"))

@@ -1,7 +1,14 @@
 /**
- * `npm run bench`: serves the edge worker, an empty floor worker and a naive D1 worker with
- * Miniflare's API directly (each on its own port; `wrangler dev`'s proxy would dominate), loads
- * them with autocannon in one run, prints a markdown table and writes bench/results/latest.json.
+ * `npm run bench`: serves the edge worker, two floors (a framework-less worker and an empty Hono
+ * worker) and a naive D1 worker with Miniflare's API directly (each on its own port; `wrangler
+ * dev`'s proxy would dominate), loads them with autocannon for throughput and times every request
+ * of a keep-alive client with a high-resolution clock for latency (bench/latency.ts), in one run;
+ * prints a markdown table and writes bench/results/latest.json.
+ *
+ * Experiments: a label running a two-variant experiment resolved with `?unit=` over many distinct
+ * units (with exposures dropped, and reported to a stub telemetry service), what one assignment
+ * costs in Node and in workerd (bench/assign.ts), and the exposure counts over a million units
+ * (bench/exposures.ts).
  *
  * Then telemetry: ingest throughput, the consumer's drain rate and lag, and edge hits beside a
  * running ingest (bench/ingest.ts), and what observing an OpenAI client costs the app and the
@@ -26,18 +33,37 @@ import {
 import autocannon from "autocannon";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { pointer, published } from "./fixtures";
+import { benchAssign } from "./assign";
+import { benchExposures } from "./exposures";
+import { experimentPointer, pointer, published, unitIds } from "./fixtures";
 import { benchIngest, type IngestBench } from "./ingest";
+import { collectLatency, type LatencyFigures, measureLatency, summarizeLatency } from "./latency";
 import { benchObservedClient, type ObservedClientBench } from "./observe";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const buildDir = join(root, "dist", "bench");
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+/**
+ * Keep-alive loops of the latency client: requests overlap in workerd, but the client and workerd
+ * do not saturate the 2 cores (at 4 loops queueing in the client already doubles the p50).
+ */
+const LATENCY_LOOPS = Number(process.env.BENCH_LATENCY_LOOPS ?? 2);
+const LATENCY_S = Math.max(1, Math.ceil(DURATION_S / 2));
 const PROJECT = "bench";
 const LARGE = 10_000;
 const VERSIONS = 1_000;
-const PORTS = { floor: 8901, edgeCached: 8902, edgeKv: 8903, d1: 8904 };
+/** Distinct unit ids the experiment scenarios cycle through: more than an isolate remembers as
+ * already reported (10,000), so every request is a new exposure. */
+const UNITS = 100_000;
+const PORTS = {
+  bare: 8900,
+  floor: 8901,
+  edgeCached: 8902,
+  edgeKv: 8903,
+  d1: 8904,
+  edgeExposures: 8905,
+};
 
 async function bundle() {
   execFileSync(
@@ -53,7 +79,7 @@ async function bundle() {
     ],
     { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
-  for (const name of ["floor", "d1-naive"]) {
+  for (const name of ["bare", "floor", "d1-naive"]) {
     await build({
       entryPoints: [join(root, "bench/workers", `${name}.ts`)],
       bundle: true,
@@ -117,6 +143,14 @@ async function seed(mf: Miniflare) {
     { role: "user", content: "Customer {{customer}} asks: {{question}}" },
   ]);
   entries.push([labelPointerKey(PROJECT, "chat", "production"), JSON.stringify(pointer(chat))]);
+  for (let i = 0; i < 10; i++) {
+    const control = await published(`exp/p-${i}`, 1, text);
+    const treatment = await published(`exp/p-${i}`, 2, `Hi {{customer}}! About {{topic}}: #${i}`);
+    entries.push([
+      labelPointerKey(PROJECT, control.name, "production"),
+      JSON.stringify(experimentPointer(control, treatment)),
+    ]);
+  }
   await inChunks(entries, 200, ([k, v]) => kv.put(k, v));
 
   await db.exec(
@@ -146,12 +180,14 @@ interface Scenario {
 interface Figures {
   id: string;
   title: string;
+  /** autocannon, CONNECTIONS connections. */
   requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
   errors: number;
   non2xx: number;
   total: number;
+  /** The high-resolution client, LATENCY_LOOPS loops (bench/latency.ts); its failed and 4xx/5xx
+   * requests are counted in `errors`. */
+  latency: LatencyFigures;
 }
 
 function load(scenario: Scenario, key: string, durationS: number): Promise<autocannon.Result> {
@@ -190,40 +226,160 @@ async function warm(port: number, key: string, paths: string[]) {
 }
 
 async function run(scenario: Scenario, key: string): Promise<Figures> {
+  // Again right before: a later scenario's fills may have evicted this one's entries.
   if (scenario.warm) await warm(scenario.port, key, scenario.warm);
-  await load(scenario, key, 1); // JIT and connection warm-up, not measured
+  await load(scenario, key, 1); // connections and the isolate cache warm again, not measured
   const result = await load(scenario, key, DURATION_S);
-  const figures = {
+  const latency = await measureLatency(
+    {
+      port: scenario.port,
+      paths: scenario.paths,
+      method: scenario.method,
+      body: scenario.body,
+      headers: { authorization: `Bearer ${key}` },
+    },
+    { loops: LATENCY_LOOPS, seconds: LATENCY_S },
+  );
+  const figures: Figures = {
     id: scenario.id,
     title: scenario.title,
     requestsPerSecond: Math.round(result.requests.average),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    errors: result.errors + result.timeouts,
+    errors: result.errors + result.timeouts + latency.errors,
     non2xx: result.non2xx,
     total: result.requests.total,
+    latency,
   };
-  console.error(`  ${scenario.id}: ${figures.requestsPerSecond} req/s, p99 ${figures.p99Ms} ms`);
+  console.error(
+    `  ${scenario.id}: ${figures.requestsPerSecond} req/s, p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`,
+  );
   return figures;
 }
+
+/**
+ * The goal ratios, measured alternately: `candidate` and `baseline` take turns in short slices,
+ * ABBA (neither always goes first), and their requests and latency samples are pooled. Other load
+ * on a shared machine drifts within a run by more than the effects these ratios measure; taking
+ * turns spreads the drift over both sides.
+ */
+interface PairedRatio {
+  candidate: string;
+  baseline: string;
+  rounds: number;
+  sliceSeconds: number;
+  requestsPerSecond: { candidate: number; baseline: number; ratio: number };
+  latency: {
+    candidate: LatencyFigures;
+    baseline: LatencyFigures;
+    p50Ratio: number;
+    p99Ratio: number;
+  };
+}
+
+const PAIR_ROUNDS = 4;
+
+async function paired(candidate: Scenario, baseline: Scenario, key: string): Promise<PairedRatio> {
+  const sliceSeconds = Math.max(1, Math.round(DURATION_S / 4));
+  const sides = new Map(
+    [candidate, baseline].map((scenario) => [
+      scenario,
+      { rates: [] as number[], samples: [] as number[], errors: 0 },
+    ]),
+  );
+  for (let round = 0; round < PAIR_ROUNDS; round++) {
+    const order = round % 2 === 0 ? [candidate, baseline] : [baseline, candidate];
+    for (const scenario of order) {
+      const side = sides.get(scenario) as NonNullable<ReturnType<typeof sides.get>>;
+      const result = await load(scenario, key, sliceSeconds);
+      side.rates.push(result.requests.average);
+      side.errors += result.errors + result.timeouts + result.non2xx;
+      const latency = await collectLatency(
+        {
+          port: scenario.port,
+          paths: scenario.paths,
+          method: scenario.method,
+          body: scenario.body,
+          headers: { authorization: `Bearer ${key}` },
+        },
+        { loops: LATENCY_LOOPS, seconds: Math.max(1, sliceSeconds / 2) },
+      );
+      side.samples.push(...latency.samples);
+      side.errors += latency.errors;
+    }
+  }
+  const figures = (scenario: Scenario) => {
+    const side = sides.get(scenario) as NonNullable<ReturnType<typeof sides.get>>;
+    return {
+      requestsPerSecond: Math.round(
+        side.rates.reduce((sum, rate) => sum + rate, 0) / side.rates.length,
+      ),
+      latency: summarizeLatency(side.samples, LATENCY_LOOPS, side.errors),
+    };
+  };
+  const c = figures(candidate);
+  const b = figures(baseline);
+  const ratio = (x: number, y: number) => Math.round((x / y) * 1000) / 1000;
+  const pair: PairedRatio = {
+    candidate: candidate.id,
+    baseline: baseline.id,
+    rounds: PAIR_ROUNDS,
+    sliceSeconds,
+    requestsPerSecond: {
+      candidate: c.requestsPerSecond,
+      baseline: b.requestsPerSecond,
+      ratio: ratio(c.requestsPerSecond, b.requestsPerSecond),
+    },
+    latency: {
+      candidate: c.latency,
+      baseline: b.latency,
+      p50Ratio: ratio(c.latency.p50Ms, b.latency.p50Ms),
+      p99Ratio: ratio(c.latency.p99Ms, b.latency.p99Ms),
+    },
+  };
+  console.error(
+    `  ${candidate.id} ÷ ${baseline.id}, alternated: req/s ${pair.requestsPerSecond.ratio}×, p99 ${pair.latency.p99Ratio}× (errors ${c.latency.errors}/${b.latency.errors})`,
+  );
+  return pair;
+}
+
+/** [candidate, baseline]: the goals of the performance section. */
+const PAIRS = [
+  ["edge-hit-10", "bare"],
+  ["floor", "bare"],
+  ["edge-exp-10", "edge-hit-10"],
+  ["edge-exp-10-exposures", "edge-hit-10"],
+] as const;
 
 async function main() {
   const started = Date.now();
   console.error("bundling…");
   const size = await bundle();
   const edgeScript = join(buildDir, "edge/index.js");
-  const edgeWorker = (name: string, ttl: string, port: number) => ({
+  const edgeWorker = (
+    name: string,
+    ttl: string,
+    port: number,
+    serviceBindings?: Record<string, string>,
+  ) => ({
     name,
     modules: true,
     scriptPath: edgeScript,
     compatibilityDate: "2026-07-01",
     kvNamespaces: { PROMPTS_KV: "bench-prompts" },
     bindings: { ISOLATE_CACHE_TTL_MS: ttl },
+    ...(serviceBindings ? { serviceBindings } : {}),
     unsafeDirectSockets: [{ host: "127.0.0.1", port }],
   });
   const mf = new Miniflare({
     port: 0,
     workers: [
+      {
+        // Also the stub telemetry service of edge-exposures: it answers every POST with 200.
+        name: "bare",
+        modules: true,
+        scriptPath: join(buildDir, "bare.js"),
+        compatibilityDate: "2026-07-01",
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: PORTS.bare }],
+      },
       {
         name: "floor",
         modules: true,
@@ -234,6 +390,8 @@ async function main() {
       // Long TTL: the measured minutes must not cross an expiry.
       edgeWorker("edge-cached", "600000", PORTS.edgeCached),
       edgeWorker("edge-kv", "0", PORTS.edgeKv),
+      // With a TELEMETRY binding the edge reports exposures (batched across requests).
+      edgeWorker("edge-exposures", "600000", PORTS.edgeExposures, { TELEMETRY: "bare" }),
       {
         name: "d1-naive",
         modules: true,
@@ -245,7 +403,7 @@ async function main() {
     ],
   });
   await mf.ready;
-  console.error("seeding 10 + 10,000 prompts and 1,000 versions…");
+  console.error("seeding 10 + 10,000 prompts, 1,000 versions and 10 running experiments…");
   const key = await seed(mf);
 
   const small = Array.from({ length: 10 }, (_, i) => `/v1/prompts/small%2Fp-${i}`);
@@ -259,13 +417,39 @@ async function main() {
     (_, b) =>
       `/v1/prompts?names=${Array.from({ length: 100 }, (_, i) => `large/p-${b * 100 + i}`).join(",")}`,
   );
+  const units = unitIds(UNITS);
+  // Prompt i % 10 for unit i: every prompt sees every unit's share, and each request a new unit.
+  const experimentPaths = units.map(
+    (unit, i) => `/v1/prompts/exp%2Fp-${i % 10}?unit=${encodeURIComponent(unit)}`,
+  );
+  const experimentWarm = Array.from({ length: 10 }, (_, i) => `/v1/prompts/exp%2Fp-${i}`);
   const scenarios: Scenario[] = [
+    {
+      id: "bare",
+      title: "floor: framework-less worker, fixed body",
+      port: PORTS.bare,
+      paths: ["/"],
+    },
     { id: "floor", title: "floor: empty Hono worker, fixed JSON", port: PORTS.floor, paths: ["/"] },
     {
       id: "edge-hit-10",
       title: "edge label resolve, isolate hit (10 prompts)",
       port: PORTS.edgeCached,
       paths: small,
+    },
+    {
+      id: "edge-exp-10",
+      title: `edge label resolve running a 2-variant experiment, ?unit= (10 prompts × ${UNITS.toLocaleString("en")} units, isolate hit)`,
+      port: PORTS.edgeCached,
+      paths: experimentPaths,
+      warm: experimentWarm,
+    },
+    {
+      id: "edge-exp-10-exposures",
+      title: "… and exposures reported to a stub telemetry service",
+      port: PORTS.edgeExposures,
+      paths: experimentPaths,
+      warm: experimentWarm,
     },
     {
       id: "edge-kv-10",
@@ -322,13 +506,31 @@ async function main() {
     },
   ];
 
-  console.error(`load: ${CONNECTIONS} connections × ${DURATION_S} s per scenario`);
+  console.error(
+    `load: ${CONNECTIONS} connections × ${DURATION_S} s per scenario, then latency: ${LATENCY_LOOPS} loops × ${LATENCY_S} s`,
+  );
   const results: Figures[] = [];
+  const pairs: PairedRatio[] = [];
   try {
+    // Every worker and path warmed before any is measured: otherwise the first row to hit an
+    // isolate pays its JIT warm-up and later rows on the same worker look faster.
+    for (const scenario of scenarios) {
+      if (scenario.warm) await warm(scenario.port, key, scenario.warm);
+      await load(scenario, key, 1);
+    }
     for (const scenario of scenarios) results.push(await run(scenario, key));
+    console.error(`goal ratios, alternated: ${PAIR_ROUNDS} rounds per pair`);
+    const scenarioOf = (id: string) => scenarios.find((scenario) => scenario.id === id) as Scenario;
+    for (const [candidate, baseline] of PAIRS) {
+      pairs.push(await paired(scenarioOf(candidate), scenarioOf(baseline), key));
+    }
   } finally {
     await mf.dispose();
   }
+  console.error("experiment assignment per call, in Node and in workerd…");
+  const assignment = await benchAssign();
+  console.error("exposure counts over many units in the telemetry D1…");
+  const exposures = await benchExposures();
   console.error("telemetry ingest: edge + telemetry worker in one Miniflare, then in two…");
   const ingest = await benchIngest({ durationS: DURATION_S, edgeConnections: CONNECTIONS });
   console.error("observed OpenAI client against the model stub (child process)…");
@@ -336,23 +538,35 @@ async function main() {
 
   const floor = results[0] as Figures;
   const lines = [
-    `| scenario | req/s | p50 ms | p99 ms | req/s ÷ floor | p99 ÷ floor | errors/non-2xx |`,
+    `| scenario | req/s | p50 ms | p99 ms | req/s ÷ bare floor | p99 ÷ bare floor | errors/non-2xx |`,
     `|---|---:|---:|---:|---:|---:|---:|`,
     ...results.map(
       (r) =>
-        `| ${r.title} | ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)} | ${(r.p99Ms / floor.p99Ms).toFixed(2)} | ${r.errors}/${r.non2xx} |`,
+        `| ${r.title} | ${r.requestsPerSecond} | ${r.latency.p50Ms.toFixed(3)} | ${r.latency.p99Ms.toFixed(3)} | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)} | ${(r.latency.p99Ms / floor.latency.p99Ms).toFixed(2)} | ${r.errors}/${r.non2xx} |`,
     ),
   ];
   const byId = Object.fromEntries(results.map((r) => [r.id, r]));
   const rps = (id: string) => (byId[id] as Figures).requestsPerSecond;
+  const pairOf = (candidate: string) => pairs.find((pair) => pair.candidate === candidate);
+  const pairLine = (candidate: string) => {
+    const pair = pairOf(candidate) as PairedRatio;
+    return `req/s ${pair.requestsPerSecond.ratio.toFixed(2)}× (${pair.requestsPerSecond.candidate} vs ${pair.requestsPerSecond.baseline}), p99 ${pair.latency.p99Ratio.toFixed(2)}× (${pair.latency.candidate.p99Ms} vs ${pair.latency.baseline.p99Ms} ms)`;
+  };
   const summary = [
+    `goal ratios, candidate and baseline alternated (${PAIR_ROUNDS} rounds, ABBA):`,
+    `- isolate hit ÷ framework-less floor: ${pairLine("edge-hit-10")} (goal ≥ 0.9× and ≤ 1.2×)`,
+    `- empty Hono worker ÷ framework-less floor: ${pairLine("floor")}`,
+    `- running experiment with ?unit= ÷ the hit without one: ${pairLine("edge-exp-10")} (goal ≥ 0.95×)`,
+    `- … reporting exposures ÷ the hit without one: ${pairLine("edge-exp-10-exposures")}`,
+    `assignment per call: SDK (core assign() in Node) ${assignment.sdkAssignNs} ns, edge (in workerd) ${assignment.edgeAssignNs} ns, the edge's whole experiment step (assign + body + ETag) ${assignment.edgeAssignVersionNs} ns`,
+    `exposure counts over ${exposures.units.toLocaleString("en")} units of one experiment (+ ${exposures.otherUnits.toLocaleString("en")} of another): ${exposures.query.medianMs} ms (median of ${exposures.query.runs}, max ${exposures.query.maxMs} ms, first ${exposures.query.firstMs} ms); inserting them ${exposures.insertSeconds} s; database ${(exposures.databaseBytes / 2 ** 20).toFixed(0)} MiB (${exposures.bytesPerUnit} B per unit)`,
     `edge bundle: ${(size.edgeBytes / 1024).toFixed(1)} KiB, ${(size.edgeGzipBytes / 1024).toFixed(1)} KiB gzipped (budget 40 KiB)`,
     `10,000 vs 10 prompts: isolate hit ${(rps("edge-hit-10k") / rps("edge-hit-10")).toFixed(2)}×, KV ${(rps("edge-kv-10k") / rps("edge-kv-10")).toFixed(2)}×`,
     `KV path vs naive D1: ${(rps("edge-kv-10") / rps("d1-naive-10")).toFixed(2)}×`,
   ];
   const telemetry = [...telemetryTable(ingest, observe)];
   const footer = [
-    `${CONNECTIONS} connections, ${DURATION_S} s per scenario, total ${Math.round((Date.now() - started) / 1000)} s`,
+    `throughput: autocannon, ${CONNECTIONS} connections, ${DURATION_S} s per scenario; latency: ${LATENCY_LOOPS} keep-alive loops timed with process.hrtime, ${LATENCY_S} s per scenario; total ${Math.round((Date.now() - started) / 1000)} s`,
   ];
   console.log([...lines, "", ...summary, "", ...telemetry, "", ...footer].join("\n"));
 
@@ -364,9 +578,13 @@ async function main() {
         at: new Date().toISOString(),
         connections: CONNECTIONS,
         durationSeconds: DURATION_S,
+        latencyLoops: LATENCY_LOOPS,
+        latencySeconds: LATENCY_S,
         node: process.version,
         bundle: size,
         results,
+        goalRatios: pairs,
+        experiments: { units: UNITS, assignment, exposures },
         telemetry: { ingest, observe },
       },
       null,
