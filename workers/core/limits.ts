@@ -69,3 +69,10 @@ export const EXPERIMENT_GUARDRAILS_MAX = 10;
 export const EXPERIMENT_STAGES_MAX = 10;
 /** How far from 1 the weights may add up (0.1 + 0.2 is not 0.3 in floating point). */
 export const EXPERIMENT_WEIGHT_TOLERANCE = 1e-6;
+/** Metrics one statistics request may ask for: the primary and every guardrail. */
+export const EXPERIMENT_STATISTICS_METRICS_MAX = EXPERIMENT_GUARDRAILS_MAX + 1;
+/**
+ * Daily snapshots an experiment's statistics carry (the most recent ones): enough for the effect
+ * over time of a two-month experiment, bounded so the answer stays small for longer ones.
+ */
+export const EXPERIMENT_STATISTICS_DAYS_MAX = 60;

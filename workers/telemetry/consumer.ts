@@ -197,20 +197,22 @@ const ROLLUP_STATEMENTS = [
      variant = CASE WHEN excluded.first_exposed_at < first_exposed_at THEN excluded.variant ELSE variant END,
      first_exposed_at = min(first_exposed_at, excluded.first_exposed_at),
      exposures = exposures + excluded.exposures`,
-  `INSERT INTO experiment_unit_calls (project_id, experiment_id, variant, unit, calls, errors, latency_ms_sum, input_tokens, output_tokens, cost_usd)
-   SELECT project_id, experiment_id, variant, unit, count(*), sum(is_error), total(latency_ms), total(input_tokens), total(output_tokens), total(cost_usd)
+  // Per unit and UTC day (the first 10 characters of the hour): statistics as of any day's end.
+  `INSERT INTO experiment_unit_calls (project_id, experiment_id, variant, unit, day, calls, errors, latency_ms_sum, input_tokens, output_tokens, cost_usd)
+   SELECT project_id, experiment_id, variant, unit, substr(hour, 1, 10), count(*), sum(is_error), total(latency_ms), total(input_tokens), total(output_tokens), total(cost_usd)
    FROM ingested_events WHERE claim = ?1 AND type = 'generation' AND experiment_id <> ''
-   GROUP BY project_id, experiment_id, variant, unit
-   ON CONFLICT (project_id, experiment_id, variant, unit) DO UPDATE SET calls = calls + excluded.calls,
+   GROUP BY project_id, experiment_id, variant, unit, substr(hour, 1, 10)
+   ON CONFLICT (project_id, experiment_id, variant, unit, day) DO UPDATE SET calls = calls + excluded.calls,
      errors = errors + excluded.errors, latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum,
      input_tokens = input_tokens + excluded.input_tokens,
      output_tokens = output_tokens + excluded.output_tokens, cost_usd = cost_usd + excluded.cost_usd`,
-  `INSERT INTO experiment_unit_scores (project_id, experiment_id, variant, unit, name, n, sum, sum_squares)
-   SELECT project_id, experiment_id, variant, unit, name, count(*), total(value), total(value * value)
+  // A resolved score carries its generation's hour: it counts on the day of the scored call.
+  `INSERT INTO experiment_unit_scores (project_id, experiment_id, variant, unit, name, day, n, sum, sum_squares)
+   SELECT project_id, experiment_id, variant, unit, name, substr(hour, 1, 10), count(*), total(value), total(value * value)
    FROM ingested_events
    WHERE claim = ?1 AND type = 'score' AND resolved = 1 AND value IS NOT NULL AND experiment_id <> ''
-   GROUP BY project_id, experiment_id, variant, unit, name
-   ON CONFLICT (project_id, experiment_id, variant, unit, name) DO UPDATE SET n = n + excluded.n,
+   GROUP BY project_id, experiment_id, variant, unit, name, substr(hour, 1, 10)
+   ON CONFLICT (project_id, experiment_id, variant, unit, name, day) DO UPDATE SET n = n + excluded.n,
      sum = sum + excluded.sum, sum_squares = sum_squares + excluded.sum_squares`,
   `INSERT INTO unit_conversions (project_id, unit, name, hour, count, value_sum)
    SELECT project_id, unit, name, hour, count(*), total(value)

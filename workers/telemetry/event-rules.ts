@@ -139,7 +139,7 @@ const EVENT_ID_PATTERN = /^[\x21-\x7e]+$/;
 const EVENT_ID_RULE = "use only visible ASCII characters (no spaces)";
 
 // RFC 3339 with seconds and a zone (Z or ±hh:mm), real calendar dates only (leap years included).
-const ISO_TIME_WITH_ZONE =
+export const ISO_TIME_WITH_ZONE =
   /^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8])))T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 
 const TRACE_ID_PATTERN = /^[0-9a-f]{32}$/;

@@ -116,7 +116,11 @@ export const latencyHistograms = sqliteTable(
     bucket: integer("bucket").notNull(),
     count: integer("count").notNull(),
   },
-  (table) => [primaryKey({ columns: [...rollupKeyColumns(table), table.metric, table.bucket] })],
+  (table) => [
+    primaryKey({ columns: [...rollupKeyColumns(table), table.metric, table.bucket] }),
+    // Experiment statistics read one experiment's histograms across every prompt key.
+    index("latency_histograms_experiment").on(table.projectId, table.experimentId),
+  ],
 );
 
 /** Numeric and boolean scores per name, under their generation's keys and hour. */
@@ -150,7 +154,10 @@ export const experimentExposures = sqliteTable(
   ],
 );
 
-/** Per experiment × variant × unit: what the unit's calls cost and how they went. */
+/**
+ * Per experiment × variant × unit × UTC day: what the unit's calls cost and how they went. The day
+ * (`2026-07-01`) lets experiment statistics be read as of the end of any day, and for a window.
+ */
 export const experimentUnitCalls = sqliteTable(
   "experiment_unit_calls",
   {
@@ -158,6 +165,7 @@ export const experimentUnitCalls = sqliteTable(
     experimentId: text("experiment_id").notNull(),
     variant: text("variant").notNull(),
     unit: text("unit").notNull(),
+    day: text("day").notNull(),
     calls: integer("calls").notNull(),
     errors: integer("errors").notNull(),
     latencyMsSum: real("latency_ms_sum").notNull(),
@@ -167,12 +175,15 @@ export const experimentUnitCalls = sqliteTable(
   },
   (table) => [
     primaryKey({
-      columns: [table.projectId, table.experimentId, table.variant, table.unit],
+      columns: [table.projectId, table.experimentId, table.variant, table.unit, table.day],
     }),
   ],
 );
 
-/** Per experiment × variant × unit × score name: sufficient statistics of the unit's scores. */
+/**
+ * Per experiment × variant × unit × score name × UTC day (of the scored generation): sufficient
+ * statistics of the unit's scores.
+ */
 export const experimentUnitScores = sqliteTable(
   "experiment_unit_scores",
   {
@@ -181,13 +192,21 @@ export const experimentUnitScores = sqliteTable(
     variant: text("variant").notNull(),
     unit: text("unit").notNull(),
     name: text("name").notNull(),
+    day: text("day").notNull(),
     n: integer("n").notNull(),
     sum: real("sum").notNull(),
     sumSquares: real("sum_squares").notNull(),
   },
   (table) => [
     primaryKey({
-      columns: [table.projectId, table.experimentId, table.variant, table.unit, table.name],
+      columns: [
+        table.projectId,
+        table.experimentId,
+        table.variant,
+        table.unit,
+        table.name,
+        table.day,
+      ],
     }),
   ],
 );

@@ -1,5 +1,10 @@
 import { fieldErrors, ProblemError } from "@cuecard/core/problem";
-import { KEY_ID_HEADER, type TelemetryApp } from "../http";
+import {
+  checkStatisticsRequest,
+  experimentStatistics,
+  STATISTICS_BODY_MAX_BYTES,
+} from "../experiment-statistics";
+import { KEY_ID_HEADER, readJsonBody, type TelemetryApp } from "../http";
 import {
   experimentExposures,
   metricsQuery,
@@ -58,5 +63,26 @@ export function registerInternalQueries(app: TelemetryApp) {
     const project = pathParam(c.req.param("projectId"), projectId, "projectId");
     const experiment = pathParam(c.req.param("experimentId"), experimentId, "experimentId");
     return c.json(await experimentExposures(c.env.TELEMETRY_DB, project, experiment));
+  });
+
+  app.post("/internal/projects/:projectId/experiments/:experimentId/statistics", async (c) => {
+    const project = pathParam(c.req.param("projectId"), projectId, "projectId");
+    const experiment = pathParam(c.req.param("experimentId"), experimentId, "experimentId");
+    const body = await readJsonBody(c.req.raw, STATISTICS_BODY_MAX_BYTES, {
+      tooLarge: `A statistics request is at most ${STATISTICS_BODY_MAX_BYTES} bytes.`,
+    });
+    const checked = checkStatisticsRequest(body);
+    if (!checked.ok) {
+      throw new ProblemError(
+        "validation_failed",
+        "The statistics request is not valid; see errors.",
+        {
+          errors: checked.errors,
+        },
+      );
+    }
+    return c.json(
+      await experimentStatistics(c.env.TELEMETRY_DB, project, experiment, checked.request),
+    );
   });
 }
