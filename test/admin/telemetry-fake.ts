@@ -18,6 +18,11 @@ import type { MetricsPoint, MetricsSeries, PromptMetrics } from "../../workers/c
  * `{projectId, experimentId, units: {variant: n} | null}` (null answers 500: telemetry down);
  * no variants otherwise. `GET /__test/exposure-queries?experimentId=` lists the queries received
  * ({projectId, experimentId}); `GET /__test/exposure-requests?experimentId=` just their ids.
+ *
+ * Statistics (`POST /internal/projects/{projectId}/experiments/{experimentId}/statistics`) answer
+ * what `PUT /__test/statistics/{experimentId}` set (an ExperimentStatistics, or `{status}` to fail
+ * with), and an experiment without data otherwise. `GET /__test/statistics-queries?experimentId=`
+ * lists the queries received ({projectId, experimentId, body}).
  */
 
 const HOUR_MS = 3600 * 1000;
@@ -200,10 +205,45 @@ async function fakeExposures(request: Request, url: URL): Promise<Response | und
   });
 }
 
+const SET_STATISTICS_PATH = /^\/__test\/statistics\/([^/]+)$/;
+const STATISTICS_PATH = /^\/internal\/projects\/([^/]+)\/experiments\/([^/]+)\/statistics$/;
+const cannedStatistics = new Map<string, unknown>();
+const statisticsQueries: { projectId: string; experimentId: string; body: unknown }[] = [];
+
+async function fakeStatistics(request: Request, url: URL): Promise<Response | undefined> {
+  const set = SET_STATISTICS_PATH.exec(url.pathname);
+  if (set && request.method === "PUT") {
+    cannedStatistics.set(decodeURIComponent(set[1]!), await request.json());
+    return new Response(null, { status: 204 });
+  }
+  if (url.pathname === "/__test/statistics-queries") {
+    const id = url.searchParams.get("experimentId");
+    return Response.json(statisticsQueries.filter((query) => query.experimentId === id));
+  }
+  const match = STATISTICS_PATH.exec(url.pathname);
+  if (!match || request.method !== "POST") return undefined;
+  const projectId = decodeURIComponent(match[1]!);
+  const experimentId = decodeURIComponent(match[2]!);
+  const body = (await request.json()) as { metrics: unknown[] };
+  statisticsQueries.push({ projectId, experimentId, body });
+  const canned = cannedStatistics.get(experimentId) as { status?: number } | undefined;
+  if (canned?.status !== undefined) return new Response("boom", { status: canned.status });
+  return Response.json(
+    canned ?? {
+      experimentId,
+      exposedUnits: {},
+      metrics: body.metrics.map((metric) => ({ metric, variants: {} })),
+      days: [],
+    },
+  );
+}
+
 export async function fakeTelemetry(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const exposures = await fakeExposures(request, url);
   if (exposures) return exposures;
+  const statistics = await fakeStatistics(request, url);
+  if (statistics) return statistics;
   if (url.pathname === "/__test/requests") {
     const prompt = url.searchParams.get("prompt");
     return Response.json(received.filter((entry) => entry.prompt === prompt));

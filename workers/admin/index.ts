@@ -14,6 +14,7 @@ import { registerProjectRoutes } from "../modules/projects/api";
 import { registerLabelRoutes } from "../modules/prompts/api/labels";
 import { registerPromptRoutes } from "../modules/prompts/api/prompts";
 import { registerVersionRoutes } from "../modules/prompts/api/versions";
+import { registerResultsRoutes } from "../modules/results/api";
 import { registerWebhookRoutes } from "../modules/webhooks/api";
 import { consumeWebhookDeliveries, markDeadLettered } from "../modules/webhooks/delivery";
 import { type DeliveryMessage, fanOutEvent } from "../modules/webhooks/fan-out";
@@ -69,6 +70,7 @@ registerMetricsRoutes(api);
 registerKeyRoutes(api);
 registerWebhookRoutes(api);
 registerExperimentRoutes(api);
+registerResultsRoutes(api);
 documentAccessErrors(api.openAPIRegistry, accessRefusals);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {

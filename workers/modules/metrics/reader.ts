@@ -1,6 +1,7 @@
+import type { ExperimentMetricRef, ExperimentStatistics } from "@cuecard/core/experiment-results";
 import { ProblemError } from "@cuecard/core/problem";
 import type { MetricsGranularity, MetricsGrouping, PromptMetrics } from "@cuecard/core/telemetry";
-import { TelemetryExposures, TelemetryMetrics } from "./schemas";
+import { TelemetryExperimentStatistics, TelemetryExposures, TelemetryMetrics } from "./schemas";
 
 /**
  * How the control plane reads telemetry: one small interface, two implementations, chosen once
@@ -17,6 +18,20 @@ export interface TelemetryReader {
    * experiment, variant and unit). Null for the no-op reader: there is nothing to count with.
    */
   experimentExposures(projectId: string, experimentId: string): Promise<ExposureCounts | null>;
+  /**
+   * Per-unit aggregates of an experiment's metrics, with daily cumulative snapshots (the input of
+   * the results module's statistics). Null for the no-op reader.
+   */
+  experimentStatistics(query: ExperimentStatisticsQuery): Promise<ExperimentStatistics | null>;
+}
+
+/** What experiment statistics are asked for: the metrics, and optionally a window (ISO 8601). */
+export interface ExperimentStatisticsQuery {
+  projectId: string;
+  experimentId: string;
+  metrics: ExperimentMetricRef[];
+  since?: string;
+  until?: string;
 }
 
 /** Distinct units per variant key, as telemetry rolled them up. */
@@ -57,6 +72,9 @@ export class NoopTelemetryReader implements TelemetryReader {
   async experimentExposures(): Promise<ExposureCounts | null> {
     return null;
   }
+  async experimentStatistics(): Promise<ExperimentStatistics | null> {
+    return null;
+  }
 }
 
 const UNAVAILABLE = "Telemetry did not answer. Try again in a minute.";
@@ -64,7 +82,8 @@ const UNAVAILABLE = "Telemetry did not answer. Try again in a minute.";
 /**
  * Asks the telemetry worker over its service binding (never the public internet): `GET
  * /internal/projects/{projectId}/prompts/{name}/metrics` (the prompt name as one encoded
- * segment) and `GET /internal/projects/{projectId}/experiments/{experimentId}/exposures`.
+ * segment), `GET /internal/projects/{projectId}/experiments/{experimentId}/exposures` and
+ * `POST /internal/projects/{projectId}/experiments/{experimentId}/statistics`.
  */
 export class ServiceTelemetryReader implements TelemetryReader {
   readonly deployed = true;
@@ -90,14 +109,30 @@ export class ServiceTelemetryReader implements TelemetryReader {
     );
   }
 
+  /** `POST /internal/projects/{projectId}/experiments/{experimentId}/statistics`. */
+  async experimentStatistics(query: ExperimentStatisticsQuery): Promise<ExperimentStatistics> {
+    const { projectId, experimentId, ...body } = query;
+    return this.ask(
+      `/experiments/${encodeURIComponent(experimentId)}/statistics`,
+      { projectId },
+      (answer) => {
+        const parsed = TelemetryExperimentStatistics.safeParse(answer);
+        if (!parsed.success || parsed.data.experimentId !== experimentId) return undefined;
+        return parsed.data as ExperimentStatistics;
+      },
+      body,
+    );
+  }
+
   /**
-   * One GET to the telemetry worker under the project's internal path; `read` checks the answer's
+   * One GET (or, with a body, POST) to the telemetry worker under the project's internal path; `read` checks the answer's
    * shape (undefined: malformed, which is telemetry being unavailable to the caller).
    */
   private async ask<T>(
     path: string,
     query: { projectId: string } & Partial<TelemetryQuery>,
     read: (body: unknown) => T | undefined,
+    body?: unknown,
   ): Promise<T> {
     const params = new URLSearchParams();
     if (query.groupBy !== undefined) params.set("groupBy", query.groupBy);
@@ -111,7 +146,16 @@ export class ServiceTelemetryReader implements TelemetryReader {
     const url = `https://telemetry.internal/internal/projects/${encodeURIComponent(query.projectId)}${path}${search}`;
     let response: Response;
     try {
-      response = await this.service.fetch(url, { headers: { accept: "application/json" } });
+      response = await this.service.fetch(
+        url,
+        body === undefined
+          ? { headers: { accept: "application/json" } }
+          : {
+              method: "POST",
+              headers: { accept: "application/json", "content-type": "application/json" },
+              body: JSON.stringify(body),
+            },
+      );
     } catch (error) {
       console.error("telemetry unreachable", String(error));
       throw new ProblemError("unavailable", UNAVAILABLE);

@@ -97,3 +97,45 @@ export const TelemetryExposures = z.object({
     z.object({ variant: z.string(), units: z.number().int().min(0), exposures: z.number() }),
   ),
 });
+
+const ExperimentMetricRef = z.union([
+  z.object({ kind: z.enum(["score", "conversion"]), name: z.string() }),
+  z.object({
+    kind: z.enum(["error_rate", "latency_p95", "ttft_p95", "cost", "tokens"]),
+  }),
+]);
+
+const count = z.number().min(0);
+
+const MetricStatistic = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("mean"), units: count, sum: z.number(), sumSquares: z.number() }),
+  z.object({
+    kind: z.literal("ratio"),
+    units: count,
+    numeratorSum: z.number(),
+    numeratorSumSquares: z.number(),
+    denominatorSum: z.number(),
+    denominatorSumSquares: z.number(),
+    crossSum: z.number(),
+  }),
+  z.object({
+    kind: z.literal("quantile"),
+    units: count,
+    quantile: z.number().gt(0).lt(1),
+    counts: z.array(count),
+  }),
+]);
+
+const StatisticsSnapshot = {
+  exposedUnits: z.record(z.string(), count),
+  metrics: z.array(
+    z.object({ metric: ExperimentMetricRef, variants: z.record(z.string(), MetricStatistic) }),
+  ),
+};
+
+/** What the telemetry worker answers for an experiment's statistics (core's ExperimentStatistics). */
+export const TelemetryExperimentStatistics = z.object({
+  experimentId: z.string(),
+  ...StatisticsSnapshot,
+  days: z.array(z.object({ day: z.string(), ...StatisticsSnapshot })),
+});
