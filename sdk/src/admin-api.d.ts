@@ -5536,6 +5536,145 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/projects/{project}/experiments/{id}/results": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * An experiment's results: per-variant statistics and a decision
+     * @description For the primary metric and every guardrail, per variant: units, the value ± sd (per unit: the unit of analysis is the unit of randomisation), the effect against the control with a 95 % interval, and a p-value (frequentist) or the chance to beat the control and the risk (Bayesian). Then the sample-ratio mismatch check and a decision with its reason. Intervals are sequential (always valid, safe to read every day) unless `sequential=false`. Computed from the telemetry worker's data on every request; 503 `telemetry_not_configured` when this deployment has none.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description `frequentist` (default): Welch t-tests with p-values; `bayesian`: a Gaussian model with the chance to beat the control and the risk */
+          engine?: "frequentist" | "bayesian";
+          /** @description Frequentist only: always-valid (sequential) intervals, safe to look at every day (default `true`), or fixed-horizon ones (`false`, valid only when read once at a planned sample size) */
+          sequential?: "true" | "false";
+        };
+        header?: never;
+        path: {
+          project: string;
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The experiment's results */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["ExperimentResults"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `prompts:read` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description `telemetry_not_configured` (no telemetry worker in this deployment) or `unavailable` (telemetry did not answer; try again) */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5943,6 +6082,98 @@ export interface components {
     ExperimentStop: {
       /** @description A variant to promote: its version becomes the label's, in the same change (an ordinary, audited label move) */
       promote?: string;
+    };
+    ExperimentResults: {
+      experimentId: string;
+      /** @enum {string} */
+      engine: "frequentist" | "bayesian";
+      /**
+       * @description Which 95 % interval `interval` is (1 − alpha)
+       * @enum {string}
+       */
+      intervalKind: "sequential" | "fixed" | "bayesian";
+      alpha: number;
+      /** @description Sample-ratio mismatch check */
+      srm: {
+        /** @description χ² test of exposed units against the weights; null below the minimum units per variant. Below 0.001 the decision is `srm`. */
+        pValue: number | null;
+        expected: {
+          [key: string]: number;
+        };
+        observed: {
+          [key: string]: number;
+        };
+      };
+      minimumUnitsPerVariant: number;
+      /** @description The primary metric first */
+      metrics: components["schemas"]["ExperimentMetricResult"][];
+      /**
+       * @description `winner` (see `winner`), `no_winner_yet`, `not_enough_data`, `srm` (no verdict until the mismatch is explained) or `guardrail_failed`
+       * @enum {string}
+       */
+      decision: "not_enough_data" | "srm" | "guardrail_failed" | "no_winner_yet" | "winner";
+      /** @description The winning arm when `winner` */
+      winner: string | null;
+      /** @description Why, in a sentence a person can act on */
+      reason: string;
+      /** @description The primary metric's effect as of the end of each UTC day */
+      overTime: {
+        day: string;
+        variants: {
+          [key: string]: {
+            relativeEffect: number | null;
+            /** @description Interval of the relative effect, as fractions (0.05 = +5 %) */
+            interval: [number, number] | null;
+          };
+        };
+      }[];
+      computedAt: string;
+    };
+    ExperimentMetricResult: {
+      /** @description The metric as the experiment names it */
+      metric:
+        | {
+            /** @enum {string} */
+            kind: "score" | "conversion";
+            name: string;
+          }
+        | {
+            /** @enum {string} */
+            kind: "error_rate" | "latency_p95" | "ttft_p95" | "cost" | "tokens";
+          };
+      /** @enum {string} */
+      role: "primary" | "guardrail";
+      higherIsBetter: boolean;
+      /** @description Control first */
+      variants: components["schemas"]["ExperimentVariantResult"][];
+      /** @description Guardrails only: the allowed regression and each treatment's state */
+      guardrail?: {
+        maxRegressionPct: number;
+        states: {
+          [key: string]: "ok" | "failing" | "not_enough_data";
+        };
+      };
+    };
+    ExperimentVariantResult: {
+      variant: string;
+      /** @description Units with a value (the analysis' n) */
+      units: number;
+      /** @description The metric: a rate, a mean, a ratio or a quantile */
+      value: number | null;
+      /** @description SD of the per-unit values */
+      sd: number | null;
+      /** @description value − control's value */
+      absoluteEffect: number | null;
+      /** @description (value − control) / control; null for the control */
+      relativeEffect: number | null;
+      /** @description Interval of the relative effect, as fractions (0.05 = +5 %) */
+      interval: [number, number] | null;
+      /** @description Frequentist engine only */
+      pValue: number | null;
+      /** @description Bayesian engine only: chance to beat the control */
+      chanceToWin: number | null;
+      /** @description Bayesian engine only: expected loss of choosing this variant */
+      risk: number | null;
     };
   };
   responses: never;
