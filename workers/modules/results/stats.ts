@@ -60,6 +60,18 @@ export function ratioSummary(statistic: RatioStatistic): Summary {
   return { n, mean, variance: Math.max(0, variance) };
 }
 
+/**
+ * How many units a ratio metric's evidence really rests on: Kish's effective sample size of the
+ * denominators, (Σd)² / Σd². It equals the units when every unit makes the same number of calls
+ * and drops towards 1 when one unit makes most of them. The delta method linearises around the
+ * ratio, which such a unit itself sets, so its variance is then far too small: the engine does not
+ * judge a ratio whose effective units are below the minimum sample.
+ */
+export function effectiveUnits(statistic: RatioStatistic): number {
+  if (statistic.denominatorSumSquares <= 0) return 0;
+  return statistic.denominatorSum ** 2 / statistic.denominatorSumSquares;
+}
+
 /** An effect and the variance of its estimate (not per unit). */
 export interface Effect {
   effect: number;
