@@ -501,7 +501,7 @@ function decide(
     const thin = [design.control.key, ...missing.map((variant) => variant.variant)].flatMap(
       (key) => {
         const statistic = entry?.variants[key];
-        return statistic && thinRatio(statistic, settings)
+        return statistic?.kind === "ratio" && thinRatio(statistic, settings)
           ? [
               `${key}'s calls come mostly from a few units (as many as ${effectiveUnits(statistic).toFixed(1)} equal units)`,
             ]
