@@ -567,7 +567,11 @@ function decide(
   const best = winners[0];
   if (best) {
     const chance =
-      best.chanceToWin !== null ? `, ${(best.chanceToWin * 100).toFixed(1)} % chance to win` : "";
+      best.chanceToWin === null
+        ? ""
+        : best.chanceToWin > 0.999
+          ? ", over 99.9 % chance to win"
+          : `, ${(best.chanceToWin * 100).toFixed(1)} % chance to win`;
     return {
       decision: "winner",
       winner: best.variant,

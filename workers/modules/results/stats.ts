@@ -184,10 +184,12 @@ export function sequentialHalfWidth(
 function sequentialPValue(effect: number, variance: number, totalUnits: number, tuning: number) {
   const size = Math.abs(effect);
   const width = (alpha: number) => sequentialHalfWidth(variance, totalUnits, alpha, tuning);
-  let low = Math.log(1e-12);
+  // Bracketed short of α = 1, where ρ is 0 and the formula divides by zero; the half-width
+  // levels off there, so an effect inside it gets p = 1.
+  let low = Math.log(1e-300);
   let high = Math.log(0.9999);
   if (width(Math.exp(high)) >= size) return 1;
-  if (width(Math.exp(low)) < size) return 1e-12;
+  if (width(Math.exp(low)) < size) return 1e-300;
   for (let step = 0; step < 60; step++) {
     const mid = (low + high) / 2;
     if (width(Math.exp(mid)) >= size) low = mid;
