@@ -90,7 +90,10 @@ export interface GetPromptOptions<T extends Prompt["type"] = Prompt["type"]> {
   version?: number;
   /** Asserts the prompt's type, and narrows the result's type to it. */
   type?: T;
-  /** Served when nothing is cached and the edge cannot be reached. */
+  /**
+   * Served when nothing is cached and the edge cannot be reached (and on the request errors
+   * `fallbackOn` names).
+   */
   fallback?: FallbackPrompt;
   /** Overrides the client's `fallbackOn` for this call. */
   fallbackOn?: readonly FallbackReason[];
@@ -139,7 +142,6 @@ export class CuecardClient {
   readonly #retry: RetryPolicy;
   readonly #edgeUrl: string;
   readonly #reported = new Set<string>();
-  readonly #now: () => number;
   readonly #ttlMs: number;
 
   constructor(options: CuecardClientOptions) {
@@ -151,7 +153,6 @@ export class CuecardClient {
       random: options.random ?? base.random,
       now: options.now ?? base.now,
     };
-    this.#now = this.#transport.now;
     this.#ttlMs = options.ttlMs ?? 60_000;
     this.#cache = new PromptCache(
       {
@@ -207,7 +208,7 @@ export class CuecardClient {
     if (entry === undefined) return undefined;
     // A running experiment assigns per unit: the full path.
     if (entry.resolved.definition !== undefined) return undefined;
-    if (!entry.immutable && this.#now() - entry.storedAt >= ttlMs) return undefined;
+    if (this.#cache.freshness(entry, ttlMs) !== "fresh") return undefined;
     const prompt = this.#cachedPrompt(entry);
     if (options?.type !== undefined && prompt.type !== options.type) return undefined;
     return prompt;
