@@ -71,15 +71,14 @@ async function runningExperiment(key: string): Promise<{ id: string; prompt: str
   return { id: created.id, prompt };
 }
 
-/**
- * `units[variant]` units exposed to each variant, of which the first `converted[variant]` send a
- * `resolved` conversion. Sent in batches of 100 events, as an SDK's telemetry sink would.
- */
-async function sendTraffic(
-  experiment: { id: string; prompt: string },
-  units: Record<string, number>,
-  converted: Record<string, number>,
-) {
+/** One arm's traffic: `units` exposed units, of which the first `converted` send `resolved`. */
+interface Traffic {
+  experiment: { id: string; prompt: string };
+  units: Record<string, number>;
+  converted: Record<string, number>;
+}
+
+function eventsOf({ experiment, units, converted }: Traffic): unknown[] {
   const now = new Date().toISOString();
   const events: unknown[] = [];
   for (const [variant, count] of Object.entries(units)) {
@@ -108,6 +107,15 @@ async function sendTraffic(
       }
     }
   }
+  return events;
+}
+
+/**
+ * Sends every experiment's events in batches of 100, as an SDK's telemetry sink would, then waits
+ * until telemetry's queue consumer (which rolls up in the background) has counted every exposure.
+ */
+async function sendTraffic(traffic: Traffic[]) {
+  const events = traffic.flatMap(eventsOf);
   for (let start = 0; start < events.length; start += 100) {
     const response = await fetch(`${platform.edgeUrl}/v1/events`, {
       method: "POST",
@@ -116,16 +124,17 @@ async function sendTraffic(
     });
     expect(response.status, await response.text()).toBe(200);
   }
-  // The queue consumer rolls up in the background: wait until every exposure is counted.
-  const total = Object.values(units).reduce((sum, count) => sum + count, 0);
-  await vi.waitFor(
-    async () => {
-      const results = await admin.experimentResults(project, experiment.id);
-      const counted = Object.values(results.srm.observed).reduce((sum, n) => sum + n, 0);
-      if (counted < total) throw new Error(`${counted} of ${total} exposures counted`);
-    },
-    { timeout: 45_000, interval: 500 },
-  );
+  for (const { experiment, units } of traffic) {
+    const total = Object.values(units).reduce((sum, count) => sum + count, 0);
+    await vi.waitFor(
+      async () => {
+        const results = await admin.experimentResults(project, experiment.id);
+        const counted = Object.values(results.srm.observed).reduce((sum, n) => sum + n, 0);
+        if (counted < total) throw new Error(`${counted} of ${total} exposures counted`);
+      },
+      { timeout: 120_000, interval: 1_000 },
+    );
+  }
 }
 
 let winner: { id: string; prompt: string };
@@ -163,13 +172,27 @@ beforeAll(async () => {
   winner = await runningExperiment("clear-winner");
   early = await runningExperiment("too-early");
   skewed = await runningExperiment("skewed");
-  // 200 units an arm; 25 % of the control's resolve, 75 % of friendly's.
-  await sendTraffic(winner, { control: 200, friendly: 200 }, { control: 50, friendly: 150 });
-  // 10 units an arm: below the 100 each arm needs before any verdict.
-  await sendTraffic(early, { control: 10, friendly: 10 }, { control: 1, friendly: 5 });
-  // A 50/50 split that telemetry saw as 300 to 150: units are lost or assigned unevenly.
-  await sendTraffic(skewed, { control: 300, friendly: 150 }, { control: 30, friendly: 15 });
-}, 240_000);
+  await sendTraffic([
+    // 200 units an arm; 25 % of the control's resolve, 75 % of friendly's.
+    {
+      experiment: winner,
+      units: { control: 200, friendly: 200 },
+      converted: { control: 50, friendly: 150 },
+    },
+    // 10 units an arm: below the 100 each arm needs before any verdict.
+    {
+      experiment: early,
+      units: { control: 10, friendly: 10 },
+      converted: { control: 1, friendly: 5 },
+    },
+    // A 50/50 split that telemetry saw as 300 to 150: units are lost or assigned unevenly.
+    {
+      experiment: skewed,
+      units: { control: 300, friendly: 150 },
+      converted: { control: 30, friendly: 15 },
+    },
+  ]);
+}, 480_000);
 
 afterAll(async () => {
   await platform?.dispose();
