@@ -85,7 +85,7 @@ describe("the edge's /docs page", () => {
     const page = await fetch(`${platform.edgeUrl}/docs`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
-    expect(page.headers.get("content-security-policy")).toContain("sandbox allow-scripts");
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
     const html = await page.text();
     const urls = [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"/g)].map(
       (match) => match[1] as string,

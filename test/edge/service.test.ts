@@ -36,9 +36,12 @@ describe("service routes", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const csp = response.headers.get("content-security-policy") ?? "";
-    // An opaque origin: the page's scripts can use no session and read no same-origin page.
-    expect(csp).toContain("sandbox allow-scripts");
+    // Scripts and styles only from files, never inline; requests only to the edge itself. No
+    // sandbox: the edge has no cookie or session to protect, and "Try it out" stays same-origin.
     expect(csp).toContain("default-src 'none'");
+    expect(csp).toMatch(/script-src 'self' https:\/\/edge\.test(;|$)/);
+    expect(csp).toMatch(/connect-src 'self' https:\/\/edge\.test(;|$)/);
+    expect(csp).not.toContain("sandbox");
     const html = await response.text();
     expect(html).toContain('data-spec-url="/openapi.json"');
     const urls = [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"/g)].map(

@@ -29,7 +29,9 @@ export function registerService(app: EdgeApp) {
     const assetBase = new URL(DOCS_ASSET_PATH, c.req.url).href;
     return new Response(
       apiDocsHtml({ title: "Cuecard edge API", specUrl: "/openapi.json", assetBase }),
-      { headers: apiDocsHeaders(c.req.url, assetBase) },
+      // The edge sets no cookie and keeps no session, so the page needs no sandbox: in the edge's
+      // own origin it reads /openapi.json and "Try it out" calls the API without CORS.
+      { headers: apiDocsHeaders(c.req.url, assetBase, { sandbox: false }) },
     );
   });
 }
