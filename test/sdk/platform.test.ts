@@ -388,6 +388,16 @@ describe("cuecard CLI: pull → edit → push → test → promote → rollback"
   });
   it("reports a push that makes a new version and updates the description and tags as both", async () => {
     const name = "app/faq";
+    // Its own cuecard.json (as the first test writes it), so it also runs alone.
+    await writeFile(
+      join(workDir, "cuecard.json"),
+      JSON.stringify({
+        adminUrl: platform.adminUrl,
+        edgeUrl: platform.edgeUrl,
+        project,
+        promptsDir: "prompts",
+      }),
+    );
     await admin.createPrompt(project, {
       name,
       description: "Answers FAQs",
