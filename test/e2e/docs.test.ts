@@ -21,7 +21,8 @@ let platform: Platform;
 
 beforeAll(async () => {
   platform = await startEphemeralPlatform("e2e-docs");
-});
+  // Three wrangler bundles and two databases' migrations: minutes on a shared 2-core machine.
+}, 420_000);
 
 afterAll(async () => {
   await platform?.dispose();
