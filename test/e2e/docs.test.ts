@@ -19,9 +19,9 @@ import { chromiumLaunchOptions } from "../ui/browser";
 
 let platform: Platform;
 
+// Three wrangler bundles and two databases' migrations: minutes on a shared 2-core machine.
 beforeAll(async () => {
   platform = await startEphemeralPlatform("e2e-docs");
-  // Three wrangler bundles and two databases' migrations: minutes on a shared 2-core machine.
 }, 420_000);
 
 afterAll(async () => {
