@@ -78,7 +78,7 @@ try {
 Cuecard is running (state in .wrangler/state; Ctrl-C to stop)
 
   Admin (UI + API)  ${platform.adminUrl}/        API docs: ${platform.adminUrl}/api/docs
-  Edge (read API)   ${platform.edgeUrl}/v1/prompts/{name}
+  Edge (read API)   ${platform.edgeUrl}/v1/prompts/{name}  API docs: ${platform.edgeUrl}/docs
 
   Bootstrap token   ${platform.adminToken}  (only creates a project's first admin key)
 ${keyLines}

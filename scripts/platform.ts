@@ -223,6 +223,10 @@ export function miniflareWorker(
     modulesRules: bundledModuleRules(config),
     unsafeDirectSockets: port === undefined ? [] : [{ host: "127.0.0.1", port }],
     bindings: { ...stringVars(config.vars), ...vars },
+    // As Cloudflare serves them: a request for an asset's path is answered before the worker.
+    ...(config.assets
+      ? { assets: { directory: config.assets.directory, routerConfig: { has_user_worker: true } } }
+      : {}),
     d1Databases: Object.fromEntries(
       config.d1_databases.map((db) => [db.binding, requireId(db.database_id, db.binding)]),
     ),
@@ -283,6 +287,8 @@ export interface WorkerConfig {
   triggers: { crons?: string[] };
   ratelimits?: { name: string; namespace_id: string; simple: { limit: number; period: 10 | 60 } }[];
   rules?: { type: "Text" | "Data" | "CompiledWasm"; globs: string[]; fallthrough?: boolean }[];
+  /** Static assets served before the worker (the edge's /docs files); an absolute directory. */
+  assets?: { directory: string };
 }
 
 /**
@@ -298,7 +304,11 @@ function bundledModuleRules(config: WorkerConfig): WorkerOptions["modulesRules"]
 }
 
 export function readWorkerConfig(configPath: string): WorkerConfig {
-  return readWranglerConfig({ config: configPath }, { hideWarnings: true });
+  const config: WorkerConfig = readWranglerConfig({ config: configPath }, { hideWarnings: true });
+  if (config.assets) {
+    config.assets = { directory: resolve(dirname(configPath), config.assets.directory) };
+  }
+  return config;
 }
 
 /**

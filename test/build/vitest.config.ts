@@ -12,4 +12,6 @@ export default defineConfig({
     // One wrangler bundle of the real edge takes 5–10 s on a small, busy machine.
     testTimeout: 60_000,
   },
+  // docs.test.ts asks the admin app (its UI is hono/jsx) for its OpenAPI document in process.
+  oxc: { jsx: { runtime: "automatic" as const, importSource: "hono/jsx" } },
 });

@@ -22,11 +22,39 @@ describe("service routes", () => {
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
     // The routes the app really registers (middleware is registered as ALL), in OpenAPI's syntax.
+    // GET /docs is the page that shows this document, not an API route (as the admin's /api/docs).
     const served = edge.routes
       .filter((route) => route.method !== "ALL")
-      .map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}")}`);
+      .map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}")}`)
+      .filter((route) => route !== "GET /docs");
     expect(served.length).toBeGreaterThan(0);
     expect([...new Set(operations)].sort()).toEqual([...new Set(served)].sort());
+  });
+
+  it("serves a docs page of this document that loads only its own, static, assets", async () => {
+    const response = await edgeFetch("/docs");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const csp = response.headers.get("content-security-policy") ?? "";
+    // Scripts and styles only from files, never inline; requests only to the edge itself. No
+    // sandbox: the edge has no cookie or session to protect, and "Try it out" stays same-origin.
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toMatch(/script-src 'self' https:\/\/edge\.test(;|$)/);
+    expect(csp).toMatch(/connect-src 'self' https:\/\/edge\.test(;|$)/);
+    expect(csp).not.toContain("sandbox");
+    const html = await response.text();
+    expect(html).toContain('data-spec-url="/openapi.json"');
+    const urls = [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"/g)].map(
+      (match) => new URL(match[1] as string),
+    );
+    // Workers static assets under /docs/assets/ (wrangler.toml's [assets]), never another site.
+    expect(urls.map((url) => url.pathname).sort()).toEqual([
+      "/docs/assets/cuecard-docs.js",
+      "/docs/assets/swagger-ui-bundle.js",
+      "/docs/assets/swagger-ui.css",
+    ]);
+    expect(new Set(urls.map((url) => url.origin))).toEqual(new Set(["https://edge.test"]));
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
   });
 
   it("answers with exactly the fields its document gives, problems included", async () => {

@@ -459,6 +459,62 @@ describe("cuecard CLI: pull → edit → push → test → promote → rollback"
     const created = await admin.getPrompt(project, "app/welcome");
     expect(created.labels.map((label) => label.name).sort()).toEqual(["latest", "staging"]);
   });
+  it("reports a push that makes a new version and updates the description and tags as both", async () => {
+    const name = "app/faq";
+    // Its own cuecard.json (as the first test writes it), so it also runs alone.
+    await writeFile(
+      join(workDir, "cuecard.json"),
+      JSON.stringify({
+        adminUrl: platform.adminUrl,
+        edgeUrl: platform.edgeUrl,
+        project,
+        promptsDir: "prompts",
+      }),
+    );
+    await admin.createPrompt(project, {
+      name,
+      description: "Answers FAQs",
+      tags: ["app", "faq"],
+      version: { prompt: "Q: {{question}}", commitMessage: "First FAQ" },
+    });
+    expect((await cli(["pull", name])).code).toBe(0);
+    const pulledText = await readFile(promptFile(name), "utf8");
+    expect(pulledText).toContain("tags:\n  - app\n  - faq\n");
+    await writeFile(
+      promptFile(name),
+      pulledText
+        .replace("description: Answers FAQs", "description: Answers frequently asked questions")
+        .replace("tags:\n  - app\n  - faq\n", "")
+        .replace("Q: {{question}}", "Question: {{question}}")
+        .replace("First FAQ", "Spell out Question"),
+    );
+    const pushed = await cli(["push", name]);
+    expect(pushed.code).toBe(0);
+    expect(pushed.stderr).toContain(`${name}: new version v2; description and tags updated`);
+    expect(pushed.stdout).toContain(
+      "0 created, 1 new version(s), 1 metadata update(s), 0 unchanged.",
+    );
+    const updated = await admin.getPrompt(project, name);
+    expect(updated).toMatchObject({
+      latestVersion: 2,
+      description: "Answers frequently asked questions",
+      tags: [],
+    });
+
+    // Metadata alone: no version, and still counted.
+    await writeFile(
+      promptFile(name),
+      (await readFile(promptFile(name), "utf8")).replace(
+        "description: Answers frequently asked questions",
+        "description: FAQ answers",
+      ),
+    );
+    const json = await cli(["push", "--json", name]);
+    expect(JSON.parse(json.stdout).prompts).toEqual([
+      { name, status: "metadata", metadataUpdated: ["description"] },
+    ]);
+    expect((await admin.getPrompt(project, name)).latestVersion).toBe(2);
+  });
 });
 
 describe("cuecard CLI failures and their exit codes", () => {

@@ -87,6 +87,18 @@ api.doc31("/openapi.json", {
   },
   servers: [{ url: "/api", description: "This deployment" }],
   security: [{ adminToken: [] }],
+  tags: [
+    { name: "access", description: "The bootstrap token, and signing in and out of the UI" },
+    { name: "projects", description: "Projects and their settings" },
+    { name: "audit", description: "The audit log" },
+    { name: "prompts", description: "Prompts: name, type, description, tags" },
+    { name: "versions", description: "Immutable, numbered versions of a prompt" },
+    { name: "labels", description: "Labels pointing at versions: moves, history, rollback" },
+    { name: "metrics", description: "Per-version metrics from the telemetry worker" },
+    { name: "keys", description: "API and read keys" },
+    { name: "webhooks", description: "Webhook endpoints and their deliveries" },
+    { name: "experiments", description: "Experiments and rollouts on a label" },
+  ],
 });
 registerApiDocs(api);
 

@@ -74,15 +74,23 @@ export function apiDocsHtml(page: ApiDocsPage): string {
  * opaque origin; scripts and styles load only from the asset origin, never inline; requests go
  * only to this worker. `'self'` is spelled out as the origin too, since the sandboxed page's own
  * origin is opaque.
+ *
+ * `sandbox: false` is for a worker with no cookie and no session to protect (the edge): its page
+ * then has the worker's own origin, so it reads the document and "Try it out" calls the API
+ * same-origin, with no CORS needed.
  */
-export function apiDocsHeaders(pageUrl: string, assetBase: string): Record<string, string> {
+export function apiDocsHeaders(
+  pageUrl: string,
+  assetBase: string,
+  options: { sandbox?: boolean } = {},
+): Record<string, string> {
   const self = new URL(pageUrl).origin;
   const assets = new URL(assetBase).origin;
   const sources = [...new Set(["'self'", self, assets])].join(" ");
   return {
     "content-type": "text/html; charset=utf-8",
     "content-security-policy": [
-      "sandbox allow-scripts",
+      ...(options.sandbox === false ? [] : ["sandbox allow-scripts"]),
       "default-src 'none'",
       `script-src ${sources}`,
       // Swagger UI sets element styles from script; no stylesheet or script is inline.

@@ -101,11 +101,17 @@ export const openApiDocument = {
       "Delivery of published prompts from Cloudflare's edge, and telemetry ingest for keys allowed to send it. Authenticate with a read key: `Authorization: Bearer cc_reader_…`. Changes (label moves, revoked keys) are visible within about two minutes everywhere: KV propagation (~60 s) + KV cache (30 s pointers, 60 s keys) + isolate cache (TTL + 10 s revalidation).",
   },
   servers: [{ url: "/" }],
+  tags: [
+    { name: "prompts", description: "Published prompts: resolve, batch-resolve, render" },
+    { name: "telemetry", description: "Ingest of events, scores and OpenTelemetry spans" },
+    { name: "service", description: "Liveness and this document; no key needed" },
+  ],
   security: [{ readKey: [] }],
   paths: {
     "/v1/prompts/{name}": {
       get: {
         operationId: "getPrompt",
+        tags: ["prompts"],
         summary: "Resolve a prompt by label (default production) or pinned version",
         parameters: [
           name,
@@ -148,6 +154,7 @@ export const openApiDocument = {
     "/v1/prompts": {
       get: {
         operationId: "getPrompts",
+        tags: ["prompts"],
         summary: "Resolve one label of up to 100 prompts in one request",
         parameters: [
           {
@@ -191,6 +198,7 @@ export const openApiDocument = {
     "/v1/prompts/{name}/render": {
       post: {
         operationId: "renderPrompt",
+        tags: ["prompts"],
         summary: "Render a prompt with variables (Mustache, no HTML escaping)",
         parameters: [name, unit, unitHeader],
         requestBody: {
@@ -261,6 +269,7 @@ export const openApiDocument = {
     "/v1/events": {
       post: {
         operationId: "sendEvents",
+        tags: ["telemetry"],
         summary: "Send a batch of telemetry events (generations, exposures, scores, conversions)",
         description: telemetryDescription,
         requestBody: {
@@ -300,6 +309,7 @@ export const openApiDocument = {
     "/v1/scores": {
       post: {
         operationId: "sendScores",
+        tags: ["telemetry"],
         summary: "Attach scores (feedback, evaluations) to generations",
         description: telemetryDescription,
         requestBody: {
@@ -317,6 +327,7 @@ export const openApiDocument = {
     "/v1/otel/v1/traces": {
       post: {
         operationId: "sendTraces",
+        tags: ["telemetry"],
         summary: "Send OpenTelemetry spans (OTLP/HTTP JSON); GenAI spans become generations",
         description: `${telemetryDescription} Point an OTLP exporter's traces endpoint here.`,
         requestBody: {
@@ -334,6 +345,7 @@ export const openApiDocument = {
     "/healthz": {
       get: {
         operationId: "health",
+        tags: ["service"],
         security: [],
         summary: "Liveness",
         responses: {
@@ -347,6 +359,7 @@ export const openApiDocument = {
     "/openapi.json": {
       get: {
         operationId: "openapi",
+        tags: ["service"],
         security: [],
         summary: "This document",
         responses: { "200": { description: "OpenAPI 3.1 document" } },

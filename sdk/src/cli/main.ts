@@ -126,13 +126,25 @@ function one(command: string, positionals: string[], what: string): string {
   return positionals[0] as string;
 }
 
-async function run(command: string, args: string[], ctx: CliContext): Promise<CommandResult> {
-  const { values: v, positionals } = parseArgs({
+function parseCommandLine(command: string, args: string[]) {
+  const options = COMMAND_OPTIONS[command];
+  if (!options) {
+    throw new CliError(
+      ExitCode.usage,
+      `Unknown command '${command}'. See 'cuecard --help'.`,
+      "usage",
+    );
+  }
+  return parseArgs({
     args,
-    options: { ...GLOBAL, ...COMMAND_OPTIONS[command] },
+    options: { ...GLOBAL, ...options },
     allowPositionals: true,
     strict: true,
   });
+}
+
+async function run(command: string, args: string[], ctx: CliContext): Promise<CommandResult> {
+  const { values: v, positionals } = parseCommandLine(command, args);
   const text = (name: string) => v[name] as string | undefined;
   const list = (name: string) => (v[name] as string[] | undefined) ?? [];
   switch (command) {
@@ -221,10 +233,6 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     io.stdout(`${HELP}\n`);
     return command === undefined ? ExitCode.usage : ExitCode.ok;
   }
-  if (args.includes("--help") || args.includes("-h")) {
-    io.stdout(`${HELP}\n`);
-    return ExitCode.ok;
-  }
   const ctx: CliContext = {
     cwd: io.cwd,
     env: io.env,
@@ -234,6 +242,13 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     fetch: io.fetch,
   };
   try {
+    if (args.includes("--help") || args.includes("-h")) {
+      // The command and its flags are checked before the help is printed, so
+      // `cuecard <command> <flags> --help` tells whether a command line would parse.
+      parseCommandLine(command, args);
+      io.stdout(`${HELP}\n`);
+      return ExitCode.ok;
+    }
     const result = await run(command, args, ctx);
     if (json) io.stdout(`${JSON.stringify(result.data, null, 2)}\n`);
     return result.exitCode;

@@ -12,8 +12,13 @@ export type RouteAccess = Permission | "public";
 /** The route definition's field that carries its access; the OpenAPI document shows it too. */
 export const ROUTE_ACCESS_FIELD = "x-cuecard-permission";
 
-/** `createRoute` with the route's access declared: the one way admin API routes are defined. */
-export function defineRoute<const R extends RouteConfig & { permission: RouteAccess }>(route: R) {
+/**
+ * `createRoute` with the route's access declared: the one way admin API routes are defined. The
+ * `operationId` is required too: generated clients name their methods after it.
+ */
+export function defineRoute<
+  const R extends RouteConfig & { permission: RouteAccess; operationId: string },
+>(route: R) {
   const { permission, ...config } = route;
   return createRoute({ ...config, [ROUTE_ACCESS_FIELD]: permission } as Omit<R, "permission">);
 }

@@ -35,6 +35,7 @@ import {
 const base = "/v1/projects/{project}/experiments";
 
 const listRoute = defineRoute({
+  operationId: "listExperiments",
   permission: "prompts:read",
   method: "get",
   path: base,
@@ -56,6 +57,7 @@ const listRoute = defineRoute({
 });
 
 const createRoute = defineRoute({
+  operationId: "createExperiment",
   permission: "labels:move",
   method: "post",
   path: base,
@@ -72,6 +74,7 @@ const createRoute = defineRoute({
 });
 
 const getRoute = defineRoute({
+  operationId: "getExperiment",
   permission: "prompts:read",
   method: "get",
   path: `${base}/{id}`,
@@ -87,6 +90,7 @@ const getRoute = defineRoute({
 });
 
 const patchRoute = defineRoute({
+  operationId: "updateExperiment",
   permission: "labels:move",
   method: "patch",
   path: `${base}/{id}`,
@@ -107,6 +111,7 @@ function transitionRoute(
   description: string,
 ) {
   return defineRoute({
+    operationId: `${action}Experiment`,
     permission: "labels:move",
     method: "post",
     path: `${base}/{id}/${action}`,
@@ -139,6 +144,7 @@ const resumeRoute = transitionRoute(
 );
 
 const stopRoute = defineRoute({
+  operationId: "stopExperiment",
   permission: "labels:move",
   method: "post",
   path: `${base}/{id}/stop`,

@@ -7,6 +7,7 @@ import { metricsContext, promptMetrics } from "./metrics";
 import { MetricsParams, MetricsQuery, PromptMetrics } from "./schemas";
 
 const promptMetricsRoute = defineRoute({
+  operationId: "getPromptMetrics",
   permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/metrics",

@@ -16,6 +16,7 @@ import { getProject, listProjects, ProjectPatch, republish, updateProject } from
 import { Project } from "./schemas";
 
 const listProjectsRoute = defineRoute({
+  operationId: "listProjects",
   permission: "prompts:read",
   method: "get",
   path: "/v1/projects",
@@ -28,6 +29,7 @@ const listProjectsRoute = defineRoute({
 });
 
 const updateProjectRoute = defineRoute({
+  operationId: "updateProject",
   permission: "project:manage",
   method: "patch",
   path: "/v1/projects/{project}",
@@ -41,6 +43,7 @@ const updateProjectRoute = defineRoute({
 });
 
 const getProjectRoute = defineRoute({
+  operationId: "getProject",
   permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}",
@@ -66,6 +69,7 @@ const PublishReport = z
   .openapi("PublishReport");
 
 const republishRoute = defineRoute({
+  operationId: "republishProject",
   permission: "project:manage",
   method: "post",
   path: "/v1/projects/{project}/republish",
@@ -101,6 +105,7 @@ const AuditEntry = z
   .openapi("AuditEntry");
 
 const auditRoute = defineRoute({
+  operationId: "listAuditEntries",
   permission: "audit:read",
   method: "get",
   path: "/v1/projects/{project}/audit",

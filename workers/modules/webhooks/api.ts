@@ -50,6 +50,7 @@ const base = "/v1/projects/{project}/webhooks";
 const tags = ["webhooks"];
 
 const listRoute = defineRoute({
+  operationId: "listWebhooks",
   permission: "webhooks:manage",
   method: "get",
   path: base,
@@ -63,6 +64,7 @@ const listRoute = defineRoute({
 });
 
 const createWebhookRoute = defineRoute({
+  operationId: "createWebhook",
   permission: "webhooks:manage",
   method: "post",
   path: base,
@@ -81,6 +83,7 @@ const createWebhookRoute = defineRoute({
 });
 
 const getRoute = defineRoute({
+  operationId: "getWebhook",
   permission: "webhooks:manage",
   method: "get",
   path: `${base}/{webhookId}`,
@@ -91,6 +94,7 @@ const getRoute = defineRoute({
 });
 
 const updateRoute = defineRoute({
+  operationId: "updateWebhook",
   permission: "webhooks:manage",
   method: "patch",
   path: `${base}/{webhookId}`,
@@ -105,6 +109,7 @@ const updateRoute = defineRoute({
 });
 
 const deleteRoute = defineRoute({
+  operationId: "deleteWebhook",
   permission: "webhooks:manage",
   method: "delete",
   path: `${base}/{webhookId}`,
@@ -115,6 +120,7 @@ const deleteRoute = defineRoute({
 });
 
 const rotateRoute = defineRoute({
+  operationId: "rotateWebhookSecret",
   permission: "webhooks:manage",
   method: "post",
   path: `${base}/{webhookId}/rotate-secret`,
@@ -133,6 +139,7 @@ const rotateRoute = defineRoute({
 });
 
 const testRoute = defineRoute({
+  operationId: "testWebhook",
   permission: "webhooks:manage",
   method: "post",
   path: `${base}/{webhookId}/test`,
@@ -147,6 +154,7 @@ const testRoute = defineRoute({
 });
 
 const deliveriesRoute = defineRoute({
+  operationId: "listWebhookDeliveries",
   permission: "webhooks:manage",
   method: "get",
   path: `${base}/{webhookId}/deliveries`,
@@ -171,6 +179,7 @@ const deliveriesRoute = defineRoute({
 });
 
 const deliveryRoute = defineRoute({
+  operationId: "getWebhookDelivery",
   permission: "webhooks:manage",
   method: "get",
   path: `${base}/{webhookId}/deliveries/{deliveryId}`,
@@ -184,6 +193,7 @@ const deliveryRoute = defineRoute({
 });
 
 const redeliverRoute = defineRoute({
+  operationId: "redeliverWebhookDelivery",
   permission: "webhooks:manage",
   method: "post",
   path: `${base}/{webhookId}/deliveries/{deliveryId}/redeliver`,

@@ -93,7 +93,14 @@ export async function push(
       `No *.prompt.md files under ${config.promptsDir}/; run 'cuecard pull' or add one.`,
     );
   }
-  const results: { name: string; status: PushStatus; version?: number; diff?: string }[] = [];
+  const results: {
+    name: string;
+    status: PushStatus;
+    version?: number;
+    /** The prompt's fields (description, tags) the push updated; a new version may come with it. */
+    metadataUpdated?: ("description" | "tags")[];
+    diff?: string;
+  }[] = [];
   for (const [index, local] of locals.entries()) {
     const { file } = local;
     const { hash } = await versionOf(file);
@@ -131,12 +138,15 @@ export async function push(
           ? await admin.getVersion(config.project, file.name, remote.latestVersion)
           : undefined;
       const contentChanged = latest?.hash !== hash;
-      const metadataChanged =
-        remote.description !== file.description || remote.tags.join(",") !== file.tags.join(",");
+      const metadataUpdated: ("description" | "tags")[] = [];
+      if (remote.description !== file.description) metadataUpdated.push("description");
+      if (remote.tags.join(",") !== file.tags.join(",")) metadataUpdated.push("tags");
+      const metadataChanged = metadataUpdated.length > 0;
       result = {
         name: file.name,
         status: contentChanged ? "versioned" : metadataChanged ? "metadata" : "unchanged",
       };
+      if (metadataChanged) result.metadataUpdated = metadataUpdated;
       if (contentChanged) {
         result.version = remote.latestVersion + 1;
         const before = latest ? contentText(fileOf(remote, latest)) : "";
@@ -174,14 +184,24 @@ export async function push(
           metadata: "description/tags updated",
           unchanged: "unchanged, skipped",
         };
-    ctx.progress(`${step(index, locals.length)} ${file.name}: ${said[result.status]}`);
+    // A new version and a metadata update can come in one push: say both.
+    const alsoMetadata =
+      result.status === "versioned" && result.metadataUpdated
+        ? `; ${result.metadataUpdated.join(" and ")} ${options.dryRun ? "would be " : ""}updated`
+        : "";
+    ctx.progress(
+      `${step(index, locals.length)} ${file.name}: ${said[result.status]}${alsoMetadata}`,
+    );
     if (options.dryRun && result.diff && !ctx.json) ctx.print(result.diff);
     if (!options.dryRun) delete result.diff;
     results.push(result);
   }
   const count = (status: PushStatus) => results.filter((result) => result.status === status).length;
+  // Counted by what was updated, not by status: a prompt that got a new version and a new
+  // description is one new version and one metadata update.
+  const metadataUpdates = results.filter((result) => result.metadataUpdated).length;
   ctx.print(
-    `${options.dryRun ? "Dry run: " : ""}${count("created")} created, ${count("versioned")} new version(s), ${count("metadata")} metadata update(s), ${count("unchanged")} unchanged.`,
+    `${options.dryRun ? "Dry run: " : ""}${count("created")} created, ${count("versioned")} new version(s), ${metadataUpdates} metadata update(s), ${count("unchanged")} unchanged.`,
   );
   return { exitCode: ExitCode.ok, data: { dryRun: options.dryRun, prompts: results } };
 }

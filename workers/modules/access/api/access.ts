@@ -21,6 +21,7 @@ import { Key } from "../schemas";
 import { closeSession, SESSION_TTL_MS } from "../sessions";
 
 const bootstrapRoute = defineRoute({
+  operationId: "bootstrapProject",
   permission: "public",
   method: "post",
   path: "/v1/bootstrap",
@@ -57,6 +58,7 @@ const Session = z
   .openapi("Session");
 
 const signInRoute = defineRoute({
+  operationId: "signIn",
   permission: "public",
   method: "post",
   path: "/v1/session",
@@ -67,6 +69,7 @@ const signInRoute = defineRoute({
 });
 
 const sessionRoute = defineRoute({
+  operationId: "getSession",
   permission: "public",
   method: "get",
   path: "/v1/session",
@@ -76,6 +79,7 @@ const sessionRoute = defineRoute({
 });
 
 const signOutRoute = defineRoute({
+  operationId: "signOut",
   permission: "public",
   method: "delete",
   path: "/v1/session",

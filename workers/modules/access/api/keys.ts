@@ -12,6 +12,7 @@ import { defineRoute } from "../route-policy";
 import { Key } from "../schemas";
 
 const listKeysRoute = defineRoute({
+  operationId: "listKeys",
   permission: "keys:manage",
   method: "get",
   path: "/v1/projects/{project}/keys",
@@ -22,6 +23,7 @@ const listKeysRoute = defineRoute({
 });
 
 const createKeyRoute = defineRoute({
+  operationId: "createKey",
   permission: "keys:manage",
   method: "post",
   path: "/v1/projects/{project}/keys",
@@ -40,6 +42,7 @@ const createKeyRoute = defineRoute({
 });
 
 const revokeKeyRoute = defineRoute({
+  operationId: "revokeKey",
   permission: "keys:manage",
   method: "delete",
   path: "/v1/projects/{project}/keys/{keyId}",

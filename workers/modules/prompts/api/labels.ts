@@ -30,6 +30,7 @@ const FROZEN_BY_EXPERIMENT =
 const LabelChange = z.object({ label: Label, changed: z.boolean() }).openapi("LabelChange");
 
 const listLabelsRoute = defineRoute({
+  operationId: "listLabels",
   permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/labels",
@@ -43,6 +44,7 @@ const listLabelsRoute = defineRoute({
 });
 
 const moveLabelRoute = defineRoute({
+  operationId: "moveLabel",
   permission: "labels:move",
   method: "put",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
@@ -61,6 +63,7 @@ const moveLabelRoute = defineRoute({
 });
 
 const deleteLabelRoute = defineRoute({
+  operationId: "deleteLabel",
   permission: "labels:move",
   method: "delete",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}",
@@ -75,6 +78,7 @@ const deleteLabelRoute = defineRoute({
 });
 
 const historyRoute = defineRoute({
+  operationId: "getLabelHistory",
   permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}/history",
@@ -91,6 +95,7 @@ const historyRoute = defineRoute({
 });
 
 const rollbackRoute = defineRoute({
+  operationId: "rollbackLabel",
   permission: "labels:rollback",
   method: "post",
   path: "/v1/projects/{project}/prompts/{name}/labels/{label}/rollback",

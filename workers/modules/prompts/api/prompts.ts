@@ -24,6 +24,7 @@ import {
 import { Prompt, PromptParams, tag, Version } from "../schemas";
 
 const listPromptsRoute = defineRoute({
+  operationId: "listPrompts",
   permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts",
@@ -50,6 +51,7 @@ const listPromptsRoute = defineRoute({
 });
 
 const createPromptRoute = defineRoute({
+  operationId: "createPrompt",
   permission: "prompts:write",
   method: "post",
   path: "/v1/projects/{project}/prompts",
@@ -70,6 +72,7 @@ const createPromptRoute = defineRoute({
 });
 
 const getPromptRoute = defineRoute({
+  operationId: "getPrompt",
   permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}",
@@ -80,6 +83,7 @@ const getPromptRoute = defineRoute({
 });
 
 const updatePromptRoute = defineRoute({
+  operationId: "updatePrompt",
   permission: "prompts:write",
   method: "patch",
   path: "/v1/projects/{project}/prompts/{name}",
@@ -93,6 +97,7 @@ const updatePromptRoute = defineRoute({
 });
 
 const archivePromptRoute = defineRoute({
+  operationId: "archivePrompt",
   permission: "prompts:archive",
   method: "delete",
   path: "/v1/projects/{project}/prompts/{name}",

@@ -14,6 +14,7 @@ import { PromptParams, Version, VersionInput, VersionParams } from "../schemas";
 import { getVersion, listVersions } from "../versions";
 
 const listVersionsRoute = defineRoute({
+  operationId: "listVersions",
   permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/versions",
@@ -30,6 +31,7 @@ const listVersionsRoute = defineRoute({
 });
 
 const createVersionRoute = defineRoute({
+  operationId: "createVersion",
   permission: "prompts:write",
   method: "post",
   path: "/v1/projects/{project}/prompts/{name}/versions",
@@ -46,6 +48,7 @@ const createVersionRoute = defineRoute({
 });
 
 const getVersionRoute = defineRoute({
+  operationId: "getVersion",
   permission: "prompts:read",
   method: "get",
   path: "/v1/projects/{project}/prompts/{name}/versions/{version}",
