@@ -72,7 +72,7 @@ export interface paths {
     delete?: never;
     options?: never;
     head?: never;
-    /** Rename a project or choose its protected labels */
+    /** Rename a project, choose its protected labels or its allowed browser origins */
     patch: operations["updateProject"];
     trace?: never;
   };
@@ -301,7 +301,7 @@ export interface paths {
     put?: never;
     /**
      * Create a key
-     * @description The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false` — do that for a read key shipped in a browser app.
+     * @description The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false`. A key shipped in a browser app is created with `browser: true`: a reader the admin API refuses, served only to requests from the project's allowed origins (narrowed by the key's `allowedOrigins`), sending scores at most.
      */
     post: operations["createKey"];
     delete?: never;
@@ -324,7 +324,129 @@ export interface paths {
     delete: operations["revokeKey"];
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Set a key's own allowed origins
+     * @description Narrows the browser origins the edge serves this key to (an origin must be allowed by the project and by this list), or with null gives it the project's. The edge sees the change within the documented bound for keys (about 2 minutes).
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          project: string;
+          keyId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          "application/json": {
+            /**
+             * @description The key's own browser origins, narrowing the project's `allowedOrigins`: a browser request is served only from an origin both lists allow. null (the default): the project's list alone. Patterns are scheme://host[:port] or scheme://host:* (any port), no path.
+             * @example [
+             *       "https://app.example.com",
+             *       "http://localhost:*"
+             *     ]
+             */
+            allowedOrigins: string[] | null;
+          };
+        };
+      };
+      responses: {
+        /** @description The key */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Key"];
+          };
+        };
+        /** @description Malformed request */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Missing or invalid credentials */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden: the route needs the `keys:manage` permission (held by: admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body too large */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Validation failed; `errors` names each field */
+        422: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+        429: {
+          headers: {
+            /** @description Seconds to wait */
+            "Retry-After"?: number;
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Internal error; nothing was written */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
     trace?: never;
   };
   "/v1/projects/{project}/webhooks": {
@@ -741,8 +863,12 @@ export interface components {
       expiresAt: string | null;
       revokedAt: string | null;
       lastUsedAt: string | null;
-      /** @description Whether the key may send telemetry (events, scores, traces) to the edge */
+      /** @description Whether the key may send telemetry to the edge (events, scores, traces; a browser key: scores only) */
       sendTelemetry: boolean;
+      /** @description A public key for a browser app: a reader, refused by the admin API, served only from allowed origins, never sending events or traces */
+      browser: boolean;
+      /** @description The key's own browser origins, narrowing the project's; null: the project's alone */
+      allowedOrigins: string[] | null;
     };
     Problem: {
       type: string;
@@ -759,6 +885,7 @@ export interface components {
         | "unauthorized"
         | "forbidden"
         | "telemetry_not_allowed"
+        | "origin_not_allowed"
         | "not_found"
         | "method_not_allowed"
         | "conflict"
@@ -787,6 +914,8 @@ export interface components {
       id: string;
       name: string;
       protectedLabels: string[];
+      /** @description Browser origins that may call the edge with this project's keys */
+      allowedOrigins: string[];
       createdAt: string;
     };
     PublishReport: {
@@ -1856,6 +1985,14 @@ export interface operations {
           name?: string;
           /** @description Labels only publishers and admins may move */
           protectedLabels?: string[];
+          /**
+           * @description Browser origins that may call the edge with this project's keys (CORS), each scheme://host[:port] or scheme://host:* for any port, no path: e.g. https://app.example.com, http://localhost:*. Empty (the default): no browser app may. The edge sees a change within the documented bound for keys (about 2 minutes).
+           * @example [
+           *       "https://app.example.com",
+           *       "http://localhost:*"
+           *     ]
+           */
+          allowedOrigins?: string[];
         };
       };
     };
@@ -3935,11 +4072,21 @@ export interface operations {
           role: "reader" | "editor" | "publisher" | "admin";
           /** Format: date-time */
           expiresAt?: string;
-          /**
-           * @description May send telemetry (events, scores, traces) to the edge. Set false for a read key shipped in a browser app, so nobody can poison metrics or experiment results from a web page; it can still read prompts.
-           * @default true
-           */
+          /** @description May send telemetry to the edge: events, scores and traces, or for a browser key scores only. Default true, or false for a browser key. Set false for a key whose holders should only read prompts, so nobody can poison metrics or experiment results with it. */
           sendTelemetry?: boolean;
+          /**
+           * @description A public key for a browser app: it must be a reader, the admin API refuses it, the edge serves it only to requests from an allowed origin (the project's, narrowed by `allowedOrigins`), and it can never send events or traces — scores only, and only with `sendTelemetry: true`.
+           * @default false
+           */
+          browser?: boolean;
+          /**
+           * @description The key's own browser origins, narrowing the project's `allowedOrigins`: a browser request is served only from an origin both lists allow. null (the default): the project's list alone. Patterns are scheme://host[:port] or scheme://host:* (any port), no path.
+           * @example [
+           *       "https://app.example.com",
+           *       "http://localhost:*"
+           *     ]
+           */
+          allowedOrigins?: string[] | null;
         };
       };
     };

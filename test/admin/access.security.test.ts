@@ -77,6 +77,7 @@ const COLUMN_OF: Record<string, string> = {
 
   "GET /v1/projects/:project/keys": ADMINISTERING,
   "POST /v1/projects/:project/keys": ADMINISTERING,
+  "PATCH /v1/projects/:project/keys/:keyId": ADMINISTERING,
   "DELETE /v1/projects/:project/keys/:keyId": ADMINISTERING,
 
   "GET /v1/projects/:project/webhooks": ADMINISTERING,

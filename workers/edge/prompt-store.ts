@@ -117,6 +117,12 @@ export interface ReadKey {
   readonly expiresAtMs: number;
   /** May send telemetry through the edge; false for records published before the field. */
   readonly sendTelemetry: boolean;
+  /** The project's browser origins (`core/origins.ts`); none for records from before them. */
+  readonly origins: readonly string[];
+  /** The key's own origins, which an origin must match too; null: the project's alone. */
+  readonly keyOrigins: readonly string[] | null;
+  /** A public key of a browser app: only from an allowed origin, and never events or traces. */
+  readonly browser: boolean;
 }
 
 export function serveVersion(published: PublishedVersion, label: string | null): ServedVersion {
@@ -217,7 +223,14 @@ export const READ_KEY_CACHE_OPTIONS: IsolateCacheOptions<ReadKey | null> = {
   // A KV outage should not lock every application out, but a revoked (maybe leaked) key must not
   // outlive it by long: 10 min covers short outages; the SDK falls back to its copy beyond.
   staleIfErrorMs: 10 * 60 * 1000,
-  sizeOf: () => 192,
+  // The record's fixed part, plus its origins (2 bytes a character): a long list costs its size.
+  sizeOf: (key) => {
+    let bytes = 192;
+    for (const origin of key ? [...key.origins, ...(key.keyOrigins ?? [])] : []) {
+      bytes += 2 * origin.length;
+    }
+    return bytes;
+  },
 };
 
 export const readKeyCache = new IsolateCache<ReadKey | null>(READ_KEY_CACHE_OPTIONS);
@@ -434,5 +447,8 @@ async function loadReadKey(kv: KVNamespace, token: string): Promise<ReadKey | nu
     expiresAtMs:
       record.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(record.expiresAt),
     sendTelemetry: maySendTelemetry(record),
+    origins: record.origins ?? [],
+    keyOrigins: record.keyOrigins ?? null,
+    browser: record.browser === true,
   };
 }
