@@ -328,125 +328,7 @@ export interface paths {
      * Set a key's own allowed origins
      * @description Narrows the browser origins the edge serves this key to (an origin must be allowed by the project and by this list), or with null gives it the project's. The edge sees the change within the documented bound for keys (about 2 minutes).
      */
-    patch: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          project: string;
-          keyId: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          "application/json": {
-            /**
-             * @description The key's own browser origins, narrowing the project's `allowedOrigins`: a browser request is served only from an origin both lists allow. null (the default): the project's list alone. Patterns are scheme://host[:port] or scheme://host:* (any port), no path.
-             * @example [
-             *       "https://app.example.com",
-             *       "http://localhost:*"
-             *     ]
-             */
-            allowedOrigins: string[] | null;
-          };
-        };
-      };
-      responses: {
-        /** @description The key */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["Key"];
-          };
-        };
-        /** @description Malformed request */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Missing or invalid credentials */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Forbidden: the route needs the `keys:manage` permission (held by: admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Body too large */
-        413: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Body is not JSON */
-        415: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Validation failed; `errors` names each field */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
-        429: {
-          headers: {
-            /** @description Seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Internal error; nothing was written */
-        500: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-      };
-    };
+    patch: operations["updateKey"];
     trace?: never;
   };
   "/v1/projects/{project}/webhooks": {
@@ -719,126 +601,7 @@ export interface paths {
      * An experiment's results: per-variant statistics and a decision
      * @description For the primary metric and every guardrail, per variant: units, the value ± sd (per unit: the unit of analysis is the unit of randomisation), the effect against the control with a 95 % interval, and a p-value (frequentist) or the chance to beat the control and the risk (Bayesian). Then the sample-ratio mismatch check and a decision with its reason. Intervals are sequential (always valid, safe to read every day) unless `sequential=false`. Computed from the telemetry worker's data on every request; 503 `telemetry_not_configured` when this deployment has none.
      */
-    get: {
-      parameters: {
-        query?: {
-          /** @description `frequentist` (default): Welch t-tests with p-values; `bayesian`: a Gaussian model with the chance to beat the control and the risk */
-          engine?: "frequentist" | "bayesian";
-          /** @description Frequentist only: always-valid (sequential) intervals, safe to look at every day (default `true`), or fixed-horizon ones (`false`, valid only when read once at a planned sample size) */
-          sequential?: "true" | "false";
-        };
-        header?: never;
-        path: {
-          project: string;
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description The experiment's results */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/json": components["schemas"]["ExperimentResults"];
-          };
-        };
-        /** @description Malformed request */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Missing or invalid credentials */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Forbidden: the route needs the `prompts:read` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Not found */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Body too large */
-        413: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Body is not JSON */
-        415: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Validation failed; `errors` names each field */
-        422: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
-        429: {
-          headers: {
-            /** @description Seconds to wait */
-            "Retry-After"?: number;
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description Internal error; nothing was written */
-        500: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-        /** @description `telemetry_not_configured` (no telemetry worker in this deployment) or `unavailable` (telemetry did not answer; try again) */
-        503: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            "application/problem+json": components["schemas"]["Problem"];
-          };
-        };
-      };
-    };
+    get: operations["getExperimentResults"];
     put?: never;
     post?: never;
     delete?: never;
@@ -1302,7 +1065,7 @@ export interface components {
           [key: string]: {
             relativeEffect: number | null;
             /** @description Interval of the relative effect, as fractions (0.05 = +5 %) */
-            interval: [number, number] | null;
+            interval: number[] | null;
           };
         };
       }[];
@@ -1346,7 +1109,7 @@ export interface components {
       /** @description (value − control) / control; null for the control */
       relativeEffect: number | null;
       /** @description Interval of the relative effect, as fractions (0.05 = +5 %) */
-      interval: [number, number] | null;
+      interval: number[] | null;
       /** @description Frequentist engine only */
       pValue: number | null;
       /** @description Bayesian engine only: chance to beat the control */
@@ -4292,6 +4055,125 @@ export interface operations {
       };
     };
   };
+  updateKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        project: string;
+        keyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /**
+           * @description The key's own browser origins, narrowing the project's `allowedOrigins`: a browser request is served only from an origin both lists allow. null (the default): the project's list alone. Patterns are scheme://host[:port] or scheme://host:* (any port), no path.
+           * @example [
+           *       "https://app.example.com",
+           *       "http://localhost:*"
+           *     ]
+           */
+          allowedOrigins: string[] | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The key */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Key"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Forbidden: the route needs the `keys:manage` permission (held by: admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Validation failed; `errors` names each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+      429: {
+        headers: {
+          /** @description Seconds to wait */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Internal error; nothing was written */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
   listWebhooks: {
     parameters: {
       query?: never;
@@ -6366,6 +6248,126 @@ export interface operations {
       };
       /** @description Internal error; nothing was written */
       500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  getExperimentResults: {
+    parameters: {
+      query?: {
+        /** @description `frequentist` (default): Welch t-tests with p-values; `bayesian`: a Gaussian model with the chance to beat the control and the risk */
+        engine?: "frequentist" | "bayesian";
+        /** @description Frequentist only: always-valid (sequential) intervals, safe to look at every day (default `true`), or fixed-horizon ones (`false`, valid only when read once at a planned sample size) */
+        sequential?: "true" | "false";
+      };
+      header?: never;
+      path: {
+        project: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The experiment's results */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ExperimentResults"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Forbidden: the route needs the `prompts:read` permission (held by: editor, publisher, admin); when a change needs more (a protected label, say), the problem's `permission` names it. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Validation failed; `errors` names each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+      429: {
+        headers: {
+          /** @description Seconds to wait */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Internal error; nothing was written */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description `telemetry_not_configured` (no telemetry worker in this deployment) or `unavailable` (telemetry did not answer; try again) */
+      503: {
         headers: {
           [name: string]: unknown;
         };

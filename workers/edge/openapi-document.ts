@@ -72,13 +72,16 @@ const corsHeaders = {
 };
 
 /** A CORS preflight: it carries no key, so the actual request decides (README: browser apps). */
-const preflight = {
+const preflight = (operationId: string, parameters: unknown[] = []) => ({
+  operationId,
+  tags: ["cors"],
+  parameters,
   summary:
     "CORS preflight: 204 for any http(s) Origin; the actual request checks the key's origins",
   description: `Allows the route's method, the headers ${CORS_ALLOWED_HEADERS}; Max-Age ${CORS_MAX_AGE_SECONDS}`,
   security: [],
   responses: { "204": { description: "Allowed" }, "403": problem },
-};
+});
 
 const jsonObject = { content: { "application/json": { schema: { type: "object" } } } };
 const problemSaying = (description: string) => ({
@@ -118,11 +121,12 @@ export const openApiDocument = {
     { name: "prompts", description: "Published prompts: resolve, batch-resolve, render" },
     { name: "telemetry", description: "Ingest of events, scores and OpenTelemetry spans" },
     { name: "service", description: "Liveness and this document; no key needed" },
+    { name: "cors", description: "CORS preflights for browser apps (README: browser apps)" },
   ],
   security: [{ readKey: [] }],
   paths: {
     "/v1/prompts/{name}": {
-      options: preflight,
+      options: preflight("preflightGetPrompt", [name]),
       get: {
         operationId: "getPrompt",
         tags: ["prompts"],
@@ -167,7 +171,7 @@ export const openApiDocument = {
       },
     },
     "/v1/prompts": {
-      options: preflight,
+      options: preflight("preflightBatchPrompts"),
       get: {
         operationId: "getPrompts",
         tags: ["prompts"],
@@ -213,7 +217,7 @@ export const openApiDocument = {
       },
     },
     "/v1/prompts/{name}/render": {
-      options: preflight,
+      options: preflight("preflightRenderPrompt", [name]),
       post: {
         operationId: "renderPrompt",
         tags: ["prompts"],
@@ -286,7 +290,7 @@ export const openApiDocument = {
       },
     },
     "/v1/events": {
-      options: preflight,
+      options: preflight("preflightEvents"),
       post: {
         operationId: "sendEvents",
         tags: ["telemetry"],
@@ -327,7 +331,7 @@ export const openApiDocument = {
       },
     },
     "/v1/scores": {
-      options: preflight,
+      options: preflight("preflightScores"),
       post: {
         operationId: "sendScores",
         tags: ["telemetry"],
@@ -346,7 +350,7 @@ export const openApiDocument = {
       },
     },
     "/v1/otel/v1/traces": {
-      options: preflight,
+      options: preflight("preflightOtelTraces"),
       post: {
         operationId: "sendTraces",
         tags: ["telemetry"],

@@ -8,6 +8,7 @@ import { ExperimentResults, ResultsParams, ResultsQuery } from "./schemas";
 const resultsRoute = defineRoute({
   permission: "prompts:read",
   method: "get",
+  operationId: "getExperimentResults",
   path: "/v1/projects/{project}/experiments/{id}/results",
   tags: ["experiments"],
   summary: "An experiment's results: per-variant statistics and a decision",

@@ -35,7 +35,8 @@ const MetricRef = z
   .openapi({ description: "The metric as the experiment names it" });
 
 const Interval = z
-  .tuple([z.number(), z.number()])
+  .array(z.number())
+  .length(2)
   .nullable()
   .openapi({ description: "Interval of the relative effect, as fractions (0.05 = +5 %)" });
 

@@ -51,6 +51,7 @@ const KeyParams = ProjectParams.extend({
 const updateKeyRoute = defineRoute({
   permission: "keys:manage",
   method: "patch",
+  operationId: "updateKey",
   path: "/v1/projects/{project}/keys/{keyId}",
   tags: ["keys"],
   summary: "Set a key's own allowed origins",
