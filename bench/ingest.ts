@@ -331,6 +331,9 @@ async function seed(mf: Miniflare): Promise<string> {
         role: "reader",
         expiresAt: null,
         sendTelemetry: true,
+        origins: [],
+        keyOrigins: null,
+        browser: false,
       }),
     ),
   );

@@ -111,6 +111,9 @@ async function seed(mf: Miniflare) {
         role: "reader",
         expiresAt: null,
         sendTelemetry: false,
+        origins: [],
+        keyOrigins: null,
+        browser: false,
       }),
     ),
   );

@@ -15,6 +15,12 @@ import type { Platform } from "./platform";
 
 export const demoProject = "default";
 
+/**
+ * Pages on any local port may call the edge with the demo project's keys (browser apps and the
+ * SDK's browser test, served from localhost or 127.0.0.1).
+ */
+export const demoAllowedOrigins = ["http://localhost:*", "http://127.0.0.1:*"];
+
 type ChatMessage = { role: "system" | "developer" | "user" | "assistant"; content: string };
 
 interface DemoVersion {
@@ -179,6 +185,8 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
     createdKeys.push("admin");
   }
   const admin = adminClient(options.adminUrl, adminKey.secret);
+  // Before any key is checked at the edge, so no isolate caches a record without the origins.
+  await allowDemoOrigins(admin);
 
   const keys: StoredDevKeys = { admin: adminKey };
   for (const role of ["publisher", "editor"] as const) {
@@ -454,6 +462,21 @@ function adminClient(adminUrl: string, adminKey: string): AdminClient {
       });
     },
   };
+}
+
+/** Sets the demo project's allowed origins unless it has exactly them (no audit row per run). */
+async function allowDemoOrigins(admin: AdminClient): Promise<void> {
+  const current = await admin.request("GET", `/projects/${demoProject}`);
+  await expectStatus(current, 200, "read the demo project");
+  const { allowedOrigins } = (await current.json()) as { allowedOrigins: string[] };
+  if (JSON.stringify(allowedOrigins) === JSON.stringify(demoAllowedOrigins)) return;
+  await expectStatus(
+    await admin.request("PATCH", `/projects/${demoProject}`, {
+      allowedOrigins: demoAllowedOrigins,
+    }),
+    200,
+    "allow the demo project's local origins",
+  );
 }
 
 async function expectStatus(response: Response, status: number, action: string): Promise<void> {

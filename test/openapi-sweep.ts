@@ -164,7 +164,7 @@ export function sweepCases(
   const cases: SweepCase[] = [];
   for (const [path, operations] of Object.entries(doc.paths)) {
     for (const [method, operation] of Object.entries(operations)) {
-      if (!["get", "post", "put", "patch", "delete"].includes(method)) continue;
+      if (!["get", "post", "put", "patch", "delete", "options"].includes(method)) continue;
       const parameters = operation.parameters ?? [];
       const pathWith = (name?: string, raw?: string) =>
         (options.prefix ?? "") +

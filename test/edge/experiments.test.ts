@@ -147,13 +147,13 @@ describe("experiments at the edge", () => {
     });
   });
 
-  it("answers private, Vary: Cuecard-Unit, with an ETag per variant that revalidates to 304", async () => {
+  it("answers private, Vary: Origin, Cuecard-Unit, with an ETag per variant that revalidates to 304", async () => {
     const { key, seeded } = await experimentPrompt();
     const control = await get(seeded.name, key, unitQuery("用户-42"));
     const friendly = await get(seeded.name, key, unitQuery("é"));
     for (const response of [control, friendly]) {
       expect(response.headers.get("cache-control")).toMatch(/^private/);
-      expect(response.headers.get("vary")).toBe("Cuecard-Unit");
+      expect(response.headers.get("vary")).toBe("Origin, Cuecard-Unit");
     }
     const controlTag = control.headers.get("etag") as string;
     const friendlyTag = friendly.headers.get("etag") as string;
@@ -164,17 +164,17 @@ describe("experiments at the edge", () => {
     const again = await get(seeded.name, key, unitQuery("é"), { "if-none-match": friendlyTag });
     expect(again.status).toBe(304);
     expect(again.headers.get("etag")).toBe(friendlyTag);
-    expect(again.headers.get("vary")).toBe("Cuecard-Unit");
+    expect(again.headers.get("vary")).toBe("Origin, Cuecard-Unit");
     // Another unit's variant never matches: it gets its own body.
     const other = await get(seeded.name, key, unitQuery("用户-42"), {
       "if-none-match": friendlyTag,
     });
     expect(other.status).toBe(200);
-    // Without an experiment there is no Vary and the body says so.
+    // Without an experiment the response varies by Origin alone (CORS) and the body says so.
     const { project, key: plainKey } = await seedProject();
     const plain = await seedPrompt({ project, templates: ["x"] });
     const response = await get(plain.name, plainKey, unitQuery("é"));
-    expect(response.headers.get("vary")).toBeNull();
+    expect(response.headers.get("vary")).toBe("Origin");
     expect((await response.json<{ experiment: unknown }>()).experiment).toBeNull();
   });
 
@@ -192,7 +192,7 @@ describe("experiments at the edge", () => {
       key,
     });
     expect(response.status).toBe(200);
-    expect(response.headers.get("vary")).toBe("Cuecard-Unit");
+    expect(response.headers.get("vary")).toBe("Origin, Cuecard-Unit");
     const body = await response.json<{ prompts: { version: number; experiment: unknown }[] }>();
     expect(body.prompts[0]).toMatchObject({ version: 2, experiment: { variant: "friendly" } });
     expect(body.prompts[1]?.experiment).toBeNull();
@@ -209,7 +209,7 @@ describe("experiments at the edge", () => {
     const path = `/v1/prompts/${encodeName(seeded.name)}/render`;
     const friendly = await renderRequest(path, key, { variables: { customer: "Ada" }, unit: "é" });
     expect(friendly.status).toBe(200);
-    expect(friendly.headers.get("vary")).toBe("Cuecard-Unit");
+    expect(friendly.headers.get("vary")).toBe("Origin, Cuecard-Unit");
     expect(await friendly.json()).toMatchObject({
       version: 2,
       prompt: "Hi there Ada!",

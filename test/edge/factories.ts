@@ -113,13 +113,20 @@ export async function putPointer(
   return pointer;
 }
 
-/** A read key whose record is published to KV (allowed to send telemetry, as new keys are). */
+/**
+ * A read key whose record is published to KV (allowed to send telemetry, as new keys are; no
+ * browser origins, as a new project has none).
+ */
 export async function seedReadKey(options: {
   project: string;
   role?: Role;
   expiresAt?: string | null;
   sendTelemetry?: boolean;
   keyId?: string;
+  /** The project's allowed origins, as the publisher copies them onto every key record. */
+  origins?: string[];
+  keyOrigins?: string[] | null;
+  browser?: boolean;
   kv?: KVNamespace;
 }): Promise<string> {
   const role = options.role ?? "reader";
@@ -130,6 +137,9 @@ export async function seedReadKey(options: {
     role,
     expiresAt: options.expiresAt ?? null,
     sendTelemetry: options.sendTelemetry ?? true,
+    origins: options.origins ?? [],
+    keyOrigins: options.keyOrigins ?? null,
+    browser: options.browser ?? false,
   });
   await (options.kv ?? env.PROMPTS_KV).put(
     readKeyRecordKey(await hashKey(key)),

@@ -1,4 +1,4 @@
-import { publishKey } from "../modules/access/publish";
+import { PROJECT_KEYS_TARGET, publishKey, publishProjectKeys } from "../modules/access/publish";
 import { telemetryReaderOf } from "../modules/metrics/reader";
 import { type PublishDeps, publishPromptTarget } from "../modules/prompts/publish";
 import type { DeliveryMessage, WebhookFanOut } from "../modules/webhooks/fan-out";
@@ -8,6 +8,7 @@ import { openDatabase } from "../platform/db/client";
 /** Which module refreshes the KV projection an outbox row names (`prompt:…`, `key:…`). */
 export function publishTarget(deps: PublishDeps, projectId: string, target: string) {
   if (target.startsWith("prompt:")) return publishPromptTarget(deps, projectId, target.slice(7));
+  if (target === PROJECT_KEYS_TARGET) return publishProjectKeys(deps, projectId);
   if (target.startsWith("key:")) return publishKey(deps, target.slice(4));
   throw new Error(`unknown publish target ${target}`);
 }

@@ -72,8 +72,12 @@ export interface EventPayloads {
   "experiment.stage_advanced": ExperimentEventPayload & { stage: number };
   "key.created": { keyId: string; role: Role };
   "key.revoked": { keyId: string };
+  /** A key's own allowed origins changed (null: it takes the project's). */
+  "key.updated": { keyId: string; allowedOrigins: string[] | null };
   "project.created": { project: { id: string; name?: string } };
-  "project.updated": { project: { id: string; name?: string; protectedLabels?: string[] } };
+  "project.updated": {
+    project: { id: string; name?: string; protectedLabels?: string[]; allowedOrigins?: string[] };
+  };
   "webhook.created": { endpointId: string };
   "webhook.updated": { endpointId: string };
   "webhook.deleted": { endpointId: string };

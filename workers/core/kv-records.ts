@@ -128,11 +128,30 @@ export interface ReadKeyRecord {
    * bump: the rest of the record reads as before, so keys keep reading prompts meanwhile.
    */
   sendTelemetry?: boolean;
+  /**
+   * Browser origins the key's project allows (`core/origins.ts` patterns). Carried on every key
+   * record so the edge decides CORS from the record it already read, without a second KV read;
+   * a change of the project's list republishes its keys. Absent (older records): no origin.
+   */
+  origins?: string[];
+  /** The key's own, narrower list: an origin must match both. Absent or null: the project's. */
+  keyOrigins?: string[] | null;
+  /**
+   * A key shipped in a browser app: accepted only from an allowed origin, never by the admin
+   * API, and never for events or traces (README: browser keys). Absent: false.
+   */
+  browser?: boolean;
 }
 
 /** What the publisher states about every key it writes: nothing left to a reader's default. */
-export type NewReadKeyRecord = Omit<ReadKeyRecord, "format" | "sendTelemetry"> & {
+export type NewReadKeyRecord = Omit<
+  ReadKeyRecord,
+  "format" | "sendTelemetry" | "origins" | "keyOrigins" | "browser"
+> & {
   sendTelemetry: boolean;
+  origins: string[];
+  keyOrigins: string[] | null;
+  browser: boolean;
 };
 
 /** A record whose format this reader does not know: never served as if it were understood. */

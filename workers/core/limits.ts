@@ -34,6 +34,10 @@ export const LABELS_PER_REQUEST_MAX = 20;
 
 export const PROJECT_NAME_MAX = 100;
 export const KEY_NAME_MAX = 100;
+/** Browser origins one project (or one key) may list (`core/origins.ts`). */
+export const ALLOWED_ORIGINS_MAX = 20;
+/** A domain name is at most 253 characters; scheme, port and slack on top. */
+export const ORIGIN_MAX = 300;
 /**
  * The latest expiry a key may have. Expiry is stored as ISO text and compared as text in D1;
  * after year 9999 the ISO form becomes `+010000-…`, which sorts before every 4-digit year.

@@ -1,5 +1,7 @@
+import { isOrigin } from "@cuecard/core/origins";
 import { ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
 import type { Context, Hono } from "hono";
+import { addCorsHeaders, ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, setCorsHeaders } from "./cors";
 import type { CacheLayer } from "./isolate-cache";
 import type { DeliveryModules } from "./modules";
 import type { ReadKey, ServedVersion, StoreContext } from "./prompt-store";
@@ -14,6 +16,8 @@ export interface EdgeVariables {
   keyLayer: CacheLayer;
   /** `performance.now()` when the request reached the key check, for `Server-Timing`. */
   startedAt: number;
+  /** The request's origin when the key allows it (cors.ts): what `Access-Control-Allow-Origin` names. */
+  allowOrigin: string | undefined;
 }
 
 export type EdgeApp = Hono<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
@@ -27,8 +31,6 @@ export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
  * `If-None-Match` and get a body-less 304 while the label has not moved.
  */
 export const LABEL_CACHE_CONTROL = "private, max-age=0, must-revalidate";
-/** Responses that depend on the unit id name where it came from (the query is in the URL). */
-export const UNIT_VARY = "Cuecard-Unit";
 /** A version never changes. `private`: the response depends on the caller's key. */
 export const PINNED_CACHE_CONTROL = "private, max-age=31536000, immutable";
 
@@ -82,9 +84,11 @@ export function servedVersionResponse(
     "cuecard-version": served.versionHeader,
     "cuecard-cache": CACHE_STATUS[layer],
     "server-timing": serverTiming(layer, startedAt),
+    // A label running an experiment answers per unit (the query is in the URL, the header is
+    // not), and CORS headers depend on the origin: a cache must not reuse one for another.
+    vary: served.experiment ? ORIGIN_AND_UNIT_VARY : ORIGIN_VARY,
   };
-  // A label running an experiment answers per unit: a shared cache must not reuse it.
-  if (served.experiment) headers.vary = UNIT_VARY;
+  addCorsHeaders(headers, c.get("allowOrigin"));
   if (matchesEtag(c.req.header("if-none-match"), served.etag)) {
     return new Response(null, { status: 304, headers });
   }
@@ -104,9 +108,27 @@ export function errorResponse(error: unknown, c: Context): Response {
     // Logged with the request id so a report can be matched; the body stays generic.
     console.error(`request ${requestId} failed`, error);
   }
-  const headers: Record<string, string> = { "cache-control": "no-store" };
+  const headers: Record<string, string> = {
+    "cache-control": "no-store",
+    vary: ORIGIN_VARY,
+  };
   if (problem.status === 401) headers["www-authenticate"] = 'Bearer realm="cuecard"';
-  return problemResponse(problem, requestId, headers);
+  const response = problemResponse(problem, requestId, headers);
+  setCorsHeaders(response.headers, errorCorsOrigin(c, problem.status));
+  return response;
+}
+
+/**
+ * Whom a problem may be shown to in a browser. Once the key is known: its allowed origins, as
+ * for a success. Before (a missing or unknown key): any page, since a 401 says nothing about a
+ * project, and the SDK can then report "unauthorized" instead of an opaque network error.
+ * Refused origins and refused preflights (403s before a key) get no CORS headers at all.
+ */
+function errorCorsOrigin(c: Context, status: number): string | undefined {
+  if (c.get("readKey") !== undefined) return c.get("allowOrigin");
+  if (status !== 401) return undefined;
+  const origin = c.req.header("origin");
+  return origin !== undefined && isOrigin(origin) ? origin : undefined;
 }
 
 export function notFoundResponse(c: Context): Response {

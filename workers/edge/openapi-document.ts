@@ -7,6 +7,7 @@ import {
   UNIT_ID_MAX,
 } from "@cuecard/core/telemetry";
 import { RENDER_LIMITS } from "@cuecard/core/template";
+import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS } from "./cors";
 
 /**
  * The edge API as OpenAPI 3.1, kept by hand: generating it with @hono/zod-openapi would put zod
@@ -15,6 +16,7 @@ import { RENDER_LIMITS } from "@cuecard/core/template";
  */
 
 const problem = { $ref: "#/components/responses/Problem" };
+const str = { type: "string" };
 const name = {
   name: "name",
   in: "path",
@@ -52,13 +54,6 @@ const unitHeader = {
     "The unit id, instead of `?unit=` (printable ASCII). If both are sent they must agree.",
   schema: { type: "string", maxLength: UNIT_ID_MAX },
 };
-const varyHeader = {
-  Vary: {
-    description:
-      "`Cuecard-Unit` when the label runs an experiment: the response depends on the unit",
-    schema: { type: "string" },
-  },
-};
 const cacheHeaders = {
   "Cuecard-Cache": {
     description: "hit (isolate cache), miss (read from KV) or stale (KV failed; last known good)",
@@ -70,11 +65,27 @@ const cacheHeaders = {
   },
 };
 
+/** Headers of every keyed response (README: browser apps). */
+const corsHeaders = {
+  Vary: { description: "Origin (and Cuecard-Unit while an experiment runs)", schema: str },
+  "Access-Control-Expose-Headers": { description: CORS_EXPOSED_HEADERS, schema: str },
+};
+
+/** A CORS preflight: it carries no key, so the actual request decides (README: browser apps). */
+const preflight = {
+  summary:
+    "CORS preflight: 204 for any http(s) Origin; the actual request checks the key's origins",
+  description: `Allows the route's method, the headers ${CORS_ALLOWED_HEADERS}; Max-Age ${CORS_MAX_AGE_SECONDS}`,
+  security: [],
+  responses: { "204": { description: "Allowed" }, "403": problem },
+};
+
 const jsonObject = { content: { "application/json": { schema: { type: "object" } } } };
 const problemSaying = (description: string) => ({
   description,
   content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
 });
+const originRefused = problemSaying("`origin_not_allowed`: a browser key off its origins");
 const ingestResult = {
   content: { "application/json": { schema: { $ref: "#/components/schemas/IngestResponse" } } },
 };
@@ -82,7 +93,9 @@ const ingestResult = {
 const telemetryErrors = {
   "400": problem,
   "401": problem,
-  "403": problemSaying("`telemetry_not_allowed`: the key may not send telemetry"),
+  "403": problemSaying(
+    "`telemetry_not_allowed` (a browser key: scores at most), `origin_not_allowed`",
+  ),
   "413": problem,
   "415": problem,
   "422": problem,
@@ -104,6 +117,7 @@ export const openApiDocument = {
   security: [{ readKey: [] }],
   paths: {
     "/v1/prompts/{name}": {
+      options: preflight,
       get: {
         operationId: "getPrompt",
         summary: "Resolve a prompt by label (default production) or pinned version",
@@ -131,7 +145,7 @@ export const openApiDocument = {
                 schema: { type: "string" },
               },
               ...cacheHeaders,
-              ...varyHeader,
+              ...corsHeaders,
             },
             content: {
               "application/json": { schema: { $ref: "#/components/schemas/ResolvedPrompt" } },
@@ -139,6 +153,7 @@ export const openApiDocument = {
           },
           "304": { description: "Not modified: If-None-Match matched the ETag" },
           "401": problem,
+          "403": originRefused,
           "404": problem,
           "422": problem,
           "503": problem,
@@ -146,6 +161,7 @@ export const openApiDocument = {
       },
     },
     "/v1/prompts": {
+      options: preflight,
       get: {
         operationId: "getPrompts",
         summary: "Resolve one label of up to 100 prompts in one request",
@@ -164,7 +180,7 @@ export const openApiDocument = {
         responses: {
           "200": {
             description: "The prompts found, in request order, and the names not found",
-            headers: { ...cacheHeaders, ...varyHeader },
+            headers: { ...cacheHeaders, ...corsHeaders },
             content: {
               "application/json": {
                 schema: {
@@ -183,12 +199,14 @@ export const openApiDocument = {
             },
           },
           "401": problem,
+          "403": originRefused,
           "422": problem,
           "503": problem,
         },
       },
     },
     "/v1/prompts/{name}/render": {
+      options: preflight,
       post: {
         operationId: "renderPrompt",
         summary: "Render a prompt with variables (Mustache, no HTML escaping)",
@@ -214,7 +232,7 @@ export const openApiDocument = {
         responses: {
           "200": {
             description: "The rendered prompt: a string for text prompts, messages for chat",
-            headers: { ...cacheHeaders, ...varyHeader },
+            headers: { ...cacheHeaders, ...corsHeaders },
             content: {
               "application/json": {
                 schema: {
@@ -245,6 +263,7 @@ export const openApiDocument = {
           },
           "400": problem,
           "401": problem,
+          "403": originRefused,
           "404": problem,
           "413": problem,
           "415": problem,
@@ -259,6 +278,7 @@ export const openApiDocument = {
       },
     },
     "/v1/events": {
+      options: preflight,
       post: {
         operationId: "sendEvents",
         summary: "Send a batch of telemetry events (generations, exposures, scores, conversions)",
@@ -298,6 +318,7 @@ export const openApiDocument = {
       },
     },
     "/v1/scores": {
+      options: preflight,
       post: {
         operationId: "sendScores",
         summary: "Attach scores (feedback, evaluations) to generations",
@@ -315,6 +336,7 @@ export const openApiDocument = {
       },
     },
     "/v1/otel/v1/traces": {
+      options: preflight,
       post: {
         operationId: "sendTraces",
         summary: "Send OpenTelemetry spans (OTLP/HTTP JSON); GenAI spans become generations",

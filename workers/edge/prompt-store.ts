@@ -117,6 +117,12 @@ export interface ReadKey {
   readonly expiresAtMs: number;
   /** May send telemetry through the edge; false for records published before the field. */
   readonly sendTelemetry: boolean;
+  /** The project's browser origins (`core/origins.ts`); none for records from before them. */
+  readonly origins: readonly string[];
+  /** The key's own origins, which an origin must match too; null: the project's alone. */
+  readonly keyOrigins: readonly string[] | null;
+  /** A public key of a browser app: only from an allowed origin, and never events or traces. */
+  readonly browser: boolean;
 }
 
 export function serveVersion(published: PublishedVersion, label: string | null): ServedVersion {
@@ -434,5 +440,8 @@ async function loadReadKey(kv: KVNamespace, token: string): Promise<ReadKey | nu
     expiresAtMs:
       record.expiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(record.expiresAt),
     sendTelemetry: maySendTelemetry(record),
+    origins: record.origins ?? [],
+    keyOrigins: record.keyOrigins ?? null,
+    browser: record.browser === true,
   };
 }

@@ -1,5 +1,6 @@
 import { bearerToken, isWellFormedKey } from "@cuecard/core/keys";
 import { ProblemError } from "@cuecard/core/problem";
+import { corsOriginFor } from "./cors";
 import type { EdgeContext } from "./http";
 import { deliveryModulesOf } from "./modules";
 import { findReadKey, type ReadKey, type Resolved, type StoreContext } from "./prompt-store";
@@ -58,6 +59,8 @@ function admit(c: EdgeContext, store: StoreContext, found: Resolved<ReadKey | nu
   if (readKey === null || readKey.expiresAtMs <= Date.now()) {
     throw new ProblemError("unauthorized", "The read key is unknown, revoked or expired.");
   }
+  // Before the key is set: a refused browser key's problem then carries no CORS headers.
+  c.set("allowOrigin", corsOriginFor(c, readKey));
   c.set("store", store);
   c.set("delivery", deliveryModulesOf(c.env));
   c.set("readKey", readKey);

@@ -1,4 +1,4 @@
-import { VARIABLE_DESCRIPTION_MAX, VERSION_MAX } from "@cuecard/core/limits";
+import { ALLOWED_ORIGINS_MAX, VARIABLE_DESCRIPTION_MAX, VERSION_MAX } from "@cuecard/core/limits";
 // zod from @hono/zod-openapi: zod 4 attaches methods when a schema is built, so schemas must be
 // built after the OpenAPI extension is installed for `.openapi()` to exist on them.
 
@@ -12,6 +12,7 @@ import {
   PROMPT_NAME_RULE,
   variableNameProblem,
 } from "@cuecard/core/names";
+import { normalizeOriginPattern } from "@cuecard/core/origins";
 import { fieldErrors, ProblemError } from "@cuecard/core/problem";
 import { CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
 import { z } from "@hono/zod-openapi";
@@ -81,6 +82,25 @@ export const variableDeclaration = z.strictObject({
 });
 
 export const variableDeclarations = z.record(variableName, variableDeclaration);
+
+/** A browser origin pattern (`core/origins.ts`), stored in its normalized form. */
+export const originPattern = z
+  .string()
+  .transform((text, ctx) => {
+    const result = normalizeOriginPattern(text);
+    if ("problem" in result) {
+      ctx.addIssue({ code: "custom", message: result.problem });
+      return z.NEVER;
+    }
+    return result.pattern;
+  })
+  .openapi({ example: "http://localhost:*" });
+
+/** A list of origin patterns, duplicates (after normalizing) dropped. */
+export const originPatterns = z
+  .array(originPattern)
+  .max(ALLOWED_ORIGINS_MAX, `list at most ${ALLOWED_ORIGINS_MAX} origins`)
+  .transform((patterns) => [...new Set(patterns)]);
 
 /** Model parameters: any JSON object (model, temperature, tools…), capped in size. */
 export const modelConfig = z.record(z.string(), z.unknown());

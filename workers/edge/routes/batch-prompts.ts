@@ -1,4 +1,5 @@
 import { BATCH_NAMES_MAX } from "@cuecard/core/limits";
+import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, registerPreflight, setCorsHeaders } from "../cors";
 import { parseUnit, UNIT_HEADER } from "../experiments";
 import {
   type EdgeApp,
@@ -6,7 +7,6 @@ import {
   LABEL_CACHE_CONTROL,
   setCacheHeaders,
   slowerLayer,
-  UNIT_VARY,
 } from "../http";
 import { resolveLabels } from "../prompt-store";
 import { authorizeReadKey } from "../read-key-auth";
@@ -76,10 +76,12 @@ export function registerBatchPrompts(app: EdgeApp) {
       "content-type": JSON_CONTENT_TYPE,
       "cache-control": LABEL_CACHE_CONTROL,
     });
-    if (perUnit) headers.set("vary", UNIT_VARY);
+    headers.set("vary", perUnit ? ORIGIN_AND_UNIT_VARY : ORIGIN_VARY);
+    setCorsHeaders(headers, c.get("allowOrigin"));
     setCacheHeaders(headers, slowerLayer(c.get("keyLayer"), resolution.layer), c.get("startedAt"));
     // The cached bodies are already JSON: splice them instead of parsing and re-serializing.
     const body = `{"label":${JSON.stringify(label)},"prompts":[${bodies.join(",")}],"missing":${JSON.stringify(missing)}}`;
     return new Response(body, { headers });
   });
+  registerPreflight(app, "/v1/prompts", "GET");
 }

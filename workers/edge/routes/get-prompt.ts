@@ -1,4 +1,5 @@
 import { ProblemError } from "@cuecard/core/problem";
+import { registerPreflight } from "../cors";
 import { parseUnit, UNIT_HEADER, withDefinition } from "../experiments";
 import {
   type EdgeApp,
@@ -111,4 +112,5 @@ export function registerGetPrompt(app: EdgeApp) {
     const authorizing = authorizeReadKey(c);
     return authorizing ? authorizing.then(() => getPrompt(c)) : getPrompt(c);
   });
+  registerPreflight(app, "/v1/prompts/:name", "GET");
 }

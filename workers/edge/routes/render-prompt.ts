@@ -2,8 +2,9 @@ import { jsonInputProblems } from "@cuecard/core/input";
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import { RenderError, RenderLimitError, renderPrompt } from "@cuecard/core/template";
+import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, registerPreflight, setCorsHeaders } from "../cors";
 import { parseUnit, UNIT_HEADER } from "../experiments";
-import { type EdgeApp, JSON_CONTENT_TYPE, setCacheHeaders, UNIT_VARY } from "../http";
+import { type EdgeApp, JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
 import { authorizeReadKey } from "../read-key-auth";
 import { checkPromptName, parseSelector, validationFailed } from "../selectors";
 import { resolvePrompt } from "./get-prompt";
@@ -118,7 +119,8 @@ export function registerRenderPrompt(app: EdgeApp) {
       "cuecard-version": served.versionHeader,
     });
     setCacheHeaders(headers, layer, c.get("startedAt"));
-    if (served.experiment) headers.set("vary", UNIT_VARY);
+    headers.set("vary", served.experiment ? ORIGIN_AND_UNIT_VARY : ORIGIN_VARY);
+    setCorsHeaders(headers, c.get("allowOrigin"));
     return new Response(
       JSON.stringify({
         name: published.name,
@@ -133,4 +135,5 @@ export function registerRenderPrompt(app: EdgeApp) {
       { headers },
     );
   });
+  registerPreflight(app, "/v1/prompts/:name/render", "POST");
 }

@@ -1,4 +1,5 @@
 import { ProblemError } from "@cuecard/core/problem";
+import { ORIGIN_VARY, registerPreflight, setCorsHeaders } from "../cors";
 import type { EdgeApp } from "../http";
 import { telemetryIngestOf } from "../modules";
 import { authorizeReadKey } from "../read-key-auth";
@@ -16,13 +17,27 @@ export function registerTelemetry(app: EdgeApp) {
     app.post(path, async (c) => {
       await authorizeReadKey(c);
       const readKey = c.get("readKey");
+      if (readKey.browser && path !== "/v1/scores") {
+        // Events and traces carry what only a server knows (model, tokens, cost, latency); from a
+        // public key anyone could forge them. A browser app may at most send scores (feedback).
+        throw new ProblemError(
+          "telemetry_not_allowed",
+          "A browser key sends scores at most; send events and traces from your server.",
+        );
+      }
       if (!readKey.sendTelemetry) {
         throw new ProblemError(
           "telemetry_not_allowed",
           "This key may read prompts but not send telemetry. Send events with a key created with sendTelemetry: true (admin UI: API keys → New key → “May send telemetry”); a key published before telemetry existed needs its project republished.",
         );
       }
-      return telemetryIngestOf(c.env).ingest(c.req.raw, readKey);
+      const answer = await telemetryIngestOf(c.env).ingest(c.req.raw, readKey);
+      // The service's response headers are immutable: copy them to add the edge's own.
+      const response = new Response(answer.body, answer);
+      response.headers.set("vary", ORIGIN_VARY);
+      setCorsHeaders(response.headers, c.get("allowOrigin"));
+      return response;
     });
+    registerPreflight(app, path, "POST");
   }
 }

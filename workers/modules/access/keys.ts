@@ -9,7 +9,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { commitChange } from "../../platform/changes";
 import type { MutationContext, ReadContext } from "../../platform/context";
 import { type ApiKeyRow, apiKeys, projects } from "../../platform/db/schema";
-import { type Untrusted, validInput } from "../../platform/fields";
+import { originPatterns, type Untrusted, validInput } from "../../platform/fields";
 import { guard } from "../../platform/guards";
 import { findProject } from "../projects/projects";
 import { requireAccess } from "./access";
@@ -18,25 +18,56 @@ import type { KeyView } from "./schemas";
 
 export type { KeyView } from "./schemas";
 
-/** What POST /v1/projects/{project}/keys takes; `createKey` checks it too. */
-export const NewKey = z.strictObject({
-  name: z.string().min(1, "give the key a name").max(KEY_NAME_MAX),
-  role: z.enum(ROLES),
-  expiresAt: z.iso
-    .datetime({ offset: true })
-    // Stored as UTC ISO text, so expiry compares correctly as text in D1 and at the edge.
-    .transform((value) => new Date(value).toISOString())
-    .refine((value) => Date.parse(value) > Date.now(), "must be in the future")
-    .refine(
-      (value) => Date.parse(value) <= Date.parse(KEY_EXPIRES_MAX),
-      `must be at most ${KEY_EXPIRES_MAX} (the end of year 9999, UTC); omit it for a key that never expires`,
-    )
-    .optional(),
-  sendTelemetry: z.boolean().default(true).openapi({
-    description:
-      "May send telemetry (events, scores, traces) to the edge. Set false for a read key shipped in a browser app, so nobody can poison metrics or experiment results from a web page; it can still read prompts.",
-  }),
+/** A key's own origins: narrower than its project's (an origin must match both), or null. */
+const keyOrigins = originPatterns.nullable().openapi({
+  description:
+    "The key's own browser origins, narrowing the project's `allowedOrigins`: a browser request is served only from an origin both lists allow. null (the default): the project's list alone. Patterns are scheme://host[:port] or scheme://host:* (any port), no path.",
+  example: ["https://app.example.com", "http://localhost:*"],
 });
+
+/** What POST /v1/projects/{project}/keys takes; `createKey` checks it too. */
+export const NewKey = z
+  .strictObject({
+    name: z.string().min(1, "give the key a name").max(KEY_NAME_MAX),
+    role: z.enum(ROLES),
+    expiresAt: z.iso
+      .datetime({ offset: true })
+      // Stored as UTC ISO text, so expiry compares correctly as text in D1 and at the edge.
+      .transform((value) => new Date(value).toISOString())
+      .refine((value) => Date.parse(value) > Date.now(), "must be in the future")
+      .refine(
+        (value) => Date.parse(value) <= Date.parse(KEY_EXPIRES_MAX),
+        `must be at most ${KEY_EXPIRES_MAX} (the end of year 9999, UTC); omit it for a key that never expires`,
+      )
+      .optional(),
+    sendTelemetry: z.boolean().optional().openapi({
+      description:
+        "May send telemetry to the edge: events, scores and traces, or for a browser key scores only. Default true, or false for a browser key. Set false for a key whose holders should only read prompts, so nobody can poison metrics or experiment results with it.",
+    }),
+    browser: z.boolean().default(false).openapi({
+      description:
+        "A public key for a browser app: it must be a reader, the admin API refuses it, the edge serves it only to requests from an allowed origin (the project's, narrowed by `allowedOrigins`), and it can never send events or traces — scores only, and only with `sendTelemetry: true`.",
+    }),
+    allowedOrigins: keyOrigins.optional(),
+  })
+  .superRefine((key, ctx) => {
+    if (key.browser && key.role !== "reader") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["role"],
+        message:
+          "a browser key is public (anyone can read it from the page), so it must be a reader",
+      });
+    }
+  })
+  .transform(({ sendTelemetry, ...key }) => ({
+    ...key,
+    sendTelemetry: sendTelemetry ?? !key.browser,
+    allowedOrigins: key.allowedOrigins ?? null,
+  }));
+
+/** What PATCH /v1/projects/{project}/keys/{keyId} takes: today the key's own origins. */
+export const KeyPatch = z.strictObject({ allowedOrigins: keyOrigins });
 
 /** Field by field, so a column added later (a secret, say) is never sent by accident. */
 function toKeyView(row: ApiKeyRow): KeyView {
@@ -51,6 +82,8 @@ function toKeyView(row: ApiKeyRow): KeyView {
     revokedAt: row.revokedAt,
     lastUsedAt: row.lastUsedAt,
     sendTelemetry: row.sendTelemetry,
+    browser: row.browser,
+    allowedOrigins: row.allowedOrigins,
   };
 }
 
@@ -68,7 +101,13 @@ export async function bootstrapProject(
   return insertKey(
     ctx,
     input.project,
-    { name: input.keyName, role: "admin", sendTelemetry: true },
+    {
+      name: input.keyName,
+      role: "admin",
+      sendTelemetry: true,
+      browser: false,
+      allowedOrigins: null,
+    },
     [
       ctx.db
         .insert(projects)
@@ -105,7 +144,14 @@ export async function createKey(
 async function insertKey(
   ctx: MutationContext,
   projectId: string,
-  input: { name: string; role: Role; expiresAt?: string; sendTelemetry: boolean },
+  input: {
+    name: string;
+    role: Role;
+    expiresAt?: string;
+    sendTelemetry: boolean;
+    browser: boolean;
+    allowedOrigins: string[] | null;
+  },
   preconditions: BatchItem<"sqlite">[],
 ): Promise<{ key: KeyView; secret: string }> {
   const secret = generateKey(input.role);
@@ -121,6 +167,8 @@ async function insertKey(
     createdAt: new Date().toISOString(),
     expiresAt: input.expiresAt ?? null,
     sendTelemetry: input.sendTelemetry,
+    browser: input.browser,
+    allowedOrigins: input.allowedOrigins,
   };
   await commitChange(ctx, {
     projectId,
@@ -135,6 +183,8 @@ async function insertKey(
         prefix: row.prefix,
         expiresAt: row.expiresAt,
         sendTelemetry: row.sendTelemetry,
+        browser: row.browser,
+        allowedOrigins: row.allowedOrigins,
       },
     },
     event: {
@@ -157,6 +207,51 @@ export async function listKeys(ctx: ReadContext, projectId: string): Promise<Key
     .where(eq(apiKeys.projectId, projectId))
     .orderBy(asc(apiKeys.createdAt));
   return rows.map(toKeyView);
+}
+
+/** Sets a key's own allowed origins (null: the project's); its edge record is republished. */
+export async function updateKey(
+  ctx: MutationContext,
+  projectId: string,
+  keyId: string,
+  input: Untrusted<typeof KeyPatch>,
+): Promise<KeyView> {
+  requireAccess(ctx.actor, projectId, "keys:manage");
+  const patch = validInput(KeyPatch, input);
+  const key = await findKey(ctx, projectId, keyId);
+  if (key.revokedAt) {
+    throw new ProblemError("conflict", `Key '${keyId}' is revoked; create a new key instead.`);
+  }
+  await commitChange(ctx, {
+    projectId,
+    statements: [
+      ctx.db
+        .update(apiKeys)
+        .set({ allowedOrigins: patch.allowedOrigins })
+        .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId))),
+    ],
+    audit: {
+      action: "key.update",
+      targetType: "key",
+      target: keyId,
+      before: { allowedOrigins: key.allowedOrigins },
+      after: { allowedOrigins: patch.allowedOrigins },
+    },
+    event: {
+      type: "key.updated",
+      publishTarget: keyTarget(keyId),
+      payload: { keyId, allowedOrigins: patch.allowedOrigins },
+    },
+  });
+  return toKeyView(await findKey(ctx, projectId, keyId));
+}
+
+async function findKey(ctx: ReadContext, projectId: string, keyId: string): Promise<ApiKeyRow> {
+  const key = await ctx.db.query.apiKeys.findFirst({
+    where: and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId)),
+  });
+  if (!key) throw new ProblemError("not_found", `Key '${keyId}' does not exist in this project.`);
+  return key;
 }
 
 export async function revokeKey(ctx: MutationContext, projectId: string, keyId: string) {

@@ -98,6 +98,12 @@ async function credentialsActor(c: AdminContext): Promise<Actor> {
         new ProblemError("unauthorized", "The key is unknown, revoked or expired."),
       );
     }
+    if (key.browser) {
+      // A browser key is public (it ships in a web page): it must never reach the control plane.
+      throw forbidden(
+        "This is a browser key: it only reads prompts at the edge, from the project's allowed origins. Use a server key for the admin API.",
+      );
+    }
     c.executionCtx.waitUntil(touchKey(db, key).catch(() => {}));
     return actorOfKey(key);
   }

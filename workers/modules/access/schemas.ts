@@ -18,7 +18,16 @@ export const Key = z
     revokedAt: z.string().nullable(),
     lastUsedAt: z.string().nullable(),
     sendTelemetry: z.boolean().openapi({
-      description: "Whether the key may send telemetry (events, scores, traces) to the edge",
+      description:
+        "Whether the key may send telemetry to the edge (events, scores, traces; a browser key: scores only)",
+    }),
+    browser: z.boolean().openapi({
+      description:
+        "A public key for a browser app: a reader, refused by the admin API, served only from allowed origins, never sending events or traces",
+    }),
+    allowedOrigins: z.array(z.string()).nullable().openapi({
+      description:
+        "The key's own browser origins, narrowing the project's; null: the project's alone",
     }),
   })
   .openapi("Key");

@@ -32,7 +32,7 @@ const updateProjectRoute = defineRoute({
   method: "patch",
   path: "/v1/projects/{project}",
   tags: ["projects"],
-  summary: "Rename a project or choose its protected labels",
+  summary: "Rename a project, choose its protected labels or its allowed browser origins",
   request: {
     params: ProjectParams,
     body: jsonBody(ProjectPatch),

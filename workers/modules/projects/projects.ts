@@ -6,8 +6,14 @@ import { commitChange } from "../../platform/changes";
 import type { MutationContext, ReadContext } from "../../platform/context";
 import type { Database } from "../../platform/db/client";
 import { auditLog, type ProjectRow, projects } from "../../platform/db/schema";
-import { settableLabelName, type Untrusted, validInput } from "../../platform/fields";
+import {
+  originPatterns,
+  settableLabelName,
+  type Untrusted,
+  validInput,
+} from "../../platform/fields";
 import { requireAccess } from "../access/access";
+import { PROJECT_KEYS_TARGET } from "../access/publish";
 import { type RepublishReport, republishProject } from "../prompts/publish";
 import type { ProjectView } from "./schemas";
 
@@ -18,6 +24,7 @@ function toProjectView(row: ProjectRow): ProjectView {
     id: row.id,
     name: row.name,
     protectedLabels: row.protectedLabels,
+    allowedOrigins: row.allowedOrigins,
     createdAt: row.createdAt,
   };
 }
@@ -30,6 +37,11 @@ export const ProjectPatch = z.strictObject({
     .max(LABELS_PER_REQUEST_MAX)
     .optional()
     .openapi({ description: "Labels only publishers and admins may move" }),
+  allowedOrigins: originPatterns.optional().openapi({
+    description:
+      "Browser origins that may call the edge with this project's keys (CORS), each scheme://host[:port] or scheme://host:* for any port, no path: e.g. https://app.example.com, http://localhost:*. Empty (the default): no browser app may. The edge sees a change within the documented bound for keys (about 2 minutes).",
+    example: ["https://app.example.com", "http://localhost:*"],
+  }),
 });
 
 /** The project, for verbs that have checked the actor's access already (no check here). */
@@ -65,10 +77,11 @@ export async function updateProject(
   requireAccess(ctx.actor, projectId, "project:manage");
   const patch = validInput(ProjectPatch, input);
   const before = await findProject(ctx.db, projectId);
-  // Only what the patch names is written: a concurrent edit of the other field is kept.
-  const after: { name?: string; protectedLabels?: string[] } = {};
+  // Only what the patch names is written: a concurrent edit of another field is kept.
+  const after: { name?: string; protectedLabels?: string[]; allowedOrigins?: string[] } = {};
   if (patch.name !== undefined) after.name = patch.name;
   if (patch.protectedLabels !== undefined) after.protectedLabels = patch.protectedLabels;
+  if (patch.allowedOrigins !== undefined) after.allowedOrigins = patch.allowedOrigins;
   if (Object.keys(after).length === 0) return before;
   await commitChange(ctx, {
     projectId,
@@ -77,12 +90,17 @@ export async function updateProject(
       action: "project.update",
       targetType: "project",
       target: projectId,
-      before: { name: before.name, protectedLabels: before.protectedLabels },
+      before: {
+        name: before.name,
+        protectedLabels: before.protectedLabels,
+        allowedOrigins: before.allowedOrigins,
+      },
       after,
     },
     event: {
       type: "project.updated",
-      publishTarget: null,
+      // Every key record carries the project's origins: a change of them rewrites them all.
+      publishTarget: after.allowedOrigins === undefined ? null : PROJECT_KEYS_TARGET,
       payload: { project: { id: projectId, ...after } },
     },
   });

@@ -7,6 +7,9 @@ export const Project = z
     id: z.string(),
     name: z.string(),
     protectedLabels: z.array(z.string()),
+    allowedOrigins: z.array(z.string()).openapi({
+      description: "Browser origins that may call the edge with this project's keys",
+    }),
     createdAt: z.string(),
   })
   .openapi("Project");

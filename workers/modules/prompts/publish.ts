@@ -14,7 +14,6 @@ import {
 import { and, asc, eq } from "drizzle-orm";
 import type { Database } from "../../platform/db/client";
 import {
-  apiKeys,
   labelHistory,
   labels,
   type PromptRow,
@@ -22,7 +21,7 @@ import {
   type VersionRow,
   versions,
 } from "../../platform/db/schema";
-import { publishKey } from "../access/publish";
+import { publishProjectKeys } from "../access/publish";
 import { experimentsByLabel } from "../experiments/publish";
 
 /**
@@ -369,12 +368,6 @@ export async function republishProject(
       report.pointersDeleted++;
     }
   }
-  const keys = await deps.db
-    .select({ id: apiKeys.id })
-    .from(apiKeys)
-    .where(eq(apiKeys.projectId, projectId));
-  for (const { id } of keys) {
-    addReports(report, { ...emptyReport(), ...(await publishKey(counted, id)) });
-  }
+  addReports(report, { ...emptyReport(), ...(await publishProjectKeys(counted, projectId)) });
   return { ...report, complete: true, nextCursor: null };
 }

@@ -30,6 +30,14 @@ export const projects = sqliteTable("projects", {
     .$type<string[]>()
     .notNull()
     .default(sql`'["production"]'`),
+  /**
+   * Browser origins allowed to call the edge with this project's keys (`core/origins.ts`
+   * patterns, stored normalized). Published on every key record of the project.
+   */
+  allowedOrigins: text("allowed_origins", { mode: "json" })
+    .$type<string[]>()
+    .notNull()
+    .default(sql`'[]'`),
   ...createdAt,
 });
 
@@ -198,6 +206,10 @@ export const apiKeys = sqliteTable(
      * created with false, so a web page cannot poison metrics or experiment results.
      */
     sendTelemetry: integer("send_telemetry", { mode: "boolean" }).notNull().default(true),
+    /** A key shipped in a browser app: a reader, edge only, from allowed origins only. */
+    browser: integer("browser", { mode: "boolean" }).notNull().default(false),
+    /** The key's own origins, narrowing the project's (both must match); null: the project's. */
+    allowedOrigins: text("allowed_origins", { mode: "json" }).$type<string[]>(),
   },
   (table) => [uniqueIndex("api_keys_hash").on(table.hash)],
 );

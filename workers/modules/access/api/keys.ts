@@ -7,7 +7,7 @@ import {
   jsonResponse,
   ProjectParams,
 } from "../../../platform/http/openapi";
-import { createKey, listKeys, NewKey, revokeKey } from "../keys";
+import { createKey, KeyPatch, listKeys, NewKey, revokeKey, updateKey } from "../keys";
 import { defineRoute } from "../route-policy";
 import { Key } from "../schemas";
 
@@ -28,7 +28,7 @@ const createKeyRoute = defineRoute({
   tags: ["keys"],
   summary: "Create a key",
   description:
-    "The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false` — do that for a read key shipped in a browser app.",
+    "The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false`. A key shipped in a browser app is created with `browser: true`: a reader the admin API refuses, served only to requests from the project's allowed origins (narrowed by the key's `allowedOrigins`), sending scores at most.",
   request: {
     params: ProjectParams,
     body: jsonBody(NewKey),
@@ -39,20 +39,32 @@ const createKeyRoute = defineRoute({
   },
 });
 
+const KeyParams = ProjectParams.extend({
+  keyId: z
+    .string()
+    .regex(idPattern("key"), "is not a key id")
+    .openapi({ param: { name: "keyId", in: "path" } }),
+});
+
+const updateKeyRoute = defineRoute({
+  permission: "keys:manage",
+  method: "patch",
+  path: "/v1/projects/{project}/keys/{keyId}",
+  tags: ["keys"],
+  summary: "Set a key's own allowed origins",
+  description:
+    "Narrows the browser origins the edge serves this key to (an origin must be allowed by the project and by this list), or with null gives it the project's. The edge sees the change within the documented bound for keys (about 2 minutes).",
+  request: { params: KeyParams, body: jsonBody(KeyPatch) },
+  responses: { 200: jsonResponse(Key, "The key"), ...errorResponses },
+});
+
 const revokeKeyRoute = defineRoute({
   permission: "keys:manage",
   method: "delete",
   path: "/v1/projects/{project}/keys/{keyId}",
   tags: ["keys"],
   summary: "Revoke a key",
-  request: {
-    params: ProjectParams.extend({
-      keyId: z
-        .string()
-        .regex(idPattern("key"), "is not a key id")
-        .openapi({ param: { name: "keyId", in: "path" } }),
-    }),
-  },
+  request: { params: KeyParams },
   responses: { 204: { description: "Revoked" }, ...errorResponses },
 });
 
@@ -66,6 +78,10 @@ export function registerKeyRoutes(app: OpenAPIHono<AdminHonoEnv>) {
       201,
     ),
   );
+  app.openapi(updateKeyRoute, async (c) => {
+    const { project, keyId } = c.req.valid("param");
+    return c.json(await updateKey(mutationContext(c), project, keyId, c.req.valid("json")), 200);
+  });
   app.openapi(revokeKeyRoute, async (c) => {
     const { project, keyId } = c.req.valid("param");
     await revokeKey(mutationContext(c), project, keyId);

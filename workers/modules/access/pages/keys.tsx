@@ -21,6 +21,7 @@ import {
 import { render } from "../../../../admin/render";
 import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
 import { mutationContext, readContext } from "../../../platform/http/app";
+import { getProject, updateProject } from "../../projects/projects";
 import { assignableRoles, createKey, type KeyView, listKeys, revokeKey } from "../keys";
 
 const ROLE_HINTS: Record<Role, string> = {
@@ -35,9 +36,54 @@ interface KeyDraft {
   role: string;
   expires: string;
   sendTelemetry: boolean;
+  browser: boolean;
+  /** The key's own origins, one per line; empty: the project's. */
+  origins: string;
 }
 
-type KeyErrors = Partial<Record<"name" | "role" | "expires" | "form", string>>;
+type KeyErrors = Partial<
+  Record<"name" | "role" | "expires" | "browser" | "allowedOrigins" | "form", string>
+>;
+
+/** A textarea of origins, one per line (or separated by commas), as the API's list. */
+function originsOf(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== "");
+}
+
+/** The project's allowed browser origins, editable where keys are made (admins only). */
+function ProjectOriginsForm(props: { c: UiContext; origins: string; error?: string }) {
+  const { c } = props;
+  return (
+    <form method="post" action="/keys/origins" class="card narrow" novalidate>
+      <CsrfField token={c.get("csrfToken")} />
+      <h2>Allowed browser origins</h2>
+      <div class="field">
+        <label for="projectOrigins">Pages that may call the edge with this project's keys</label>
+        <p class="hint" id="projectOrigins-hint">
+          One per line, as <code>https://app.example.com</code> or <code>http://localhost:*</code>{" "}
+          (any port); no paths. Empty: no browser app may. The edge follows within about two
+          minutes.
+        </p>
+        <textarea
+          name="projectOrigins"
+          rows={3}
+          {...describedBy("projectOrigins", props.error, true)}
+        >
+          {props.origins}
+        </textarea>
+        <FieldError id="projectOrigins-error" message={props.error} />
+      </div>
+      <div class="form-actions">
+        <button type="submit" class="button-secondary">
+          Save origins
+        </button>
+      </div>
+    </form>
+  );
+}
 
 function keyStatus(key: KeyView, now = Date.now()): { text: string; kind: string } {
   if (key.revokedAt) return { text: "revoked", kind: "revoked" };
@@ -46,7 +92,13 @@ function keyStatus(key: KeyView, now = Date.now()): { text: string; kind: string
   return { text: "active", kind: "active" };
 }
 
-function KeysPage(props: { c: UiContext; keys: KeyView[]; notice?: string }) {
+function KeysPage(props: {
+  c: UiContext;
+  keys: KeyView[];
+  origins: string;
+  originsError?: string;
+  notice?: string;
+}) {
   const { c } = props;
   const self = c.get("actor").id;
   return (
@@ -96,6 +148,10 @@ function KeysPage(props: { c: UiContext; keys: KeyView[]; notice?: string }) {
                   <th scope="row">
                     {key.name}
                     {key.id === self ? <span class="muted small"> (your session)</span> : null}
+                    {key.browser ? <div class="muted small">browser key</div> : null}
+                    {key.allowedOrigins ? (
+                      <div class="muted small">only {key.allowedOrigins.join(", ")}</div>
+                    ) : null}
                   </th>
                   <td>
                     <span class={`role-pill role-pill-${key.role}`}>{key.role}</span>
@@ -109,7 +165,17 @@ function KeysPage(props: { c: UiContext; keys: KeyView[]; notice?: string }) {
                   </td>
                   <td>{key.lastUsedAt ? <Time iso={key.lastUsedAt} /> : <Never />}</td>
                   <td>{key.expiresAt ? <Time iso={key.expiresAt} /> : <Never />}</td>
-                  <td>{key.sendTelemetry ? "may send" : <span class="muted">reads only</span>}</td>
+                  <td>
+                    {key.sendTelemetry ? (
+                      key.browser ? (
+                        "scores only"
+                      ) : (
+                        "may send"
+                      )
+                    ) : (
+                      <span class="muted">reads only</span>
+                    )}
+                  </td>
                   <td>
                     <span class={`status status-${status.kind}`}>{status.text}</span>
                     {key.revokedAt ? (
@@ -134,6 +200,7 @@ function KeysPage(props: { c: UiContext; keys: KeyView[]; notice?: string }) {
           </tbody>
         </table>
       )}
+      <ProjectOriginsForm c={c} origins={props.origins} error={props.originsError} />
     </Page>
   );
 }
@@ -208,10 +275,39 @@ function NewKeyPage(props: {
           <label for="sendTelemetry">May send telemetry</label>
         </div>
         <p class="hint" id="sendTelemetry-hint">
-          Events, scores and traces sent to the edge with this key. Untick it for a key shipped in a
-          browser app, so nobody can poison metrics or experiment results from a web page; the key
+          Events, scores and traces sent to the edge with this key (a browser key: scores only).
+          Untick it so nobody holding the key can poison metrics or experiment results; the key
           still reads prompts.
         </p>
+        <div class="field checkbox">
+          <input
+            type="checkbox"
+            name="browser"
+            value="true"
+            checked={draft.browser}
+            {...describedBy("browser", errors.browser, true)}
+          />
+          <label for="browser">For a browser app (a public key)</label>
+        </div>
+        <p class="hint" id="browser-hint">
+          Anyone can read a key from a web page: a browser key must be a reader, works only at the
+          edge, only from the project's allowed origins, and never sends events or traces.
+        </p>
+        <FieldError id="browser-error" message={errors.browser} />
+        <div class="field">
+          <label for="origins">Only these origins (optional)</label>
+          <p class="hint" id="origins-hint">
+            Narrows the project's allowed origins for this key, one per line. Empty: the project's.
+          </p>
+          <textarea
+            name="origins"
+            rows={2}
+            {...describedBy("origins", errors.allowedOrigins, true)}
+          >
+            {draft.origins}
+          </textarea>
+          <FieldError id="origins-error" message={errors.allowedOrigins} />
+        </div>
         <div class="form-actions">
           <button type="submit" class="button-primary">
             Create key
@@ -240,7 +336,12 @@ function CreatedKeyPage(props: { c: UiContext; apiKey: KeyView; secret: string }
         ) : (
           ", no expiry"
         )}
-        {key.sendTelemetry ? ", may send telemetry" : ", reads only (may not send telemetry)"}.
+        {key.sendTelemetry
+          ? key.browser
+            ? ", may send scores"
+            : ", may send telemetry"
+          : ", reads only (may not send telemetry)"}
+        {key.browser ? ", for browsers (public: ship it in your app)" : ""}.
       </p>
       <SecretOnce label="Secret API key" secret={props.secret}>
         <p>
@@ -308,11 +409,40 @@ async function keyOfPage(c: UiContext): Promise<KeyView> {
 export function registerKeyPages(ui: Hono<UiEnv>) {
   ui.get("/keys", signedIn(), async (c) => {
     const keys = await listKeys(readContext(c), projectOf(c));
+    const project = await getProject(readContext(c), projectOf(c));
     const revoked = c.req.query("revoked");
+    const notice = revoked
+      ? `Revoked ${revoked}.`
+      : c.req.query("origins") === "saved"
+        ? "Saved the allowed origins."
+        : undefined;
     return render(
       c,
-      <KeysPage c={c} keys={keys} notice={revoked ? `Revoked ${revoked}.` : undefined} />,
+      <KeysPage c={c} keys={keys} origins={project.allowedOrigins.join("\n")} notice={notice} />,
     );
+  });
+
+  ui.post("/keys/origins", signedIn(), async (c) => {
+    const body = (await c.req.parseBody()) as FormBody;
+    const text = formText(body, "projectOrigins");
+    try {
+      await updateProject(mutationContext(c), projectOf(c), { allowedOrigins: originsOf(text) });
+      return c.redirect("/keys?origins=saved", 303);
+    } catch (error) {
+      if (!(error instanceof ProblemError) || error.status !== 422) throw error;
+      const errors = problemFields(error);
+      const keys = await listKeys(readContext(c), projectOf(c));
+      return render(
+        c,
+        <KeysPage
+          c={c}
+          keys={keys}
+          origins={text}
+          originsError={errors.allowedOrigins ?? errors.form}
+        />,
+        422,
+      );
+    }
   });
 
   ui.get("/keys/new", signedIn(), (c) => {
@@ -322,7 +452,14 @@ export function registerKeyPages(ui: Hono<UiEnv>) {
       <NewKeyPage
         c={c}
         roles={roles}
-        draft={{ name: "", role: "editor", expires: "", sendTelemetry: true }}
+        draft={{
+          name: "",
+          role: "editor",
+          expires: "",
+          sendTelemetry: true,
+          browser: false,
+          origins: "",
+        }}
         errors={{}}
       />,
     );
@@ -336,13 +473,18 @@ export function registerKeyPages(ui: Hono<UiEnv>) {
       expires: formText(body, "expires").trim(),
       // An unticked checkbox is not sent at all.
       sendTelemetry: formText(body, "sendTelemetry") === "true",
+      browser: formText(body, "browser") === "true",
+      origins: formText(body, "origins"),
     };
+    const origins = originsOf(draft.origins);
     try {
       const { key, secret } = await createKey(mutationContext(c), projectOf(c), {
         name: draft.name,
         role: draft.role,
         expiresAt: expiryOf(draft.expires),
         sendTelemetry: draft.sendTelemetry,
+        browser: draft.browser,
+        allowedOrigins: origins.length === 0 ? null : origins,
       });
       // The secret exists only in this response: no redirect, and no cache may keep it.
       return render(c, <CreatedKeyPage c={c} apiKey={key} secret={secret} />, 201);

@@ -1,0 +1,95 @@
+import { isOrigin, originAllowed } from "@cuecard/core/origins";
+import { ProblemError } from "@cuecard/core/problem";
+import type { EdgeApp, EdgeContext } from "./http";
+import type { ReadKey } from "./prompt-store";
+
+/**
+ * CORS for browser apps. Which origins may call is the project's list (narrowed by the key's
+ * own), carried on the key record the edge reads anyway: no extra KV read per request.
+ *
+ * A preflight carries no key, so it cannot know the project: the edge answers every well-formed
+ * preflight for its routes (the route's method and the headers the SDK sends, nothing more) and
+ * decides on the actual request, once the key is known. There, an allowed origin gets
+ * `Access-Control-Allow-Origin`; any other gets none, so the browser keeps the response from the
+ * page, and a browser key is refused outright (403 `origin_not_allowed`). Every response of a
+ * keyed route carries `Vary: Origin`, since its CORS headers depend on it.
+ */
+
+/** What the SDK and the browser need to read: the ETag it revalidates with, Cuecard-*, timing. */
+export const CORS_EXPOSED_HEADERS =
+  "ETag, Cuecard-Version, Cuecard-Cache, Server-Timing, Retry-After";
+/**
+ * The request headers an app sends: its key, a JSON body, revalidation, the unit id. The browser
+ * itself refuses a request needing a method or header the preflight answer does not list.
+ */
+export const CORS_ALLOWED_HEADERS = "Authorization, Content-Type, If-None-Match, Cuecard-Unit";
+/** Browsers cap it (Chromium at 2 h): a preflight per route and origin every 2 h at most. */
+export const CORS_MAX_AGE_SECONDS = 7200;
+export const ORIGIN_VARY = "Origin";
+export const ORIGIN_AND_UNIT_VARY = "Origin, Cuecard-Unit";
+
+/** Whether `origin` may use `key`: the project allows it and, if the key narrows, so does the key. */
+export function keyAllowsOrigin(key: ReadKey, origin: string): boolean {
+  return (
+    originAllowed(origin, key.origins) &&
+    (key.keyOrigins === null || originAllowed(origin, key.keyOrigins))
+  );
+}
+
+/**
+ * The origin to name in `Access-Control-Allow-Origin` for this request and key, or undefined.
+ * Throws for a browser key outside its origins (a request without `Origin` included).
+ */
+export function corsOriginFor(c: EdgeContext, key: ReadKey): string | undefined {
+  const origin = c.req.header("origin");
+  if (origin !== undefined && keyAllowsOrigin(key, origin)) return origin;
+  if (key.browser) {
+    throw new ProblemError(
+      "origin_not_allowed",
+      `A browser key is served only to pages on its project's allowed origins, not ${origin ?? "a request without Origin"}.`,
+    );
+  }
+  return undefined;
+}
+
+/** CORS response headers for a keyed response, into a header literal (the hot path's form). */
+export function addCorsHeaders(
+  headers: Record<string, string>,
+  allowOrigin: string | undefined,
+): void {
+  if (allowOrigin === undefined) return;
+  headers["access-control-allow-origin"] = allowOrigin;
+  headers["access-control-expose-headers"] = CORS_EXPOSED_HEADERS;
+}
+
+/** The same, into a `Headers`. */
+export function setCorsHeaders(headers: Headers, allowOrigin: string | undefined): void {
+  if (allowOrigin === undefined) return;
+  headers.set("access-control-allow-origin", allowOrigin);
+  headers.set("access-control-expose-headers", CORS_EXPOSED_HEADERS);
+}
+
+/**
+ * OPTIONS for a route whose actual method is `method`: 204 with the CORS grant for any http(s)
+ * origin (the key, and so the project, is only known on the actual request), or a problem
+ * without CORS headers, which the browser reports as a failed preflight.
+ */
+export function registerPreflight(app: EdgeApp, path: string, method: "GET" | "POST") {
+  app.options(path, (c) => {
+    const origin = c.req.header("origin");
+    if (origin === undefined || !isOrigin(origin)) {
+      throw new ProblemError("origin_not_allowed", "Send Origin: http(s)://host[:port].");
+    }
+    return new Response(null, {
+      status: 204,
+      headers: {
+        "access-control-allow-origin": origin,
+        "access-control-allow-methods": method,
+        "access-control-allow-headers": CORS_ALLOWED_HEADERS,
+        "access-control-max-age": String(CORS_MAX_AGE_SECONDS),
+        // The answer depends on the origin alone (not on the method or headers asked for).
+        vary: ORIGIN_VARY,
+      },
+    });
+  });
+}
