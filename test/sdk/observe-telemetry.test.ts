@@ -284,6 +284,30 @@ describe("the telemetry sink", () => {
   });
 });
 
+it("builds a pending event when sending it; one that fails to build is dropped, not the batch", async () => {
+  const ingest = await startIngest();
+  const telemetry = new Telemetry({ baseUrl: ingest.url, apiKey: "k", flushIntervalMs: 0 });
+  let built = 0;
+  telemetry.record(conversion(1));
+  telemetry.record({
+    event: () => {
+      built++;
+      return conversion(2);
+    },
+  });
+  telemetry.record({
+    event: () => {
+      throw new Error("broken");
+    },
+  });
+  expect(built).toBe(0);
+  await telemetry.flush();
+  expect(built).toBe(1);
+  expect(ingest.events().map((event) => event.id)).toEqual(["evt-1", "evt-2"]);
+  expect(telemetry.stats()).toMatchObject({ buffered: 0, sent: 2, dropped: 1 });
+  await ingest.close();
+});
+
 describe("an observed call and a hanging ingest", () => {
   let stub: ModelStub;
   beforeAll(async () => {

@@ -12,6 +12,7 @@ import {
   experimentRefOf,
   generationCost,
   isoTime,
+  type PendingEvent,
   type PromptLike,
   type Telemetry,
 } from "./telemetry";
@@ -204,7 +205,14 @@ function patchCreate(
           };
           stripUsage = true;
         }
-        call = new GenerationCall(context, operation, String(request.model ?? ""), stream, link);
+        call = new GenerationCall(
+          context,
+          operation,
+          String(request.model ?? ""),
+          stream,
+          stripUsage,
+          link,
+        );
         if (link instanceof LinkState) link.generationId = call.id;
       } catch {
         return original.call(this, body, requestOptions);
@@ -219,7 +227,7 @@ function patchCreate(
       try {
         const observe = (result: unknown) => {
           try {
-            if (call.stream) return observedStream(result, call, operation, stripUsage, client);
+            if (call.stream) return observedStream(result, call, client);
             call.completed(operation, result);
           } catch {
             // Telemetry must never change what the caller gets.
@@ -267,22 +275,12 @@ interface StreamLike {
  * helpers decorate it the same way), so replacing it observes every way of reading without a
  * second Stream per call. Without that field, a new Stream of the same class wraps the source.
  */
-function observedStream(
-  result: unknown,
-  call: GenerationCall,
-  operation: Operation,
-  stripUsage: boolean,
-  client: object,
-): unknown {
+function observedStream(result: unknown, call: GenerationCall, client: object): unknown {
   const source = result as StreamLike;
-  const observe =
-    operation === "chat"
-      ? (item: unknown) => observeChatChunk(item as ChatChunk, call, stripUsage)
-      : (item: unknown) => observeResponseEvent(item as ResponseEvent, call);
   const iterate = source.iterator;
   if (typeof iterate === "function") {
     source.iterator = function observedIterator(this: unknown) {
-      return observingIterator(iterate.call(this), call, observe);
+      return new ObservedIterator(iterate.call(this), call);
     };
     return source;
   }
@@ -293,56 +291,61 @@ function observedStream(
     client?: unknown,
   ) => unknown;
   return new StreamClass(
-    () => observingIterator(source[Symbol.asyncIterator](), call, observe),
+    () => new ObservedIterator(source[Symbol.asyncIterator](), call),
     source.controller,
     client,
   );
 }
 
 /**
- * The source's iterator with each item shown to `observe` (false: the item is hidden from the
- * caller). A plain iterator object rather than an async generator: per chunk this costs one
- * `then` on the SDK's own promise, where a generator layer adds its own queue and promises.
- * `return()` (an early `break`, `tee()` or `toReadableStream()` cancelling) ends the call as
- * cancelled and passes on to the source, which aborts the request.
+ * The source's iterator with each item shown to the call (which may hide it: the usage chunk
+ * asked for on the caller's behalf). A plain iterator object rather than an async generator
+ * layer, with its methods on the prototype: per chunk this costs one await of the SDK's own
+ * promise and no closure, where a generator adds its own queue and promises. Hiding a chunk is
+ * reading the next one in the same `next()`. `return()` (an early `break`, `tee()` or
+ * `toReadableStream()` cancelling) ends the call as cancelled and passes on to the source,
+ * which aborts the request.
  */
-function observingIterator(
-  inner: AsyncIterator<unknown>,
-  call: GenerationCall,
-  observe: (item: unknown) => boolean,
-): AsyncIterator<unknown> {
-  const failed = (error: unknown): never => {
-    call.end(error);
-    throw error;
-  };
-  const observed = (
-    result: IteratorResult<unknown>,
-  ): IteratorResult<unknown> | Promise<IteratorResult<unknown>> => {
-    if (result.done) {
-      call.end();
-      return result;
+class ObservedIterator implements AsyncIterator<unknown> {
+  readonly #inner: AsyncIterator<unknown>;
+  readonly #call: GenerationCall;
+
+  constructor(inner: AsyncIterator<unknown>, call: GenerationCall) {
+    this.#inner = inner;
+    this.#call = call;
+  }
+
+  async next(): Promise<IteratorResult<unknown>> {
+    const call = this.#call;
+    for (;;) {
+      let result: IteratorResult<unknown>;
+      try {
+        result = await this.#inner.next();
+      } catch (error) {
+        call.end(error);
+        throw error;
+      }
+      if (result.done) {
+        call.end();
+        return result;
+      }
+      if (call.shown(result.value)) return result;
     }
-    let shown = true;
-    try {
-      shown = observe(result.value);
-    } catch {
-      // Telemetry must never change what the caller gets.
-    }
-    return shown ? result : inner.next().then(observed, failed);
-  };
-  return {
-    next: () => inner.next().then(observed, failed),
-    return: (value?: unknown) => {
-      call.end(undefined, true);
-      return inner.return
-        ? inner.return(value)
-        : Promise.resolve({ done: true as const, value: undefined });
-    },
-    throw: (error?: unknown) => {
-      call.end(error);
-      return inner.throw ? inner.throw(error) : Promise.reject(error);
-    },
-  };
+  }
+
+  return(value?: unknown): Promise<IteratorResult<unknown>> {
+    this.#call.end(undefined, true);
+    const inner = this.#inner;
+    return inner.return
+      ? inner.return(value)
+      : Promise.resolve({ done: true as const, value: undefined });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<unknown>> {
+    this.#call.end(error);
+    const inner = this.#inner;
+    return inner.throw ? inner.throw(error) : Promise.reject(error);
+  }
 }
 
 interface ChatChunk {
@@ -404,16 +407,23 @@ function observeResponseEvent(event: ResponseEvent, call: GenerationCall): boole
   return true;
 }
 
-/** One observed call: its timings and what the answer said, until it is recorded once. */
-class GenerationCall {
+/**
+ * One observed call: its timings and what the answer said, until it is recorded once. Ending it
+ * only takes the time and buffers the call itself: its GenerationEvent (the ISO timestamp, the
+ * cost, the object sent) is built when the telemetry sends it, off the caller's path.
+ */
+class GenerationCall implements PendingEvent {
   readonly stream: boolean;
+  /** The usage chunk was asked for on the caller's behalf: hide it. */
+  readonly #stripUsage: boolean;
   readonly #context: ObserveContext;
   readonly #operation: Operation;
   readonly #model: string;
   readonly #link: CallLink | undefined;
   readonly #startedAt = performance.now();
   readonly #startedAtEpoch = Date.now();
-  readonly #span: Span | undefined;
+  /** Cleared once ended, so a buffered call does not hold its span. */
+  #span: Span | undefined;
   readonly #traceId: string | null = null;
   readonly #spanId: string | null = null;
   /**
@@ -424,7 +434,8 @@ class GenerationCall {
    */
   readonly id: string | undefined;
   #firstChunkAt: number | undefined;
-  #ended = false;
+  #endedAt: number | undefined;
+  #cancelled = false;
   #failure: GenerationEvent["error"] = null;
   responseId: string | null = null;
   responseModel: string | null = null;
@@ -437,12 +448,14 @@ class GenerationCall {
     operation: Operation,
     model: string,
     stream: boolean,
+    stripUsage: boolean,
     link: CallLink | undefined,
   ) {
     this.#context = context;
     this.#operation = operation;
     this.#model = model;
     this.stream = stream;
+    this.#stripUsage = stripUsage;
     this.#link = link;
     this.#span = tracingEnabled()
       ? startGenerationSpan(`${operation} ${model}`, this.#startAttributes(context.provider))
@@ -489,6 +502,18 @@ class GenerationCall {
     if (this.#firstChunkAt === undefined) this.#firstChunkAt = performance.now();
   }
 
+  /** One streamed item's part of the record; false when the caller must not see it. */
+  shown(item: unknown): boolean {
+    try {
+      return this.#operation === "chat"
+        ? observeChatChunk(item as ChatChunk, this, this.#stripUsage)
+        : observeResponseEvent(item as ResponseEvent, this);
+    } catch {
+      // Telemetry must never change what the caller gets.
+      return true;
+    }
+  }
+
   /** A non-streamed answer. */
   completed(operation: Operation, result: unknown) {
     if (operation === "chat") {
@@ -530,66 +555,73 @@ class GenerationCall {
 
   /** Records the call, once: on success, on `error`, or `cancelled` by the caller. */
   end(error?: unknown, cancelled = false) {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#endedAt !== undefined) return;
+    this.#endedAt = performance.now();
     try {
-      const endedAt = performance.now();
-      const failure = error === undefined ? this.#failure : describeError(error);
-      const timeToFirstChunkMs =
-        this.#firstChunkAt === undefined ? null : round(this.#firstChunkAt - this.#startedAt);
-      // A caller that stops reading after the last choice still got a finished answer.
-      const finishReason = this.finishReasons[0] ?? (cancelled && !failure ? "cancelled" : null);
+      if (error !== undefined) this.#failure = describeError(error);
+      this.#cancelled = cancelled;
       if (this.#span) {
         endGenerationSpan(this.#span, {
           responseId: this.responseId,
           responseModel: this.responseModel,
           finishReasons: this.finishReasons.filter(Boolean),
-          timeToFirstChunkMs,
+          timeToFirstChunkMs: this.#timeToFirstChunkMs(),
           inputTokens: this.inputTokens,
           outputTokens: this.outputTokens,
-          error: failure,
+          error: this.#failure,
         });
+        this.#span = undefined;
       }
-      const telemetry = this.#context.telemetry;
-      if (!telemetry || this.id === undefined) return;
-      const link = this.#link;
-      const prompt = link?.prompt;
-      const responseModel = this.responseModel;
-      const inputTokens = this.inputTokens;
-      const outputTokens = this.outputTokens;
-      // The event as sent, in one literal (what `recordGeneration` would build from the same
-      // fields, without its second copy): the buffer holds up to `maxBuffered` of these.
-      const event: GenerationEvent = {
-        type: "generation",
-        id: this.id,
-        timestamp: isoTime(this.#startedAtEpoch),
-        prompt: prompt
-          ? { name: prompt.name, version: prompt.version, label: prompt.label ?? null }
-          : null,
-        experiment: this.#experiment(),
-        unit: link?.unit ?? null,
-        provider: this.#context.provider,
-        operation: this.#operation,
-        model: this.#model,
-        responseModel,
-        stream: this.stream,
-        latencyMs: round(endedAt - this.#startedAt),
-        timeToFirstTokenMs: this.stream ? timeToFirstChunkMs : null,
-        inputTokens,
-        outputTokens,
-        costUsd: generationCost(
-          { model: this.#model, responseModel, inputTokens, outputTokens },
-          this.#context.prices ?? telemetry.prices,
-        ),
-        finishReason,
-        error: boundedError(failure),
-        traceId: this.#traceId,
-        spanId: this.#spanId,
-      };
-      telemetry.record(event);
+      if (this.id !== undefined) this.#context.telemetry?.record(this);
     } catch {
       // Never into the app.
     }
+  }
+
+  #timeToFirstChunkMs(): number | null {
+    return this.#firstChunkAt === undefined ? null : round(this.#firstChunkAt - this.#startedAt);
+  }
+
+  /** The event as sent, built by the telemetry at flush (the same every time: nothing changes once ended). */
+  event(): GenerationEvent {
+    const link = this.#link;
+    const prompt = link?.prompt;
+    const responseModel = this.responseModel;
+    const inputTokens = this.inputTokens;
+    const outputTokens = this.outputTokens;
+    const failure = this.#failure;
+    // A caller that stops reading after the last choice still got a finished answer.
+    const finishReason =
+      this.finishReasons[0] ?? (this.#cancelled && !failure ? "cancelled" : null);
+    // In one literal (what `recordGeneration` would build from the same fields, without its
+    // second copy).
+    return {
+      type: "generation",
+      id: this.id as string,
+      timestamp: isoTime(this.#startedAtEpoch),
+      prompt: prompt
+        ? { name: prompt.name, version: prompt.version, label: prompt.label ?? null }
+        : null,
+      experiment: this.#experiment(),
+      unit: link?.unit ?? null,
+      provider: this.#context.provider,
+      operation: this.#operation,
+      model: this.#model,
+      responseModel,
+      stream: this.stream,
+      latencyMs: round((this.#endedAt ?? this.#startedAt) - this.#startedAt),
+      timeToFirstTokenMs: this.stream ? this.#timeToFirstChunkMs() : null,
+      inputTokens,
+      outputTokens,
+      costUsd: generationCost(
+        { model: this.#model, responseModel, inputTokens, outputTokens },
+        this.#context.prices ?? (this.#context.telemetry as Telemetry).prices,
+      ),
+      finishReason,
+      error: boundedError(failure),
+      traceId: this.#traceId,
+      spanId: this.#spanId,
+    };
   }
 }
 

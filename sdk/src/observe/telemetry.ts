@@ -89,6 +89,16 @@ export interface ScoreOptions {
   id?: string;
 }
 
+/**
+ * An event built when it is sent rather than when it is recorded: what an observed call buffers,
+ * so formatting its timestamp, pricing it and building the event's object happen at flush, not
+ * between the provider's answer and the caller getting it. `event()` must return the same event
+ * every time (a failed batch is sent again) and should not throw; one that throws is dropped.
+ */
+export interface PendingEvent {
+  event(): TelemetryEvent;
+}
+
 /** Anything with a prompt's identity: a `Prompt` from `getPrompt`, or a plain reference. */
 export interface PromptLike {
   readonly name: string;
@@ -130,7 +140,7 @@ export class Telemetry {
   readonly #onError: ((error: unknown) => void) | undefined;
   readonly prices: Readonly<Record<string, ModelPrice>>;
 
-  #buffer: TelemetryEvent[] = [];
+  #buffer: (TelemetryEvent | PendingEvent)[] = [];
   #inFlight = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #consecutiveFailures = 0;
@@ -156,8 +166,11 @@ export class Telemetry {
       : DEFAULT_MODEL_PRICES;
   }
 
-  /** Buffers any telemetry event (exposures, scores, conversions); sent in the background. */
-  record(event: TelemetryEvent): void {
+  /**
+   * Buffers any telemetry event (exposures, scores, conversions), or a PendingEvent built when
+   * sent; sent in the background.
+   */
+  record(event: TelemetryEvent | PendingEvent): void {
     if (this.#closed) {
       this.#stats.dropped++;
       return;
@@ -376,13 +389,16 @@ export class Telemetry {
   }
 
   /** Sends one batch; true when it should stay buffered and be retried. */
-  async #send(batch: TelemetryEvent[]): Promise<boolean> {
+  async #send(batch: (TelemetryEvent | PendingEvent)[]): Promise<boolean> {
+    const events = built(batch);
+    if (events.length < batch.length) this.#stats.dropped += batch.length - events.length;
+    if (events.length === 0) return false;
     let response: Response;
     try {
       response = await this.#fetch(this.#url, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: this.#authorization },
-        body: JSON.stringify({ events: batch }),
+        body: JSON.stringify({ events }),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (error) {
@@ -396,7 +412,7 @@ export class Telemetry {
         this.#stats.sent += result.accepted;
         this.#stats.rejected += result.rejected;
       } else {
-        this.#stats.sent += batch.length;
+        this.#stats.sent += events.length;
       }
       return false;
     }
@@ -407,7 +423,7 @@ export class Telemetry {
       return true;
     }
     // 400/401/403/413: sending the same batch again would be refused again.
-    this.#stats.dropped += batch.length;
+    this.#stats.dropped += events.length;
     this.#failed(failure);
     this.#consecutiveFailures = 0;
     return false;
@@ -420,7 +436,7 @@ export class Telemetry {
   }
 
   /** A failed batch goes back in front; whatever no longer fits is the oldest, and is dropped. */
-  #requeue(batch: TelemetryEvent[]) {
+  #requeue(batch: (TelemetryEvent | PendingEvent)[]) {
     this.#buffer = batch.concat(this.#buffer);
     const excess = this.#buffer.length - this.#maxBuffered;
     if (excess > 0) {
@@ -466,6 +482,23 @@ export class Telemetry {
       // The app's own error handler failing must not reach the app's call either.
     }
   }
+}
+
+/** The batch as sent: pending events built (one that fails to build is left out). */
+function built(batch: (TelemetryEvent | PendingEvent)[]): TelemetryEvent[] {
+  const events: TelemetryEvent[] = [];
+  for (const item of batch) {
+    if (typeof (item as Partial<PendingEvent>).event !== "function") {
+      events.push(item as TelemetryEvent);
+      continue;
+    }
+    try {
+      events.push((item as PendingEvent).event());
+    } catch {
+      // A broken event must not hold back the batch (it would be retried forever).
+    }
+  }
+  return events;
 }
 
 // The random part of this process's event ids, and the count the last 12 hex digits carry on.
