@@ -28,12 +28,13 @@ code, .mono, pre { font-family: var(--mono); font-size: 0.9rem; }
 .skip-link { position: absolute; left: -999px; top: 0.5rem; background: var(--card); padding: 0.4rem 0.8rem; z-index: 10; }
 .skip-link:focus { left: 0.5rem; }
 
-.topbar { display: flex; align-items: center; gap: 2rem; padding: 0 1.5rem; height: 3.2rem; background: #1f2a44; color: #e9edf5; }
+/* The header wraps (nav below the brand, the account below that) instead of overflowing a phone. */
+.topbar { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem 2rem; padding: 0.55rem 1.5rem; min-height: 3.2rem; background: #1f2a44; color: #e9edf5; }
 .topbar a { color: #e9edf5; text-decoration: none; }
 .topbar a:hover { text-decoration: underline; }
 .brand { font-weight: 700; font-size: 1.1rem; letter-spacing: 0.02em; }
-.topbar nav { display: flex; gap: 1.25rem; }
-.who { margin-left: auto; display: flex; align-items: center; gap: 1rem; font-size: 0.92rem; }
+.topbar nav { display: flex; flex-wrap: wrap; gap: 0.3rem 1.25rem; }
+.who { margin-left: auto; display: flex; flex-wrap: wrap; align-items: center; gap: 0.3rem 1rem; font-size: 0.92rem; }
 .who form { margin: 0; }
 .project { background: rgba(255,255,255,0.12); padding: 0.1rem 0.55rem; border-radius: 999px; }
 .role { font-size: 0.78rem; padding: 0.05rem 0.45rem; border-radius: 999px; background: #3a4a70; margin-left: 0.25rem; }

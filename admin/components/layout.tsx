@@ -4,7 +4,7 @@ import type { Actor } from "../../workers/platform/context";
 import { CSRF_FIELD } from "../session";
 
 /** Asset URLs carry a version so a deploy never mixes an old stylesheet with new markup. */
-export const ASSET_VERSION = "4";
+export const ASSET_VERSION = "5";
 
 interface PageProps {
   title: string;
@@ -70,6 +70,7 @@ const SECTIONS: { href: string; text: string; needs?: Capability }[] = [
   { href: "/keys", text: "Keys", needs: "manageKeys" },
   { href: "/webhooks", text: "Webhooks", needs: "manageWebhooks" },
   { href: "/audit", text: "Audit", needs: "readAudit" },
+  { href: "/settings", text: "Settings", needs: "readPrompts" },
   { href: "/api/docs", text: "API" },
 ];
 
