@@ -111,7 +111,7 @@ input:focus, select:focus, textarea:focus { border-color: var(--accent); }
 .badge-live { background: var(--ok-soft); color: var(--ok); border-color: #a8d8b9; }
 .badge-auto { background: #eef0f3; color: #4a5568; border-color: #d2d7df; }
 .badge-other { background: var(--accent-soft); color: var(--accent); border-color: #c3cff3; }
-.badge-version { font-weight: 500; opacity: 0.85; }
+.badge-version { font-weight: 500; }
 .label-list { list-style: none; margin: 0; padding: 0; }
 .label-list li { margin-bottom: 0.1rem; }
 .chips { list-style: none; margin: 0.2rem 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.3rem; }
@@ -134,6 +134,10 @@ input:focus, select:focus, textarea:focus { border-color: var(--accent); }
 .message-head select { width: auto; }
 .message-head button { margin-left: auto; }
 
+.declarations { margin: 0 0 1rem; }
+.declaration { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 0 1rem; border-bottom: 1px dashed var(--line); padding: 0.4rem 0; }
+.declaration .field { margin: 0 0 0.5rem; min-width: 10rem; }
+.declaration-name { flex-basis: 100%; margin: 0.2rem 0; font-size: 0.95rem; }
 .two-columns { display: grid; grid-template-columns: minmax(0, 1.2fr) minmax(0, 1fr); gap: 2rem; }
 pre.code { background: #fbfcfd; border: 1px solid var(--line); border-radius: 8px; padding: 0.8rem 1rem; white-space: pre-wrap; word-break: break-word; margin: 0 0 0.6rem; }
 .message-list { list-style: none; margin: 0; padding: 0; }

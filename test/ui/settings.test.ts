@@ -80,6 +80,7 @@ describe("admin UI: keys, webhooks and the audit log", () => {
       "Keys",
       "Webhooks",
       "Audit",
+      "Settings",
       "API",
     ]);
   });
@@ -329,6 +330,7 @@ describe("admin UI: keys, webhooks and the audit log", () => {
       "Prompts",
       "New prompt",
       "Audit",
+      "Settings",
       "API",
     ]);
     expect((await publisher.page.goto(url("/audit")))?.status()).toBe(200);
@@ -338,7 +340,12 @@ describe("admin UI: keys, webhooks and the audit log", () => {
 
   it("shows an editor none of these sections and refuses their pages and forms", async () => {
     const editor = await harness.openAs(editorKey);
-    await expect(navLinks(editor.page)).resolves.toEqual(["Prompts", "New prompt", "API"]);
+    await expect(navLinks(editor.page)).resolves.toEqual([
+      "Prompts",
+      "New prompt",
+      "Settings",
+      "API",
+    ]);
     for (const path of [
       "/keys",
       "/keys/new",

@@ -220,7 +220,7 @@ function NewPromptPage(props: {
         </a>
       </nav>
       <form method="post" action={`/new-prompt?type=${type}`} class="card" data-variables-form>
-        <DefaultSave draft={draft.version} />
+        <DefaultSave />
         <CsrfField token={c.get("csrfToken")} />
         <FormError message={errors.form} />
         <div class="field-row">

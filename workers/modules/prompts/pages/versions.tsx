@@ -70,7 +70,7 @@ function NewVersionPage(props: {
         class="card"
         data-variables-form
       >
-        <DefaultSave draft={props.draft} />
+        <DefaultSave />
         <CsrfField token={c.get("csrfToken")} />
         <FormError message={props.errors.form} />
         <VersionFields
