@@ -43,7 +43,7 @@ code, .mono, pre { font-family: var(--mono); font-size: 0.9rem; }
 main { max-width: 1240px; margin: 0 auto; padding: 1.25rem 1.5rem 4rem; }
 .page-head { display: flex; justify-content: space-between; align-items: flex-start; gap: 1rem; margin-bottom: 0.5rem; }
 .actions { display: flex; gap: 0.5rem; flex-wrap: wrap; justify-content: flex-end; }
-.breadcrumbs ol { list-style: none; display: flex; gap: 0.4rem; padding: 0; margin: 0 0 0.6rem; font-size: 0.9rem; color: var(--muted); }
+.breadcrumbs ol { list-style: none; display: flex; flex-wrap: wrap; gap: 0.4rem; padding: 0; margin: 0 0 0.6rem; font-size: 0.9rem; color: var(--muted); }
 .breadcrumbs li + li::before { content: "/"; margin-right: 0.4rem; color: #aab2c0; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 1.2rem 1.4rem; margin: 1rem 0; }
 
@@ -226,5 +226,20 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 .trend-figures > div { display: flex; align-items: center; gap: 0.6rem; }
 .trend-number { font-size: 1.2rem; font-variant-numeric: tabular-nums; }
 .sparkline { vertical-align: middle; }
-@media (max-width: 900px) { .two-columns, .editor-grid, .compare-columns { grid-template-columns: 1fr; } .topbar { gap: 1rem; } }
+@media (max-width: 900px) { .two-columns, .editor-grid, .compare-columns { grid-template-columns: 1fr; } .topbar { gap: 0.4rem 1rem; } }
+/* On a phone a wide table scrolls inside itself, never the page. */
+@media (max-width: 700px) {
+  main { padding: 1rem 0.9rem 3rem; }
+  .topbar { padding: 0.5rem 0.9rem; }
+  main { overflow-wrap: anywhere; }
+  /* Relative: the visually hidden text in its cells is placed inside it, not beyond the page. */
+  .table { display: block; overflow-x: auto; position: relative; }
+  .table td:has(> time) { white-space: normal; }
+  .page-head { flex-wrap: wrap; }
+  .actions { justify-content: flex-start; }
+  .field-row .field, .filters .field { min-width: 0; flex: 1 1 100%; }
+  .charts { grid-template-columns: minmax(0, 1fr); }
+  .facts { grid-template-columns: 1fr; }
+  .facts dd { margin-bottom: 0.5rem; }
+}
 `;

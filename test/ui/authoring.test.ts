@@ -93,9 +93,10 @@ async function enterAndWait(urlPart: string | RegExp) {
 /** Presses Enter on a control that posts its form and re-renders the same page. */
 async function enterAndRerender() {
   const response = page.waitForResponse((r) => r.request().method() === "POST");
+  const loaded = page.waitForEvent("load");
   await page.keyboard.press("Enter");
   const status = (await response).status();
-  await page.waitForLoadState("load");
+  await loaded;
   return status;
 }
 
@@ -108,95 +109,99 @@ async function edgeServes(name: string, label: string) {
 }
 
 describe("admin UI: authoring with the keyboard only", () => {
-  it("creates a prompt with typed variables, fixes a refused default, edits, promotes and rolls back", async () => {
-    await page.goto(url("/"));
-    await tabTo("New prompt");
-    await enterAndWait("/new-prompt");
+  it(
+    "creates a prompt with typed variables, fixes a refused default, edits, promotes and rolls back",
+    async () => {
+      await page.goto(url("/"));
+      await tabTo("New prompt");
+      await enterAndWait("/new-prompt");
 
-    await tabTo("Name");
-    await page.keyboard.type(journeyName);
-    await tabTo("Template");
-    await page.keyboard.type("Hello {{customer}}, you have {{count}} new messages.");
-    // The declarations' fields follow the template once the list is updated (no script needed).
-    await tabTo("Update variable list");
-    expect(await enterAndRerender()).toBe(200);
-    await tabTo("Type of customer");
-    await page.keyboard.type("string");
-    await tabTo("Default of customer");
-    await page.keyboard.type("there");
-    await tabTo("Description of customer");
-    await page.keyboard.type("Who is greeted");
-    await tabTo("Type of count");
-    await page.keyboard.type("number");
-    await tabTo("Default of count");
-    await page.keyboard.type("many");
-    await tabTo("Commit message");
-    await page.keyboard.type("First welcome");
-    await tabTo("Set label on save (optional)");
-    await page.keyboard.type("production");
-    expect(await enterAndRerender()).toBe(422);
+      await tabTo("Name");
+      await page.keyboard.type(journeyName);
+      await tabTo("Template");
+      await page.keyboard.type("Hello {{customer}}, you have {{count}} new messages.");
+      // The declarations' fields follow the template once the list is updated (no script needed).
+      await tabTo("Update variable list");
+      expect(await enterAndRerender()).toBe(200);
+      await tabTo("Type of customer");
+      await page.keyboard.type("string");
+      await tabTo("Default of customer");
+      await page.keyboard.type("there");
+      await tabTo("Description of customer");
+      await page.keyboard.type("Who is greeted");
+      await tabTo("Type of count");
+      await page.keyboard.type("number");
+      await tabTo("Default of count");
+      await page.keyboard.type("many");
+      await tabTo("Commit message");
+      await page.keyboard.type("First welcome");
+      await tabTo("Set label on save (optional)");
+      await page.keyboard.type("production");
+      expect(await enterAndRerender()).toBe(422);
 
-    // Focus lands on the one refused field, with its message tied to it.
-    await expect(focusedName()).resolves.toBe("Default of count");
-    const countDefault = page.getByLabel("Default of count");
-    await expect(countDefault.getAttribute("aria-describedby")).resolves.toContain(
-      "var.count.default-error",
-    );
-    await expect(page.locator("[id='var.count.default-error']").textContent()).resolves.toContain(
-      "Write a number",
-    );
-    await expect(page.getByLabel("Description of customer").inputValue()).resolves.toBe(
-      "Who is greeted",
-    );
-    await page.keyboard.press("Control+A");
-    await page.keyboard.type("3");
-    await enterAndWait("saved=1");
+      // Focus lands on the one refused field, with its message tied to it.
+      await expect(focusedName()).resolves.toBe("Default of count");
+      const countDefault = page.getByLabel("Default of count");
+      await expect(countDefault.getAttribute("aria-describedby")).resolves.toContain(
+        "var.count.default-error",
+      );
+      await expect(page.locator("[id='var.count.default-error']").textContent()).resolves.toContain(
+        "Write a number",
+      );
+      await expect(page.getByLabel("Description of customer").inputValue()).resolves.toBe(
+        "Who is greeted",
+      );
+      await page.keyboard.press("Control+A");
+      await page.keyboard.type("3");
+      await enterAndWait("saved=1");
 
-    const v1 = await api("GET", promptApi(journeyName, "/versions/1"));
-    expect(((await v1.json()) as { variables: unknown }).variables).toEqual([
-      { name: "count", type: "number", required: false, default: 3 },
-      {
-        name: "customer",
-        type: "string",
-        required: false,
-        default: "there",
-        description: "Who is greeted",
-      },
-    ]);
+      const v1 = await api("GET", promptApi(journeyName, "/versions/1"));
+      expect(((await v1.json()) as { variables: unknown }).variables).toEqual([
+        { name: "count", type: "number", required: false, default: 3 },
+        {
+          name: "customer",
+          type: "string",
+          required: false,
+          default: "there",
+          description: "Who is greeted",
+        },
+      ]);
 
-    await tabTo("New version");
-    await enterAndWait("/versions/new");
-    // The declarations carry over from the version it starts from.
-    await expect(page.getByLabel("Default of customer").inputValue()).resolves.toBe("there");
-    await tabTo("Template");
-    await page.keyboard.press("Control+A");
-    await page.keyboard.type("Hi {{customer}}! {{count}} new messages are waiting.");
-    await tabTo("Commit message");
-    await page.keyboard.type("Friendlier greeting");
-    await enterAndWait("saved=2");
+      await tabTo("New version");
+      await enterAndWait("/versions/new");
+      // The declarations carry over from the version it starts from.
+      await expect(page.getByLabel("Default of customer").inputValue()).resolves.toBe("there");
+      await tabTo("Template");
+      await page.keyboard.press("Control+A");
+      await page.keyboard.type("Hi {{customer}}! {{count}} new messages are waiting.");
+      await tabTo("Commit message");
+      await page.keyboard.type("Friendlier greeting");
+      await enterAndWait("saved=2");
 
-    await tabTo("View & preview v2");
-    await enterAndWait("/versions/2");
-    await tabTo("Promote v2…");
-    await enterAndWait("/promote?version=2");
-    await expect(page.getByLabel("Label", { exact: true }).inputValue()).resolves.toBe(
-      "production",
-    );
-    await expect(page.locator(".summary").textContent()).resolves.toMatch(
-      /serves v1 now.*will serve v2/s,
-    );
-    await tabTo("Promote v2 to production");
-    await enterAndWait("moved=production");
-    expect((await edgeServes(journeyName, "production")).body.version).toBe(2);
+      await tabTo("View & preview v2");
+      await enterAndWait("/versions/2");
+      await tabTo("Promote v2…");
+      await enterAndWait("/promote?version=2");
+      await expect(page.getByLabel("Label", { exact: true }).inputValue()).resolves.toBe(
+        "production",
+      );
+      await expect(page.locator(".summary").textContent()).resolves.toMatch(
+        /serves v1 now.*will serve v2/s,
+      );
+      await tabTo("Promote v2 to production");
+      await enterAndWait("moved=production");
+      expect((await edgeServes(journeyName, "production")).body.version).toBe(2);
 
-    await tabTo("Roll back production…");
-    await enterAndWait("/labels/production/rollback");
-    // Preselected: the version production served before, not the newest one.
-    await expect(page.getByLabel("Roll back to").inputValue()).resolves.toBe("1");
-    await tabTo("Roll back production to v1");
-    await enterAndWait("rollback=1");
-    expect((await edgeServes(journeyName, "production")).body.version).toBe(1);
-  }, SLOW);
+      await tabTo("Roll back production…");
+      await enterAndWait("/labels/production/rollback");
+      // Preselected: the version production served before, not the newest one.
+      await expect(page.getByLabel("Roll back to").inputValue()).resolves.toBe("1");
+      await tabTo("Roll back production to v1");
+      await enterAndWait("rollback=1");
+      expect((await edgeServes(journeyName, "production")).body.version).toBe(1);
+    },
+    SLOW,
+  );
 });
 
 describe("admin UI: labels, comparisons and settings", () => {
@@ -407,160 +412,166 @@ async function a11yFindings(target: Page) {
 }
 
 describe("admin UI: every page is accessible and fits a phone", () => {
-  it("has no serious axe finding, no horizontal scroll and no skipped heading on any page at 1280 and 390 px", async () => {
-    // States worth seeing: history for production of support/triage, a webhook with a delivery,
-    // a key to revoke, the demo experiment.
-    const triage = "support/triage";
-    const labels = (await (await api("GET", promptApi(triage, "/labels"))).json()) as {
-      items: { name: string; version: number; rev: number }[];
-    };
-    const production = labels.items.find((l) => l.name === "production");
-    expect(production).toBeDefined();
-    const moved = await api("PUT", promptApi(triage, "/labels/production"), {
-      version: 1,
-      expectedRev: production?.rev,
-    });
-    expect(moved.status).toBe(200);
-    const experiment = await seedDemoExperiment({
-      adminUrl: harness.platform.adminUrl,
-      adminKey: harness.adminKey,
-    });
-    expect(experiment).toBeDefined();
-    const key = await api("POST", `/projects/${project}/keys`, {
-      name: "sweep key",
-      role: "editor",
-    });
-    const keyId = ((await key.json()) as { key: { id: string } }).key.id;
-    const hook = await api("POST", `/projects/${project}/webhooks`, {
-      url: "https://hooks.example.com/cuecard",
-      description: "Deploy notifications",
-    });
-    expect(hook.status).toBe(201);
-    const hookId = ((await hook.json()) as { webhook: { id: string } }).webhook.id;
-    expect((await api("POST", `/projects/${project}/webhooks/${hookId}/test`)).status).toBe(202);
-    // The test event is delivered from a queue: wait for its delivery to be recorded.
-    let deliveryId: string | undefined;
-    for (let tries = 0; !deliveryId && tries < 60; tries++) {
-      const listed = await api("GET", `/projects/${project}/webhooks/${hookId}/deliveries`);
-      deliveryId = ((await listed.json()) as { items: { id: string }[] }).items[0]?.id;
-      if (!deliveryId) await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    expect(deliveryId).toBeDefined();
-
-    const reply = "support/reply";
-    const states: Record<string, PageState[]> = {
-      "/": [
-        { name: "prompts", path: "/" },
-        { name: "prompts-empty", path: "/?q=nothing-matches" },
-      ],
-      "/new-prompt": [
-        { name: "new-prompt", path: "/new-prompt" },
-        { name: "new-prompt-chat", path: "/new-prompt?type=chat" },
-        {
-          name: "new-prompt-refused",
-          path: "/new-prompt",
-          afterLoad: async (target) => {
-            await target.getByLabel("Name", { exact: true }).fill("Not A Name");
-            const response = target.waitForResponse((r) => r.request().method() === "POST");
-            await target.getByRole("button", { name: "Save v1" }).click();
-            expect((await response).status()).toBe(422);
-            await target.waitForLoadState("load");
-          },
-        },
-      ],
-      "/prompts/:name": [
-        { name: "prompt-chat", path: promptPath(triage) },
-        { name: "prompt-text", path: promptPath(journeyName) },
-        { name: "prompt-missing", path: promptPath("no/such-prompt"), status: 404 },
-      ],
-      "/prompts/:name/archive": [{ name: "archive", path: promptPath(journeyName, "/archive") }],
-      "/prompts/:name/versions/new": [
-        { name: "new-version-text", path: promptPath(journeyName, "/versions/new") },
-        { name: "new-version-chat", path: promptPath(triage, "/versions/new") },
-      ],
-      "/prompts/:name/versions/:version{[0-9]+}": [
-        { name: "version", path: promptPath(journeyName, "/versions/2") },
-        { name: "version-preview-refused", path: promptPath(triage, "/versions/1?preview=1") },
-      ],
-      "/prompts/:name/compare": [
-        { name: "compare-text", path: promptPath(journeyName, "/compare") },
-        { name: "compare-chat", path: promptPath(triage, "/compare") },
-      ],
-      "/prompts/:name/promote": [
-        { name: "promote", path: promptPath(triage, "/promote?version=3") },
-        {
-          name: "promote-typo",
-          path: promptPath(triage, "/promote?label=prodution"),
-          status: 422,
-        },
-      ],
-      "/prompts/:name/labels/:label/rollback": [
-        { name: "rollback", path: promptPath(triage, "/labels/production/rollback") },
-        { name: "rollback-no-history", path: promptPath(triage, "/labels/staging/rollback") },
-      ],
-      "/prompts/:name/metrics": [{ name: "metrics", path: promptPath(reply, "/metrics") }],
-      "/prompts/:name/metrics/compare": [
-        { name: "metrics-compare", path: promptPath(reply, "/metrics/compare") },
-      ],
-      "/prompts/:name/experiments/new": [
-        { name: "experiment-new", path: promptPath(triage, "/experiments/new") },
-      ],
-      "/prompts/:name/experiments/:id": [
-        { name: "experiment", path: promptPath(reply, `/experiments/${experiment?.id}`) },
-      ],
-      "/keys": [{ name: "keys", path: "/keys" }],
-      "/keys/new": [{ name: "key-new", path: "/keys/new" }],
-      "/keys/:keyId/revoke": [{ name: "key-revoke", path: `/keys/${keyId}/revoke` }],
-      "/webhooks": [{ name: "webhooks", path: "/webhooks" }],
-      "/webhooks/new": [{ name: "webhook-new", path: "/webhooks/new" }],
-      "/webhooks/:id": [{ name: "webhook", path: `/webhooks/${hookId}` }],
-      "/webhooks/:id/rotate": [{ name: "webhook-rotate", path: `/webhooks/${hookId}/rotate` }],
-      "/webhooks/:id/delete": [{ name: "webhook-delete", path: `/webhooks/${hookId}/delete` }],
-      "/webhooks/:id/deliveries/:deliveryId": [
-        { name: "delivery", path: `/webhooks/${hookId}/deliveries/${deliveryId}` },
-      ],
-      "/projects/:project/webhooks": [
-        { name: "project-webhooks", path: `/projects/${project}/webhooks` },
-      ],
-      "/projects/:project/prompts/:name": [
-        {
-          name: "project-prompt",
-          path: `/projects/${project}/prompts/${encodeURIComponent(reply)}`,
-        },
-      ],
-      "/audit": [{ name: "audit", path: "/audit" }],
-      "/settings": [{ name: "settings", path: "/settings" }],
-      // Last: it signs out.
-      "/sign-in": [
-        {
-          name: "sign-in",
-          path: "/sign-in",
-          afterLoad: async (target) => {
-            await target.context().clearCookies();
-            await target.goto(url("/sign-in"));
-          },
-        },
-      ],
-    };
-    // Every page the UI registers is swept: a new page must say here which states to check.
-    expect(Object.keys(states).sort()).toEqual(uiGetRoutes().filter((r) => !NOT_PAGES.has(r)));
-
-    const problems: string[] = [];
-    for (const state of Object.values(states).flat()) {
-      for (const width of WIDTHS) {
-        await page.setViewportSize({ width, height: HEIGHT });
-        const response = await page.goto(url(state.path));
-        expect(response?.status(), state.path).toBe(state.status ?? 200);
-        await state.afterLoad?.(page);
-        const found = await a11yFindings(page);
-        const where = `${state.name} @${width}px`;
-        for (const finding of found.serious) problems.push(`${where}: ${finding}`);
-        for (const skip of found.skipped) problems.push(`${where}: skipped heading ${skip}`);
-        if (found.overflow) problems.push(`${where}: scrolls sideways (${found.overflow}px wide)`);
-        await harness.shoot(`a11y-${state.name}-${width}.png`);
+  it(
+    "has no serious axe finding, no horizontal scroll and no skipped heading on any page at 1280 and 390 px",
+    async () => {
+      // States worth seeing: history for production of support/triage, a webhook with a delivery,
+      // a key to revoke, the demo experiment.
+      const triage = "support/triage";
+      const labels = (await (await api("GET", promptApi(triage, "/labels"))).json()) as {
+        items: { name: string; version: number; rev: number }[];
+      };
+      const production = labels.items.find((l) => l.name === "production");
+      expect(production).toBeDefined();
+      const moved = await api("PUT", promptApi(triage, "/labels/production"), {
+        version: 1,
+        expectedRev: production?.rev,
+      });
+      expect(moved.status).toBe(200);
+      const experiment = await seedDemoExperiment({
+        adminUrl: harness.platform.adminUrl,
+        adminKey: harness.adminKey,
+      });
+      expect(experiment).toBeDefined();
+      const key = await api("POST", `/projects/${project}/keys`, {
+        name: "sweep key",
+        role: "editor",
+      });
+      const keyId = ((await key.json()) as { key: { id: string } }).key.id;
+      const hook = await api("POST", `/projects/${project}/webhooks`, {
+        url: "https://hooks.example.com/cuecard",
+        description: "Deploy notifications",
+      });
+      expect(hook.status).toBe(201);
+      const hookId = ((await hook.json()) as { webhook: { id: string } }).webhook.id;
+      expect((await api("POST", `/projects/${project}/webhooks/${hookId}/test`)).status).toBe(202);
+      // The test event is delivered from a queue: wait for its delivery to be recorded.
+      let deliveryId: string | undefined;
+      for (let tries = 0; !deliveryId && tries < 60; tries++) {
+        const listed = await api("GET", `/projects/${project}/webhooks/${hookId}/deliveries`);
+        deliveryId = ((await listed.json()) as { items: { id: string }[] }).items[0]?.id;
+        if (!deliveryId) await new Promise((resolve) => setTimeout(resolve, 500));
       }
-    }
-    expect(problems).toEqual([]);
-    await page.setViewportSize({ width: WIDTHS[0], height: HEIGHT });
-  }, SLOW);
+      expect(deliveryId).toBeDefined();
+
+      const reply = "support/reply";
+      const states: Record<string, PageState[]> = {
+        "/": [
+          { name: "prompts", path: "/" },
+          { name: "prompts-empty", path: "/?q=nothing-matches" },
+        ],
+        "/new-prompt": [
+          { name: "new-prompt", path: "/new-prompt" },
+          { name: "new-prompt-chat", path: "/new-prompt?type=chat" },
+          {
+            name: "new-prompt-refused",
+            path: "/new-prompt",
+            afterLoad: async (target) => {
+              await target.getByLabel("Name", { exact: true }).fill("Not A Name");
+              const response = target.waitForResponse((r) => r.request().method() === "POST");
+              const loaded = target.waitForEvent("load");
+              await target.getByRole("button", { name: "Create prompt" }).click();
+              expect((await response).status()).toBe(422);
+              await loaded;
+            },
+          },
+        ],
+        "/prompts/:name": [
+          { name: "prompt-chat", path: promptPath(triage) },
+          { name: "prompt-text", path: promptPath(journeyName) },
+          { name: "prompt-missing", path: promptPath("no/such-prompt"), status: 404 },
+        ],
+        "/prompts/:name/archive": [{ name: "archive", path: promptPath(journeyName, "/archive") }],
+        "/prompts/:name/versions/new": [
+          { name: "new-version-text", path: promptPath(journeyName, "/versions/new") },
+          { name: "new-version-chat", path: promptPath(triage, "/versions/new") },
+        ],
+        "/prompts/:name/versions/:version{[0-9]+}": [
+          { name: "version", path: promptPath(journeyName, "/versions/2") },
+          { name: "version-preview-refused", path: promptPath(triage, "/versions/1?preview=1") },
+        ],
+        "/prompts/:name/compare": [
+          { name: "compare-text", path: promptPath(journeyName, "/compare") },
+          { name: "compare-chat", path: promptPath(triage, "/compare") },
+        ],
+        "/prompts/:name/promote": [
+          { name: "promote", path: promptPath(triage, "/promote?version=3") },
+          {
+            name: "promote-typo",
+            path: promptPath(triage, "/promote?label=prodution"),
+            status: 422,
+          },
+        ],
+        "/prompts/:name/labels/:label/rollback": [
+          { name: "rollback", path: promptPath(triage, "/labels/production/rollback") },
+          { name: "rollback-no-history", path: promptPath(triage, "/labels/staging/rollback") },
+        ],
+        "/prompts/:name/metrics": [{ name: "metrics", path: promptPath(reply, "/metrics") }],
+        "/prompts/:name/metrics/compare": [
+          { name: "metrics-compare", path: promptPath(reply, "/metrics/compare") },
+        ],
+        "/prompts/:name/experiments/new": [
+          { name: "experiment-new", path: promptPath(triage, "/experiments/new") },
+        ],
+        "/prompts/:name/experiments/:id": [
+          { name: "experiment", path: promptPath(reply, `/experiments/${experiment?.id}`) },
+        ],
+        "/keys": [{ name: "keys", path: "/keys" }],
+        "/keys/new": [{ name: "key-new", path: "/keys/new" }],
+        "/keys/:keyId/revoke": [{ name: "key-revoke", path: `/keys/${keyId}/revoke` }],
+        "/webhooks": [{ name: "webhooks", path: "/webhooks" }],
+        "/webhooks/new": [{ name: "webhook-new", path: "/webhooks/new" }],
+        "/webhooks/:id": [{ name: "webhook", path: `/webhooks/${hookId}` }],
+        "/webhooks/:id/rotate": [{ name: "webhook-rotate", path: `/webhooks/${hookId}/rotate` }],
+        "/webhooks/:id/delete": [{ name: "webhook-delete", path: `/webhooks/${hookId}/delete` }],
+        "/webhooks/:id/deliveries/:deliveryId": [
+          { name: "delivery", path: `/webhooks/${hookId}/deliveries/${deliveryId}` },
+        ],
+        "/projects/:project/webhooks": [
+          { name: "project-webhooks", path: `/projects/${project}/webhooks` },
+        ],
+        "/projects/:project/prompts/:name": [
+          {
+            name: "project-prompt",
+            path: `/projects/${project}/prompts/${encodeURIComponent(reply)}`,
+          },
+        ],
+        "/audit": [{ name: "audit", path: "/audit" }],
+        "/settings": [{ name: "settings", path: "/settings" }],
+        // Last: it signs out.
+        "/sign-in": [
+          {
+            name: "sign-in",
+            path: "/sign-in",
+            afterLoad: async (target) => {
+              await target.context().clearCookies();
+              await target.goto(url("/sign-in"));
+            },
+          },
+        ],
+      };
+      // Every page the UI registers is swept: a new page must say here which states to check.
+      expect(Object.keys(states).sort()).toEqual(uiGetRoutes().filter((r) => !NOT_PAGES.has(r)));
+
+      const problems: string[] = [];
+      for (const state of Object.values(states).flat()) {
+        for (const width of WIDTHS) {
+          await page.setViewportSize({ width, height: HEIGHT });
+          const response = await page.goto(url(state.path));
+          expect(response?.status(), state.path).toBe(state.status ?? 200);
+          await state.afterLoad?.(page);
+          const found = await a11yFindings(page);
+          const where = `${state.name} @${width}px`;
+          for (const finding of found.serious) problems.push(`${where}: ${finding}`);
+          for (const skip of found.skipped) problems.push(`${where}: skipped heading ${skip}`);
+          if (found.overflow)
+            problems.push(`${where}: scrolls sideways (${found.overflow}px wide)`);
+          await harness.shoot(`a11y-${state.name}-${width}.png`);
+        }
+      }
+      expect(problems).toEqual([]);
+      await page.setViewportSize({ width: WIDTHS[0], height: HEIGHT });
+    },
+    SLOW,
+  );
 });

@@ -477,7 +477,8 @@ function PromptPage(props: {
         {props.history.length === 0 ? (
           <p class="muted">No label has moved yet.</p>
         ) : (
-          <table class="table">
+          // Focusable: on a phone it scrolls sideways, and has no link to reach it by keyboard.
+          <table class="table" tabindex={0} aria-labelledby="history-title">
             <thead>
               <tr>
                 <th scope="col">When</th>

@@ -312,7 +312,10 @@ function ComparePage(props: {
           Compare
         </button>
       </form>
-      <VersionDiff before={from} after={to} beforeTitle={title(from)} afterTitle={title(to)} />
+      <section aria-labelledby="changes-title">
+        <h2 id="changes-title">Changes</h2>
+        <VersionDiff before={from} after={to} beforeTitle={title(from)} afterTitle={title(to)} />
+      </section>
     </Page>
   );
 }
