@@ -153,7 +153,7 @@ describe("admin UI: authoring with the keyboard only", () => {
       );
       await page.keyboard.press("Control+A");
       await page.keyboard.type("3");
-      await enterAndWait("saved=1");
+      await enterAndWait("created=1");
 
       const v1 = await api("GET", promptApi(journeyName, "/versions/1"));
       expect(((await v1.json()) as { variables: unknown }).variables).toEqual([
