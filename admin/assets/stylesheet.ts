@@ -134,6 +134,7 @@ input:focus, select:focus, textarea:focus { border-color: var(--accent); }
 .message-head select { width: auto; }
 .message-head button { margin-left: auto; }
 
+.card > h2:first-child { margin-top: 0; }
 .declarations { margin: 0 0 1rem; }
 .declaration { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 0 1rem; border-bottom: 1px dashed var(--line); padding: 0.4rem 0; }
 .declaration .field { margin: 0 0 0.5rem; min-width: 10rem; }
@@ -231,9 +232,10 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 @media (max-width: 700px) {
   main { padding: 1rem 0.9rem 3rem; }
   .topbar { padding: 0.5rem 0.9rem; }
+  /* Long ids and URLs break anywhere, but table columns keep whole words and scroll instead. */
   main { overflow-wrap: anywhere; }
   /* Relative: the visually hidden text in its cells is placed inside it, not beyond the page. */
-  .table { display: block; overflow-x: auto; position: relative; }
+  .table { display: block; overflow-x: auto; position: relative; overflow-wrap: normal; }
   .table td:has(> time) { white-space: normal; }
   .page-head { flex-wrap: wrap; }
   .actions { justify-content: flex-start; }

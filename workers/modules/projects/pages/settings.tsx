@@ -163,17 +163,13 @@ function SettingsPage(props: {
   return (
     <Page title="Settings" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
       <Breadcrumbs trail={[{ text: "Settings" }]} />
-      <h1>
-        Settings of project <span class="mono">{project.name}</span>
-      </h1>
+      <h1>Settings of {project.name}</h1>
       {props.notice ? <Notice kind="ok">{props.notice}</Notice> : null}
       {SETTINGS_SECTIONS.map(({ id, title, Section }) => {
         const refused = props.refused?.id === id ? props.refused : undefined;
         return (
           <section class="card" aria-labelledby={`${id}-title`}>
-            <h2 id={`${id}-title`} class="card-title">
-              {title}
-            </h2>
+            <h2 id={`${id}-title`}>{title}</h2>
             <Section c={c} project={project} errors={refused?.errors} draft={refused?.draft} />
           </section>
         );

@@ -116,7 +116,7 @@ function ConfirmPage(props: {
 
       <div class="card confirm">
         <FormError message={props.formError} />
-        {change.label ? (
+        {change.label && !props.labelError ? (
           <p class="summary">
             <LabelBadge name={change.label} />{" "}
             {change.live ? (
@@ -169,7 +169,7 @@ function ConfirmPage(props: {
           </form>
         ) : null}
       </div>
-      {candidate ? (
+      {candidate && !props.labelError ? (
         <section aria-labelledby="diff-title">
           <h2 id="diff-title">What changes for applications</h2>
           <VersionDiff
