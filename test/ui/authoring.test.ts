@@ -24,7 +24,7 @@ const suffix = randomUUID().slice(0, 6);
 const journeyName = `journey/welcome-${suffix}`;
 const WIDTHS = [1280, 390] as const;
 const HEIGHT = 860;
-/** A shared 2-core machine can be slow to build and start both workers. */
+/** The journey and the sweep visit dozens of pages; a shared 2-core machine can be slow. */
 const SLOW = 600_000;
 const axeSource = readFileSync(
   createRequire(import.meta.url).resolve("axe-core/axe.min.js"),
@@ -40,7 +40,7 @@ beforeAll(async () => {
   readKey = await harness.createKey("authoring reader", "reader");
   editorKey = await harness.createKey("authoring editor", "editor");
   await harness.signIn(harness.adminKey);
-}, SLOW);
+});
 
 afterAll(async () => {
   await harness?.dispose();
