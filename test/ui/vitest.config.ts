@@ -11,7 +11,8 @@ export default defineConfig({
     include: ["test/ui/**/*.test.ts"],
     // A browser journey of a dozen pages on a shared 2-core machine.
     testTimeout: 120_000,
-    hookTimeout: 180_000,
+    // Building and starting both workers takes minutes when other work shares the 2 cores.
+    hookTimeout: 600_000,
     fileParallelism: false,
   },
 });

@@ -12,6 +12,7 @@ import { registerSessionPages } from "../modules/access/pages/session";
 import { registerAuditPages } from "../modules/audit/pages/audit";
 import { registerExperimentPages } from "../modules/experiments/pages/experiments";
 import { registerMetricsPages } from "../modules/metrics/pages/metrics";
+import { registerSettingsPages } from "../modules/projects/pages/settings";
 import { registerLabelPages } from "../modules/prompts/pages/labels";
 import { registerPromptPages } from "../modules/prompts/pages/prompts";
 import { registerVersionPages } from "../modules/prompts/pages/versions";
@@ -57,6 +58,7 @@ export function createAdminUi() {
   registerKeyPages(ui);
   registerWebhookPages(ui);
   registerAuditPages(ui);
+  registerSettingsPages(ui);
   ui.onError(renderUiError);
   return ui;
 }

@@ -186,11 +186,8 @@ function KeysPage(props: {
                   </td>
                   <td class="row-actions">
                     {key.revokedAt ? null : (
-                      <a
-                        href={`/keys/${encodeURIComponent(key.id)}/revoke`}
-                        aria-label={`Revoke ${key.name}…`}
-                      >
-                        Revoke…
+                      <a href={`/keys/${encodeURIComponent(key.id)}/revoke`}>
+                        Revoke<span class="visually-hidden"> {key.name}</span>…
                       </a>
                     )}
                   </td>
