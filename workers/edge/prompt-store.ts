@@ -307,6 +307,31 @@ export function resolveLabel(
   return cache.read(key, store.ttlMs, (k) => loadPointer(store.kv, k), store.waitUntil);
 }
 
+/**
+ * A label's prompt if the isolate cache holds it fresh, else undefined (and nothing is read):
+ * for a path that serves hits itself and hands everything else to `resolveLabel`.
+ */
+export function cachedLabel(
+  store: StoreContext,
+  projectId: string,
+  name: string,
+  label: string,
+): ServedPrompt | null | undefined {
+  return (store.prompts ?? promptCache).fresh(labelPointerKey(projectId, name, label), store.ttlMs)
+    ?.value;
+}
+
+/** The same for a pinned version. */
+export function cachedVersion(
+  store: StoreContext,
+  projectId: string,
+  name: string,
+  version: number,
+): ServedPrompt | null | undefined {
+  return (store.prompts ?? promptCache).fresh(versionKey(projectId, name, version), store.ttlMs)
+    ?.value;
+}
+
 /** One pinned version, or null when it does not exist. */
 export function resolveVersion(
   store: StoreContext,
@@ -424,6 +449,11 @@ export function findReadKey(
   const hit = cache.fresh(token, store.ttlMs);
   if (hit) return { value: hit.value, layer: "isolate" };
   return cache.read(token, store.ttlMs, (t) => loadReadKey(store.kv, t), store.waitUntil);
+}
+
+/** A key's record if the isolate cache holds it fresh, else undefined (and nothing is read). */
+export function cachedReadKey(store: StoreContext, token: string): ReadKey | null | undefined {
+  return (store.readKeys ?? readKeyCache).fresh(token, store.ttlMs)?.value;
 }
 
 async function loadReadKey(kv: KVNamespace, token: string): Promise<ReadKey | null> {
