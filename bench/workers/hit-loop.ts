@@ -41,6 +41,10 @@ const hitHeaders = () => ({
   "content-type": "application/json; charset=utf-8",
 });
 
+/** The same headers as pairs, and as a prebuilt `Headers` the response copies. */
+const hitPairs = () => Object.entries(hitHeaders());
+const TEMPLATE = new Headers(hitHeaders());
+
 const hono = new Hono();
 hono.get("/v1/prompts/:name", () => new Response(BODY, { headers: hitHeaders() }));
 
@@ -100,6 +104,23 @@ export default {
       floor: [() => new Response("ok"), requests.plain],
       body: [() => new Response(BODY), requests.plain],
       "body+headers": [() => new Response(BODY, { headers: hitHeaders() }), requests.plain],
+      "body+headers as pairs": [() => new Response(BODY, { headers: hitPairs() }), requests.plain],
+      "body+headers from a Headers template, 2 set": [
+        () => {
+          const response = new Response(BODY, { headers: TEMPLATE });
+          response.headers.set("cuecard-cache", "hit");
+          response.headers.set("server-timing", `cache;desc="isolate";dur=0.0`);
+          return response;
+        },
+        requests.plain,
+      ],
+      "body+3 headers": [
+        () =>
+          new Response(BODY, {
+            headers: { etag: '"x.v1"', "cache-control": "no-store", vary: "Origin" },
+          }),
+        requests.plain,
+      ],
       "read 4 headers": [
         (r) => {
           const h = r.headers;

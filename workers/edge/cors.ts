@@ -51,17 +51,7 @@ export function corsOriginFor(origin: string | undefined, key: ReadKey): string 
   return undefined;
 }
 
-/** CORS response headers for a keyed response, into a header literal (the hot path's form). */
-export function addCorsHeaders(
-  headers: Record<string, string>,
-  allowOrigin: string | undefined,
-): void {
-  if (allowOrigin === undefined) return;
-  headers["access-control-allow-origin"] = allowOrigin;
-  headers["access-control-expose-headers"] = CORS_EXPOSED_HEADERS;
-}
-
-/** The same, into a `Headers`. */
+/** CORS response headers for a keyed response. */
 export function setCorsHeaders(headers: Headers, allowOrigin: string | undefined): void {
   if (allowOrigin === undefined) return;
   headers.set("access-control-allow-origin", allowOrigin);

@@ -1,7 +1,7 @@
 import { isOrigin } from "@cuecard/core/origins";
 import { ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
 import type { Context, Hono } from "hono";
-import { addCorsHeaders, ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, setCorsHeaders } from "./cors";
+import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, setCorsHeaders } from "./cors";
 import type { CacheLayer } from "./isolate-cache";
 import type { DeliveryModules } from "./modules";
 import type { ReadKey, ServedVersion, StoreContext } from "./prompt-store";
@@ -74,8 +74,23 @@ export function matchesEtag(ifNoneMatch: string | undefined, etag: string): bool
 }
 
 /**
- * The hot path's response: a prebuilt body and headers from a plain object literal (a literal
- * costs workerd less than `Headers` calls). Plain inputs: the fast path and the Hono route share it.
+ * The headers every answer with one version shares, for `ServedVersion.headers`: built once per
+ * cache fill. `perUnit`: a label running an experiment answers per unit (the query is in the URL,
+ * the header is not), and CORS headers depend on the origin: a cache must not reuse one answer
+ * for another. `Cuecard-Cache` says hit, as most answers do; a response corrects it otherwise.
+ */
+export function versionHeaders(versionHeader: string, perUnit: boolean): Headers {
+  return new Headers({
+    "content-type": JSON_CONTENT_TYPE,
+    "cuecard-version": versionHeader,
+    "cuecard-cache": CACHE_STATUS.isolate,
+    vary: perUnit ? ORIGIN_AND_UNIT_VARY : ORIGIN_VARY,
+  });
+}
+
+/**
+ * The hot path's response: the prebuilt body, a copy of the version's prebuilt headers and the
+ * few that vary per request. Plain inputs: the fast path and the Hono route share it.
  */
 export function servedVersionResponse(
   served: ServedVersion,
@@ -85,22 +100,19 @@ export function servedVersionResponse(
   allowOrigin: string | undefined,
   ifNoneMatch: string | undefined,
 ): Response {
-  const headers: Record<string, string> = {
-    etag: served.etag,
-    "cache-control": cacheControl,
-    "cuecard-version": served.versionHeader,
-    "cuecard-cache": CACHE_STATUS[layer],
-    "server-timing": serverTiming(layer, startedAt),
-    // A label running an experiment answers per unit (the query is in the URL, the header is
-    // not), and CORS headers depend on the origin: a cache must not reuse one for another.
-    vary: served.experiment ? ORIGIN_AND_UNIT_VARY : ORIGIN_VARY,
-  };
-  addCorsHeaders(headers, allowOrigin);
-  if (matchesEtag(ifNoneMatch, served.etag)) {
-    return new Response(null, { status: 304, headers });
-  }
-  headers["content-type"] = JSON_CONTENT_TYPE;
-  return new Response(served.body, { headers });
+  const notModified = matchesEtag(ifNoneMatch, served.etag);
+  const response = notModified
+    ? new Response(null, { status: 304, headers: served.headers })
+    : new Response(served.body, { headers: served.headers });
+  const headers = response.headers;
+  headers.set("etag", served.etag);
+  headers.set("cache-control", cacheControl);
+  headers.set("server-timing", serverTiming(layer, startedAt));
+  if (CACHE_STATUS[layer] !== CACHE_STATUS.isolate)
+    headers.set("cuecard-cache", CACHE_STATUS[layer]);
+  setCorsHeaders(headers, allowOrigin);
+  if (notModified) headers.delete("content-type");
+  return response;
 }
 
 export function requestIdOf(c: Context): string {

@@ -18,6 +18,7 @@ import {
   type WithdrawnRecord,
 } from "@cuecard/core/kv-records";
 import { ProblemError } from "@cuecard/core/problem";
+import { versionHeaders } from "./http";
 import {
   type CacheLayer,
   IsolateCache,
@@ -59,6 +60,12 @@ export interface ServedVersion {
    * versions must not share an ETag (a 304 would keep the old version number). */
   readonly etag: string;
   readonly versionHeader: string;
+  /**
+   * The headers every answer with this version shares (http.ts `versionHeaders`), built once:
+   * a response copies them and sets the few that vary per request, which costs workerd less than
+   * building them all from a literal each time (bench/hit-loop.ts).
+   */
+  readonly headers: Headers;
   /** Set when the label runs an experiment: the response then depends on the unit id. */
   readonly experiment?: ExperimentResult;
 }
@@ -77,8 +84,16 @@ export interface ExperimentResult {
 export interface ServedArm {
   readonly key: string;
   readonly version: ServedVersion;
-  /** `version.body` without its closing `,"experiment":null}`. */
-  readonly head: string;
+  /**
+   * `version.body` up to the unit's bucket: its `experiment` member opened with this arm's id,
+   * key and variant (`…,"experiment":{"id":…,"key":…,"variant":…,"bucket":`). An assignment
+   * appends the bucket and reason only, so a hit builds no JSON of its own.
+   */
+  readonly bodyHead: string;
+  /** The ETag up to the unit's bucket tag: `"<hash>.v<version>.<experiment id>.<variant>.` */
+  readonly etagHead: string;
+  /** The shared headers of this arm's answers, which depend on the unit. */
+  readonly headers: Headers;
 }
 
 /** A running experiment as the edge assigns it: built once per cache fill. */
@@ -138,14 +153,16 @@ export function serveVersion(published: PublishedVersion, label: string | null):
     commitMessage: published.commitMessage,
     createdAt: published.createdAt,
   });
-  // `experiment` is last so an assignment can splice its own in (see ServedArm.head).
+  // `experiment` is last so an assignment can splice its own in (see ServedArm.bodyHead).
   const body = `${json.slice(0, -1)}${NO_EXPERIMENT_TAIL}`;
+  const versionHeader = String(published.version);
   return {
     published,
     label,
     body,
     etag: `"${published.hash}.v${published.version}"`,
-    versionHeader: String(published.version),
+    versionHeader,
+    headers: versionHeaders(versionHeader, false),
   };
 }
 
@@ -176,10 +193,13 @@ function serveExperiment(
       console.error(`experiment ${definition.id}: version ${variant.version} not embedded`);
       return undefined;
     }
+    const opened = JSON.stringify({ id: definition.id, key: definition.key, variant: variant.key });
     arms.push({
       key: variant.key,
       version,
-      head: version.body.slice(0, -NO_EXPERIMENT_TAIL.length),
+      bodyHead: `${version.body.slice(0, -NO_EXPERIMENT_TAIL.length)},"experiment":${opened.slice(0, -1)},"bucket":`,
+      headers: versionHeaders(version.versionHeader, true),
+      etagHead: `"${version.published.hash}.v${version.published.version}.${definition.id}.${variant.key}.`,
     });
   }
   return {
