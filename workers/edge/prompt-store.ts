@@ -243,7 +243,14 @@ export const READ_KEY_CACHE_OPTIONS: IsolateCacheOptions<ReadKey | null> = {
   // A KV outage should not lock every application out, but a revoked (maybe leaked) key must not
   // outlive it by long: 10 min covers short outages; the SDK falls back to its copy beyond.
   staleIfErrorMs: 10 * 60 * 1000,
-  sizeOf: () => 192,
+  // The record's fixed part, plus its origins (2 bytes a character): a long list costs its size.
+  sizeOf: (key) => {
+    let bytes = 192;
+    for (const origin of key ? [...key.origins, ...(key.keyOrigins ?? [])] : []) {
+      bytes += 2 * origin.length;
+    }
+    return bytes;
+  },
 };
 
 export const readKeyCache = new IsolateCache<ReadKey | null>(READ_KEY_CACHE_OPTIONS);
