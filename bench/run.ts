@@ -420,7 +420,11 @@ async function main() {
     ],
   });
   await mf.ready;
-  console.error("seeding 10 + 10,000 prompts, 1,000 versions and 10 running experiments…");
+  console.error(
+    ONLY_EDGE
+      ? "seeding 10 prompts and 10 running experiments…"
+      : "seeding 10 + 10,000 prompts, 1,000 versions and 10 running experiments…",
+  );
   const key = await seed(mf);
 
   const small = Array.from({ length: 10 }, (_, i) => `/v1/prompts/small%2Fp-${i}`);
