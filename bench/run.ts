@@ -18,6 +18,11 @@
  * SDK's buffer bound (bench/observe.ts).
  *
  * Compare ratios to the floor, not absolute numbers: load generator and workerd share the CPU.
+ *
+ * `BENCH_ONLY=edge npm run bench`: only the goal rows of the edge's hot path (both floors, the
+ * isolate hit, the running experiment with and without exposures) and their alternated goal
+ * ratios; nothing else is seeded or measured, and bench/results/latest.json is not written. For
+ * repeating the comparisons that matter while working on the hot path (a full run takes minutes).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -60,6 +65,15 @@ const VERSIONS = 1_000;
 /** Distinct unit ids the experiment scenarios cycle through: more than an isolate remembers as
  * already reported (10,000), so every request is a new exposure. */
 const UNITS = 100_000;
+/** Only the edge's hot-path goal rows (see the header); unset: everything. */
+const ONLY_EDGE = process.env.BENCH_ONLY === "edge";
+const EDGE_ONLY_SCENARIOS = new Set([
+  "bare",
+  "floor",
+  "edge-hit-10",
+  "edge-exp-10",
+  "edge-exp-10-exposures",
+]);
 const PORTS = {
   bare: 8900,
   floor: 8901,
@@ -131,14 +145,14 @@ async function seed(mf: Miniflare) {
       JSON.stringify(pointer(version)),
     ]);
   }
-  for (let i = 0; i < LARGE; i++) {
+  for (let i = 0; i < (ONLY_EDGE ? 0 : LARGE); i++) {
     const version = await published(`large/p-${i}`, 1, `${text} #${i}`);
     entries.push([
       labelPointerKey(PROJECT, version.name, "production"),
       JSON.stringify(pointer(version)),
     ]);
   }
-  for (let v = 1; v <= VERSIONS; v++) {
+  for (let v = 1; v <= (ONLY_EDGE ? 0 : VERSIONS); v++) {
     const version = await published("many-versions", v, `${text} v${v}`);
     entries.push([versionKey(PROJECT, "many-versions", v), JSON.stringify(versionRecord(version))]);
   }
@@ -410,7 +424,11 @@ async function main() {
     ],
   });
   await mf.ready;
-  console.error("seeding 10 + 10,000 prompts, 1,000 versions and 10 running experiments…");
+  console.error(
+    ONLY_EDGE
+      ? "seeding 10 prompts and 10 running experiments…"
+      : "seeding 10 + 10,000 prompts, 1,000 versions and 10 running experiments…",
+  );
   const key = await seed(mf);
 
   const small = Array.from({ length: 10 }, (_, i) => `/v1/prompts/small%2Fp-${i}`);
@@ -430,7 +448,7 @@ async function main() {
     (unit, i) => `/v1/prompts/exp%2Fp-${i % 10}?unit=${encodeURIComponent(unit)}`,
   );
   const experimentWarm = Array.from({ length: 10 }, (_, i) => `/v1/prompts/exp%2Fp-${i}`);
-  const scenarios: Scenario[] = [
+  const allScenarios: Scenario[] = [
     {
       id: "bare",
       title: "floor: framework-less worker, fixed body",
@@ -512,6 +530,9 @@ async function main() {
       paths: versions,
     },
   ];
+  const scenarios = ONLY_EDGE
+    ? allScenarios.filter((scenario) => EDGE_ONLY_SCENARIOS.has(scenario.id))
+    : allScenarios;
 
   console.error(
     `load: ${CONNECTIONS} connections × ${DURATION_S} s per scenario, then latency: ${LATENCY_LOOPS} loops × ${LATENCY_S} s`,
@@ -533,6 +554,10 @@ async function main() {
     }
   } finally {
     await mf.dispose();
+  }
+  if (ONLY_EDGE) {
+    printEdgeOnly(results, pairs);
+    return;
   }
   console.error("experiment assignment per call, in Node and in workerd…");
   const assignment = await benchAssign();
@@ -601,6 +626,22 @@ async function main() {
       null,
       2,
     )}\n`,
+  );
+}
+
+/** The BENCH_ONLY=edge report: its rows and goal ratios, nothing written. */
+function printEdgeOnly(results: Figures[], pairs: PairedRatio[]) {
+  const floor = results[0] as Figures;
+  const lines = results.map(
+    (r) =>
+      `| ${r.id} | ${r.requestsPerSecond} req/s | p50 ${r.latency.p50Ms.toFixed(3)} ms | p99 ${r.latency.p99Ms.toFixed(3)} ms | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× bare req/s | ${(r.latency.p99Ms / floor.latency.p99Ms).toFixed(2)}× bare p99 | errors ${r.errors}/${r.non2xx} |`,
+  );
+  const ratios = pairs.map(
+    (pair) =>
+      `- ${pair.candidate} ÷ ${pair.baseline}: req/s ${pair.requestsPerSecond.ratio.toFixed(2)}× (${pair.requestsPerSecond.candidate} vs ${pair.requestsPerSecond.baseline}), p99 ${pair.latency.p99Ratio.toFixed(2)}× (${pair.latency.candidate.p99Ms} vs ${pair.latency.baseline.p99Ms} ms)`,
+  );
+  console.log(
+    [...lines, "", `goal ratios, alternated (${PAIR_ROUNDS} rounds, ABBA):`, ...ratios].join("\n"),
   );
 }
 

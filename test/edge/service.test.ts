@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import edge from "../../workers/edge/index";
+import { app as edge } from "../../workers/edge/index";
 import { type OpenApiDocument, responseSchema, shapeProblems } from "../openapi-shape";
 import { edgeFetch, renderRequest } from "./edge-client";
 import { seedProject, seedPrompt, seedReadKey } from "./factories";

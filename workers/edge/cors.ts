@@ -1,6 +1,6 @@
 import { isOrigin, originAllowed } from "@cuecard/core/origins";
 import { ProblemError } from "@cuecard/core/problem";
-import type { EdgeApp, EdgeContext } from "./http";
+import type { EdgeApp } from "./http";
 import type { ReadKey } from "./prompt-store";
 
 /**
@@ -40,8 +40,7 @@ export function keyAllowsOrigin(key: ReadKey, origin: string): boolean {
  * The origin to name in `Access-Control-Allow-Origin` for this request and key, or undefined.
  * Throws for a browser key outside its origins (a request without `Origin` included).
  */
-export function corsOriginFor(c: EdgeContext, key: ReadKey): string | undefined {
-  const origin = c.req.header("origin");
+export function corsOriginFor(origin: string | undefined, key: ReadKey): string | undefined {
   if (origin !== undefined && keyAllowsOrigin(key, origin)) return origin;
   if (key.browser) {
     throw new ProblemError(
@@ -52,17 +51,7 @@ export function corsOriginFor(c: EdgeContext, key: ReadKey): string | undefined 
   return undefined;
 }
 
-/** CORS response headers for a keyed response, into a header literal (the hot path's form). */
-export function addCorsHeaders(
-  headers: Record<string, string>,
-  allowOrigin: string | undefined,
-): void {
-  if (allowOrigin === undefined) return;
-  headers["access-control-allow-origin"] = allowOrigin;
-  headers["access-control-expose-headers"] = CORS_EXPOSED_HEADERS;
-}
-
-/** The same, into a `Headers`. */
+/** CORS response headers for a keyed response. */
 export function setCorsHeaders(headers: Headers, allowOrigin: string | undefined): void {
   if (allowOrigin === undefined) return;
   headers.set("access-control-allow-origin", allowOrigin);

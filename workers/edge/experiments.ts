@@ -77,8 +77,11 @@ export function assignVersion(
     published: served.published,
     label: served.label,
     versionHeader: served.versionHeader,
-    body: `${arm.head},"experiment":${JSON.stringify(result)}}`,
-    etag: `"${served.published.hash}.v${served.published.version}.${result.id}.${result.variant}.${bucketTag}"`,
+    headers: arm.headers,
+    // The prebuilt head plus the bucket and reason: the same JSON as stringifying `result`
+    // (a finite number prints alike in both; a reason is a fixed identifier).
+    body: `${arm.bodyHead}${assignment.bucket},"reason":"${assignment.reason}"}}`,
+    etag: `${arm.etagHead}${bucketTag}"`,
     experiment: result,
   };
 }

@@ -1,7 +1,7 @@
 import { isOrigin } from "@cuecard/core/origins";
 import { ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
 import type { Context, Hono } from "hono";
-import { addCorsHeaders, ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, setCorsHeaders } from "./cors";
+import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, setCorsHeaders } from "./cors";
 import type { CacheLayer } from "./isolate-cache";
 import type { DeliveryModules } from "./modules";
 import type { ReadKey, ServedVersion, StoreContext } from "./prompt-store";
@@ -19,6 +19,9 @@ export interface EdgeVariables {
   /** The request's origin when the key allows it (cors.ts): what `Access-Control-Allow-Origin` names. */
   allowOrigin: string | undefined;
 }
+
+/** What the worker reads of its environment: TELEMETRY is optional (modules.ts). */
+export type EdgeBindings = Omit<EdgeEnv, "TELEMETRY"> & { TELEMETRY?: Fetcher };
 
 export type EdgeApp = Hono<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
 export type EdgeContext = Context<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
@@ -70,30 +73,46 @@ export function matchesEtag(ifNoneMatch: string | undefined, etag: string): bool
   return false;
 }
 
-/** The hot path's response: a prebuilt body and headers from a plain object literal. */
+/**
+ * The headers every answer with one version shares, for `ServedVersion.headers`: built once per
+ * cache fill. `perUnit`: a label running an experiment answers per unit (the query is in the URL,
+ * the header is not), and CORS headers depend on the origin: a cache must not reuse one answer
+ * for another. `Cuecard-Cache` says hit, as most answers do; a response corrects it otherwise.
+ */
+export function versionHeaders(versionHeader: string, perUnit: boolean): Headers {
+  return new Headers({
+    "content-type": JSON_CONTENT_TYPE,
+    "cuecard-version": versionHeader,
+    "cuecard-cache": CACHE_STATUS.isolate,
+    vary: perUnit ? ORIGIN_AND_UNIT_VARY : ORIGIN_VARY,
+  });
+}
+
+/**
+ * The hot path's response: the prebuilt body, a copy of the version's prebuilt headers and the
+ * few that vary per request. Plain inputs: the fast path and the Hono route share it.
+ */
 export function servedVersionResponse(
-  c: EdgeContext,
   served: ServedVersion,
   cacheControl: string,
   layer: CacheLayer,
   startedAt: number,
+  allowOrigin: string | undefined,
+  ifNoneMatch: string | undefined,
 ): Response {
-  const headers: Record<string, string> = {
-    etag: served.etag,
-    "cache-control": cacheControl,
-    "cuecard-version": served.versionHeader,
-    "cuecard-cache": CACHE_STATUS[layer],
-    "server-timing": serverTiming(layer, startedAt),
-    // A label running an experiment answers per unit (the query is in the URL, the header is
-    // not), and CORS headers depend on the origin: a cache must not reuse one for another.
-    vary: served.experiment ? ORIGIN_AND_UNIT_VARY : ORIGIN_VARY,
-  };
-  addCorsHeaders(headers, c.get("allowOrigin"));
-  if (matchesEtag(c.req.header("if-none-match"), served.etag)) {
-    return new Response(null, { status: 304, headers });
-  }
-  headers["content-type"] = JSON_CONTENT_TYPE;
-  return new Response(served.body, { headers });
+  const notModified = matchesEtag(ifNoneMatch, served.etag);
+  const response = notModified
+    ? new Response(null, { status: 304, headers: served.headers })
+    : new Response(served.body, { headers: served.headers });
+  const headers = response.headers;
+  headers.set("etag", served.etag);
+  headers.set("cache-control", cacheControl);
+  headers.set("server-timing", serverTiming(layer, startedAt));
+  if (CACHE_STATUS[layer] !== CACHE_STATUS.isolate)
+    headers.set("cuecard-cache", CACHE_STATUS[layer]);
+  setCorsHeaders(headers, allowOrigin);
+  if (notModified) headers.delete("content-type");
+  return response;
 }
 
 export function requestIdOf(c: Context): string {

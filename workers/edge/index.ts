@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import { type EdgeApp, errorResponse, notFoundResponse } from "./http";
+import { type EdgeApp, type EdgeBindings, errorResponse, notFoundResponse } from "./http";
 import { registerBatchPrompts } from "./routes/batch-prompts";
-import { registerGetPrompt } from "./routes/get-prompt";
+import { fastGetPrompt, registerGetPrompt } from "./routes/get-prompt";
 import { registerRenderPrompt } from "./routes/render-prompt";
 import { registerService } from "./routes/service";
 import { registerTelemetry } from "./routes/telemetry";
@@ -11,7 +11,8 @@ import { registerTelemetry } from "./routes/telemetry";
  * cache. Read-only; it has no D1 binding and never talks to the admin worker. Telemetry sent with
  * a read key is checked here and forwarded to the telemetry worker (optional, service binding).
  */
-const app: EdgeApp = new Hono();
+/** The router, for everything but `fastGetPrompt`'s hits (and for tests listing its routes). */
+export const app: EdgeApp = new Hono();
 
 app.onError(errorResponse);
 app.notFound(notFoundResponse);
@@ -22,4 +23,9 @@ registerGetPrompt(app);
 registerRenderPrompt(app);
 registerTelemetry(app);
 
-export default app;
+export default {
+  /** An isolate hit of `GET /v1/prompts/{name}` skips Hono; every other request is Hono's. */
+  fetch(request: Request, env: EdgeBindings, ctx: ExecutionContext): Response | Promise<Response> {
+    return fastGetPrompt(request, env, ctx) ?? app.fetch(request, env, ctx);
+  },
+};

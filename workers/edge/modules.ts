@@ -58,7 +58,7 @@ export function exposureSinkOf(env: { TELEMETRY?: Fetcher }): ExposureSink {
 }
 
 /** The modules this deployment runs, wired once per request from its environment. */
-export function deliveryModulesOf(env: EdgeEnv): DeliveryModules {
+export function deliveryModulesOf(env: { TELEMETRY?: Fetcher }): DeliveryModules {
   const sink = exposureSinkOf(env);
   return sink === NOOP_EXPOSURE_SINK ? DEFAULT_DELIVERY : withExposures(DEFAULT_DELIVERY, sink);
 }

@@ -18,6 +18,7 @@ import {
   type WithdrawnRecord,
 } from "@cuecard/core/kv-records";
 import { ProblemError } from "@cuecard/core/problem";
+import { versionHeaders } from "./http";
 import {
   type CacheLayer,
   IsolateCache,
@@ -59,6 +60,12 @@ export interface ServedVersion {
    * versions must not share an ETag (a 304 would keep the old version number). */
   readonly etag: string;
   readonly versionHeader: string;
+  /**
+   * The headers every answer with this version shares (http.ts `versionHeaders`), built once:
+   * a response copies them and sets the few that vary per request, which costs workerd less than
+   * building them all from a literal each time (bench/hit-loop.ts).
+   */
+  readonly headers: Headers;
   /** Set when the label runs an experiment: the response then depends on the unit id. */
   readonly experiment?: ExperimentResult;
 }
@@ -77,8 +84,16 @@ export interface ExperimentResult {
 export interface ServedArm {
   readonly key: string;
   readonly version: ServedVersion;
-  /** `version.body` without its closing `,"experiment":null}`. */
-  readonly head: string;
+  /**
+   * `version.body` up to the unit's bucket: its `experiment` member opened with this arm's id,
+   * key and variant (`…,"experiment":{"id":…,"key":…,"variant":…,"bucket":`). An assignment
+   * appends the bucket and reason only, so a hit builds no JSON of its own.
+   */
+  readonly bodyHead: string;
+  /** The ETag up to the unit's bucket tag: `"<hash>.v<version>.<experiment id>.<variant>.` */
+  readonly etagHead: string;
+  /** The shared headers of this arm's answers, which depend on the unit. */
+  readonly headers: Headers;
 }
 
 /** A running experiment as the edge assigns it: built once per cache fill. */
@@ -138,14 +153,16 @@ export function serveVersion(published: PublishedVersion, label: string | null):
     commitMessage: published.commitMessage,
     createdAt: published.createdAt,
   });
-  // `experiment` is last so an assignment can splice its own in (see ServedArm.head).
+  // `experiment` is last so an assignment can splice its own in (see ServedArm.bodyHead).
   const body = `${json.slice(0, -1)}${NO_EXPERIMENT_TAIL}`;
+  const versionHeader = String(published.version);
   return {
     published,
     label,
     body,
     etag: `"${published.hash}.v${published.version}"`,
-    versionHeader: String(published.version),
+    versionHeader,
+    headers: versionHeaders(versionHeader, false),
   };
 }
 
@@ -176,10 +193,13 @@ function serveExperiment(
       console.error(`experiment ${definition.id}: version ${variant.version} not embedded`);
       return undefined;
     }
+    const opened = JSON.stringify({ id: definition.id, key: definition.key, variant: variant.key });
     arms.push({
       key: variant.key,
       version,
-      head: version.body.slice(0, -NO_EXPERIMENT_TAIL.length),
+      bodyHead: `${version.body.slice(0, -NO_EXPERIMENT_TAIL.length)},"experiment":${opened.slice(0, -1)},"bucket":`,
+      headers: versionHeaders(version.versionHeader, true),
+      etagHead: `"${version.published.hash}.v${version.published.version}.${definition.id}.${variant.key}.`,
     });
   }
   return {
@@ -314,6 +334,31 @@ export function resolveLabel(
   return cache.read(key, store.ttlMs, (k) => loadPointer(store.kv, k), store.waitUntil);
 }
 
+/**
+ * A label's prompt if the isolate cache holds it fresh, else undefined (and nothing is read):
+ * for a path that serves hits itself and hands everything else to `resolveLabel`.
+ */
+export function cachedLabel(
+  store: StoreContext,
+  projectId: string,
+  name: string,
+  label: string,
+): ServedPrompt | null | undefined {
+  return (store.prompts ?? promptCache).fresh(labelPointerKey(projectId, name, label), store.ttlMs)
+    ?.value;
+}
+
+/** The same for a pinned version. */
+export function cachedVersion(
+  store: StoreContext,
+  projectId: string,
+  name: string,
+  version: number,
+): ServedPrompt | null | undefined {
+  return (store.prompts ?? promptCache).fresh(versionKey(projectId, name, version), store.ttlMs)
+    ?.value;
+}
+
 /** One pinned version, or null when it does not exist. */
 export function resolveVersion(
   store: StoreContext,
@@ -431,6 +476,11 @@ export function findReadKey(
   const hit = cache.fresh(token, store.ttlMs);
   if (hit) return { value: hit.value, layer: "isolate" };
   return cache.read(token, store.ttlMs, (t) => loadReadKey(store.kv, t), store.waitUntil);
+}
+
+/** A key's record if the isolate cache holds it fresh, else undefined (and nothing is read). */
+export function cachedReadKey(store: StoreContext, token: string): ReadKey | null | undefined {
+  return (store.readKeys ?? readKeyCache).fresh(token, store.ttlMs)?.value;
 }
 
 async function loadReadKey(kv: KVNamespace, token: string): Promise<ReadKey | null> {

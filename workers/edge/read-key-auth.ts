@@ -2,7 +2,8 @@ import { bearerToken, isWellFormedKey } from "@cuecard/core/keys";
 import { ProblemError } from "@cuecard/core/problem";
 import { corsOriginFor } from "./cors";
 import type { EdgeContext } from "./http";
-import { deliveryModulesOf } from "./modules";
+import type { CacheLayer } from "./isolate-cache";
+import { type DeliveryModules, deliveryModulesOf } from "./modules";
 import { findReadKey, type ReadKey, type Resolved, type StoreContext } from "./prompt-store";
 
 const ttlByConfig = new Map<string, number>();
@@ -19,18 +20,23 @@ export function isolateCacheTtl(config: string | undefined): number {
   return ttl;
 }
 
-/**
- * Checks the bearer read key and puts it, the store and the layer that answered in the context.
- * Malformed keys are refused before any lookup; unknown and expired keys get the same 401 so a
- * caller learns nothing about which keys exist. A revoked key stops working once its KV record is
- * gone everywhere and cached copies expire (README: revocation).
- *
- * Returns nothing when the key was in the isolate cache: the hot path then stays synchronous
- * (no middleware chain, no await), which is measurably cheaper per request.
- */
-export function authorizeReadKey(c: EdgeContext): undefined | Promise<void> {
-  c.set("startedAt", performance.now());
-  const token = bearerToken(c.req.header("authorization"));
+/** What a request may do once its read key is checked: plain values, for every route's path. */
+export interface Admission {
+  readKey: ReadKey;
+  store: StoreContext;
+  /** The optional modules of this deployment (experiments, telemetry), or their defaults. */
+  delivery: DeliveryModules;
+  /** Which layer answered the key check; a cold key makes the whole request a miss. */
+  keyLayer: CacheLayer;
+  /** `performance.now()` when the request reached the key check, for `Server-Timing`. */
+  startedAt: number;
+  /** The request's origin when the key allows it (cors.ts): what `Access-Control-Allow-Origin` names. */
+  allowOrigin: string | undefined;
+}
+
+/** The read key of an `Authorization` header; malformed keys are refused before any lookup. */
+export function readKeyToken(authorization: string | undefined): string {
+  const token = bearerToken(authorization);
   if (token === undefined) {
     throw new ProblemError(
       "unauthorized",
@@ -43,26 +49,84 @@ export function authorizeReadKey(c: EdgeContext): undefined | Promise<void> {
       "The bearer token is not a Cuecard key; keys look like cc_reader_ followed by 32 letters and digits.",
     );
   }
-  const store: StoreContext = {
-    kv: c.env.PROMPTS_KV,
-    ttlMs: isolateCacheTtl(c.env.ISOLATE_CACHE_TTL_MS),
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-  };
-  const found = findReadKey(store, token);
-  if (found instanceof Promise) return found.then((resolved) => admit(c, store, resolved));
-  admit(c, store, found);
-  return undefined;
+  return token;
 }
 
-function admit(c: EdgeContext, store: StoreContext, found: Resolved<ReadKey | null>): void {
+export function storeOf(
+  env: Pick<EdgeEnv, "PROMPTS_KV" | "ISOLATE_CACHE_TTL_MS">,
+  ctx: Pick<ExecutionContext, "waitUntil">,
+): StoreContext {
+  return {
+    kv: env.PROMPTS_KV,
+    ttlMs: isolateCacheTtl(env.ISOLATE_CACHE_TTL_MS),
+    waitUntil: (promise) => ctx.waitUntil(promise),
+  };
+}
+
+/**
+ * Admits a request whose key record was found (or not): unknown and expired keys get the same
+ * 401 so a caller learns nothing about which keys exist; a browser key outside its origins a 403.
+ * A revoked key stops working once its KV record is gone everywhere and cached copies expire
+ * (README: revocation).
+ */
+export function admit(
+  env: { TELEMETRY?: Fetcher },
+  store: StoreContext,
+  found: Resolved<ReadKey | null>,
+  origin: string | undefined,
+  startedAt: number,
+): Admission {
   const readKey = found.value;
   if (readKey === null || readKey.expiresAtMs <= Date.now()) {
     throw new ProblemError("unauthorized", "The read key is unknown, revoked or expired.");
   }
-  // Before the key is set: a refused browser key's problem then carries no CORS headers.
-  c.set("allowOrigin", corsOriginFor(c, readKey));
-  c.set("store", store);
-  c.set("delivery", deliveryModulesOf(c.env));
-  c.set("readKey", readKey);
-  c.set("keyLayer", found.layer);
+  return {
+    readKey,
+    store,
+    delivery: deliveryModulesOf(env),
+    keyLayer: found.layer,
+    startedAt,
+    allowOrigin: corsOriginFor(origin, readKey),
+  };
+}
+
+/**
+ * The Hono routes' key check: puts the admission's parts in the context (the context's
+ * `readKey` only once admitted, so a refused key's problem carries no CORS headers).
+ *
+ * Returns nothing when the key was in the isolate cache: the hot path then stays synchronous
+ * (no middleware chain, no await), which is measurably cheaper per request.
+ */
+export function authorizeReadKey(c: EdgeContext): undefined | Promise<void> {
+  const startedAt = performance.now();
+  c.set("startedAt", startedAt);
+  const token = readKeyToken(c.req.header("authorization"));
+  const store = storeOf(c.env, c.executionCtx);
+  const found = findReadKey(store, token);
+  const origin = c.req.header("origin");
+  if (found instanceof Promise) {
+    return found.then((resolved) => enter(c, admit(c.env, store, resolved, origin, startedAt)));
+  }
+  enter(c, admit(c.env, store, found, origin, startedAt));
+  return undefined;
+}
+
+function enter(c: EdgeContext, admission: Admission): void {
+  c.set("allowOrigin", admission.allowOrigin);
+  c.set("store", admission.store);
+  c.set("delivery", admission.delivery);
+  c.set("readKey", admission.readKey);
+  c.set("keyLayer", admission.keyLayer);
+}
+
+/** The admission a Hono route's key check put in its context. */
+export function admissionOf(c: EdgeContext): Admission {
+  return {
+    readKey: c.get("readKey"),
+    store: c.get("store"),
+    delivery: c.get("delivery"),
+    keyLayer: c.get("keyLayer"),
+    startedAt: c.get("startedAt"),
+    allowOrigin: c.get("allowOrigin"),
+  };
 }

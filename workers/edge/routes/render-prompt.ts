@@ -5,7 +5,7 @@ import { RenderError, RenderLimitError, renderPrompt } from "@cuecard/core/templ
 import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, registerPreflight, setCorsHeaders } from "../cors";
 import { parseUnit, UNIT_HEADER } from "../experiments";
 import { type EdgeApp, JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
-import { authorizeReadKey } from "../read-key-auth";
+import { admissionOf, authorizeReadKey } from "../read-key-auth";
 import { checkPromptName, parseSelector, validationFailed } from "../selectors";
 import { resolvePrompt } from "./get-prompt";
 
@@ -80,7 +80,7 @@ export function registerRenderPrompt(app: EdgeApp) {
       ["query.unit", c.req.query("unit")],
       ["header.cuecard-unit", c.req.header(UNIT_HEADER)],
     ]);
-    const { served, layer } = await resolvePrompt(c, name, selector, unit);
+    const { served, layer } = await resolvePrompt(admissionOf(c), name, selector, unit);
     const published = served.published;
     let rendered: unknown;
     try {
