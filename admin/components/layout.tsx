@@ -4,14 +4,14 @@ import type { Actor } from "../../workers/platform/context";
 import { CSRF_FIELD } from "../session";
 
 /** Asset URLs carry a version so a deploy never mixes an old stylesheet with new markup. */
-export const ASSET_VERSION = "4";
+export const ASSET_VERSION = "5";
 
 interface PageProps {
   title: string;
   /** Absent on the sign-in page. */
   actor?: Actor;
   csrfToken?: string;
-  /** Adds the live-variables script; only the editor needs it. */
+  /** Adds the script: the editor's live variables, the playground's streamed answers. */
   script?: boolean;
   children: Child;
 }
@@ -69,6 +69,7 @@ const SECTIONS: { href: string; text: string; needs?: Capability }[] = [
   { href: "/new-prompt", text: "New prompt", needs: "writePrompts" },
   { href: "/keys", text: "Keys", needs: "manageKeys" },
   { href: "/webhooks", text: "Webhooks", needs: "manageWebhooks" },
+  { href: "/settings/model-provider", text: "Model provider", needs: "manageProject" },
   { href: "/audit", text: "Audit", needs: "readAudit" },
   { href: "/api/docs", text: "API" },
 ];

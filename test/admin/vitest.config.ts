@@ -21,6 +21,8 @@ export default defineProject(async () => {
           bindings: {
             TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
             ADMIN_BOOTSTRAP_TOKEN: "test-admin-token",
+            // 32 bytes, base64: seals model provider API keys in D1 (tests only).
+            SECRETS_ENCRYPTION_KEY: "dGVzdHMgb25seTogbm90IGEgcmVhbCBzZWFsaW5nIGs=",
             ACCESS_TEAM_DOMAIN: ACCESS_TEAM,
             ACCESS_AUD: "test-aud",
             ACCESS_PROJECT: "default",

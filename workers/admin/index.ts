@@ -10,6 +10,7 @@ import { authorize } from "../modules/access/middleware";
 import { registerExperimentRoutes } from "../modules/experiments/api";
 import { advanceRollouts } from "../modules/experiments/rollout";
 import { registerMetricsRoutes } from "../modules/metrics/api";
+import { registerModelProviderRoutes } from "../modules/playground/api";
 import { registerProjectRoutes } from "../modules/projects/api";
 import { registerLabelRoutes } from "../modules/prompts/api/labels";
 import { registerPromptRoutes } from "../modules/prompts/api/prompts";
@@ -69,6 +70,7 @@ registerMetricsRoutes(api);
 registerKeyRoutes(api);
 registerWebhookRoutes(api);
 registerExperimentRoutes(api);
+registerModelProviderRoutes(api);
 documentAccessErrors(api.openAPIRegistry, accessRefusals);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
@@ -81,7 +83,8 @@ api.doc31("/openapi.json", {
   info: {
     title: "Cuecard admin API",
     version: "1.0.0",
-    description: "Control plane: prompts, immutable versions, labels, experiments, keys, audit.",
+    description:
+      "Control plane: prompts, immutable versions, labels, experiments, keys, audit, the playground's model provider.",
   },
   servers: [{ url: "/api", description: "This deployment" }],
   security: [{ adminToken: [] }],

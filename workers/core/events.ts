@@ -74,6 +74,9 @@ export interface EventPayloads {
   "key.revoked": { keyId: string };
   "project.created": { project: { id: string; name?: string } };
   "project.updated": { project: { id: string; name?: string; protectedLabels?: string[] } };
+  /** The playground's model provider was set or changed (never carries the API key). */
+  "model_provider.updated": { project: { id: string }; baseUrl: string; defaultModel: string };
+  "model_provider.deleted": { project: { id: string } };
   "webhook.created": { endpointId: string };
   "webhook.updated": { endpointId: string };
   "webhook.deleted": { endpointId: string };

@@ -109,7 +109,7 @@ function PromptContentView({ prompt }: { prompt: PromptContent }) {
  * A preview value is JSON when it reads as a number, boolean, list or object (so `true` turns a
  * section on, as it would in an app's request), and plain text otherwise.
  */
-function previewValue(raw: string): unknown {
+export function previewValue(raw: string): unknown {
   const trimmed = raw.trim();
   if (/^(true|false|-?\d+(\.\d+)?|\[.*\]|\{.*\})$/s.test(trimmed)) {
     try {
@@ -165,6 +165,12 @@ function VersionPage(props: {
           </p>
         </div>
         <div class="actions">
+          <a
+            class="button button-primary"
+            href={promptPath(version.name, `/versions/${version.version}/playground`)}
+          >
+            Try in playground
+          </a>
           {version.version > 1 ? (
             <a
               class="button button-secondary"
