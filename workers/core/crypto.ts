@@ -20,17 +20,24 @@ function toBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-function fromBase64Url(text: string): Uint8Array {
-  const base64 = text.replaceAll("-", "+").replaceAll("_", "/");
-  return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(new ArrayBuffer(binary.length));
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
+  return fromBase64(text.replaceAll("-", "+").replaceAll("_", "/"));
 }
 
 /** Why a configured sealing key cannot be used; undefined when it can. */
 export function sealingKeyProblem(raw: string | undefined): string | undefined {
   if (!raw) return "is not set";
   try {
-    const bytes = Uint8Array.from(atob(raw.trim()), (char) => char.charCodeAt(0));
-    return bytes.byteLength === 32 ? undefined : "must be 32 random bytes, base64-encoded";
+    return fromBase64(raw.trim()).byteLength === 32
+      ? undefined
+      : "must be 32 random bytes, base64-encoded";
   } catch {
     return "must be 32 random bytes, base64-encoded";
   }
@@ -38,8 +45,10 @@ export function sealingKeyProblem(raw: string | undefined): string | undefined {
 
 /** The AES-256-GCM key from its base64 form (32 bytes; check with `sealingKeyProblem`). */
 export async function importSealingKey(raw: string): Promise<CryptoKey> {
-  const bytes = Uint8Array.from(atob(raw.trim()), (char) => char.charCodeAt(0));
-  return crypto.subtle.importKey("raw", bytes, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+  return crypto.subtle.importKey("raw", fromBase64(raw.trim()), { name: "AES-GCM" }, false, [
+    "encrypt",
+    "decrypt",
+  ]);
 }
 
 export async function sealSecret(key: CryptoKey, plaintext: string, context: string) {
