@@ -2,6 +2,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineProject } from "vitest/config";
+import { ECHO_PROVIDER, echoingProvider } from "./echo-provider";
 import { fakeTelemetry } from "./telemetry-fake";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -36,6 +37,7 @@ export default defineProject(async () => {
             if (request.url === `${ACCESS_TEAM}/cdn-cgi/access/certs`) {
               return Response.json({ keys: [publicJwk] });
             }
+            if (request.url.startsWith(`${ECHO_PROVIDER}/`)) return echoingProvider(request);
             return fetch(request);
           },
         },
