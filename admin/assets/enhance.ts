@@ -1,11 +1,16 @@
 /**
- * The UI's only script, served as /assets/cuecard.js: as the author types a template, it asks the
- * server which variables the template uses (the same derivation a save runs) and refreshes the
- * list next to the editor; in the playground, it streams each version's answer in as the model
- * writes it (server-sent events over a POST, read from the fetch body). Every page works
- * without it.
+ * The UI's only script, served as /assets/cuecard.js on every page. After a refused form it moves
+ * focus to the first error (a keyboard or screen-reader user lands on what to fix). In the editor,
+ * as the author types a template, it asks the server which variables the template uses (the same
+ * derivation a save runs) and refreshes the list next to the editor. In the playground, it
+ * streams each version's answer in as the model writes it (server-sent events over a POST, read
+ * from the fetch body). Every page works without it.
  */
 export const ENHANCE_SCRIPT = `"use strict";
+(function () {
+  var firstError = document.querySelector('main [aria-invalid="true"], main .notice-error[tabindex]');
+  if (firstError) firstError.focus();
+})();
 (function () {
   var form = document.querySelector("form[data-variables-form]");
   var target = document.getElementById("variables-body");

@@ -28,12 +28,13 @@ code, .mono, pre { font-family: var(--mono); font-size: 0.9rem; }
 .skip-link { position: absolute; left: -999px; top: 0.5rem; background: var(--card); padding: 0.4rem 0.8rem; z-index: 10; }
 .skip-link:focus { left: 0.5rem; }
 
-.topbar { display: flex; align-items: center; gap: 2rem; padding: 0 1.5rem; height: 3.2rem; background: #1f2a44; color: #e9edf5; }
+/* The header wraps (nav below the brand, the account below that) instead of overflowing a phone. */
+.topbar { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem 2rem; padding: 0.55rem 1.5rem; min-height: 3.2rem; background: #1f2a44; color: #e9edf5; }
 .topbar a { color: #e9edf5; text-decoration: none; }
 .topbar a:hover { text-decoration: underline; }
 .brand { font-weight: 700; font-size: 1.1rem; letter-spacing: 0.02em; }
-.topbar nav { display: flex; gap: 1.25rem; }
-.who { margin-left: auto; display: flex; align-items: center; gap: 1rem; font-size: 0.92rem; }
+.topbar nav { display: flex; flex-wrap: wrap; gap: 0.3rem 1.25rem; }
+.who { margin-left: auto; display: flex; flex-wrap: wrap; align-items: center; gap: 0.3rem 1rem; font-size: 0.92rem; }
 .who form { margin: 0; }
 .project { background: rgba(255,255,255,0.12); padding: 0.1rem 0.55rem; border-radius: 999px; }
 .role { font-size: 0.78rem; padding: 0.05rem 0.45rem; border-radius: 999px; background: #3a4a70; margin-left: 0.25rem; }
@@ -42,7 +43,7 @@ code, .mono, pre { font-family: var(--mono); font-size: 0.9rem; }
 main { max-width: 1240px; margin: 0 auto; padding: 1.25rem 1.5rem 4rem; }
 .page-head { display: flex; justify-content: space-between; align-items: flex-start; gap: 1rem; margin-bottom: 0.5rem; }
 .actions { display: flex; gap: 0.5rem; flex-wrap: wrap; justify-content: flex-end; }
-.breadcrumbs ol { list-style: none; display: flex; gap: 0.4rem; padding: 0; margin: 0 0 0.6rem; font-size: 0.9rem; color: var(--muted); }
+.breadcrumbs ol { list-style: none; display: flex; flex-wrap: wrap; gap: 0.4rem; padding: 0; margin: 0 0 0.6rem; font-size: 0.9rem; color: var(--muted); }
 .breadcrumbs li + li::before { content: "/"; margin-right: 0.4rem; color: #aab2c0; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 1.2rem 1.4rem; margin: 1rem 0; }
 
@@ -110,7 +111,7 @@ input:focus, select:focus, textarea:focus { border-color: var(--accent); }
 .badge-live { background: var(--ok-soft); color: var(--ok); border-color: #a8d8b9; }
 .badge-auto { background: #eef0f3; color: #4a5568; border-color: #d2d7df; }
 .badge-other { background: var(--accent-soft); color: var(--accent); border-color: #c3cff3; }
-.badge-version { font-weight: 500; opacity: 0.85; }
+.badge-version { font-weight: 500; }
 .label-list { list-style: none; margin: 0; padding: 0; }
 .label-list li { margin-bottom: 0.1rem; }
 .chips { list-style: none; margin: 0.2rem 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.3rem; }
@@ -133,6 +134,10 @@ input:focus, select:focus, textarea:focus { border-color: var(--accent); }
 .message-head select { width: auto; }
 .message-head button { margin-left: auto; }
 
+.declarations { margin: 0 0 1rem; }
+.declaration { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 0 1rem; border-bottom: 1px dashed var(--line); padding: 0.4rem 0; }
+.declaration .field { margin: 0 0 0.5rem; min-width: 10rem; }
+.declaration-name { flex-basis: 100%; margin: 0.2rem 0; font-size: 0.95rem; }
 .two-columns { display: grid; grid-template-columns: minmax(0, 1.2fr) minmax(0, 1fr); gap: 2rem; }
 pre.code { background: #fbfcfd; border: 1px solid var(--line); border-radius: 8px; padding: 0.8rem 1rem; white-space: pre-wrap; word-break: break-word; margin: 0 0 0.6rem; }
 .message-list { list-style: none; margin: 0; padding: 0; }
@@ -223,5 +228,20 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 .trend-figures > div { display: flex; align-items: center; gap: 0.6rem; }
 .trend-number { font-size: 1.2rem; font-variant-numeric: tabular-nums; }
 .sparkline { vertical-align: middle; }
-@media (max-width: 900px) { .two-columns, .editor-grid, .compare-columns { grid-template-columns: 1fr; } .topbar { gap: 1rem; } }
+@media (max-width: 900px) { .two-columns, .editor-grid, .compare-columns { grid-template-columns: 1fr; } .topbar { gap: 0.4rem 1rem; } }
+/* On a phone a wide table scrolls inside itself, never the page. */
+@media (max-width: 700px) {
+  main { padding: 1rem 0.9rem 3rem; }
+  .topbar { padding: 0.5rem 0.9rem; }
+  main { overflow-wrap: anywhere; }
+  /* Relative: the visually hidden text in its cells is placed inside it, not beyond the page. */
+  .table { display: block; overflow-x: auto; position: relative; }
+  .table td:has(> time) { white-space: normal; }
+  .page-head { flex-wrap: wrap; }
+  .actions { justify-content: flex-start; }
+  .field-row .field, .filters .field { min-width: 0; flex: 1 1 100%; }
+  .charts { grid-template-columns: minmax(0, 1fr); }
+  .facts { grid-template-columns: 1fr; }
+  .facts dd { margin-bottom: 0.5rem; }
+}
 `;

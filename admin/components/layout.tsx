@@ -4,19 +4,17 @@ import type { Actor } from "../../workers/platform/context";
 import { CSRF_FIELD } from "../session";
 
 /** Asset URLs carry a version so a deploy never mixes an old stylesheet with new markup. */
-export const ASSET_VERSION = "5";
+export const ASSET_VERSION = "6";
 
 interface PageProps {
   title: string;
   /** Absent on the sign-in page. */
   actor?: Actor;
   csrfToken?: string;
-  /** Adds the script: the editor's live variables, the playground's streamed answers. */
-  script?: boolean;
   children: Child;
 }
 
-export function Page({ title, actor, csrfToken, script, children }: PageProps) {
+export function Page({ title, actor, csrfToken, children }: PageProps) {
   return (
     <html lang="en">
       <head>
@@ -25,7 +23,7 @@ export function Page({ title, actor, csrfToken, script, children }: PageProps) {
         <title>{`${title} · Cuecard`}</title>
         <link rel="icon" href={`/assets/favicon.svg?v=${ASSET_VERSION}`} type="image/svg+xml" />
         <link rel="stylesheet" href={`/assets/cuecard.css?v=${ASSET_VERSION}`} />
-        {script ? <script src={`/assets/cuecard.js?v=${ASSET_VERSION}`} defer /> : null}
+        <script src={`/assets/cuecard.js?v=${ASSET_VERSION}`} defer />
       </head>
       <body>
         <a class="skip-link" href="#main">
@@ -61,7 +59,7 @@ export function Page({ title, actor, csrfToken, script, children }: PageProps) {
   );
 }
 
-type Capability = Exclude<keyof Capabilities, "moveLabel" | "rollbackLabel">;
+type Capability = Exclude<keyof Capabilities, "moveLabel" | "rollbackLabel" | "promote">;
 
 /** Top-level sections, each shown only to those who may open it (the verbs check again). */
 const SECTIONS: { href: string; text: string; needs?: Capability }[] = [
@@ -69,8 +67,8 @@ const SECTIONS: { href: string; text: string; needs?: Capability }[] = [
   { href: "/new-prompt", text: "New prompt", needs: "writePrompts" },
   { href: "/keys", text: "Keys", needs: "manageKeys" },
   { href: "/webhooks", text: "Webhooks", needs: "manageWebhooks" },
-  { href: "/settings/model-provider", text: "Model provider", needs: "manageProject" },
   { href: "/audit", text: "Audit", needs: "readAudit" },
+  { href: "/settings", text: "Settings", needs: "readPrompts" },
   { href: "/api/docs", text: "API" },
 ];
 
@@ -123,11 +121,14 @@ export function Notice({ children, kind = "info" }: { children: Child; kind?: "i
   );
 }
 
-/** A message about the whole form (not one field), announced when the page loads. */
+/**
+ * A message about the whole form (not one field), announced when the page loads; focusable so
+ * the script can move focus to it when it is the first error.
+ */
 export function FormError({ message }: { message: string | undefined }) {
   if (!message) return null;
   return (
-    <div class="notice notice-error" role="alert">
+    <div class="notice notice-error" role="alert" tabindex={-1}>
       {message}
     </div>
   );

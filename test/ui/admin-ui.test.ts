@@ -358,9 +358,21 @@ describe("admin UI: a prompt author's day", () => {
     await page.getByRole("status").getByText("Saved version 4.").waitFor();
 
     await page.goto(triage("/compare?from=3&to=4"));
-    const third = page.locator(".diff-block").filter({ hasText: "Message 3" });
-    await expect(third.locator("td.diff-removed").first().textContent()).resolves.toContain("user");
-    await expect(third.locator("td.diff-added").first().textContent()).resolves.toContain(
+    // Messages are aligned: the removed one and the added one are marked, the moved one is not.
+    const blocks = page.locator(".diff-block h3");
+    await expect(blocks.allTextContents()).resolves.toEqual([
+      "Message 1 — no changes",
+      "Message 2 (removed)",
+      "Message 2 (was 3) — no changes",
+      "Message 3 (added)",
+      "Model config — no changes",
+    ]);
+    const removed = page.locator(".diff-block").filter({ hasText: "Message 2 (removed)" });
+    await expect(removed.locator("td.diff-removed").first().textContent()).resolves.toContain(
+      "user",
+    );
+    const added = page.locator(".diff-block").filter({ hasText: "Message 3 (added)" });
+    await expect(added.locator("td.diff-added").first().textContent()).resolves.toContain(
       "assistant",
     );
     await shoot("14-chat-compare.png");

@@ -75,8 +75,11 @@ describe("the model provider settings", () => {
     await page.goto(harness.url("/"));
     await page
       .getByRole("navigation", { name: "Main" })
-      .getByRole("link", { name: "Model provider" })
+      .getByRole("link", { name: "Settings" })
       .click();
+    const section = page.getByRole("region", { name: "Model provider (playground)" });
+    expect(await section.textContent()).toContain("None yet.");
+    await section.getByRole("link", { name: "Set up a model provider" }).click();
     await page.getByLabel("Base URL").fill(stub.url);
     await page.getByLabel("Default model").fill("model-default");
     await page.getByLabel("API key").fill(API_KEY);
@@ -90,6 +93,17 @@ describe("the model provider settings", () => {
     expect(await page.getByLabel("API key").inputValue()).toBe("");
     expect(await page.getByLabel("Base URL").inputValue()).toBe(stub.url);
     await expectNoKeyInPage();
+
+    // The settings page's section shows the same, and no more.
+    await page.goto(harness.url("/settings"));
+    const summary = await page
+      .getByRole("region", { name: "Model provider (playground)" })
+      .textContent();
+    expect(summary).toContain(stub.url);
+    expect(summary).toContain("model-default");
+    expect(summary).toContain(`set (ends in …${API_KEY.slice(-4)})`);
+    await expectNoKeyInPage();
+    await page.goto(harness.url("/settings/model-provider"));
   });
 
   it("refuse a private address with the reason, and keep the key out of the page", async () => {

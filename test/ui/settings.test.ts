@@ -80,6 +80,7 @@ describe("admin UI: keys, webhooks and the audit log", () => {
       "Keys",
       "Webhooks",
       "Audit",
+      "Settings",
       "API",
     ]);
   });
@@ -118,15 +119,15 @@ describe("admin UI: keys, webhooks and the audit log", () => {
     const row = page.getByRole("row").filter({ hasText: keyName });
     await expect(row.textContent()).resolves.toMatch(/publisher.*cc_publisher_.*active/s);
     await expect(page.content()).resolves.not.toContain(keySecret);
-    await expect(page.getByLabel(`Revoke ${keyName}…`).getAttribute("href")).resolves.toMatch(
-      /^\/keys\/key_[a-f0-9]{20}\/revoke$/,
-    );
-    keyId = ((await page.getByLabel(`Revoke ${keyName}…`).getAttribute("href")) ?? "").split(
-      "/",
-    )[2] as string;
+    await expect(
+      page.getByRole("link", { name: `Revoke ${keyName}…` }).getAttribute("href"),
+    ).resolves.toMatch(/^\/keys\/key_[a-f0-9]{20}\/revoke$/);
+    keyId = (
+      (await page.getByRole("link", { name: `Revoke ${keyName}…` }).getAttribute("href")) ?? ""
+    ).split("/")[2] as string;
     await shoot("22-keys.png");
 
-    await page.getByLabel(`Revoke ${keyName}…`).click();
+    await page.getByRole("link", { name: `Revoke ${keyName}…` }).click();
     await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
       `Revoke “${keyName}”?`,
     );
@@ -134,7 +135,7 @@ describe("admin UI: keys, webhooks and the audit log", () => {
     await page.getByRole("button", { name: `Revoke ${keyName}` }).click();
     await page.getByRole("status").getByText(`Revoked ${keyName}.`).waitFor();
     await expect(row.textContent()).resolves.toContain("revoked");
-    await expect(page.getByLabel(`Revoke ${keyName}…`).count()).resolves.toBe(0);
+    await expect(page.getByRole("link", { name: `Revoke ${keyName}…` }).count()).resolves.toBe(0);
 
     const revoked = await harness.api("GET", `/projects/${project}/prompts`, undefined, keySecret);
     expect(revoked.status).toBe(401);
@@ -329,6 +330,7 @@ describe("admin UI: keys, webhooks and the audit log", () => {
       "Prompts",
       "New prompt",
       "Audit",
+      "Settings",
       "API",
     ]);
     expect((await publisher.page.goto(url("/audit")))?.status()).toBe(200);
@@ -338,7 +340,12 @@ describe("admin UI: keys, webhooks and the audit log", () => {
 
   it("shows an editor none of these sections and refuses their pages and forms", async () => {
     const editor = await harness.openAs(editorKey);
-    await expect(navLinks(editor.page)).resolves.toEqual(["Prompts", "New prompt", "API"]);
+    await expect(navLinks(editor.page)).resolves.toEqual([
+      "Prompts",
+      "New prompt",
+      "Settings",
+      "API",
+    ]);
     for (const path of [
       "/keys",
       "/keys/new",

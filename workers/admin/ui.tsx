@@ -14,6 +14,7 @@ import { registerExperimentPages } from "../modules/experiments/pages/experiment
 import { registerMetricsPages } from "../modules/metrics/pages/metrics";
 import { registerPlaygroundPages } from "../modules/playground/pages/playground";
 import { registerProviderPages } from "../modules/playground/pages/provider";
+import { registerSettingsPages } from "../modules/projects/pages/settings";
 import { registerLabelPages } from "../modules/prompts/pages/labels";
 import { registerPromptPages } from "../modules/prompts/pages/prompts";
 import { registerVersionPages } from "../modules/prompts/pages/versions";
@@ -61,6 +62,7 @@ export function createAdminUi() {
   registerWebhookPages(ui);
   registerProviderPages(ui);
   registerAuditPages(ui);
+  registerSettingsPages(ui);
   ui.onError(renderUiError);
   return ui;
 }

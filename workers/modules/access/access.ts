@@ -118,6 +118,8 @@ export function capabilitiesOf(
     manageProject: has("project:manage"),
     /** Create drafts of experiments; starting one needs `moveLabel` of its label. */
     draftExperiments: has("labels:move") && live,
+    /** Move some label (the unprotected ones at least): whether to offer "Promote". */
+    promote: live && has("labels:move"),
     moveLabel: (label: string) =>
       live && label !== LATEST_LABEL && has(labelMovePermission(project, label)),
     rollbackLabel: (label: string) => live && label !== LATEST_LABEL && has("labels:rollback"),

@@ -120,11 +120,8 @@ function KeysPage(props: { c: UiContext; keys: KeyView[]; notice?: string }) {
                   </td>
                   <td class="row-actions">
                     {key.revokedAt ? null : (
-                      <a
-                        href={`/keys/${encodeURIComponent(key.id)}/revoke`}
-                        aria-label={`Revoke ${key.name}…`}
-                      >
-                        Revoke…
+                      <a href={`/keys/${encodeURIComponent(key.id)}/revoke`}>
+                        Revoke<span class="visually-hidden"> {key.name}</span>…
                       </a>
                     )}
                   </td>

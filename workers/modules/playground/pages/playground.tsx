@@ -140,7 +140,6 @@ function PlaygroundPage(props: {
       title={`Playground · ${prompt.name} v${version.version}`}
       actor={c.get("actor")}
       csrfToken={c.get("csrfToken")}
-      script
     >
       <Breadcrumbs
         trail={[

@@ -19,9 +19,12 @@ import { type FormBody, formText, problemFields } from "../../../../admin/compon
 import { render } from "../../../../admin/render";
 import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
 import { mutationContext, readContext } from "../../../platform/http/app";
+import { capabilitiesOf } from "../../access/access";
+import type { SettingsSection, SettingsSectionProps } from "../../projects/pages/settings";
 import {
   deleteModelProvider,
   findModelProvider,
+  hasModelProvider,
   type ModelProviderView,
   providerDepsOf,
   setModelProvider,
@@ -43,11 +46,7 @@ function ProviderPage(props: {
   notice?: string;
 }) {
   const { c, provider, draft, errors } = props;
-  const keyState = provider
-    ? provider.apiKey.lastChars
-      ? `Set (ends in …${provider.apiKey.lastChars})`
-      : "Set"
-    : "Not set";
+  const keyHint = provider ? `A key is ${keyState(provider)}` : "No key is set";
   return (
     <Page title="Model provider" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
       <Breadcrumbs
@@ -101,7 +100,7 @@ function ProviderPage(props: {
         <div class="field">
           <label for="apiKey">API key</label>
           <p class="hint" id="apiKey-hint">
-            {keyState}.{" "}
+            {keyHint}.{" "}
             {provider ? "Leave empty to keep it; type a new one to replace it." : "Required."}{" "}
             Stored encrypted; it is never shown again.
           </p>
@@ -137,12 +136,70 @@ function ProviderPage(props: {
   );
 }
 
+/** What the settings page's section shows: admins see the settings, others whether one is set. */
+type SectionData =
+  | { kind: "admin"; provider: ModelProviderView | undefined }
+  | { kind: "member"; configured: boolean };
+
+function keyState(provider: ModelProviderView): string {
+  return provider.apiKey.lastChars ? `set (ends in …${provider.apiKey.lastChars})` : "set";
+}
+
+function ModelProviderSection({ data }: SettingsSectionProps) {
+  const state = data as SectionData;
+  if (state.kind === "member") {
+    return (
+      <p>
+        {state.configured
+          ? "The playground runs prompt versions against this project's model provider."
+          : "No model provider is set, so the playground cannot run yet."}{" "}
+        Admins choose it.
+      </p>
+    );
+  }
+  const { provider } = state;
+  return (
+    <>
+      <p>The OpenAI-compatible endpoint the playground runs prompt versions against.</p>
+      {provider ? (
+        <dl class="facts">
+          <dt>Base URL</dt>
+          <dd class="mono">{provider.baseUrl}</dd>
+          <dt>Default model</dt>
+          <dd class="mono">{provider.defaultModel}</dd>
+          <dt>API key</dt>
+          <dd>{keyState(provider)}</dd>
+        </dl>
+      ) : (
+        <p class="muted">None yet.</p>
+      )}
+      <p>
+        <a class="button button-secondary" href={PROVIDER_SETTINGS_PATH}>
+          {provider ? "Change the model provider" : "Set up a model provider"}
+        </a>
+      </p>
+    </>
+  );
+}
+
+export const MODEL_PROVIDER_SECTION: SettingsSection = {
+  id: "model-provider",
+  title: "Model provider (playground)",
+  Section: ModelProviderSection,
+  load: async (c): Promise<SectionData> => {
+    const ctx = readContext(c);
+    return capabilitiesOf(c.get("actor")).manageProject
+      ? { kind: "admin", provider: await findModelProvider(ctx, projectOf(c)) }
+      : { kind: "member", configured: await hasModelProvider(ctx, projectOf(c)) };
+  },
+};
+
 function draftOf(provider: ModelProviderView | undefined): Draft {
   return { baseUrl: provider?.baseUrl ?? "", defaultModel: provider?.defaultModel ?? "" };
 }
 
 export function registerProviderPages(ui: Hono<UiEnv>) {
-  ui.get(PROVIDER_SETTINGS_PATH, signedIn(), async (c) => {
+  ui.get("/settings/model-provider", signedIn(), async (c) => {
     const provider = await findModelProvider(readContext(c), projectOf(c));
     const notice =
       c.req.query("saved") === "1"

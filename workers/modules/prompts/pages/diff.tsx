@@ -1,4 +1,4 @@
-import type { PromptContent } from "@cuecard/core/prompt";
+import type { ChatMessage, PromptContent } from "@cuecard/core/prompt";
 import { diffLines, diffWordsWithSpace } from "diff";
 
 /** One row of a side-by-side diff; a missing side is a blank cell. */
@@ -164,6 +164,79 @@ export function SideBySideDiff(props: {
   );
 }
 
+/** A message of the old version and the one it became in the new; a missing side is none. */
+export interface MessagePair {
+  before?: { index: number; message: ChatMessage };
+  after?: { index: number; message: ChatMessage };
+}
+
+const sameMessage = (x: ChatMessage, y: ChatMessage) =>
+  x.role === y.role && x.content === y.content;
+
+/**
+ * Aligns two message lists on their longest common subsequence of identical messages, so
+ * inserting or deleting one message marks only it. Between two matched messages, what was
+ * removed and what was added are paired in order as edits; the surplus is removed or added.
+ */
+export function alignMessages(before: ChatMessage[], after: ChatMessage[]): MessagePair[] {
+  const n = before.length;
+  const m = after.length;
+  // lcs(i, j): the length of the longest common subsequence of before[i..] and after[j..].
+  const table = new Array<number>((n + 1) * (m + 1)).fill(0);
+  const lcs = (i: number, j: number) => table[i * (m + 1) + j] ?? 0;
+  const same = (i: number, j: number) =>
+    sameMessage(before[i] as ChatMessage, after[j] as ChatMessage);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      table[i * (m + 1) + j] = same(i, j)
+        ? lcs(i + 1, j + 1) + 1
+        : Math.max(lcs(i + 1, j), lcs(i, j + 1));
+    }
+  }
+  const pairs: MessagePair[] = [];
+  let removed: number[] = [];
+  let added: number[] = [];
+  const flush = () => {
+    for (let k = 0; k < Math.max(removed.length, added.length); k++) {
+      const r = removed[k];
+      const a = added[k];
+      pairs.push({
+        before: r === undefined ? undefined : { index: r, message: before[r] as ChatMessage },
+        after: a === undefined ? undefined : { index: a, message: after[a] as ChatMessage },
+      });
+    }
+    removed = [];
+    added = [];
+  };
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && same(i, j)) {
+      flush();
+      pairs.push({
+        before: { index: i, message: before[i] as ChatMessage },
+        after: { index: j, message: after[j] as ChatMessage },
+      });
+      i++;
+      j++;
+    } else if (j < m && (i === n || lcs(i, j + 1) >= lcs(i + 1, j))) {
+      added.push(j++);
+    } else {
+      removed.push(i++);
+    }
+  }
+  flush();
+  return pairs;
+}
+
+function messageCaption({ before, after }: MessagePair): string {
+  if (!before) return `Message ${(after?.index ?? 0) + 1} (added)`;
+  if (!after) return `Message ${before.index + 1} (removed)`;
+  return before.index === after.index
+    ? `Message ${after.index + 1}`
+    : `Message ${after.index + 1} (was ${before.index + 1})`;
+}
+
 /** The parts of two versions that can differ: the template (or each message) and the config. */
 export function VersionDiff(props: {
   before: { prompt: PromptContent; config: Record<string, unknown> } | undefined;
@@ -186,12 +259,12 @@ export function VersionDiff(props: {
     ];
   } else {
     const a = before && typeof before.prompt !== "string" ? before.prompt : [];
-    const b = after.prompt;
-    promptParts = Array.from({ length: Math.max(a.length, b.length) }, (_, index) => ({
-      caption: `Message ${index + 1}`,
-      // The role is part of what changed, so it is diffed as the message's first line.
-      before: a[index] ? `[${a[index].role}]\n${a[index].content}` : "",
-      after: b[index] ? `[${b[index].role}]\n${b[index].content}` : "",
+    // The role is part of what changed, so it is diffed as the message's first line.
+    const text = (m: ChatMessage | undefined) => (m ? `[${m.role}]\n${m.content}` : "");
+    promptParts = alignMessages(a, after.prompt).map((pair) => ({
+      caption: messageCaption(pair),
+      before: text(pair.before?.message),
+      after: text(pair.after?.message),
     }));
   }
   return (

@@ -1,3 +1,4 @@
+import { LATEST_LABEL } from "@cuecard/core/names";
 import { fieldErrors, ProblemError } from "@cuecard/core/problem";
 import type { Hono } from "hono";
 import type { z } from "zod";
@@ -44,6 +45,10 @@ function ConfirmPage(props: {
   prompt: PromptRow;
   change: LabelChange;
   versions: VersionView[];
+  /** Promote: the labels to choose from (this prompt's and the project's protected ones). */
+  labels?: string[];
+  /** Promote: the label is created by this promotion, as the user chose "New label". */
+  isNew?: boolean;
   /** Why the user cannot make this change (role, nothing to change), instead of a button. */
   blocked?: string;
   labelError?: string;
@@ -82,20 +87,21 @@ function ConfirmPage(props: {
         class="filters"
       >
         {rollback ? null : (
-          <div class="field">
-            <label for="label">Label</label>
-            <input
-              type="text"
-              name="label"
-              value={change.label}
-              {...describedBy("label", props.labelError)}
-            />
-            <FieldError id="label-error" message={props.labelError} />
-          </div>
+          <LabelPicker
+            labels={props.labels ?? []}
+            chosen={change.label}
+            isNew={props.isNew ?? false}
+            error={props.labelError}
+          />
         )}
         <div class="field">
           <label for="version">{rollback ? "Roll back to" : "Version"}</label>
           <select id="version" name={rollback ? "to" : "version"}>
+            {candidate ? null : (
+              <option value="" selected>
+                Choose a version
+              </option>
+            )}
             {props.versions.map((v) => (
               <option value={String(v.version)} selected={v.version === candidate?.version}>
                 v{v.version} — {v.commitMessage ?? "no message"}
@@ -110,34 +116,40 @@ function ConfirmPage(props: {
 
       <div class="card confirm">
         <FormError message={props.formError} />
-        <p class="summary">
-          <LabelBadge name={change.label} />{" "}
-          {change.live ? (
-            <>
-              serves <strong>v{change.live.version}</strong> now
-              {change.current ? (
-                <span class="muted">
-                  {" "}
-                  (moved by {change.current.updatedBy}, <Time iso={change.current.updatedAt} />)
-                </span>
-              ) : null}
-            </>
-          ) : (
-            <>does not exist yet</>
-          )}
-          {candidate ? (
-            <>
-              {" "}
-              → will serve <strong>v{candidate.version}</strong>
-            </>
-          ) : null}
-        </p>
+        {change.label ? (
+          <p class="summary">
+            <LabelBadge name={change.label} />{" "}
+            {change.live ? (
+              <>
+                serves <strong>v{change.live.version}</strong> now
+                {change.current ? (
+                  <span class="muted">
+                    {" "}
+                    (moved by {change.current.updatedBy}, <Time iso={change.current.updatedAt} />)
+                  </span>
+                ) : null}
+              </>
+            ) : (
+              <>does not exist yet</>
+            )}
+            {candidate ? (
+              <>
+                {" "}
+                → will serve <strong>v{candidate.version}</strong>
+              </>
+            ) : null}
+          </p>
+        ) : null}
+        {props.isNew && !props.blocked ? (
+          <p class="small">This promotion creates the new label {change.label}.</p>
+        ) : null}
         {props.blocked ? (
           <Notice>{props.blocked}</Notice>
         ) : candidate ? (
           <form method="post" action={action}>
             <CsrfField token={c.get("csrfToken")} />
             <input type="hidden" name="label" value={change.label} />
+            {props.isNew ? <input type="hidden" name="createLabel" value="true" /> : null}
             <input type="hidden" name="version" value={String(candidate.version)} />
             <input
               type="hidden"
@@ -174,6 +186,54 @@ function ConfirmPage(props: {
         </section>
       ) : null}
     </Page>
+  );
+}
+
+/** The choice in the label picker that names a new label in the text field. */
+const NEW_LABEL_CHOICE = "+new";
+
+/**
+ * Existing labels to choose from; a new one only through the explicit "New label" choice, so a
+ * typo cannot silently create a label.
+ */
+function LabelPicker(props: {
+  labels: string[];
+  chosen: string;
+  isNew: boolean;
+  error: string | undefined;
+}) {
+  const known = props.labels.includes(props.chosen);
+  const newChosen = props.isNew || !known;
+  return (
+    <>
+      <div class="field">
+        <label for="label">Label</label>
+        <select name="label" {...describedBy("label", newChosen ? undefined : props.error)}>
+          {props.labels.map((name) => (
+            <option value={name} selected={!newChosen && name === props.chosen}>
+              {name}
+            </option>
+          ))}
+          <option value={NEW_LABEL_CHOICE} selected={newChosen}>
+            New label…
+          </option>
+        </select>
+      </div>
+      <div class="field">
+        <label for="newLabel">New label name</label>
+        <input
+          type="text"
+          name="newLabel"
+          value={newChosen ? props.chosen : ""}
+          autocomplete="off"
+          {...describedBy("newLabel", newChosen ? props.error : undefined, true)}
+        />
+        <p class="hint" id="newLabel-hint">
+          Used only with "New label…".
+        </p>
+        <FieldError id="newLabel-error" message={newChosen ? props.error : undefined} />
+      </div>
+    </>
   );
 }
 
@@ -262,6 +322,46 @@ async function labelState(c: UiContext, row: PromptRow, label: string) {
   return { current, live };
 }
 
+/** The labels a promotion can pick: this prompt's (but `latest`) and the project's protected. */
+async function labelChoices(c: UiContext, row: PromptRow, protectedLabels: string[]) {
+  const own = (await listLabels(readContext(c), row)).map((l) => l.name);
+  const names = new Set([...protectedLabels, ...own]);
+  names.delete(LATEST_LABEL);
+  return [...names].sort();
+}
+
+/**
+ * The label the promote page's picker asks for: one of `labels`, or a new one only when "New
+ * label…" was chosen. Without a choice: the first protected label it has (production, usually).
+ */
+function pickedLabel(
+  c: UiContext,
+  labels: string[],
+): { label: string; isNew: boolean; error?: string } {
+  const raw = c.req.query("label");
+  if (raw === undefined) {
+    const label = labels.includes("production") ? "production" : labels[0];
+    // A prompt with no label yet: the picker opens on "New label…", nothing refused yet.
+    return label ? { label, isNew: false } : { label: "", isNew: true };
+  }
+  if (raw === NEW_LABEL_CHOICE) {
+    const typed = (c.req.query("newLabel") ?? "").trim();
+    if (typed === "") return { label: "", isNew: true, error: "Name the new label." };
+    const parsed = settableLabelName.safeParse(typed);
+    if (!parsed.success) {
+      const reason = parsed.error.issues.map((i) => i.message).join("; ");
+      return { label: typed, isNew: true, error: `This label name is not valid: ${reason}.` };
+    }
+    return { label: parsed.data, isNew: !labels.includes(parsed.data) };
+  }
+  if (labels.includes(raw)) return { label: raw, isNew: false };
+  return {
+    label: raw,
+    isNew: true,
+    error: `'${raw}' is not a label of this prompt. Choose one from the list, or choose "New label…" to create it.`,
+  };
+}
+
 /** A value from a URL or hidden field, checked with the API's schema; refused as a 422. */
 function checked<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
   const result = schema.safeParse(value);
@@ -286,19 +386,20 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
     const row = await promptOfPage(c);
     const ctx = readContext(c);
     const project = await getProject(ctx, row.projectId);
-    const rawLabel = c.req.query("label") ?? project.protectedLabels[0] ?? "production";
-    const parsedLabel = settableLabelName.safeParse(rawLabel);
+    const labels = await labelChoices(c, row, project.protectedLabels);
+    const choice = pickedLabel(c, labels);
     const parsedVersion = versionNumber.safeParse(c.req.query("version") ?? row.latestVersion);
     const versions = (await listVersions(ctx, row, { limit: 200 })).items;
     const candidate = parsedVersion.success
       ? versions.find((v) => v.version === parsedVersion.data)
       : undefined;
-    const label = parsedLabel.success ? parsedLabel.data : rawLabel;
-    const { current, live } = parsedLabel.success
-      ? await labelState(c, row, label)
-      : { current: undefined, live: undefined };
+    const label = choice.label;
+    const { current, live } =
+      choice.error || label === ""
+        ? { current: undefined, live: undefined }
+        : await labelState(c, row, label);
     let blocked: string | undefined;
-    if (!parsedLabel.success) blocked = "Choose a valid label to see what would change.";
+    if (choice.error || label === "") blocked = "Choose a label to see what would change.";
     else if (row.archivedAt) blocked = "This prompt is archived; its labels cannot move.";
     else if (!capabilitiesOf(c.get("actor"), project, row).moveLabel(label))
       blocked = `${label} is protected: only publishers and admins can move it. Ask one to promote this version.`;
@@ -311,13 +412,12 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
         prompt={row}
         change={{ kind: "promote", label, current, live, candidate }}
         versions={versions}
+        labels={labels}
+        isNew={choice.isNew}
         blocked={blocked}
-        labelError={
-          parsedLabel.success
-            ? undefined
-            : parsedLabel.error.issues.map((i) => i.message).join("; ")
-        }
+        labelError={choice.error}
       />,
+      choice.error ? 422 : 200,
     );
   });
 
@@ -326,6 +426,15 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
     const body = await c.req.parseBody();
     const label = checked(settableLabelName, formText(body, "label"), "label");
     const version = checked(versionNumber, formText(body, "version"), "version");
+    const project = await getProject(readContext(c), row.projectId);
+    const labels = await labelChoices(c, row, project.protectedLabels);
+    if (!labels.includes(label) && formText(body, "createLabel") !== "true") {
+      throw new ProblemError(
+        "validation_failed",
+        `${row.name} has no label '${label}'. Choose "New label…" on the promote page to create it.`,
+        { errors: [{ field: "label", message: "is not a label of this prompt" }] },
+      );
+    }
     const retry = promptPath(row.name, `/promote?version=${version}&label=${label}`);
     const conflict = await conflictPageOn409(c, row, label, retry, () =>
       moveLabel(mutationContext(c), row, label, {
@@ -346,12 +455,18 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
       ctx,
       row,
       label,
-      to === undefined ? undefined : checked(versionNumber, to, "to"),
+      to === undefined || to === "" ? undefined : checked(versionNumber, to, "to"),
     );
     const { current } = plan;
     const live = await getVersion(ctx, row, current.version);
     const versions = (await listVersions(ctx, row, { limit: 200 })).items;
     const candidate = versions.find((v) => v.version === plan.target);
+    // Without history there is no "before": the user chooses, nothing is preselected.
+    const blocked =
+      plan.target === undefined &&
+      capabilitiesOf(c.get("actor"), undefined, row).rollbackLabel(label)
+        ? `${label} has no earlier version in its history. Choose the version to roll back to.`
+        : plan.blocked?.message;
     return render(
       c,
       <ConfirmPage
@@ -359,7 +474,7 @@ export function registerLabelPages(ui: Hono<UiEnv>) {
         prompt={row}
         change={{ kind: "rollback", label, current, live, candidate }}
         versions={versions.filter((v) => v.version !== current.version)}
-        blocked={plan.blocked?.message}
+        blocked={blocked}
       />,
     );
   });

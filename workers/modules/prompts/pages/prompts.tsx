@@ -208,7 +208,7 @@ function NewPromptPage(props: {
   const { c, draft, errors } = props;
   const type = draft.version.type;
   return (
-    <Page title="New prompt" actor={c.get("actor")} csrfToken={c.get("csrfToken")} script>
+    <Page title="New prompt" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
       <Breadcrumbs trail={[{ href: "/", text: "Prompts" }, { text: "New prompt" }]} />
       <h1>New prompt</h1>
       <nav class="tabs" aria-label="Prompt type">
@@ -220,7 +220,7 @@ function NewPromptPage(props: {
         </a>
       </nav>
       <form method="post" action={`/new-prompt?type=${type}`} class="card" data-variables-form>
-        <DefaultSave draft={draft.version} />
+        <DefaultSave />
         <CsrfField token={c.get("csrfToken")} />
         <FormError message={errors.form} />
         <div class="field-row">
@@ -437,11 +437,8 @@ function PromptPage(props: {
                   ))}
                 </td>
                 <td class="row-actions">
-                  <a
-                    href={promptPath(prompt.name, `/versions/${version.version}`)}
-                    aria-label={`View and preview v${version.version}`}
-                  >
-                    View &amp; preview
+                  <a href={promptPath(prompt.name, `/versions/${version.version}`)}>
+                    View &amp; preview<span class="visually-hidden"> v{version.version}</span>
                   </a>
                   {version.version > 1 ? (
                     <a
@@ -449,9 +446,8 @@ function PromptPage(props: {
                         prompt.name,
                         `/compare?from=${version.version - 1}&to=${version.version}`,
                       )}
-                      aria-label={`Changes in v${version.version}`}
                     >
-                      Changes
+                      Changes<span class="visually-hidden"> in v{version.version}</span>
                     </a>
                   ) : null}
                   {can.moveLabel(promoteTo) && !version.labels.includes(promoteTo) ? (
@@ -460,9 +456,13 @@ function PromptPage(props: {
                         prompt.name,
                         `/promote?version=${version.version}&label=${promoteTo}`,
                       )}
-                      aria-label={`Promote v${version.version} to ${promoteTo}…`}
                     >
-                      Promote…
+                      Promote
+                      <span class="visually-hidden">
+                        {" "}
+                        v{version.version} to {promoteTo}
+                      </span>
+                      …
                     </a>
                   ) : null}
                 </td>
@@ -477,7 +477,8 @@ function PromptPage(props: {
         {props.history.length === 0 ? (
           <p class="muted">No label has moved yet.</p>
         ) : (
-          <table class="table">
+          // Focusable: on a phone it scrolls sideways, and has no link to reach it by keyboard.
+          <table class="table" tabindex={0} aria-labelledby="history-title">
             <thead>
               <tr>
                 <th scope="col">When</th>

@@ -1,13 +1,19 @@
-import { COMMIT_MESSAGE_MAX } from "@cuecard/core/limits";
-import type { VariableSpec } from "@cuecard/core/prompt";
+import { COMMIT_MESSAGE_MAX, VARIABLE_DESCRIPTION_MAX } from "@cuecard/core/limits";
+import { VARIABLE_TYPES, type VariableSpec } from "@cuecard/core/prompt";
 import { describedBy, FieldError } from "../../../../admin/components/layout";
-import { CHAT_ROLE_OPTIONS, type FieldErrors, type VersionDraft } from "./version-form";
+import {
+  CHAT_ROLE_OPTIONS,
+  type FieldErrors,
+  type VersionDraft,
+  variableDraftOf,
+  variableField,
+} from "./version-form";
 
 /** The variables found in the template; the script refreshes this list as the author types. */
 export function VariableList(props: { variables: VariableSpec[]; error?: string }) {
   return (
     <div class="variables" id="variables" aria-live="polite">
-      <h3 class="small-heading">Variables in this template</h3>
+      <h2 class="small-heading">Variables in this template</h2>
       <div id="variables-body">
         {props.error ? (
           <p class="field-error">{props.error}</p>
@@ -25,6 +31,86 @@ export function VariableList(props: { variables: VariableSpec[]; error?: string 
         )}
       </div>
     </div>
+  );
+}
+
+/**
+ * What the author declares about each variable the template uses: its type, a default (which
+ * makes it optional) and a description for whoever calls the prompt.
+ */
+function VariableDeclarations(props: {
+  draft: VersionDraft;
+  variables: VariableSpec[];
+  errors: FieldErrors;
+}) {
+  return (
+    <fieldset class="declarations">
+      <legend>Variable types, defaults and descriptions</legend>
+      {props.variables.length === 0 ? (
+        <p class="muted">The template uses no variable yet.</p>
+      ) : (
+        <p class="hint">
+          A default makes a variable optional. Defaults are text for string variables, a number,
+          true or false for those types, and JSON for lists and objects.
+        </p>
+      )}
+      {props.variables.map((variable) => {
+        const typed = variableDraftOf(props.draft, variable.name);
+        const field = (part: "type" | "default" | "description") =>
+          variableField(variable.name, part);
+        const error = (part: "type" | "default" | "description") => props.errors[field(part)];
+        return (
+          <div class="declaration">
+            <p class="declaration-name">
+              <code>{variable.name}</code>
+            </p>
+            <div class="field">
+              <label for={field("type")}>Type of {variable.name}</label>
+              <select name={field("type")} {...describedBy(field("type"), error("type"))}>
+                {VARIABLE_TYPES.map((type) => (
+                  <option value={type} selected={type === typed.type}>
+                    {type}
+                  </option>
+                ))}
+              </select>
+              <FieldError id={`${field("type")}-error`} message={error("type")} />
+            </div>
+            <div class="field">
+              <label for={field("default")}>Default of {variable.name}</label>
+              <input
+                type="text"
+                name={field("default")}
+                value={typed.default}
+                autocomplete="off"
+                {...describedBy(field("default"), error("default"))}
+              />
+              <FieldError id={`${field("default")}-error`} message={error("default")} />
+            </div>
+            <div class="field grow">
+              <label for={field("description")}>Description of {variable.name}</label>
+              <input
+                type="text"
+                name={field("description")}
+                value={typed.description}
+                maxlength={VARIABLE_DESCRIPTION_MAX}
+                autocomplete="off"
+                {...describedBy(field("description"), error("description"))}
+              />
+              <FieldError id={`${field("description")}-error`} message={error("description")} />
+            </div>
+          </div>
+        );
+      })}
+      <button
+        type="submit"
+        name="intent"
+        value="refresh-variables"
+        class="button-secondary"
+        formnovalidate
+      >
+        Update variable list
+      </button>
+    </fieldset>
   );
 }
 
@@ -129,6 +215,7 @@ export function VersionFields(props: {
           <VariableList {...props.variables} />
         </aside>
       </div>
+      <VariableDeclarations draft={draft} variables={props.variables.variables} errors={errors} />
       <div class="field">
         <label for="config">Model config (JSON)</label>
         <p class="hint" id="config-hint">
@@ -190,11 +277,10 @@ function leadingNewline(value: string): string {
 }
 
 /**
- * Enter in a text field clicks a form's first submit button. In a chat editor that would be
- * "Remove message 1", so a hidden save button comes first.
+ * Enter in a text field clicks a form's first submit button: "Update variable list", or in a
+ * chat editor "Remove message 1". So a hidden save button comes first.
  */
-export function DefaultSave({ draft }: { draft: VersionDraft }) {
-  if (draft.type !== "chat") return null;
+export function DefaultSave() {
   return (
     <button type="submit" name="intent" value="save" class="visually-hidden" tabindex={-1}>
       Save

@@ -5,6 +5,7 @@ import {
   type ChatMessage,
   type PromptContent,
   type PromptType,
+  type VariableDeclaration,
   type VariableSpec,
 } from "@cuecard/core/prompt";
 import { deriveVariables, TemplateError } from "@cuecard/core/template";
@@ -23,6 +24,26 @@ export interface VersionDraft {
   config: string;
   commitMessage: string;
   label: string;
+  /** What the author declared per variable name, as typed: type, default (text), description. */
+  variables: Record<string, VariableDraft>;
+}
+
+export interface VariableDraft {
+  type: string;
+  default: string;
+  description: string;
+}
+
+const NO_DECLARATION: VariableDraft = { type: "any", default: "", description: "" };
+
+/** A variable's declaration as typed, or the undeclared one. */
+export function variableDraftOf(draft: VersionDraft, name: string): VariableDraft {
+  return draft.variables[name] ?? NO_DECLARATION;
+}
+
+/** The editor's field for one part of a variable's declaration, e.g. `var.customer.default`. */
+export function variableField(name: string, part: keyof VariableDraft): string {
+  return `var.${name}.${part}`;
 }
 
 /** Form field name → message; `form` holds what belongs to no single field. */
@@ -35,12 +56,31 @@ function text(body: FormBody, name: string): string {
   return typeof value === "string" ? value : "";
 }
 
+/** A default as the author would type it: text as it is, anything else as JSON. */
+function defaultText(value: unknown): string {
+  if (value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
 export function draftFromVersion(
   type: PromptType,
-  version?: { prompt: PromptContent; config: Record<string, unknown> },
+  version?: {
+    prompt: PromptContent;
+    config: Record<string, unknown>;
+    variables?: { name: string; type: string; default?: unknown; description?: string }[];
+  },
 ): VersionDraft {
   const prompt = version?.prompt;
+  const variables: Record<string, VariableDraft> = {};
+  for (const v of version?.variables ?? []) {
+    variables[v.name] = {
+      type: v.type,
+      default: defaultText(v.default),
+      description: v.description ?? "",
+    };
+  }
   return {
+    variables,
     type,
     text: typeof prompt === "string" ? prompt : "",
     messages:
@@ -65,8 +105,18 @@ export function draftFromForm(body: FormBody, type: PromptType): VersionDraft {
       content: text(body, `messages.${index}.content`),
     });
   }
+  const variables: Record<string, VariableDraft> = {};
+  for (const key of Object.keys(body)) {
+    const field = /^var\.(.+)\.(type|default|description)$/.exec(key);
+    if (!field?.[1] || !field[2]) continue;
+    const name = field[1];
+    const declared = variables[name] ?? { ...NO_DECLARATION };
+    declared[field[2] as keyof VariableDraft] = text(body, key);
+    variables[name] = declared;
+  }
   return {
     type,
+    variables,
     // Browsers submit textarea line breaks as CRLF; templates are stored with LF.
     text: text(body, "prompt").replaceAll("\r\n", "\n"),
     messages: messages.map((m) => ({ ...m, content: m.content.replaceAll("\r\n", "\n") })),
@@ -81,6 +131,8 @@ export function draftFromForm(body: FormBody, type: PromptType): VersionDraft {
  * change and nothing is saved, so the editor works without JavaScript.
  */
 export function applyIntent(draft: VersionDraft, intent: string): boolean {
+  // Fields for the variables the template uses now (JavaScript or not, a re-render shows them).
+  if (intent === "refresh-variables") return true;
   if (intent === "add-message") {
     draft.messages.push({ role: "user", content: "" });
     return true;
@@ -105,6 +157,10 @@ export function formFieldOf(apiField: string, type: PromptType): string {
   const path = apiField.replace(/^body\./, "").replace(/^version\./, "");
   const message = /^prompt\.(\d+)\.(role|content)/.exec(path);
   if (message) return `messages.${message[1]}.${message[2]}`;
+  const declaration = /^variables\.(.+)\.(type|default|description)(\.|$)/.exec(path);
+  if (declaration?.[1] && declaration[2]) {
+    return variableField(declaration[1], declaration[2] as keyof VariableDraft);
+  }
   if (path === "prompt" || path.startsWith("prompt.") || path.startsWith("variables")) {
     return type === "text" ? "prompt" : "messages";
   }
@@ -156,14 +212,81 @@ export function versionInputOf(
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     return { errors: { config: 'Write a JSON object, e.g. {"model": "gpt-4o-mini"}.' } };
   }
+  const declared = declarationsOf(draft);
+  if (declared.errors) return { errors: declared.errors };
   return {
     input: {
       prompt: contentOf(draft),
       config,
       commitMessage: draft.commitMessage.trim() || undefined,
       labels: draft.label ? [draft.label] : undefined,
+      variables: Object.keys(declared.variables).length ? declared.variables : undefined,
     },
   };
+}
+
+/**
+ * The declarations of the variables the template still uses (a renamed variable's old fields are
+ * dropped, as the domain refuses a declaration the template does not use). A default is read as
+ * its type says; the type and description themselves are checked by the API's schema.
+ */
+function declarationsOf(
+  draft: VersionDraft,
+):
+  | { variables: Record<string, VariableDeclaration>; errors?: undefined }
+  | { errors: FieldErrors } {
+  const used = variablesOfDraft(draft).variables.map((v) => v.name);
+  const variables: Record<string, VariableDeclaration> = {};
+  const errors: FieldErrors = {};
+  for (const name of used) {
+    const typed = draft.variables[name];
+    if (!typed) continue;
+    const declaration: VariableDeclaration = {};
+    if (typed.type !== "any") declaration.type = typed.type as VariableDeclaration["type"];
+    if (typed.description.trim()) declaration.description = typed.description.trim();
+    if (typed.default !== "") {
+      const value = defaultOf(typed.type, typed.default);
+      if ("error" in value) errors[variableField(name, "default")] = value.error;
+      else declaration.default = value.value;
+    }
+    if (Object.keys(declaration).length) variables[name] = declaration;
+  }
+  return Object.keys(errors).length ? { errors } : { variables };
+}
+
+function defaultOf(type: string, raw: string): { value: unknown } | { error: string } {
+  if (type === "string") return { value: raw };
+  if (type === "number") {
+    const number = Number(raw.trim());
+    return raw.trim() !== "" && Number.isFinite(number)
+      ? { value: number }
+      : { error: "Write a number, e.g. 3 or 0.5." };
+  }
+  if (type === "boolean") {
+    if (raw.trim() === "true" || raw.trim() === "false") return { value: raw.trim() === "true" };
+    return { error: "Write true or false." };
+  }
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (type === "list" && !Array.isArray(value))
+      return { error: 'Write a JSON list, e.g. ["a", "b"].' };
+    if (
+      type === "object" &&
+      (value === null || typeof value !== "object" || Array.isArray(value))
+    ) {
+      return { error: 'Write a JSON object, e.g. {"plan": "pro"}.' };
+    }
+    return { value };
+  } catch {
+    // An untyped default that is not JSON is text, as the preview reads values.
+    if (type === "any") return { value: raw };
+    return {
+      error:
+        type === "list"
+          ? 'Write a JSON list, e.g. ["a", "b"].'
+          : 'Write a JSON object, e.g. {"plan": "pro"}.',
+    };
+  }
 }
 
 /** The variables the template uses, with the domain's own rules, or why it does not parse. */

@@ -16,6 +16,8 @@ import {
 import { render } from "../../../../admin/render";
 import { signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
 import { mutationContext, readContext } from "../../../platform/http/app";
+import { capabilitiesOf } from "../../access/access";
+import { type LabelView, listLabels } from "../labels";
 import type { PromptRow } from "../prompts";
 import { createVersion, toPromptView } from "../prompts";
 import { getVersion, listVersions, type VersionView } from "../versions";
@@ -47,7 +49,6 @@ function NewVersionPage(props: {
       title={`New version of ${prompt.name}`}
       actor={c.get("actor")}
       csrfToken={c.get("csrfToken")}
-      script
     >
       <Breadcrumbs
         trail={[
@@ -69,7 +70,7 @@ function NewVersionPage(props: {
         class="card"
         data-variables-form
       >
-        <DefaultSave draft={props.draft} />
+        <DefaultSave />
         <CsrfField token={c.get("csrfToken")} />
         <FormError message={props.errors.form} />
         <VersionFields
@@ -130,6 +131,9 @@ function VersionPage(props: {
   c: UiContext;
   version: VersionView;
   latestVersion: number;
+  /** The version production serves, if the prompt has that label: what a change is weighed against. */
+  production: number | undefined;
+  canPromote: boolean;
   values: Record<string, string>;
   preview: Preview;
 }) {
@@ -166,12 +170,30 @@ function VersionPage(props: {
         </div>
         <div class="actions">
           <a
-            class="button button-primary"
+            class="button button-secondary"
             href={promptPath(version.name, `/versions/${version.version}/playground`)}
           >
             Try in playground
           </a>
-          {version.version > 1 ? (
+          {props.canPromote ? (
+            <a
+              class="button button-primary"
+              href={promptPath(version.name, `/promote?version=${version.version}`)}
+            >
+              Promote v{version.version}…
+            </a>
+          ) : null}
+          {props.production && props.production !== version.version ? (
+            <a
+              class="button button-secondary"
+              href={promptPath(
+                version.name,
+                `/compare?from=${props.production}&to=${version.version}`,
+              )}
+            >
+              Compare with production (v{props.production})
+            </a>
+          ) : version.version > 1 ? (
             <a
               class="button button-secondary"
               href={promptPath(
@@ -296,9 +318,16 @@ function ComparePage(props: {
           Compare
         </button>
       </form>
-      <VersionDiff before={from} after={to} beforeTitle={title(from)} afterTitle={title(to)} />
+      <section aria-labelledby="changes-title">
+        <h2 id="changes-title">Changes</h2>
+        <VersionDiff before={from} after={to} beforeTitle={title(from)} afterTitle={title(to)} />
+      </section>
     </Page>
   );
+}
+
+function productionOf(labels: LabelView[]): number | undefined {
+  return labels.find((label) => label.name === "production")?.version;
 }
 
 function versionParam(value: string | undefined, fallback: number): number {
@@ -358,7 +387,11 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
 
   ui.get("/prompts/:name/versions/:version{[0-9]+}", signedIn(), async (c) => {
     const row = await promptOfPage(c);
-    const version = await getVersion(readContext(c), row, Number(c.req.param("version")));
+    const ctx = readContext(c);
+    const [version, labels] = await Promise.all([
+      getVersion(ctx, row, Number(c.req.param("version"))),
+      listLabels(ctx, row),
+    ]);
     const values: Record<string, string> = {};
     for (const variable of version.variables) {
       const raw = c.req.query(`var.${variable.name}`);
@@ -386,6 +419,8 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
         c={c}
         version={version}
         latestVersion={row.latestVersion}
+        production={productionOf(labels)}
+        canPromote={capabilitiesOf(c.get("actor"), undefined, row).promote}
         values={values}
         preview={preview}
       />,
@@ -396,7 +431,13 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
     const row = await promptOfPage(c);
     const ctx = readContext(c);
     const to = versionParam(c.req.query("to"), row.latestVersion);
-    const from = versionParam(c.req.query("from"), Math.max(1, to - 1));
+    // What matters before promoting is the difference from what is live: production if it
+    // serves another version, else the previous version.
+    const production = productionOf(await listLabels(ctx, row));
+    const from = versionParam(
+      c.req.query("from"),
+      production !== undefined && production !== to ? production : Math.max(1, to - 1),
+    );
     const [versions, before, after] = await Promise.all([
       listVersions(ctx, row, { limit: 200 }),
       getVersion(ctx, row, from),

@@ -654,13 +654,14 @@ function DeliveryPage(props: {
           </div>
         ) : null}
       </div>
-      <h2>Attempts</h2>
+      <h2 id="attempts-title">Attempts</h2>
       {delivery.attemptLog.length === 0 ? (
         <div class="empty">
           <p>Not attempted yet.</p>
         </div>
       ) : (
-        <table class="table">
+        // Focusable: on a phone it scrolls sideways, and has no link to reach it by keyboard.
+        <table class="table" tabindex={0} aria-labelledby="attempts-title">
           <thead>
             <tr>
               <th scope="col" class="numeric">
