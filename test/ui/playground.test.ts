@@ -39,7 +39,8 @@ beforeAll(async () => {
   });
   expect(second.status).toBe(201);
   await harness.signIn(harness.adminKey);
-});
+  // Building and starting three workers on a shared 2-core machine can take minutes when it is busy.
+}, 600_000);
 
 afterAll(async () => {
   await harness?.dispose();
