@@ -51,8 +51,9 @@ export const MODEL_NAME_MAX = 200;
  * the rest unguessable. */
 export const API_KEY_HINT_CHARS = 4;
 export const API_KEY_HINT_MIN_LENGTH = 16;
-/** One playground variable's value, and how long one playground run may take. */
+/** One playground variable's value, all of a run's values (as JSON), and how long a run may take. */
 export const PLAYGROUND_VALUE_MAX = 16 * 1024;
+export const PLAYGROUND_VALUES_MAX_BYTES = 64 * 1024;
 export const PLAYGROUND_TIMEOUT_MS = 60_000;
 
 /** Request bodies larger than this are refused with 413 before they are parsed (both workers). */

@@ -1,6 +1,15 @@
-import { MODEL_NAME_MAX, PLAYGROUND_TIMEOUT_MS, PLAYGROUND_VALUE_MAX } from "@cuecard/core/limits";
+import {
+  MODEL_NAME_MAX,
+  PLAYGROUND_TIMEOUT_MS,
+  PLAYGROUND_VALUES_MAX_BYTES,
+} from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
-import type { ChatMessage, PromptContent, VariableSpec } from "@cuecard/core/prompt";
+import {
+  type ChatMessage,
+  type PromptContent,
+  utf8Bytes,
+  type VariableSpec,
+} from "@cuecard/core/prompt";
 import { RenderError, renderPrompt } from "@cuecard/core/template";
 import { linkPrompt, observeOpenAI, Telemetry } from "@cuecard/sdk/observe";
 import { z } from "@hono/zod-openapi";
@@ -23,8 +32,8 @@ import { type ProviderDeps, providerConnection } from "./provider";
 export const RunInput = z.strictObject({
   values: z
     .record(z.string(), z.unknown())
-    .refine((values) => JSON.stringify(values).length <= PLAYGROUND_VALUE_MAX * 4, {
-      message: "are too large",
+    .refine((values) => utf8Bytes(JSON.stringify(values)) <= PLAYGROUND_VALUES_MAX_BYTES, {
+      message: `are larger than ${PLAYGROUND_VALUES_MAX_BYTES} bytes as JSON`,
     }),
   model: z.string().trim().max(MODEL_NAME_MAX).optional(),
 });
