@@ -314,7 +314,7 @@ export function registerPlaygroundPages(ui: Hono<UiEnv>) {
     );
   }
 
-  ui.get(path, signedIn(), (c) =>
+  ui.get("/prompts/:name/versions/:version{[0-9]+}/playground", signedIn(), (c) =>
     page(
       c,
       draftOf(undefined, (name) => c.req.query(name)),
