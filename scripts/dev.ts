@@ -1,9 +1,11 @@
 /**
  * `npm run dev`: the admin and edge workers on their own ports and the telemetry worker behind
  * them, over one local state in `.wrangler/state`, seeded with demo prompts, keys and demo
- * telemetry (scripts/seed-telemetry.ts). Stops cleanly on Ctrl-C.
+ * telemetry (scripts/seed-telemetry.ts), and the local model stub as the demo project's model
+ * provider, so the playground runs with no key and no network. Stops cleanly on Ctrl-C.
  */
 import { join } from "node:path";
+import { type ModelStub, startModelStub } from "./model-stub";
 import { type Platform, repositoryRoot, startPlatform } from "./platform";
 import {
   type DemoExperiment,
@@ -18,6 +20,7 @@ process.env.WRANGLER_SEND_METRICS = "false";
 
 const adminPort = portFromEnv("CUECARD_ADMIN_PORT", 8787);
 const edgePort = portFromEnv("CUECARD_EDGE_PORT", 8788);
+const modelStubPort = portFromEnv("CUECARD_MODEL_STUB_PORT", 8791);
 // The isolate cache is off in dev so a label move shows on the very next edge read; set
 // CUECARD_ISOLATE_CACHE_TTL_MS=5000 to try the production default.
 const isolateCacheTtlMs = Number(process.env.CUECARD_ISOLATE_CACHE_TTL_MS ?? 0);
@@ -25,12 +28,14 @@ const persistDir = join(repositoryRoot, ".wrangler", "state");
 
 console.log("Cuecard: building the workers and applying D1 migrations…");
 let platform: Platform | undefined;
+let modelStub: ModelStub | undefined;
 let stopping = false;
 
 async function stop(exitCode: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     await platform?.dispose().catch((error: unknown) => console.error(error));
+    await modelStub?.close().catch((error: unknown) => console.error(error));
   }
   process.exit(exitCode);
 }
@@ -45,9 +50,12 @@ try {
     edgePort,
     buildDir: join(repositoryRoot, "dist", "dev"),
     isolateCacheTtlMs,
-    // Local development: webhooks may target receivers on this machine (never in production).
-    adminVars: { WEBHOOK_ALLOW_LOOPBACK: "true" },
+    // Local development: webhooks and the model provider may be on this machine (never in
+    // production).
+    adminVars: { WEBHOOK_ALLOW_LOOPBACK: "true", MODEL_PROVIDER_ALLOW_LOOPBACK: "true" },
   });
+  // Words streamed a little apart, so the playground shows an answer arriving.
+  modelStub = await startModelStub({ port: modelStubPort, chunkDelayMs: 60 });
   const seeded = await seedPlatform(platform);
   const demoCalls = await seedTelemetry({
     adminUrl: platform.adminUrl,
@@ -56,6 +64,12 @@ try {
     adminKey: seeded.adminKey.secret,
     readKey: seeded.readKey.secret,
   });
+  const provider = await seedModelProvider(
+    platform.adminUrl,
+    seeded.readKey.project,
+    seeded.adminKey.secret,
+    modelStub.url,
+  );
   const experiment = await seedDemoExperiment({
     adminUrl: platform.adminUrl,
     adminKey: seeded.adminKey.secret,
@@ -86,6 +100,8 @@ ${keyLines}
   Demo telemetry    ${demoCalls > 0 ? `${demoCalls} observed calls over the last 3 days (created now)` : "kept from earlier runs"}; charts at
                     ${platform.adminUrl}/prompts/support%2Ftriage/metrics (sign in with the dev admin key)
 ${demoExperimentLines(platform, readKey, experiment, exposures)}
+  Model stub        ${modelStub.url}  (the demo project's model provider${provider === "kept" ? " is set already; kept" : ", set now"}); try
+                    ${platform.adminUrl}/prompts/support%2Ftriage/versions/1/playground
 
 Try the edge:
 
@@ -124,6 +140,31 @@ function demoPromptNames(seeded: SeedResult): string {
   return seeded.createdPrompts.length > 0
     ? `${all} (created now: ${seeded.createdPrompts.length})`
     : all;
+}
+
+/** Points the demo project's playground at the model stub, unless someone chose a provider. */
+async function seedModelProvider(
+  adminUrl: string,
+  project: string,
+  adminKey: string,
+  stubUrl: string,
+): Promise<"set" | "kept"> {
+  const url = `${adminUrl}/api/v1/projects/${project}/model-provider`;
+  const headers = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
+  const current = await fetch(url, { headers });
+  if (current.status === 200) return "kept";
+  const set = await fetch(url, {
+    method: "PUT",
+    headers,
+    // The stub takes any key; this one only fills the field.
+    body: JSON.stringify({
+      baseUrl: stubUrl,
+      defaultModel: "gpt-4o-mini",
+      apiKey: "local-model-stub",
+    }),
+  });
+  if (set.status !== 200) throw new Error(`setting the model provider failed: ${await set.text()}`);
+  return "set";
 }
 
 function portFromEnv(name: string, fallback: number): number {

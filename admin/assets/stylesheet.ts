@@ -221,6 +221,8 @@ button:disabled { opacity: 0.45; cursor: not-allowed; }
 .table-scroll { overflow-x: auto; }
 .totals caption { text-align: left; color: var(--muted); padding: 0.4rem 0.8rem; }
 .totals tr.muted > * { color: var(--muted); font-style: italic; }
+.run-answer { min-height: 5rem; }
+.run-heading { margin-bottom: 0.2rem; }
 .compare-columns { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.4rem; }
 .compare-row { margin-bottom: 1rem; }
 .trend-figures { display: flex; flex-wrap: wrap; gap: 2rem; align-items: center; }

@@ -4,7 +4,7 @@ import type { Actor } from "../../workers/platform/context";
 import { CSRF_FIELD } from "../session";
 
 /** Asset URLs carry a version so a deploy never mixes an old stylesheet with new markup. */
-export const ASSET_VERSION = "5";
+export const ASSET_VERSION = "6";
 
 interface PageProps {
   title: string;

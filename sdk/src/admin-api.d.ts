@@ -610,6 +610,31 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/projects/{project}/model-provider": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The playground's model provider (never its API key)
+     * @description 404 when the project has none.
+     */
+    get: operations["getModelProvider"];
+    /**
+     * Set the playground's model provider
+     * @description An OpenAI-compatible endpoint the playground runs prompt versions against. The base URL must be https and public: private, loopback, link-local and internal targets and URLs with credentials are refused (loopback only with MODEL_PROVIDER_ALLOW_LOOPBACK in local development). The API key is stored encrypted and never returned; leave it out to keep the current one. 503 when the deployment has no SECRETS_ENCRYPTION_KEY.
+     */
+    put: operations["setModelProvider"];
+    post?: never;
+    /** Remove the model provider and its stored API key */
+    delete: operations["deleteModelProvider"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1065,7 +1090,7 @@ export interface components {
           [key: string]: {
             relativeEffect: number | null;
             /** @description Interval of the relative effect, as fractions (0.05 = +5 %) */
-            interval: number[] | null;
+            interval: [number, number] | null;
           };
         };
       }[];
@@ -1109,13 +1134,28 @@ export interface components {
       /** @description (value − control) / control; null for the control */
       relativeEffect: number | null;
       /** @description Interval of the relative effect, as fractions (0.05 = +5 %) */
-      interval: number[] | null;
+      interval: [number, number] | null;
       /** @description Frequentist engine only */
       pValue: number | null;
       /** @description Bayesian engine only: chance to beat the control */
       chanceToWin: number | null;
       /** @description Bayesian engine only: expected loss of choosing this variant */
       risk: number | null;
+    };
+    ModelProvider: {
+      /** @example https://api.openai.com/v1 */
+      baseUrl: string;
+      /** @example gpt-4o-mini */
+      defaultModel: string;
+      /** @description The key itself is never returned */
+      apiKey: {
+        /** @enum {boolean} */
+        set: true;
+        /** @description The key's last 4 characters; null when the key is too short to show any */
+        lastChars: string | null;
+      };
+      updatedBy: string;
+      updatedAt: string;
     };
   };
   responses: never;
@@ -6368,6 +6408,342 @@ export interface operations {
       };
       /** @description `telemetry_not_configured` (no telemetry worker in this deployment) or `unavailable` (telemetry did not answer; try again) */
       503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  getModelProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        project: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The model provider */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ModelProvider"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Forbidden: the route needs the `project:manage` permission (held by: admin); when a change needs more (a protected label, say), the problem's `permission` names it. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Validation failed; `errors` names each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+      429: {
+        headers: {
+          /** @description Seconds to wait */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Internal error; nothing was written */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  setModelProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        project: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description An OpenAI-compatible API base URL (https, public host) */
+          baseUrl: string;
+          /**
+           * @description Used when a version's config names no model
+           * @example gpt-4o-mini
+           */
+          defaultModel: string;
+          /** @description Required the first time; left out, the current key is kept. Stored encrypted, never returned. */
+          apiKey?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The model provider */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ModelProvider"];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Forbidden: the route needs the `project:manage` permission (held by: admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Validation failed; `errors` names each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+      429: {
+        headers: {
+          /** @description Seconds to wait */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Internal error; nothing was written */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The deployment cannot store secrets (no SECRETS_ENCRYPTION_KEY) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  deleteModelProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        project: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Forbidden: the route needs the `project:manage` permission (held by: admin); when a change needs more (a protected label, say), the problem's `permission` names it. Also when a browser session's request comes from another origin or lacks the x-csrf-token header. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Validation failed; `errors` names each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Too many failed keys from this address: wait the Retry-After seconds (60) */
+      429: {
+        headers: {
+          /** @description Seconds to wait */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Internal error; nothing was written */
+      500: {
         headers: {
           [name: string]: unknown;
         };

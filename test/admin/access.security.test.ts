@@ -90,6 +90,10 @@ const COLUMN_OF: Record<string, string> = {
   "GET /v1/projects/:project/webhooks/:webhookId/deliveries": ADMINISTERING,
   "GET /v1/projects/:project/webhooks/:webhookId/deliveries/:deliveryId": ADMINISTERING,
   "POST /v1/projects/:project/webhooks/:webhookId/deliveries/:deliveryId/redeliver": ADMINISTERING,
+
+  "GET /v1/projects/:project/model-provider": ADMINISTERING,
+  "PUT /v1/projects/:project/model-provider": ADMINISTERING,
+  "DELETE /v1/projects/:project/model-provider": ADMINISTERING,
 };
 
 /** Routes that authenticate on their own terms: the bootstrap token, signing in and out. */

@@ -23,6 +23,9 @@ import type { MetricsPoint, MetricsSeries, PromptMetrics } from "../../workers/c
  * what `PUT /__test/statistics/{experimentId}` set (an ExperimentStatistics, or `{status}` to fail
  * with), and an experiment without data otherwise. `GET /__test/statistics-queries?experimentId=`
  * lists the queries received ({projectId, experimentId, body}).
+ * Ingest (`POST /v1/events`, as the playground sends its runs) is accepted whole and kept as it
+ * came, headers and raw body: `GET /__test/ingested?prompt=<name>` lists the requests whose body
+ * names that prompt.
  */
 
 const HOUR_MS = 3600 * 1000;
@@ -238,8 +241,32 @@ async function fakeStatistics(request: Request, url: URL): Promise<Response | un
   );
 }
 
+interface IngestRequest {
+  headers: Record<string, string>;
+  body: string;
+}
+const ingested: IngestRequest[] = [];
+
+async function fakeIngest(request: Request, url: URL): Promise<Response | undefined> {
+  if (url.pathname === "/__test/ingested") {
+    const prompt = JSON.stringify(url.searchParams.get("prompt") ?? "");
+    return Response.json(ingested.filter((entry) => entry.body.includes(prompt)));
+  }
+  if (url.pathname !== "/v1/events" || request.method !== "POST") return undefined;
+  const body = await request.text();
+  ingested.push({ headers: Object.fromEntries(request.headers), body });
+  const events = (JSON.parse(body) as { events: { id: string }[] }).events;
+  return Response.json({
+    accepted: events.length,
+    rejected: 0,
+    results: events.map((event, index) => ({ id: event.id, index, status: "accepted" })),
+  });
+}
+
 export async function fakeTelemetry(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  const ingest = await fakeIngest(request, url);
+  if (ingest) return ingest;
   const exposures = await fakeExposures(request, url);
   if (exposures) return exposures;
   const statistics = await fakeStatistics(request, url);

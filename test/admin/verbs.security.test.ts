@@ -343,6 +343,7 @@ describe("route policy", () => {
       defineRoute({
         permission: "prompts:read",
         method: "get",
+        operationId: "declaredForTest",
         path: "/v1/declared",
         responses: ok,
       }),

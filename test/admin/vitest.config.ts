@@ -2,6 +2,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineProject } from "vitest/config";
+import { ECHO_PROVIDER, echoingProvider } from "./echo-provider";
 import { fakeTelemetry } from "./telemetry-fake";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -21,6 +22,8 @@ export default defineProject(async () => {
           bindings: {
             TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
             ADMIN_BOOTSTRAP_TOKEN: "test-admin-token",
+            // 32 bytes, base64: seals model provider API keys in D1 (tests only).
+            SECRETS_ENCRYPTION_KEY: "dGVzdHMgb25seTogbm90IGEgcmVhbCBzZWFsaW5nIGs=",
             ACCESS_TEAM_DOMAIN: ACCESS_TEAM,
             ACCESS_AUD: "test-aud",
             ACCESS_PROJECT: "default",
@@ -34,6 +37,7 @@ export default defineProject(async () => {
             if (request.url === `${ACCESS_TEAM}/cdn-cgi/access/certs`) {
               return Response.json({ keys: [publicJwk] });
             }
+            if (request.url.startsWith(`${ECHO_PROVIDER}/`)) return echoingProvider(request);
             return fetch(request);
           },
         },

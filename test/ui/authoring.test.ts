@@ -490,6 +490,9 @@ describe("admin UI: every page is accessible and fits a phone", () => {
           { name: "version", path: promptPath(journeyName, "/versions/2") },
           { name: "version-preview-refused", path: promptPath(triage, "/versions/1?preview=1") },
         ],
+        "/prompts/:name/versions/:version{[0-9]+}/playground": [
+          { name: "playground", path: promptPath(journeyName, "/versions/2/playground?compare=1") },
+        ],
         "/prompts/:name/compare": [
           { name: "compare-text", path: promptPath(journeyName, "/compare") },
           { name: "compare-chat", path: promptPath(triage, "/compare") },
@@ -538,6 +541,7 @@ describe("admin UI: every page is accessible and fits a phone", () => {
         ],
         "/audit": [{ name: "audit", path: "/audit" }],
         "/settings": [{ name: "settings", path: "/settings" }],
+        "/settings/model-provider": [{ name: "model-provider", path: "/settings/model-provider" }],
         // Last: it signs out.
         "/sign-in": [
           {

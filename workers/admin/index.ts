@@ -10,6 +10,7 @@ import { authorize } from "../modules/access/middleware";
 import { registerExperimentRoutes } from "../modules/experiments/api";
 import { advanceRollouts } from "../modules/experiments/rollout";
 import { registerMetricsRoutes } from "../modules/metrics/api";
+import { registerModelProviderRoutes } from "../modules/playground/api";
 import { registerProjectRoutes } from "../modules/projects/api";
 import { registerLabelRoutes } from "../modules/prompts/api/labels";
 import { registerPromptRoutes } from "../modules/prompts/api/prompts";
@@ -71,6 +72,7 @@ registerKeyRoutes(api);
 registerWebhookRoutes(api);
 registerExperimentRoutes(api);
 registerResultsRoutes(api);
+registerModelProviderRoutes(api);
 documentAccessErrors(api.openAPIRegistry, accessRefusals);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
@@ -83,7 +85,8 @@ api.doc31("/openapi.json", {
   info: {
     title: "Cuecard admin API",
     version: "1.0.0",
-    description: "Control plane: prompts, immutable versions, labels, experiments, keys, audit.",
+    description:
+      "Control plane: prompts, immutable versions, labels, experiments, keys, audit, the playground's model provider.",
   },
   servers: [{ url: "/api", description: "This deployment" }],
   security: [{ adminToken: [] }],
@@ -98,6 +101,7 @@ api.doc31("/openapi.json", {
     { name: "keys", description: "API and read keys" },
     { name: "webhooks", description: "Webhook endpoints and their deliveries" },
     { name: "experiments", description: "Experiments and rollouts on a label" },
+    { name: "model provider", description: "The model the playground runs versions against" },
   ],
 });
 registerApiDocs(api);

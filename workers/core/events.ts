@@ -78,6 +78,9 @@ export interface EventPayloads {
   "project.updated": {
     project: { id: string; name?: string; protectedLabels?: string[]; allowedOrigins?: string[] };
   };
+  /** The playground's model provider was set or changed (never carries the API key). */
+  "model_provider.updated": { project: { id: string }; baseUrl: string; defaultModel: string };
+  "model_provider.deleted": { project: { id: string } };
   "webhook.created": { endpointId: string };
   "webhook.updated": { endpointId: string };
   "webhook.deleted": { endpointId: string };

@@ -47,6 +47,18 @@ export const KEY_EXPIRES_MAX = "9999-12-31T23:59:59.999Z";
 export const WEBHOOK_URL_MAX = 2000;
 export const WEBHOOK_DESCRIPTION_MAX = 500;
 export const WEBHOOK_AUTH_TOKEN_MAX = 500;
+/** A model provider's settings (the playground's OpenAI-compatible endpoint). */
+export const MODEL_PROVIDER_URL_MAX = 2000;
+export const MODEL_PROVIDER_API_KEY_MAX = 1000;
+export const MODEL_NAME_MAX = 200;
+/** The API key's last characters the UI and API may show; only for keys long enough to keep
+ * the rest unguessable. */
+export const API_KEY_HINT_CHARS = 4;
+export const API_KEY_HINT_MIN_LENGTH = 16;
+/** One playground variable's value, all of a run's values (as JSON), and how long a run may take. */
+export const PLAYGROUND_VALUE_MAX = 16 * 1024;
+export const PLAYGROUND_VALUES_MAX_BYTES = 64 * 1024;
+export const PLAYGROUND_TIMEOUT_MS = 60_000;
 
 /** Request bodies larger than this are refused with 413 before they are parsed (both workers). */
 export const REQUEST_BODY_MAX_BYTES = 256 * 1024;

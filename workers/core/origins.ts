@@ -63,3 +63,15 @@ export function originAllowed(origin: string, patterns: readonly string[]): bool
 export function isOrigin(value: string): boolean {
   return /^https?:\/\/[^/?#\s]+$/.test(value);
 }
+
+// The edge's CORS answer (workers/edge/cors.ts), also stated in its OpenAPI document.
+/** What the SDK and the browser need to read: the ETag it revalidates with, Cuecard-*, timing. */
+export const CORS_EXPOSED_HEADERS =
+  "ETag, Cuecard-Version, Cuecard-Cache, Server-Timing, Retry-After";
+/**
+ * The request headers an app sends: its key, a JSON body, revalidation, the unit id. The browser
+ * itself refuses a request needing a method or header the preflight answer does not list.
+ */
+export const CORS_ALLOWED_HEADERS = "Authorization, Content-Type, If-None-Match, Cuecard-Unit";
+/** Browsers cap it (Chromium at 2 h): a preflight per route and origin every 2 h at most. */
+export const CORS_MAX_AGE_SECONDS = 7200;

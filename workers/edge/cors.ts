@@ -1,4 +1,10 @@
-import { isOrigin, originAllowed } from "@cuecard/core/origins";
+import {
+  CORS_ALLOWED_HEADERS,
+  CORS_EXPOSED_HEADERS,
+  CORS_MAX_AGE_SECONDS,
+  isOrigin,
+  originAllowed,
+} from "@cuecard/core/origins";
 import { ProblemError } from "@cuecard/core/problem";
 import type { EdgeApp } from "./http";
 import type { ReadKey } from "./prompt-store";
@@ -15,16 +21,6 @@ import type { ReadKey } from "./prompt-store";
  * keyed route carries `Vary: Origin`, since its CORS headers depend on it.
  */
 
-/** What the SDK and the browser need to read: the ETag it revalidates with, Cuecard-*, timing. */
-export const CORS_EXPOSED_HEADERS =
-  "ETag, Cuecard-Version, Cuecard-Cache, Server-Timing, Retry-After";
-/**
- * The request headers an app sends: its key, a JSON body, revalidation, the unit id. The browser
- * itself refuses a request needing a method or header the preflight answer does not list.
- */
-export const CORS_ALLOWED_HEADERS = "Authorization, Content-Type, If-None-Match, Cuecard-Unit";
-/** Browsers cap it (Chromium at 2 h): a preflight per route and origin every 2 h at most. */
-export const CORS_MAX_AGE_SECONDS = 7200;
 export const ORIGIN_VARY = "Origin";
 export const ORIGIN_AND_UNIT_VARY = "Origin, Cuecard-Unit";
 

@@ -1,4 +1,9 @@
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
+import {
+  CORS_ALLOWED_HEADERS,
+  CORS_EXPOSED_HEADERS,
+  CORS_MAX_AGE_SECONDS,
+} from "@cuecard/core/origins";
 import { PROBLEM_JSON_SCHEMA } from "@cuecard/core/problem";
 import {
   EVENT_BATCH_MAX_BYTES,
@@ -7,7 +12,6 @@ import {
   UNIT_ID_MAX,
 } from "@cuecard/core/telemetry";
 import { RENDER_LIMITS } from "@cuecard/core/template";
-import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS } from "./cors";
 
 /**
  * The edge API as OpenAPI 3.1, kept by hand: generating it with @hono/zod-openapi would put zod

@@ -35,10 +35,15 @@ const MetricRef = z
   .openapi({ description: "The metric as the experiment names it" });
 
 const Interval = z
-  .array(z.number())
-  .length(2)
+  .tuple([z.number(), z.number()])
   .nullable()
-  .openapi({ description: "Interval of the relative effect, as fractions (0.05 = +5 %)" });
+  .openapi({
+    description: "Interval of the relative effect, as fractions (0.05 = +5 %)",
+    // The 3.1 document states the pair as prefixItems; `items` keeps 3.0 tools and linters exact.
+    items: { type: "number" },
+    minItems: 2,
+    maxItems: 2,
+  });
 
 const VariantResult = z
   .object({

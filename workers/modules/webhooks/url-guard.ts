@@ -12,6 +12,10 @@
 export interface UrlGuardOptions {
   /** Local development only: permits loopback hosts, over http or https. */
   allowLoopback: boolean;
+  /** The deployment setting that allows loopback, named in the refusal. Default: the webhooks'. */
+  loopbackSetting?: string;
+  /** Where a credential goes instead of the URL, said in the refusal. Default: the webhooks'. */
+  credentialsHint?: string;
 }
 
 export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
@@ -177,7 +181,10 @@ function ipv6Reason(groups: number[]): string | undefined {
   return BLOCKED_IPV6.find(([cidr]) => inCidr6(groups, cidr))?.[1];
 }
 
-/** Decides whether a webhook may be sent to `raw`; the reason says what to change. */
+/**
+ * Decides whether a webhook may be sent to `raw`; the reason says what to change. The same rules
+ * guard every URL a project chooses for this worker to call (a model provider's too).
+ */
 export function checkWebhookUrl(raw: string, options: UrlGuardOptions): UrlVerdict {
   let url: URL;
   try {
@@ -186,7 +193,10 @@ export function checkWebhookUrl(raw: string, options: UrlGuardOptions): UrlVerdi
     return { ok: false, reason: "is not an absolute URL" };
   }
   if (url.username || url.password) {
-    return { ok: false, reason: "must not contain credentials; use the signing secret instead" };
+    return {
+      ok: false,
+      reason: `must not contain credentials; ${options.credentialsHint ?? "use the signing secret instead"}`,
+    };
   }
   // A trailing dot names the same host (`localhost.`); drop it so it cannot slip past a check.
   const host = url.hostname.toLowerCase().replace(/\.+$/, "");
@@ -198,7 +208,7 @@ export function checkWebhookUrl(raw: string, options: UrlGuardOptions): UrlVerdi
   if (loopback) {
     return {
       ok: false,
-      reason: `points at a loopback ${loopback} (allowed only by WEBHOOK_ALLOW_LOOPBACK in local development)`,
+      reason: `points at a loopback ${loopback} (allowed only by ${options.loopbackSetting ?? "WEBHOOK_ALLOW_LOOPBACK"} in local development)`,
     };
   }
   if (url.protocol !== "https:") return { ok: false, reason: "must use https" };

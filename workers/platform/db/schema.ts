@@ -269,6 +269,28 @@ export const webhookEndpoints = sqliteTable(
   (table) => [index("webhook_endpoints_project").on(table.projectId)],
 );
 
+/**
+ * A project's model provider for the playground: an OpenAI-compatible endpoint and its API key.
+ * The key is sealed (AES-GCM under the SECRETS_ENCRYPTION_KEY worker secret, bound to the
+ * project) and never returned; only its last characters are kept in the clear, as a hint.
+ */
+export const modelProviders = sqliteTable("model_providers", {
+  projectId: text("project_id")
+    .primaryKey()
+    .references(() => projects.id),
+  /** The OpenAI-compatible base URL, e.g. https://api.openai.com/v1. */
+  baseUrl: text("base_url").notNull(),
+  /** The model a run uses when the version's config names none. */
+  defaultModel: text("default_model").notNull(),
+  /** `v1.<iv>.<ciphertext>` (workers/core/crypto.ts `sealSecret`). */
+  apiKeySealed: text("api_key_sealed").notNull(),
+  /** The key's last characters, or null when the key is too short to show any. */
+  apiKeyHint: text("api_key_hint"),
+  updatedBy: text("updated_by").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+export type ModelProviderRow = typeof modelProviders.$inferSelect;
+
 /** One logical delivery of one event to one endpoint, across all its attempts. */
 export const webhookDeliveries = sqliteTable(
   "webhook_deliveries",

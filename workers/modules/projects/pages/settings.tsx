@@ -23,6 +23,7 @@ import { render } from "../../../../admin/render";
 import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
 import { mutationContext, readContext } from "../../../platform/http/app";
 import { capabilitiesOf } from "../../access/access";
+import { MODEL_PROVIDER_SECTION } from "../../playground/pages/provider";
 import { getProject, type ProjectView, updateProject } from "../projects";
 
 /** What every section of the settings page gets to render itself. */
@@ -33,6 +34,8 @@ export interface SettingsSectionProps {
   errors?: Record<string, string>;
   /** What the user asked for, re-shown when the form was refused. */
   draft?: { protect: string[]; newLabel: string };
+  /** What the section's `load` read for this request, if it has one. */
+  data?: unknown;
 }
 
 /**
@@ -43,12 +46,23 @@ export interface SettingsSection {
   id: string;
   title: string;
   Section: (props: SettingsSectionProps) => Child;
+  /** Reads what the section shows (pages render synchronously, so it is read first). */
+  load?: (c: UiContext) => Promise<unknown>;
 }
 
 export const SETTINGS_SECTIONS: SettingsSection[] = [
   { id: "protected-labels", title: "Protected labels", Section: ProtectedLabelsSection },
   { id: "telemetry", title: "Telemetry and experiments", Section: TelemetrySection },
+  MODEL_PROVIDER_SECTION,
 ];
+
+/** Each section's loaded data, by section id. */
+async function loadSections(c: UiContext): Promise<Record<string, unknown>> {
+  const loaded = await Promise.all(
+    SETTINGS_SECTIONS.map(async ({ id, load }) => [id, load ? await load(c) : undefined] as const),
+  );
+  return Object.fromEntries(loaded);
+}
 
 function ProtectedLabelsSection({ c, project, errors = {}, draft }: SettingsSectionProps) {
   const canManage = capabilitiesOf(c.get("actor")).manageProject;
@@ -156,6 +170,7 @@ function SettingsPage(props: {
   c: UiContext;
   project: ProjectView;
   notice?: string;
+  data: Record<string, unknown>;
   /** The section whose form was refused, with its errors and draft. */
   refused?: { id: string; errors: Record<string, string>; draft: SettingsSectionProps["draft"] };
 }) {
@@ -169,8 +184,16 @@ function SettingsPage(props: {
         const refused = props.refused?.id === id ? props.refused : undefined;
         return (
           <section class="card" aria-labelledby={`${id}-title`}>
-            <h2 id={`${id}-title`}>{title}</h2>
-            <Section c={c} project={project} errors={refused?.errors} draft={refused?.draft} />
+            <h2 id={`${id}-title`} class="card-title">
+              {title}
+            </h2>
+            <Section
+              c={c}
+              project={project}
+              errors={refused?.errors}
+              draft={refused?.draft}
+              data={props.data[id]}
+            />
           </section>
         );
       })}
@@ -187,6 +210,7 @@ export function registerSettingsPages(ui: Hono<UiEnv>) {
       <SettingsPage
         c={c}
         project={project}
+        data={await loadSections(c)}
         notice={saved ? "Saved the protected labels." : undefined}
       />,
     );
@@ -213,6 +237,7 @@ export function registerSettingsPages(ui: Hono<UiEnv>) {
         <SettingsPage
           c={c}
           project={project}
+          data={await loadSections(c)}
           refused={{ id: "protected-labels", errors, draft }}
         />,
         error.status as 409 | 422,

@@ -110,7 +110,7 @@ function PromptContentView({ prompt }: { prompt: PromptContent }) {
  * A preview value is JSON when it reads as a number, boolean, list or object (so `true` turns a
  * section on, as it would in an app's request), and plain text otherwise.
  */
-function previewValue(raw: string): unknown {
+export function previewValue(raw: string): unknown {
   const trimmed = raw.trim();
   if (/^(true|false|-?\d+(\.\d+)?|\[.*\]|\{.*\})$/s.test(trimmed)) {
     try {
@@ -169,6 +169,12 @@ function VersionPage(props: {
           </p>
         </div>
         <div class="actions">
+          <a
+            class="button button-secondary"
+            href={promptPath(version.name, `/versions/${version.version}/playground`)}
+          >
+            Try in playground
+          </a>
           {props.canPromote ? (
             <a
               class="button button-primary"
