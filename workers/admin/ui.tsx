@@ -15,6 +15,7 @@ import { registerMetricsPages } from "../modules/metrics/pages/metrics";
 import { registerLabelPages } from "../modules/prompts/pages/labels";
 import { registerPromptPages } from "../modules/prompts/pages/prompts";
 import { registerVersionPages } from "../modules/prompts/pages/versions";
+import { registerResultsPages } from "../modules/results/pages/results";
 import { registerWebhookPages } from "../modules/webhooks/pages/webhooks";
 
 /**
@@ -54,6 +55,7 @@ export function createAdminUi() {
   registerLabelPages(ui);
   registerMetricsPages(ui);
   registerExperimentPages(ui);
+  registerResultsPages(ui);
   registerKeyPages(ui);
   registerWebhookPages(ui);
   registerAuditPages(ui);

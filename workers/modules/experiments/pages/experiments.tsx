@@ -52,11 +52,11 @@ import {
  * stop. The pages call the same verbs as the API, which check every rule and permission.
  */
 
-const experimentsPath = (name: string, rest = "") => promptPath(name, `/experiments${rest}`);
+export const experimentsPath = (name: string, rest = "") => promptPath(name, `/experiments${rest}`);
 
 const percent = (fraction: number) => `${Number((fraction * 100).toFixed(4))} %`;
 
-function StateBadge({ state }: { state: ExperimentView["state"] }) {
+export function StateBadge({ state }: { state: ExperimentView["state"] }) {
   return <span class={`status status-experiment-${state}`}>{state}</span>;
 }
 
@@ -479,9 +479,19 @@ function ExperimentPage(props: {
       <section aria-labelledby="arms-title">
         <div class="section-head">
           <h2 id="arms-title">Arms and exposures</h2>
-          <a class="quiet-link" href={experimentsPath(prompt.name, `/${experiment.id}`)}>
-            Refresh counts
-          </a>
+          <span>
+            {experiment.state === "draft" ? null : (
+              <a
+                class="button button-secondary"
+                href={experimentsPath(prompt.name, `/${experiment.id}/results`)}
+              >
+                Results
+              </a>
+            )}{" "}
+            <a class="quiet-link" href={experimentsPath(prompt.name, `/${experiment.id}`)}>
+              Refresh counts
+            </a>
+          </span>
         </div>
         <ExposureNotice experiment={experiment} />
         <table class="table">
@@ -674,12 +684,12 @@ function ExposureNotice({ experiment }: { experiment: ExperimentWithExposuresVie
   );
 }
 
-function metricText(metric: { kind: string; name?: string }): string {
+export function metricText(metric: { kind: string; name?: string }): string {
   const text = METRIC_KINDS.find((m) => m.kind === metric.kind)?.text ?? metric.kind;
   return metric.name ? `${metric.kind} ${metric.name}` : text;
 }
 
-async function experimentOfPage(c: UiContext) {
+export async function experimentOfPage(c: UiContext) {
   const row = await promptOfPage(c);
   const parsed = experimentId.safeParse(c.req.param("id"));
   if (!parsed.success) {
