@@ -14,12 +14,16 @@ let harness: UiHarness;
 let page: Page;
 let readKey: string;
 
+// Bundling the workers and applying migrations takes seconds on an idle machine, minutes on a
+// shared and busy one.
+const PLATFORM_START_MS = 600_000;
+
 beforeAll(async () => {
   harness = await startUiHarness();
   page = harness.page;
   readKey = await harness.createKey("ui results reader", "reader");
   await harness.signIn(harness.adminKey);
-});
+}, PLATFORM_START_MS);
 
 afterAll(async () => {
   await harness?.dispose();
@@ -124,7 +128,7 @@ describe("the results page", () => {
 
     // The experiment page links to the results.
     await page.goto(harness.url(`/prompts/${encoded}/experiments/${id}`));
-    await page.getByRole("link", { name: "Results" }).click();
+    await page.getByRole("link", { name: "Results", exact: true }).click();
     await page.waitForURL(harness.url(`/prompts/${encoded}/experiments/${id}/results`));
     const path = `/prompts/${encoded}/experiments/${id}/results`;
     await resultsShow(path, "winner");
