@@ -10,6 +10,9 @@
  * costs in Node and in workerd (bench/assign.ts), and the exposure counts over a million units
  * (bench/exposures.ts).
  *
+ * The SDK: a cached `getPrompt` against `@langfuse/client`'s, alternated in one run
+ * (bench/sdk-get-prompt.ts).
+ *
  * Then telemetry: ingest throughput, the consumer's drain rate and lag, and edge hits beside a
  * running ingest (bench/ingest.ts), and what observing an OpenAI client costs the app and the
  * SDK's buffer bound (bench/observe.ts).
@@ -39,6 +42,7 @@ import { experimentPointer, pointer, published, unitIds } from "./fixtures";
 import { benchIngest, type IngestBench } from "./ingest";
 import { collectLatency, type LatencyFigures, measureLatency, summarizeLatency } from "./latency";
 import { benchObservedClient, type ObservedClientBench } from "./observe";
+import { benchSdkGetPrompt } from "./sdk-get-prompt";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const buildDir = join(root, "dist", "bench");
@@ -529,6 +533,8 @@ async function main() {
   }
   console.error("experiment assignment per call, in Node and in workerd…");
   const assignment = await benchAssign();
+  console.error("SDK: cached getPrompt against @langfuse/client's…");
+  const sdkGetPrompt = await benchSdkGetPrompt();
   console.error("exposure counts over many units in the telemetry D1…");
   const exposures = await benchExposures();
   console.error("telemetry ingest: edge + telemetry worker in one Miniflare, then in two…");
@@ -559,6 +565,7 @@ async function main() {
     `- running experiment with ?unit= ÷ the hit without one: ${pairLine("edge-exp-10")} (goal ≥ 0.95×)`,
     `- … reporting exposures ÷ the hit without one: ${pairLine("edge-exp-10-exposures")}`,
     `assignment per call: SDK (core assign() in Node) ${assignment.sdkAssignNs} ns, edge (in workerd) ${assignment.edgeAssignNs} ns, the edge's whole experiment step (assign + body + ETag) ${assignment.edgeAssignVersionNs} ns`,
+    `SDK cached getPrompt, awaited: ${sdkGetPrompt.cuecardNs} ns vs @langfuse/client ${sdkGetPrompt.langfuseNs} ns = ${sdkGetPrompt.ratio.toFixed(2)}× (goal ≤ 1.0×; alternated, fastest of ${sdkGetPrompt.rounds} rounds each)`,
     `exposure counts over ${exposures.units.toLocaleString("en")} units of one experiment (+ ${exposures.otherUnits.toLocaleString("en")} of another): ${exposures.query.medianMs} ms (median of ${exposures.query.runs}, max ${exposures.query.maxMs} ms, first ${exposures.query.firstMs} ms); inserting them ${exposures.insertSeconds} s; database ${(exposures.databaseBytes / 2 ** 20).toFixed(0)} MiB (${exposures.bytesPerUnit} B per unit)`,
     `edge bundle: ${(size.edgeBytes / 1024).toFixed(1)} KiB, ${(size.edgeGzipBytes / 1024).toFixed(1)} KiB gzipped (budget 40 KiB)`,
     `10,000 vs 10 prompts: isolate hit ${(rps("edge-hit-10k") / rps("edge-hit-10")).toFixed(2)}×, KV ${(rps("edge-kv-10k") / rps("edge-kv-10")).toFixed(2)}×`,
@@ -585,6 +592,7 @@ async function main() {
         results,
         goalRatios: pairs,
         experiments: { units: UNITS, assignment, exposures },
+        sdk: { getPrompt: sdkGetPrompt },
         telemetry: { ingest, observe },
       },
       null,

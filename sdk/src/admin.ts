@@ -19,6 +19,7 @@ export type VersionInput = components["schemas"]["VersionInput"];
 export type AdminLabel = components["schemas"]["Label"];
 export type LabelMove = components["schemas"]["LabelMove"];
 export type LabelChange = components["schemas"]["LabelChange"];
+export type ExperimentResults = components["schemas"]["ExperimentResults"];
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 type Path = keyof paths;
@@ -196,5 +197,22 @@ export class AdminClient {
       { path: { project, name, label }, query: { limit: Math.min(limit, 200) } },
     );
     return page.items;
+  }
+
+  /** An experiment's per-variant statistics and decision, computed from telemetry now. */
+  async experimentResults(
+    project: string,
+    id: string,
+    options: { engine?: "frequentist" | "bayesian"; sequential?: boolean } = {},
+  ): Promise<ExperimentResults> {
+    return this.call("get", "/v1/projects/{project}/experiments/{id}/results", {
+      path: { project, id },
+      query: {
+        ...(options.engine === undefined ? {} : { engine: options.engine }),
+        ...(options.sequential === undefined
+          ? {}
+          : { sequential: options.sequential ? "true" : "false" }),
+      },
+    });
   }
 }

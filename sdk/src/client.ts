@@ -3,8 +3,9 @@ import { BATCH_NAMES_MAX } from "@cuecard/core/limits";
 import { DEFAULT_LABEL } from "@cuecard/core/names";
 import type { ExposureEvent, TelemetryEvent } from "@cuecard/core/telemetry";
 import { UNIT_ID_MAX } from "@cuecard/core/telemetry";
-import { type CacheEntry, PromptCache } from "./cache";
+import { type CacheEntry, type CacheSelector, PromptCache } from "./cache";
 import {
+  type CompileOptions,
   type FallbackPrompt,
   fallbackPrompt,
   type Prompt,
@@ -14,7 +15,13 @@ import {
   type ResolvedPrompt,
   toPrompt,
 } from "./compile";
-import { CuecardUnavailableError, errorFor, PromptTypeError, readProblem } from "./errors";
+import {
+  CuecardRequestError,
+  CuecardUnavailableError,
+  errorFor,
+  PromptTypeError,
+  readProblem,
+} from "./errors";
 import {
   defaultTransport,
   type FetchFunction,
@@ -22,7 +29,12 @@ import {
   requestWithRetry,
 } from "./transport";
 
-/** The edge answers a batch of at most this many names in one request. */
+/**
+ * Request errors a fallback may also stand in for, besides an unreachable edge (which it always
+ * covers): `missing` — 404, the prompt, label or version does not exist (or the prompt is
+ * archived); `refused` — 401 or 403, the key is unknown, revoked, expired or not allowed.
+ */
+export type FallbackReason = "missing" | "refused";
 
 export interface CuecardClientOptions {
   /** The edge worker, e.g. https://prompts.example.com. */
@@ -45,6 +57,18 @@ export interface CuecardClientOptions {
   maxDelayMs?: number;
   /** Served when a prompt is neither cached nor reachable; `getPrompt`'s own fallback wins. */
   fallbacks?: Record<string, FallbackPrompt>;
+  /**
+   * Also serve the fallback on these request errors, not only when the edge is unreachable.
+   * Default `[]`: a missing prompt or a refused key throws, because a fallback would hide a typo
+   * or a revoked key for good. `["missing", "refused"]` is what Langfuse's SDKs do. A call's own
+   * `fallbackOn` wins.
+   */
+  fallbackOn?: readonly FallbackReason[];
+  /**
+   * How every returned prompt's `compile()` treats missing and unknown variables unless the call
+   * says otherwise. Default strict; `{ strict: false }` renders like Langfuse's SDKs.
+   */
+  compile?: CompileOptions;
   /** Told about failed background refreshes (the cached copy was served meanwhile). */
   onBackgroundError?: (error: unknown, name: string) => void;
   /**
@@ -66,8 +90,20 @@ export interface GetPromptOptions<T extends Prompt["type"] = Prompt["type"]> {
   version?: number;
   /** Asserts the prompt's type, and narrows the result's type to it. */
   type?: T;
-  /** Served when nothing is cached and the edge cannot be reached. */
+  /**
+   * Served when nothing is cached and the edge cannot be reached (and on the request errors
+   * `fallbackOn` names).
+   */
   fallback?: FallbackPrompt;
+  /** Overrides the client's `fallbackOn` for this call. */
+  fallbackOn?: readonly FallbackReason[];
+  /**
+   * How old a cached copy this call accepts, in seconds, instead of the client's `ttlMs` (only
+   * for this call: other calls keep theirs). Past it the copy is served stale while one request
+   * refreshes it, as with the client's TTL. `0`: always ask the edge (the cached copy is then
+   * only served when the edge cannot be reached). Pinned versions never expire.
+   */
+  cacheTtlSeconds?: number;
   /**
    * The id experiments are randomised by (a user id, a session id). While the label runs an
    * experiment, the variant is assigned here, from the cached definition: the same unit gets
@@ -106,6 +142,7 @@ export class CuecardClient {
   readonly #retry: RetryPolicy;
   readonly #edgeUrl: string;
   readonly #reported = new Set<string>();
+  readonly #ttlMs: number;
 
   constructor(options: CuecardClientOptions) {
     this.#options = options;
@@ -116,9 +153,10 @@ export class CuecardClient {
       random: options.random ?? base.random,
       now: options.now ?? base.now,
     };
+    this.#ttlMs = options.ttlMs ?? 60_000;
     this.#cache = new PromptCache(
       {
-        ttlMs: options.ttlMs ?? 60_000,
+        ttlMs: this.#ttlMs,
         staleWhileRevalidateMs: options.staleWhileRevalidateMs ?? 300_000,
         maxEntries: options.maxEntries ?? 1000,
       },
@@ -138,7 +176,50 @@ export class CuecardClient {
     options: GetPromptOptions<T> & { type: T },
   ): Promise<PromptOfType<T>>;
   getPrompt(name: string, options?: GetPromptOptions): Promise<Prompt>;
-  async getPrompt(name: string, options: GetPromptOptions = {}): Promise<Prompt> {
+  getPrompt(name: string, options?: GetPromptOptions): Promise<Prompt> {
+    // Most calls are hits on a fresh copy: answered without an await, a key string or a new
+    // prompt object. Anything else (and every error) takes the full path below.
+    const hit = this.#freshHit(name, options);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return this.#getPrompt(name, options ?? {});
+  }
+
+  /** The cached prompt if this call may be answered from memory as it is, else undefined. */
+  #freshHit(name: string, options: GetPromptOptions | undefined): Prompt | undefined {
+    let selector: CacheSelector = DEFAULT_LABEL;
+    let ttlMs = this.#ttlMs;
+    if (options !== undefined) {
+      if (options.version !== undefined) selector = options.version;
+      else if (options.label !== undefined) selector = options.label;
+      const ttlSeconds = options.cacheTtlSeconds;
+      if (ttlSeconds !== undefined) {
+        // 0 always asks the edge; a bad value is refused by the full path.
+        if (!(typeof ttlSeconds === "number" && ttlSeconds > 0 && ttlSeconds < Infinity)) {
+          return undefined;
+        }
+        ttlMs = ttlSeconds * 1000;
+      }
+      const unit = options.unit;
+      if (unit != null && !(typeof unit === "string" && unit.length <= UNIT_ID_MAX)) {
+        return undefined;
+      }
+    }
+    const entry = this.#cache.get(name, selector);
+    if (entry === undefined) return undefined;
+    // A running experiment assigns per unit: the full path.
+    if (entry.resolved.definition !== undefined) return undefined;
+    if (this.#cache.freshness(entry, ttlMs) !== "fresh") return undefined;
+    const prompt = this.#cachedPrompt(entry);
+    if (options?.type !== undefined && prompt.type !== options.type) return undefined;
+    return prompt;
+  }
+
+  #cachedPrompt(entry: CacheEntry): Prompt {
+    entry.hit ??= toPrompt(entry.resolved, "cache", undefined, this.#options.compile);
+    return entry.hit;
+  }
+
+  async #getPrompt(name: string, options: GetPromptOptions): Promise<Prompt> {
     const prompt = await this.#resolve(name, options);
     if (options.type && prompt.type !== options.type) {
       throw new PromptTypeError(
@@ -171,16 +252,16 @@ export class CuecardClient {
         // A label running an experiment comes without its definition here: not cached, so the
         // first getPrompt fetches the definition and assigns its units.
         if (resolved.experiment) {
-          result.prompts.push(toPrompt(resolved, "edge"));
+          result.prompts.push(toPrompt(resolved, "edge", undefined, this.#options.compile));
           continue;
         }
-        const entry = this.#cache.set(cacheKey(resolved.name, { label }), {
+        const entry = this.#cache.set(resolved.name, label, {
           resolved,
           // The edge's ETag names the version too (same content can be two versions).
           etag: `"${resolved.hash}.v${resolved.version}"`,
           immutable: false,
         });
-        result.prompts.push(toPrompt(entry.resolved, "edge"));
+        result.prompts.push(toPrompt(entry.resolved, "edge", undefined, this.#options.compile));
       }
       result.missing.push(...body.missing);
     }
@@ -198,15 +279,30 @@ export class CuecardClient {
       // The edge refuses such ids too: one rule wherever a unit is assigned.
       throw new TypeError(`unit must be a string of at most ${UNIT_ID_MAX} characters`);
     }
-    const selector =
+    const ttlSeconds = options.cacheTtlSeconds;
+    if (
+      ttlSeconds !== undefined &&
+      !(typeof ttlSeconds === "number" && ttlSeconds >= 0 && ttlSeconds < Infinity)
+    ) {
+      throw new TypeError("cacheTtlSeconds must be a finite number of seconds, 0 or more");
+    }
+    const selector: Selector =
       options.version !== undefined
         ? { version: options.version }
         : { label: options.label ?? DEFAULT_LABEL };
     const key = cacheKey(name, selector);
-    const cached = this.#cache.get(key);
-    if (cached) {
-      const freshness = this.#cache.freshness(cached);
-      if (freshness === "fresh") return this.#served(cached.resolved, "cache", unit);
+    const cached = this.#cache.get(name, selectorKey(selector));
+    // 0: the caller wants the edge's answer, whatever the cache holds.
+    if (cached && ttlSeconds !== 0) {
+      const freshness = this.#cache.freshness(
+        cached,
+        ttlSeconds === undefined ? undefined : ttlSeconds * 1000,
+      );
+      if (freshness === "fresh") {
+        return cached.resolved.definition
+          ? this.#served(cached.resolved, "cache", unit)
+          : this.#cachedPrompt(cached);
+      }
       if (freshness === "stale") {
         this.#load(key, name, selector, cached).catch((error: unknown) => {
           this.#options.onBackgroundError?.(error, name);
@@ -218,13 +314,21 @@ export class CuecardClient {
       const loaded = await abortable(this.#load(key, name, selector, cached), options.signal);
       return this.#served(loaded.resolved, "edge", unit);
     } catch (error) {
-      if (!(error instanceof CuecardUnavailableError)) throw error;
+      const outage = error instanceof CuecardUnavailableError;
       // Stale-if-error: an old copy beats failing the caller's request.
-      if (cached) return this.#served(cached.resolved, "stale", unit);
+      if (outage && cached) return this.#served(cached.resolved, "stale", unit);
       const fallback = options.fallback ?? this.#options.fallbacks?.[name];
-      if (fallback !== undefined) return fallbackPrompt(name, selector.label ?? null, fallback);
-      throw error;
+      if (fallback === undefined || !(outage || this.#fallsBackOn(error, options))) throw error;
+      return fallbackPrompt(name, selector.label ?? null, fallback, this.#options.compile);
     }
+  }
+
+  /** Whether the caller opted in to a fallback for this request error (404, 401, 403). */
+  #fallsBackOn(error: unknown, options: GetPromptOptions): boolean {
+    if (!(error instanceof CuecardRequestError)) return false;
+    const reason = reasonOf(error.status);
+    const reasons = options.fallbackOn ?? this.#options.fallbackOn ?? [];
+    return reason !== undefined && reasons.includes(reason);
   }
 
   /**
@@ -233,7 +337,8 @@ export class CuecardClient {
    */
   #served(resolved: ResolvedPrompt, source: PromptSource, unit: string | null): Prompt {
     const definition = resolved.definition;
-    if (!definition) return toPrompt(resolved, source);
+    const compile = this.#options.compile;
+    if (!definition) return toPrompt(resolved, source, undefined, compile);
     const assignment = assign(
       {
         seed: definition.seed,
@@ -244,7 +349,7 @@ export class CuecardClient {
       unit,
     );
     const arm = definition.variants[assignment.variant] ?? definition.variants[0];
-    if (!arm) return toPrompt(resolved, source);
+    if (!arm) return toPrompt(resolved, source, undefined, compile);
     const experiment: PromptExperiment = {
       id: definition.id,
       key: definition.key,
@@ -253,7 +358,7 @@ export class CuecardClient {
       reason: assignment.reason,
     };
     if (assignment.reason === "assigned" && unit) this.#expose(experiment, unit, arm.prompt);
-    return toPrompt(arm.prompt, source, experiment);
+    return toPrompt(arm.prompt, source, experiment, compile);
   }
 
   #expose(experiment: PromptExperiment, unit: string, prompt: ResolvedPrompt): void {
@@ -288,7 +393,7 @@ export class CuecardClient {
   ): Promise<CacheEntry> {
     const running = this.#inFlight.get(key);
     if (running) return running;
-    const loading = this.#fetchPrompt(key, name, selector, cached).finally(() => {
+    const loading = this.#fetchPrompt(name, selector, cached).finally(() => {
       this.#inFlight.delete(key);
     });
     this.#inFlight.set(key, loading);
@@ -296,7 +401,6 @@ export class CuecardClient {
   }
 
   async #fetchPrompt(
-    key: string,
     name: string,
     selector: Selector,
     cached: CacheEntry | undefined,
@@ -312,14 +416,17 @@ export class CuecardClient {
       `${this.#edgeUrl}/v1/prompts/${encodeURIComponent(name)}?${query}`,
       { headers },
     );
-    if (response.status === 304 && cached) return this.#cache.revalidated(key) ?? cached;
+    const cacheSelector = selectorKey(selector);
+    if (response.status === 304 && cached) {
+      return this.#cache.revalidated(name, cacheSelector) ?? cached;
+    }
     if (!response.ok) {
       // The label was deleted or the prompt archived: stop serving the old copy.
-      if (response.status === 404) this.#cache.delete(key);
+      if (response.status === 404) this.#cache.delete(name, cacheSelector);
       throw errorFor(response.status, await readProblem(response));
     }
     const resolved = (await response.json()) as ResolvedPrompt;
-    return this.#cache.set(key, {
+    return this.#cache.set(name, cacheSelector, {
       resolved,
       etag: response.headers.get("etag"),
       immutable: selector.version !== undefined,
@@ -350,6 +457,19 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 
 type Selector = { label: string; version?: undefined } | { version: number; label?: undefined };
 
+/** What the cache files a prompt under, beside its name. */
+function selectorKey(selector: Selector): CacheSelector {
+  return selector.version !== undefined ? selector.version : selector.label;
+}
+
+/** Which opt-in fallback reason a request error is, if any. */
+function reasonOf(status: number): FallbackReason | undefined {
+  if (status === 404) return "missing";
+  if (status === 401 || status === 403) return "refused";
+  return undefined;
+}
+
+/** Names one in-flight request: concurrent callers of a label or version share it. */
 function cacheKey(name: string, selector: Selector): string {
   return selector.version !== undefined
     ? `${name}#${selector.version}`

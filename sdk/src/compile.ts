@@ -1,4 +1,5 @@
 import type { AssignmentReason, HashVersion } from "@cuecard/core/assignment";
+import { RESERVED_VARIABLES } from "@cuecard/core/names";
 import type { ChatMessage, ModelConfig, PromptContent, VariableSpec } from "@cuecard/core/prompt";
 import { deriveVariables, renderPrompt } from "@cuecard/core/template";
 
@@ -6,7 +7,9 @@ import { deriveVariables, renderPrompt } from "@cuecard/core/template";
  * A prompt as an app uses it: the resolved version plus `compile(variables)`, which renders with
  * the edge's own code (@cuecard/core/template), so a local render and
  * `POST /v1/prompts/{name}/render` give the same output and refuse the same variables
- * (RenderError naming `missing` and `unknown`).
+ * (RenderError naming `missing` and `unknown`). `compile(variables, { strict: false })` renders
+ * whatever it is given instead, as Langfuse's SDKs do: missing variables become a placeholder,
+ * unknown ones are ignored.
  */
 
 /** Where a prompt came from: `edge` just now, the client `cache`, a `stale` copy kept because
@@ -26,6 +29,10 @@ export interface ResolvedPrompt {
   hash: string;
   commitMessage?: string | null;
   createdAt?: string;
+  /** Every label the version carries, when the edge says (it does not yet: see `Prompt.labels`). */
+  labels?: string[];
+  /** The prompt's tags, when the edge says (it does not yet: see `Prompt.tags`). */
+  tags?: string[];
   /** What the edge did about the label's experiment; null when the label runs none. */
   experiment?: PromptExperiment | null;
   /** With `?definition=1`, while the label runs an experiment: what the SDK assigns from. */
@@ -56,6 +63,21 @@ export interface ExperimentDefinition {
 
 export type Variables = Record<string, unknown>;
 
+/** How `compile()` treats variables the prompt does not expect. */
+export interface CompileOptions {
+  /**
+   * `true` (the default): a missing required variable or an unknown one is a RenderError, the
+   * same refusal as the edge's render route. `false`: render anyway; unknown variables are
+   * ignored and missing required ones are filled with `placeholder`.
+   */
+  strict?: boolean;
+  /**
+   * What a missing required variable renders as when `strict` is false. Default `""`. A section
+   * (`{{#vip}}…{{/vip}}`) given a non-empty placeholder renders once, as with any string.
+   */
+  placeholder?: string;
+}
+
 interface PromptBase<Content> {
   readonly name: string;
   readonly version: number;
@@ -64,11 +86,23 @@ interface PromptBase<Content> {
   readonly config: ModelConfig;
   readonly variables: readonly VariableSpec[];
   readonly hash: string;
+  /**
+   * The labels this copy is known to carry: the label it was resolved through (or, for a
+   * fallback, asked for); `[]` for a pinned version. The edge does not yet tell a version's other
+   * labels.
+   */
+  readonly labels: readonly string[];
+  /** The prompt's tags as the edge tells them; `[]` until the edge serves tags. */
+  readonly tags: readonly string[];
   readonly source: PromptSource;
   /** The variant this prompt is of the label's experiment; null when the label runs none. */
   readonly experiment: PromptExperiment | null;
-  /** Renders the template(s). Throws RenderError when variables are missing or unknown. */
-  compile(variables?: Variables): Content;
+  /**
+   * Renders the template(s). Throws RenderError when variables are missing or unknown, unless
+   * `options.strict` is false (or the client's `compile` default says so). Size limits always
+   * apply (RenderLimitError).
+   */
+  compile(variables?: Variables, options?: CompileOptions): Content;
 }
 
 export interface TextPrompt extends PromptBase<string> {
@@ -83,10 +117,50 @@ export interface ChatPrompt extends PromptBase<ChatMessage[]> {
 export type Prompt = TextPrompt | ChatPrompt;
 export type PromptOfType<T extends Prompt["type"]> = Extract<Prompt, { type: T }>;
 
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
+/**
+ * A lenient render's variables: only the prompt's own (unknown names dropped), a placeholder for
+ * each missing required one, so the strict check that follows has nothing left to refuse.
+ */
+function lenientVariables(
+  specs: readonly VariableSpec[],
+  given: Variables,
+  placeholder: string,
+): Variables {
+  const view: Variables = Object.create(null);
+  for (const spec of specs) {
+    if (RESERVED_VARIABLES.has(spec.name)) continue;
+    const value = Object.hasOwn(given, spec.name) ? given[spec.name] : undefined;
+    if (value !== undefined) view[spec.name] = value;
+    else if (spec.required) view[spec.name] = placeholder;
+  }
+  return view;
+}
+
+function render<T extends PromptContent>(
+  content: T,
+  specs: VariableSpec[],
+  variables: Variables,
+  options: CompileOptions,
+): T {
+  if (options.strict !== false) return renderPrompt(content, specs, variables);
+  return renderPrompt(
+    content,
+    specs,
+    lenientVariables(specs, variables, options.placeholder ?? ""),
+  );
+}
+
+/**
+ * The prompt an app gets. Frozen: the client hands the same object to every cache hit.
+ * `compileDefaults` is the client's `compile` option; a call's own options override it.
+ */
 export function toPrompt(
   resolved: ResolvedPrompt,
   source: PromptSource,
   experiment: PromptExperiment | null = resolved.experiment ?? null,
+  compileDefaults: CompileOptions = {},
 ): Prompt {
   const base = {
     name: resolved.name,
@@ -95,25 +169,35 @@ export function toPrompt(
     config: resolved.config,
     variables: resolved.variables,
     hash: resolved.hash,
+    labels: resolved.labels
+      ? Object.freeze(resolved.labels.slice())
+      : resolved.label === null
+        ? NO_NAMES
+        : Object.freeze([resolved.label]),
+    tags: resolved.tags ? Object.freeze(resolved.tags.slice()) : NO_NAMES,
     source,
     experiment,
   };
+  const optionsOf = (options: CompileOptions | undefined) =>
+    options === undefined ? compileDefaults : { ...compileDefaults, ...options };
   if (typeof resolved.prompt === "string") {
     const template = resolved.prompt;
-    return {
+    return Object.freeze({
       ...base,
       type: "text",
       prompt: template,
-      compile: (variables = {}) => renderPrompt(template, resolved.variables, variables),
-    };
+      compile: (variables: Variables = {}, options?: CompileOptions) =>
+        render(template, resolved.variables, variables, optionsOf(options)),
+    });
   }
   const messages = resolved.prompt;
-  return {
+  return Object.freeze({
     ...base,
     type: "chat",
     prompt: messages,
-    compile: (variables = {}) => renderPrompt(messages, resolved.variables, variables),
-  };
+    compile: (variables: Variables = {}, options?: CompileOptions) =>
+      render(messages, resolved.variables, variables, optionsOf(options)),
+  });
 }
 
 /** What a caller may give as a fallback: the template(s), optionally with a model config. */
@@ -127,6 +211,7 @@ export function fallbackPrompt(
   name: string,
   label: string | null,
   fallback: FallbackPrompt,
+  compileDefaults: CompileOptions = {},
 ): Prompt {
   const content =
     typeof fallback === "string" || Array.isArray(fallback) ? fallback : fallback.prompt;
@@ -144,5 +229,7 @@ export function fallbackPrompt(
       hash: "",
     },
     "fallback",
+    null,
+    compileDefaults,
   );
 }

@@ -8,11 +8,13 @@ export {
   CuecardClient,
   type CuecardClientOptions,
   type ExposureRecorder,
+  type FallbackReason,
   type GetPromptOptions,
   type PrefetchResult,
 } from "./client";
 export {
   type ChatPrompt,
+  type CompileOptions,
   type ExperimentDefinition,
   type FallbackPrompt,
   type Prompt,

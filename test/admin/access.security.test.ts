@@ -68,6 +68,7 @@ const COLUMN_OF: Record<string, string> = {
   "GET /v1/projects/:project/experiments": AUTHORING,
   "POST /v1/projects/:project/experiments": AUTHORING,
   "GET /v1/projects/:project/experiments/:id": AUTHORING,
+  "GET /v1/projects/:project/experiments/:id/results": AUTHORING,
   "PATCH /v1/projects/:project/experiments/:id": AUTHORING,
   "POST /v1/projects/:project/experiments/:id/start": AUTHORING,
   "POST /v1/projects/:project/experiments/:id/pause": AUTHORING,

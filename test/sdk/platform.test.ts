@@ -18,7 +18,12 @@ import {
 } from "../../scripts/platform";
 import { AdminClient } from "../../sdk/src/admin";
 import { main } from "../../sdk/src/cli/main";
-import { CuecardClient, RenderError } from "../../sdk/src/index";
+import {
+  CuecardClient,
+  CuecardRequestError,
+  PromptNotFoundError,
+  RenderError,
+} from "../../sdk/src/index";
 
 let platform: Platform;
 let workDir: string;
@@ -178,6 +183,74 @@ describe("SDK against the running edge", () => {
     const promoted = await client.getPrompt(first);
     expect(promoted).toMatchObject({ version: 2, source: "edge" });
     expect(promoted.compile({ what: "hello" })).toBe("v2 says hello");
+  });
+});
+
+describe("options users coming from Langfuse expect, against the running edge", () => {
+  it("serves the fallback for a prompt the edge does not have only with fallbackOn: ['missing']", async () => {
+    const name = `absent/${randomUUID().slice(0, 8)}`;
+    const strict = new CuecardClient({ edgeUrl: platform.edgeUrl, apiKey: readKey });
+    await expect(strict.getPrompt(name, { fallback: "Hi {{who}}" })).rejects.toBeInstanceOf(
+      PromptNotFoundError,
+    );
+    const lenient = new CuecardClient({
+      edgeUrl: platform.edgeUrl,
+      apiKey: readKey,
+      fallbackOn: ["missing"],
+    });
+    const prompt = await lenient.getPrompt(name, { fallback: "Hi {{who}}" });
+    expect(prompt).toMatchObject({ source: "fallback", version: 0 });
+    expect(prompt.compile({ who: "Ada" })).toBe("Hi Ada");
+  });
+
+  it("serves the fallback when the edge refuses the key only with fallbackOn: ['refused']", async () => {
+    const options = { edgeUrl: platform.edgeUrl, apiKey: "cc_reader_not-a-real-key" };
+    const error = await new CuecardClient(options)
+      .getPrompt("app/anything", { fallback: "Hi" })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CuecardRequestError);
+    expect((error as CuecardRequestError).status).toBe(401);
+    const prompt = await new CuecardClient({ ...options, fallbackOn: ["refused"] }).getPrompt(
+      "app/anything",
+      { fallback: "Hi" },
+    );
+    expect(prompt).toMatchObject({ source: "fallback", prompt: "Hi" });
+  });
+
+  it("returns labels and tags, compiles leniently on request, and honours a call's TTL", async () => {
+    const name = `habits/${randomUUID().slice(0, 8)}`;
+    await admin.createPrompt(project, {
+      name,
+      version: { prompt: "Dear {{customer}}, re {{topic}}", labels: ["production", "staging"] },
+    });
+    const clock = { now: 0 };
+    const client = new CuecardClient({
+      edgeUrl: platform.edgeUrl,
+      apiKey: readKey,
+      now: () => clock.now,
+    });
+    const production = await client.getPrompt(name);
+    expect(production).toMatchObject({ version: 1, labels: ["production"], tags: [] });
+    expect((await client.getPrompt(name, { label: "staging" })).labels).toEqual(["staging"]);
+    expect((await client.getPrompt(name, { version: 1 })).labels).toEqual([]);
+    expect(() => production.compile({ customer: "Ada" })).toThrow(RenderError);
+    expect(production.compile({ customer: "Ada", extra: 1 }, { strict: false })).toBe(
+      "Dear Ada, re ",
+    );
+
+    const v2 = await admin.createVersion(project, name, { prompt: "v2 {{customer}} {{topic}}" });
+    await admin.moveLabel(project, name, "production", { version: v2.version });
+    clock.now += 10_000;
+    // The client's 60 s TTL still holds; a call that accepts 5 s gets the old copy at once and
+    // refreshes it from the edge behind itself.
+    expect((await client.getPrompt(name)).version).toBe(1);
+    expect(await client.getPrompt(name, { cacheTtlSeconds: 5 })).toMatchObject({
+      version: 1,
+      source: "stale",
+    });
+    await expect
+      .poll(async () => (await client.getPrompt(name, { cacheTtlSeconds: 5 })).version)
+      .toBe(2);
   });
 });
 

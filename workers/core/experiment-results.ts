@@ -41,7 +41,10 @@ export interface QuantileStatistic {
   units: number;
   /** The quantile asked for, e.g. 0.95. */
   quantile: number;
-  /** Calls per LATENCY_BUCKETS_MS bucket (same length as the bucket list). */
+  /**
+   * Calls per LATENCY_BUCKETS_MS bucket, plus the overflow bucket last (LATENCY_BUCKETS_MS.length
+   * + 1 entries, as latencyBucket() numbers them; histogramQuantile() reads it as is).
+   */
   counts: number[];
 }
 

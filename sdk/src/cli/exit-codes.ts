@@ -1,6 +1,9 @@
 import { CuecardRequestError, CuecardUnavailableError } from "../errors";
 
-/** The CLI's exit codes; scripts and CI branch on them (documented in docs/prompts-as-code.md). */
+/**
+ * The CLI's exit codes; scripts and CI branch on them (documented in docs/prompts-as-code.md, and
+ * for `experiment results` in docs/experiments.md).
+ */
 export const ExitCode = {
   ok: 0,
   /** A test failed, or `diff` found differences. */
@@ -12,6 +15,10 @@ export const ExitCode = {
   conflict: 4,
   /** The server could not be reached, timed out, or answered 429/5xx. */
   unavailable: 5,
+  /** `experiment results`: no winner yet (not enough data, or no clear difference). Keep waiting. */
+  undecided: 6,
+  /** `experiment results`: a sample-ratio mismatch or a failing guardrail. Someone should look. */
+  blocked: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -52,6 +59,10 @@ export function toCliError(error: unknown): CliError {
         `${error.message} Check CUECARD_API_KEY (push needs an editor key, promote and rollback a publisher key).`,
         code,
       );
+    }
+    // Not a passing outage: this deployment has no telemetry worker, so retrying will not help.
+    if (error.code === "telemetry_not_configured") {
+      return new CliError(ExitCode.usage, error.message, error.code);
     }
     if (error.status >= 500 || error.status === 429) {
       return new CliError(ExitCode.unavailable, error.message, code);

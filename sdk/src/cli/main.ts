@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { FetchFunction } from "../transport";
+import { experimentResults } from "./commands/experiment";
 import { init } from "./commands/init";
 import { log, promote, rollback } from "./commands/labels";
 import { render } from "./commands/render";
@@ -22,11 +23,14 @@ Usage: cuecard <command> [options]          (add --json for one JSON document on
   promote   <name> [--to production] [--version N | --from staging] [--expected-rev R]
   rollback  <name> [--label production] [--to N] [--expected-rev R]
   log       <name> [--label L] [--limit 20] versions, or a label's moves
+  experiment results <id> [--engine frequentist|bayesian] [--fixed]
+                                            per-variant figures and the decision
 
 Keys: CUECARD_API_KEY (admin API key), CUECARD_READ_KEY (edge read key, for render).
 Exit codes: 0 ok · 1 test failed / diff found · 2 usage, bad file or key · 3 not found ·
             4 conflict · 5 server unreachable or unavailable
-Docs: docs/prompts-as-code.md`;
+            experiment results: 0 only for a winner · 6 no winner yet · 7 SRM or guardrail failed
+Docs: docs/prompts-as-code.md, docs/experiments.md`;
 
 export interface CliIo {
   cwd: string;
@@ -80,7 +84,23 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     "expected-rev": { type: "string" },
   },
   log: { label: { type: "string" }, limit: { type: "string" } },
+  experiment: { engine: { type: "string" }, fixed: { type: "boolean" } },
 };
+
+const ENGINES = ["frequentist", "bayesian"] as const;
+
+function engineOf(value: unknown): (typeof ENGINES)[number] | undefined {
+  if (value === undefined) return undefined;
+  const engine = ENGINES.find((candidate) => candidate === value);
+  if (!engine) {
+    throw new CliError(
+      ExitCode.usage,
+      `--engine must be ${ENGINES.join(" or ")}, not '${String(value)}'`,
+      "usage",
+    );
+  }
+  return engine;
+}
 
 function positiveInteger(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -169,6 +189,21 @@ async function run(command: string, args: string[], ctx: CliContext): Promise<Co
         label: text("label"),
         limit: positiveInteger("limit", v.limit) ?? 20,
       });
+    case "experiment": {
+      const [action, ...rest] = positionals;
+      if (action !== "results") {
+        throw new CliError(
+          ExitCode.usage,
+          `'cuecard experiment' takes 'results <id>'; see 'cuecard --help'.`,
+          "usage",
+        );
+      }
+      return experimentResults(ctx, {
+        id: one("experiment results", rest, "experiment id"),
+        engine: engineOf(v.engine),
+        ...(v.fixed === true ? { sequential: false } : {}),
+      });
+    }
     default:
       throw new CliError(
         ExitCode.usage,

@@ -12,6 +12,7 @@ import type {
 import {
   bayesianTest,
   DEFAULT_SEQUENTIAL_TUNING,
+  effectiveUnits,
   fixedHorizonTest,
   type GaussianPrior,
   proportionSummary,
@@ -190,6 +191,7 @@ function compare(
   if (a.n === 0) return result;
   result.absoluteEffect = b.mean - a.mean;
   result.relativeEffect = a.mean === 0 ? null : b.mean / a.mean - 1;
+  if (thinRatio(control, settings) || thinRatio(treatment, settings)) return result;
   if (settings.engine === "bayesian") {
     const found = bayesianTest(a, b, { alpha: settings.alpha, prior: settings.prior });
     if (!found) return result;
@@ -207,6 +209,15 @@ function compare(
   result.interval = found.interval;
   result.pValue = found.pValue;
   return result;
+}
+
+/** A ratio whose calls come from too few units to be judged (see `effectiveUnits`). */
+function thinRatio(statistic: MetricStatistic, settings: Settings): boolean {
+  return (
+    statistic.kind === "ratio" &&
+    statistic.units > 0 &&
+    effectiveUnits(statistic) < settings.minimumUnits
+  );
 }
 
 /** The control's own row: its value and spread, no effect. */
@@ -483,6 +494,31 @@ function decide(
   const treatments = primary?.variants.slice(1) ?? [];
   const primaryName = primary ? metricLabel(primary.metric) : "the primary metric";
   const missing = treatments.filter((variant) => variant.interval === null);
+  if (primary && missing.length > 0) {
+    const entry = statistics.metrics.find((candidate) =>
+      sameMetric(candidate.metric, primary.metric),
+    );
+    const thin = [design.control.key, ...missing.map((variant) => variant.variant)].flatMap(
+      (key) => {
+        const statistic = entry?.variants[key];
+        return statistic?.kind === "ratio" && thinRatio(statistic, settings)
+          ? [
+              `${key}'s calls come mostly from a few units (as many as ${effectiveUnits(statistic).toFixed(1)} equal units)`,
+            ]
+          : [];
+      },
+    );
+    if (thin.length > 0) {
+      return {
+        decision: "not_enough_data",
+        winner: null,
+        reason:
+          `Not enough independent data on ${primaryName}: ${thin.join("; ")}, fewer than the ` +
+          `${count(settings.minimumUnits)} needed. Look at those heavy units (a batch job, a ` +
+          "test account) and exclude them, or wait for more units.",
+      };
+    }
+  }
   if (!primary || missing.length > 0) {
     return {
       decision: "not_enough_data",
@@ -531,7 +567,11 @@ function decide(
   const best = winners[0];
   if (best) {
     const chance =
-      best.chanceToWin !== null ? `, ${(best.chanceToWin * 100).toFixed(1)} % chance to win` : "";
+      best.chanceToWin === null
+        ? ""
+        : best.chanceToWin > 0.999
+          ? ", over 99.9 % chance to win"
+          : `, ${(best.chanceToWin * 100).toFixed(1)} % chance to win`;
     return {
       decision: "winner",
       winner: best.variant,

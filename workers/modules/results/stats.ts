@@ -60,6 +60,18 @@ export function ratioSummary(statistic: RatioStatistic): Summary {
   return { n, mean, variance: Math.max(0, variance) };
 }
 
+/**
+ * How many units a ratio metric's evidence really rests on: Kish's effective sample size of the
+ * denominators, (Σd)² / Σd². It equals the units when every unit makes the same number of calls
+ * and drops towards 1 when one unit makes most of them. The delta method linearises around the
+ * ratio, which such a unit itself sets, so its variance is then far too small: the engine does not
+ * judge a ratio whose effective units are below the minimum sample.
+ */
+export function effectiveUnits(statistic: RatioStatistic): number {
+  if (statistic.denominatorSumSquares <= 0) return 0;
+  return statistic.denominatorSum ** 2 / statistic.denominatorSumSquares;
+}
+
 /** An effect and the variance of its estimate (not per unit). */
 export interface Effect {
   effect: number;
@@ -172,10 +184,12 @@ export function sequentialHalfWidth(
 function sequentialPValue(effect: number, variance: number, totalUnits: number, tuning: number) {
   const size = Math.abs(effect);
   const width = (alpha: number) => sequentialHalfWidth(variance, totalUnits, alpha, tuning);
-  let low = Math.log(1e-12);
+  // Bracketed short of α = 1, where ρ is 0 and the formula divides by zero; the half-width
+  // levels off there, so an effect inside it gets p = 1.
+  let low = Math.log(1e-300);
   let high = Math.log(0.9999);
   if (width(Math.exp(high)) >= size) return 1;
-  if (width(Math.exp(low)) < size) return 1e-12;
+  if (width(Math.exp(low)) < size) return 1e-300;
   for (let step = 0; step < 60; step++) {
     const mid = (low + high) / 2;
     if (width(Math.exp(mid)) >= size) low = mid;
