@@ -171,9 +171,13 @@ describe("the results page", () => {
     expect(await page.getByRole("columnheader", { name: /fixed-horizon/ }).count()).toBe(1);
     expect(await page.getByRole("columnheader", { name: "p-value" }).count()).toBe(1);
     expect(
-      await page.getByRole("img", { name: /relative effect against the control/ }).count(),
+      await page
+        .getByRole("img", { name: /^conversion resolved: relative effect against the control/ })
+        .count(),
     ).toBe(1);
-    expect(await page.getByRole("img", { name: /relative effect by day/ }).count()).toBe(1);
+    expect(
+      await page.getByRole("img", { name: /^conversion resolved: relative effect by day/ }).count(),
+    ).toBe(1);
     await harness.shoot("results-winner.png");
 
     // The Bayesian engine reads the same data as a chance to win.
