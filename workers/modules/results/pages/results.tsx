@@ -336,8 +336,8 @@ function ResultsPage(props: {
           </section>
 
           {primary ? (
-            <section aria-labelledby="over-time-title">
-              <h2 id="over-time-title">Primary metric over time</h2>
+            <section aria-labelledby="over-time-heading">
+              <h2 id="over-time-heading">Primary metric over time</h2>
               <EffectChart
                 id="over-time"
                 title={`${metricText(primary.metric)}: relative effect by day`}
