@@ -363,3 +363,310 @@ export function Sparkline(props: {
     </svg>
   );
 }
+
+/** An interval of a relative effect (fractions: 0.05 = +5 %), one row per treatment. */
+export interface IntervalRow {
+  name: string;
+  estimate: number | null;
+  interval: [number, number] | null;
+}
+
+/** A symmetric axis around zero wide enough for every bound and marker, in fractions. */
+function effectAxis(values: number[]): { top: number; ticks: number[] } {
+  const reach = Math.max(...values.map(Math.abs), 0.01);
+  const ticks = niceTicks(reach, 2);
+  const top = ticks.at(-1) ?? reach;
+  return { top, ticks: [...ticks.slice(1).map((tick) => -tick), ...ticks].sort((a, b) => a - b) };
+}
+
+/**
+ * A forest plot of relative effects: each treatment's interval as a bar with its estimate as a
+ * dot, against the zero line (no effect) and, for a guardrail, the allowed regression (dashed).
+ * The numbers are in the table next to it, which the description points to.
+ */
+export function IntervalPlot(props: {
+  id: string;
+  title: string;
+  description: string;
+  rows: IntervalRow[];
+  /** A guardrail's limit as a relative effect (e.g. +0.1 for "at most 10 % more errors"). */
+  limit?: number;
+}) {
+  const width = 560;
+  const rowHeight = 34;
+  const margin = { top: 10, right: 20, bottom: 28, left: 120 };
+  const height = margin.top + margin.bottom + Math.max(props.rows.length, 1) * rowHeight;
+  const bounds = props.rows.flatMap((row) => [
+    ...(row.interval ?? []),
+    ...(row.estimate === null ? [] : [row.estimate]),
+  ]);
+  const { top, ticks } = effectAxis([
+    ...bounds,
+    ...(props.limit === undefined ? [] : [props.limit]),
+  ]);
+  const plotWidth = width - margin.left - margin.right;
+  const x = (value: number) =>
+    margin.left + ((Math.max(-top, Math.min(top, value)) + top) / (2 * top)) * plotWidth;
+  const bottom = height - margin.bottom;
+  const titleId = `${props.id}-title`;
+  const descId = `${props.id}-desc`;
+  return (
+    <svg
+      viewBox={`0 0 ${width} ${height}`}
+      width="100%"
+      role="img"
+      aria-labelledby={`${titleId} ${descId}`}
+      class="chart-svg interval-plot"
+    >
+      <title id={titleId}>{props.title}</title>
+      <desc id={descId}>{props.description}</desc>
+      <g>
+        {ticks.map((tick) => (
+          <g>
+            <line x1={x(tick)} x2={x(tick)} y1={margin.top} y2={bottom} stroke="#dde2ea" />
+            <text x={x(tick)} y={height - 8} text-anchor="middle" font-size="11" fill="#5b6577">
+              {`${tick > 0 ? "+" : ""}${formatValue(tick, "percent")}`}
+            </text>
+          </g>
+        ))}
+        <line x1={x(0)} x2={x(0)} y1={margin.top} y2={bottom} stroke="#1f2937" stroke-width="1.5" />
+        {props.limit === undefined ? null : (
+          <line
+            x1={x(props.limit)}
+            x2={x(props.limit)}
+            y1={margin.top}
+            y2={bottom}
+            stroke="#B42318"
+            stroke-width="1.5"
+            stroke-dasharray="5 4"
+          />
+        )}
+        {props.rows.map((row, index) => {
+          const cy = margin.top + index * rowHeight + rowHeight / 2;
+          const color = seriesColor(index + 1);
+          return (
+            <g>
+              <text x={margin.left - 8} y={cy + 4} text-anchor="end" font-size="12" fill="#1f2937">
+                {row.name}
+              </text>
+              {row.interval ? (
+                <line
+                  x1={x(row.interval[0])}
+                  x2={x(row.interval[1])}
+                  y1={cy}
+                  y2={cy}
+                  stroke={color}
+                  stroke-width="4"
+                  stroke-linecap="round"
+                />
+              ) : (
+                <text x={x(0) + 6} y={cy + 4} font-size="11" fill="#5b6577">
+                  no interval yet
+                </text>
+              )}
+              {row.estimate === null ? null : (
+                <circle
+                  cx={x(row.estimate)}
+                  cy={cy}
+                  r="5"
+                  fill="#ffffff"
+                  stroke={color}
+                  stroke-width="2"
+                />
+              )}
+            </g>
+          );
+        })}
+      </g>
+    </svg>
+  );
+}
+
+/** One treatment's effect per day: the estimate and its interval (fractions), null without. */
+export interface EffectSeries {
+  name: string;
+  points: { t: number; estimate: number | null; interval: [number, number] | null }[];
+}
+
+/**
+ * The effect over time: per treatment a line of the estimate and a band of its interval, around
+ * the zero line. Days are cumulative (each point uses all data up to that day's end), so the
+ * band narrows as units come in; its numbers are in a table under the chart.
+ */
+export function EffectChart(props: {
+  id: string;
+  title: string;
+  description: string;
+  series: EffectSeries[];
+}) {
+  const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
+  const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const times = [...new Set(props.series.flatMap((s) => s.points.map((p) => p.t)))].sort(
+    (a, b) => a - b,
+  );
+  const values = props.series.flatMap((s) =>
+    s.points.flatMap((p) => [...(p.interval ?? []), ...(p.estimate === null ? [] : [p.estimate])]),
+  );
+  const { top, ticks } = effectAxis(values);
+  const from = times[0] ?? 0;
+  const to = times.at(-1) ?? from;
+  const span = Math.max(to - from, 1);
+  // A single day sits in the middle rather than on the axis.
+  const x = (t: number) =>
+    times.length < 2 ? MARGIN.left + plotWidth / 2 : MARGIN.left + ((t - from) / span) * plotWidth;
+  const y = (value: number) =>
+    MARGIN.top + plotHeight / 2 - (Math.max(-top, Math.min(top, value)) / top) * (plotHeight / 2);
+  const titleId = `${props.id}-title`;
+  const descId = `${props.id}-desc`;
+  return (
+    <figure class="chart" aria-labelledby={`${props.id}-caption`}>
+      <figcaption id={`${props.id}-caption`} class="chart-title">
+        {props.title}
+      </figcaption>
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        width="100%"
+        role="img"
+        aria-labelledby={`${titleId} ${descId}`}
+        class="chart-svg"
+      >
+        <title id={titleId}>{props.title}</title>
+        <desc id={descId}>
+          {times.length > 0
+            ? `${props.description} The numbers are in the table below.`
+            : `${props.description} No data yet.`}
+        </desc>
+        <g>
+          {ticks.map((tick) => (
+            <g>
+              <line
+                x1={MARGIN.left}
+                x2={WIDTH - MARGIN.right}
+                y1={y(tick)}
+                y2={y(tick)}
+                stroke="#dde2ea"
+              />
+              <text
+                x={MARGIN.left - 6}
+                y={y(tick) + 4}
+                text-anchor="end"
+                font-size="11"
+                fill="#5b6577"
+              >
+                {`${tick > 0 ? "+" : ""}${formatValue(tick, "percent")}`}
+              </text>
+            </g>
+          ))}
+          <line
+            x1={MARGIN.left}
+            x2={WIDTH - MARGIN.right}
+            y1={y(0)}
+            y2={y(0)}
+            stroke="#1f2937"
+            stroke-width="1.5"
+          />
+          {times.map((t) => (
+            <text x={x(t)} y={HEIGHT - 8} text-anchor="middle" font-size="11" fill="#5b6577">
+              {new Date(t).toISOString().slice(5, 10)}
+            </text>
+          ))}
+          {props.series.map((series, index) => {
+            const color = seriesColor(index + 1);
+            const banded = series.points.filter((p) => p.interval !== null);
+            const band =
+              banded.length === 0
+                ? ""
+                : [
+                    ...banded.map(
+                      (p) => `${x(p.t).toFixed(1)},${y(p.interval?.[1] ?? 0).toFixed(1)}`,
+                    ),
+                    ...[...banded]
+                      .reverse()
+                      .map((p) => `${x(p.t).toFixed(1)},${y(p.interval?.[0] ?? 0).toFixed(1)}`),
+                  ].join(" ");
+            const points = series.points.map((p) => ({
+              x: x(p.t),
+              y: p.estimate === null ? null : y(p.estimate),
+            }));
+            return (
+              <g>
+                {banded.length > 1 ? (
+                  <polygon points={band} fill={color} fill-opacity="0.15" />
+                ) : null}
+                {banded.length === 1 && banded[0]?.interval ? (
+                  <line
+                    x1={x(banded[0].t)}
+                    x2={x(banded[0].t)}
+                    y1={y(banded[0].interval[0])}
+                    y2={y(banded[0].interval[1])}
+                    stroke={color}
+                    stroke-width="4"
+                    stroke-opacity="0.4"
+                  />
+                ) : null}
+                <path d={pathOf(points)} fill="none" stroke={color} stroke-width="2" />
+                {points.map((p) =>
+                  p.y === null ? null : <circle cx={p.x} cy={p.y} r="3" fill={color} />,
+                )}
+              </g>
+            );
+          })}
+        </g>
+      </svg>
+      {props.series.length > 1 ? (
+        <ul class="chart-legend">
+          {props.series.map((one, index) => (
+            <li>
+              <svg width="18" height="10" aria-hidden="true">
+                <line
+                  x1="0"
+                  x2="18"
+                  y1="5"
+                  y2="5"
+                  stroke={seriesColor(index + 1)}
+                  stroke-width="3"
+                />
+              </svg>{" "}
+              {one.name}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {times.length > 0 ? (
+        <details class="chart-data">
+          <summary>Data table: {props.title}</summary>
+          <table class="table compact">
+            <thead>
+              <tr>
+                <th scope="col">Day (UTC)</th>
+                {props.series.map((s) => (
+                  <th scope="col">{s.name}: effect (interval)</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {times.map((t) => (
+                <tr>
+                  <th scope="row">{new Date(t).toISOString().slice(0, 10)}</th>
+                  {props.series.map((s) => {
+                    const p = s.points.find((point) => point.t === t);
+                    return <td class="numeric">{p ? effectText(p.estimate, p.interval) : "–"}</td>;
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      ) : null}
+    </figure>
+  );
+}
+
+/** "+12 % (+3 % to +21 %)": a relative effect and its interval, signed. */
+export function effectText(estimate: number | null, interval: [number, number] | null): string {
+  const signed = (value: number) => `${value > 0 ? "+" : ""}${formatValue(value, "percent")}`;
+  if (estimate === null) return "–";
+  return interval
+    ? `${signed(estimate)} (${signed(interval[0])} to ${signed(interval[1])})`
+    : signed(estimate);
+}

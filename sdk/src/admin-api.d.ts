@@ -947,6 +947,17 @@ export interface components {
       metrics: components["schemas"]["ExperimentMetrics"];
       stages: components["schemas"]["ExperimentStage"][];
       promotedVariant: string | null;
+      /** @enum {string} */
+      onRegression: "pause" | "rollback";
+      autoPromote: boolean;
+      /** @description The rollout schedule's latest decision: it paused or rolled back a regressing variant, promoted a winner (autoPromote), or recommends promoting one; null when it has made none */
+      decision: {
+        /** @enum {string} */
+        action: "paused" | "rolled_back" | "promoted" | "recommended";
+        variant: string;
+        reason: string;
+        at: string;
+      } | null;
       createdBy: string;
       createdAt: string;
       updatedAt: string;
@@ -1005,6 +1016,17 @@ export interface components {
       metrics: components["schemas"]["ExperimentMetrics"];
       /** @default [] */
       stages: components["schemas"]["ExperimentStage"][];
+      /**
+       * @description What the rollout schedule does when a guardrail regresses: `pause` (default; everyone gets the control, resumable) or `rollback` (pause, then stop: the label serves the control version)
+       * @default pause
+       * @enum {string}
+       */
+      onRegression: "pause" | "rollback";
+      /**
+       * @description Whether the rollout schedule stops the experiment and promotes a winner by itself (default false: it only recommends one)
+       * @default false
+       */
+      autoPromote: boolean;
     };
     ExperimentWithExposures: components["schemas"]["Experiment"] & {
       /**
@@ -1045,6 +1067,9 @@ export interface components {
       coverage?: number;
       metrics?: components["schemas"]["ExperimentMetrics"];
       stages?: components["schemas"]["ExperimentStage"][];
+      /** @enum {string} */
+      onRegression?: "pause" | "rollback";
+      autoPromote?: boolean;
     };
     ExperimentStop: {
       /** @description A variant to promote: its version becomes the label's, in the same change (an ordinary, audited label move) */
@@ -4354,6 +4379,7 @@ export interface operations {
             | "experiment.resumed"
             | "experiment.stopped"
             | "experiment.stage_advanced"
+            | "experiment.rolled_back"
           )[];
           active?: boolean;
           /** @description github_dispatch only: a token allowed to dispatch; never returned */
@@ -4699,6 +4725,7 @@ export interface operations {
             | "experiment.resumed"
             | "experiment.stopped"
             | "experiment.stage_advanced"
+            | "experiment.rolled_back"
           )[];
           active?: boolean;
           /** @description github_dispatch only: a token allowed to dispatch; never returned */

@@ -63,6 +63,8 @@ async function runningExperiment(key: string): Promise<{ id: string; prompt: str
       coverage: 1,
       metrics: { primary: { kind: "conversion", name: "resolved" }, guardrails: [] },
       stages: [],
+      onRegression: "pause",
+      autoPromote: false,
     },
   });
   await admin.call("post", "/v1/projects/{project}/experiments/{id}/start", {

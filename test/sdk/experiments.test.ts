@@ -103,6 +103,8 @@ beforeAll(async () => {
       coverage: 0.9,
       metrics: { primary: { kind: "conversion", name: "resolved" }, guardrails: [] },
       stages: [],
+      onRegression: "pause",
+      autoPromote: false,
     },
   });
   experimentId = experiment.id;

@@ -8,7 +8,7 @@ import { registerKeyRoutes } from "../modules/access/api/keys";
 import { accessRefusals } from "../modules/access/api/refusals";
 import { authorize } from "../modules/access/middleware";
 import { registerExperimentRoutes } from "../modules/experiments/api";
-import { advanceRollouts } from "../modules/experiments/rollout";
+import { runRolloutSchedule } from "../modules/experiments/rollout";
 import { registerMetricsRoutes } from "../modules/metrics/api";
 import { registerModelProviderRoutes } from "../modules/playground/api";
 import { registerProjectRoutes } from "../modules/projects/api";
@@ -137,7 +137,7 @@ export default {
     ctx.waitUntil(retryPendingOutbox(platformOf(env), 50, { graceSeconds }));
     ctx.waitUntil(requeueStuckDeliveries(webhookFanOutOf(env), { graceSeconds }));
     ctx.waitUntil(
-      advanceRollouts(
+      runRolloutSchedule(
         platformOf(env),
         optionalModulesOf(env).telemetry,
         new Date(controller.scheduledTime),

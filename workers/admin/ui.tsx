@@ -18,6 +18,7 @@ import { registerSettingsPages } from "../modules/projects/pages/settings";
 import { registerLabelPages } from "../modules/prompts/pages/labels";
 import { registerPromptPages } from "../modules/prompts/pages/prompts";
 import { registerVersionPages } from "../modules/prompts/pages/versions";
+import { registerResultsPages } from "../modules/results/pages/results";
 import { registerWebhookPages } from "../modules/webhooks/pages/webhooks";
 
 /**
@@ -58,6 +59,7 @@ export function createAdminUi() {
   registerPlaygroundPages(ui);
   registerMetricsPages(ui);
   registerExperimentPages(ui);
+  registerResultsPages(ui);
   registerKeyPages(ui);
   registerWebhookPages(ui);
   registerProviderPages(ui);

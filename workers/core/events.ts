@@ -62,11 +62,23 @@ export interface EventPayloads {
     label: string;
   };
   "experiment.started": ExperimentEventPayload;
-  "experiment.paused": ExperimentEventPayload;
+  /** `reason`: set when the rollout schedule paused it (a guardrail regressed). */
+  "experiment.paused": ExperimentEventPayload & { reason?: string };
   "experiment.resumed": ExperimentEventPayload;
   /** `promoted`: the variant the label was moved to when it stopped (null: it kept the control). */
   "experiment.stopped": ExperimentEventPayload & {
     promoted: { variant: string; version: number } | null;
+    /** Set when the rollout schedule stopped it (autoPromote promoted a winner). */
+    reason?: string;
+  };
+  /**
+   * The rollout schedule rolled a regressing experiment back (its `onRegression` is "rollback"):
+   * it is stopped and the label serves the control version to every unit.
+   */
+  "experiment.rolled_back": ExperimentEventPayload & {
+    variant: string;
+    toVersion: number;
+    reason: string;
   };
   /** A rollout moved to its next stage (the rollout cron); `stage` indexes `stages`. */
   "experiment.stage_advanced": ExperimentEventPayload & { stage: number };
@@ -112,6 +124,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "experiment.resumed",
   "experiment.stopped",
   "experiment.stage_advanced",
+  "experiment.rolled_back",
 ] as const satisfies readonly EventType[];
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

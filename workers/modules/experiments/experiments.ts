@@ -17,6 +17,7 @@ import {
   labels,
   type PromptRow,
   prompts,
+  type ScheduleDecision,
   versions,
 } from "../../platform/db/schema";
 import { type Untrusted, validInput } from "../../platform/fields";
@@ -74,6 +75,9 @@ export function toExperimentView(row: ExperimentRow, promptName: string): Experi
     metrics: row.metrics,
     stages: row.stages,
     promotedVariant: row.promotedVariant,
+    onRegression: row.onRegression,
+    autoPromote: row.autoPromote,
+    decision: row.decision,
     createdBy: row.createdBy,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
@@ -229,6 +233,8 @@ const draftOf = (row: ExperimentRow) => ({
   coverage: row.coverage,
   metrics: row.metrics,
   stages: row.stages,
+  onRegression: row.onRegression,
+  autoPromote: row.autoPromote,
 });
 
 const columnsOf = (fields: ReturnType<typeof draftOf>) => ({
@@ -242,6 +248,8 @@ const columnsOf = (fields: ReturnType<typeof draftOf>) => ({
   coverage: fields.coverage,
   metrics: fields.metrics,
   stages: fields.stages,
+  onRegression: fields.onRegression,
+  autoPromote: fields.autoPromote,
 });
 
 const refOf = (row: ExperimentRow, prompt: PromptRow) => ({
@@ -374,6 +382,8 @@ interface Transition {
   audit?: ChangeAudit[];
   events?: ChangeEvent[];
   payload?: Record<string, unknown>;
+  /** Why (the rollout schedule's decisions): in the audit row and the event. */
+  reason?: string;
 }
 
 async function transition(
@@ -414,7 +424,11 @@ async function transition(
         targetType: "experiment",
         target: row.id,
         before: { state: row.state },
-        after: { state: sql`state`, controlVersion: sql`control_version` },
+        after: {
+          state: sql`state`,
+          controlVersion: sql`control_version`,
+          ...(step.reason === undefined ? {} : { reason: step.reason }),
+        },
         inBatch,
       },
       ...(step.audit ?? []),
@@ -427,6 +441,7 @@ async function transition(
           ...refOf(row, prompt),
           controlVersion: sql`control_version`,
           ...step.payload,
+          ...(step.reason === undefined ? {} : { reason: step.reason }),
         },
         inBatch,
       } as ChangeEvent,
@@ -569,32 +584,156 @@ export async function stopExperiment(
     );
   }
   if (promoted && prompt.archivedAt) throw archivedConflict(prompt);
+  await stopTransition(ctx, loaded, promoted);
+  return getExperiment(ctx, projectId, id);
+}
+
+/**
+ * The stop, optionally with the label moved to an arm's version in the same batch (after the
+ * state change, so the label is free to move): an ordinary label move with its history row,
+ * audit row and `prompt.label.moved` event, recorded only when it changes the label.
+ */
+async function stopTransition(
+  ctx: MutationContext,
+  loaded: Loaded,
+  promoted: { key: string; version: number } | undefined,
+  options: {
+    reason?: string;
+    decision?: ScheduleDecision;
+    /** A rollback: the label goes back to the control version (its history row says so). */
+    rollback?: { variant: string };
+  } = {},
+): Promise<void> {
+  const { row, prompt } = loaded;
   const now = new Date().toISOString();
   const changeId = newChangeId();
+  const isRollback = options.rollback !== undefined;
   const move = promoted
-    ? labelMoveRecords(prompt, row.label, changeId, false, promptTarget(prompt.name))
+    ? labelMoveRecords(prompt, row.label, changeId, isRollback, promptTarget(prompt.name))
     : undefined;
   await transition(ctx, loaded, {
     to: "stopped",
-    action: "experiment.stop",
+    action: isRollback ? "experiment.rollback" : "experiment.stop",
     event: "experiment.stopped",
-    set: { stoppedAt: now, promotedVariant: promoted?.key ?? null },
-    payload: {
-      promoted: promoted ? { variant: promoted.key, version: promoted.version } : null,
+    set: {
+      stoppedAt: now,
+      // A rollback promotes nothing: the label keeps (or gets back) the control's version.
+      promotedVariant: isRollback ? null : (promoted?.key ?? null),
+      ...(options.decision ? { decision: options.decision } : {}),
     },
+    payload: {
+      promoted:
+        promoted && !isRollback ? { variant: promoted.key, version: promoted.version } : null,
+    },
+    reason: options.reason,
     afterChange: promoted
       ? [
           archivedGuard(ctx.db, prompt.id),
           ...moveLabelStatements(ctx.db, prompt.id, row.label, promoted.version, {
             actor: ctx.actor,
             now,
-            isRollback: false,
+            isRollback,
             changeId,
           }),
         ]
       : [],
     audit: move ? [move.audit] : [],
-    events: move ? [move.event] : [],
+    events: [
+      ...(move ? [move.event] : []),
+      ...(options.rollback && promoted
+        ? [
+            {
+              type: "experiment.rolled_back",
+              publishTarget: promptTarget(prompt.name),
+              payload: {
+                ...refOf(row, prompt),
+                controlVersion: row.controlVersion,
+                variant: options.rollback.variant,
+                toVersion: promoted.version,
+                reason: options.reason ?? "",
+              },
+            } satisfies ChangeEvent,
+          ]
+        : []),
+    ],
   });
-  return getExperiment(ctx, projectId, id);
+}
+
+/**
+ * What the rollout schedule decided about an experiment (see rollout.ts): pause or roll back a
+ * regressing variant, promote a winner (the experiment's `autoPromote`), or recommend one.
+ */
+export interface ScheduleVerdict {
+  action: ScheduleDecision["action"];
+  variant: string;
+  reason: string;
+}
+
+/**
+ * Applies the rollout schedule's decision as the schedule's actor. The experiment's own
+ * settings (its guardrails, `onRegression`, `autoPromote`) are the authority, so no role is
+ * checked; every change is guarded in its batch on the state it read, audited with its reason,
+ * and announced like the same change made by a person. A rollback is a pause (the regression
+ * stops reaching units at once, `experiment.paused` with the reason), then a stop moving the
+ * label to the control version (`experiment.stopped`, `experiment.rolled_back`).
+ */
+export async function applyScheduleVerdict(
+  ctx: MutationContext,
+  projectId: string,
+  id: string,
+  verdict: ScheduleVerdict,
+): Promise<void> {
+  const decision: ScheduleDecision = { ...verdict, at: new Date().toISOString() };
+  let loaded = await loadExperiment(ctx.db, projectId, id);
+  const { row, prompt } = loaded;
+  if (row.state !== "running") return;
+  switch (verdict.action) {
+    case "paused":
+    case "rolled_back": {
+      await transition(ctx, loaded, {
+        to: "paused",
+        action: "experiment.pause",
+        event: "experiment.paused",
+        set: { decision: { ...decision, action: "paused" } },
+        reason: verdict.reason,
+      });
+      if (verdict.action === "paused") return;
+      loaded = await loadExperiment(ctx.db, projectId, id);
+      await stopTransition(
+        ctx,
+        loaded,
+        { key: row.controlKey, version: row.controlVersion as number },
+        { reason: verdict.reason, decision, rollback: { variant: verdict.variant } },
+      );
+      return;
+    }
+    case "promoted": {
+      const arm = row.variants.find((variant) => variant.key === verdict.variant);
+      if (!arm || prompt.archivedAt) return;
+      await stopTransition(ctx, loaded, arm, { reason: verdict.reason, decision });
+      return;
+    }
+    case "recommended": {
+      await commitChange(ctx, {
+        projectId,
+        statements: [
+          guard(
+            ctx.db,
+            "experiment_state",
+            sql`EXISTS (SELECT 1 FROM experiments WHERE id = ${id} AND state = 'running')`,
+          ),
+          ctx.db.update(experiments).set({ decision }).where(eq(experiments.id, id)),
+        ],
+        audit: {
+          action: "experiment.recommend",
+          targetType: "experiment",
+          target: id,
+          before: { decision: row.decision },
+          after: { decision },
+        },
+        event: [],
+      });
+      return;
+    }
+  }
 }

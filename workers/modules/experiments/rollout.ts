@@ -5,6 +5,12 @@ import { type ExperimentRow, experiments, type PromptRow, prompts } from "../../
 import { guard } from "../../platform/guards";
 import type { TelemetryReader } from "../metrics/reader";
 import { promptTarget } from "../prompts/publish";
+import {
+  analyseExperiment,
+  type GuardrailRegression,
+  guardrailRegressions,
+} from "../results/analyse";
+import { applyScheduleVerdict, type ScheduleVerdict } from "./experiments";
 
 /**
  * The rollout schedule (run by the admin worker's cron): a running experiment with `stages`
@@ -163,4 +169,132 @@ async function advanceStage(
       },
     },
   });
+}
+
+export interface GuardReport {
+  /** Running experiments with guardrails or autoPromote whose results were computed. */
+  considered: number;
+  decided: { id: string; action: ScheduleVerdict["action"]; variant: string }[];
+  failed: number;
+}
+
+const pct = (fraction: number) =>
+  `${fraction > 0 ? "+" : ""}${Number((fraction * 100).toFixed(1))} %`;
+
+function metricName(metric: GuardrailRegression["metric"]): string {
+  return "name" in metric ? `${metric.kind} ${metric.name}` : metric.kind;
+}
+
+/** "variant 'friendly' regressed error_rate: +85 % (+40 % to +130 %), beyond the allowed 10 %". */
+function regressionReason(regressions: GuardrailRegression[]): string {
+  const listed = regressions
+    .map((found) => {
+      const effect = found.relativeEffect === null ? "" : `: ${pct(found.relativeEffect)}`;
+      const interval = found.interval
+        ? ` (sequential interval ${pct(found.interval[0])} to ${pct(found.interval[1])})`
+        : "";
+      return `variant '${found.variant}' regressed ${metricName(found.metric)}${effect}${interval}, beyond the allowed ${found.maxRegressionPct} %`;
+    })
+    .join("; ");
+  return `Guardrail failed: ${listed}.`;
+}
+
+/**
+ * Guarded rollouts (run by the cron before stages advance): for each running experiment with
+ * guardrails (or autoPromote), its results are computed from telemetry with the always-valid
+ * sequential intervals, so looking every minute does not inflate false alarms. A guardrail
+ * whose interval lies wholly beyond its allowed regression pauses the experiment and, with
+ * `onRegression: "rollback"`, rolls it back. Otherwise a winner on the primary metric is promoted
+ * when `autoPromote` is set, or recommended (once per winner) for a person to promote.
+ */
+export async function guardExperiments(
+  platform: Platform,
+  telemetry: TelemetryReader,
+  now = new Date(),
+): Promise<GuardReport> {
+  const report: GuardReport = { considered: 0, decided: [], failed: 0 };
+  if (!telemetry.deployed) return report;
+  const rows = await platform.db
+    .select()
+    .from(experiments)
+    .where(
+      and(
+        eq(experiments.state, "running"),
+        sql`(json_array_length(json_extract(${experiments.metrics}, '$.guardrails')) > 0 OR ${experiments.autoPromote})`,
+      ),
+    );
+  for (const row of rows) {
+    report.considered++;
+    try {
+      const verdict = await verdictOf(row, telemetry, now);
+      if (!verdict) continue;
+      const ctx: MutationContext = {
+        ...platform,
+        actor: ROLLOUT_ACTOR,
+        requestId: `rollout-${crypto.randomUUID()}`,
+      };
+      await applyScheduleVerdict(ctx, row.projectId, row.id, verdict);
+      report.decided.push({ id: row.id, action: verdict.action, variant: verdict.variant });
+    } catch (error) {
+      // As for stages: one experiment's failure must not stop the others; the next run retries.
+      console.error(`rollout ${row.id}: not guarded`, String(error));
+      report.failed++;
+    }
+  }
+  return report;
+}
+
+/** What the schedule should do about one running experiment now, or null: nothing. */
+async function verdictOf(
+  row: ExperimentRow,
+  telemetry: TelemetryReader,
+  now: Date,
+): Promise<ScheduleVerdict | null> {
+  const metrics = [row.metrics.primary, ...row.metrics.guardrails.map((g) => g.metric)];
+  const statistics = await telemetry.experimentStatistics({
+    projectId: row.projectId,
+    experimentId: row.id,
+    metrics,
+    ...(row.startedAt ? { since: row.startedAt } : {}),
+  });
+  if (!statistics) return null;
+  const results = analyseExperiment(
+    statistics,
+    {
+      control: { key: row.controlKey, weight: row.controlWeight },
+      variants: row.variants,
+      metrics: row.metrics,
+    },
+    { engine: "frequentist", sequential: true, now },
+  );
+  const regressions = guardrailRegressions(results);
+  const first = regressions[0];
+  if (first) {
+    return {
+      action: row.onRegression === "rollback" ? "rolled_back" : "paused",
+      variant: first.variant,
+      reason: regressionReason(regressions),
+    };
+  }
+  const winner = results.decision === "winner" ? results.winner : null;
+  if (winner === null || winner === row.controlKey) return null;
+  if (row.autoPromote) return { action: "promoted", variant: winner, reason: results.reason };
+  // Recommended once per winner: the audit log is not a minute-by-minute log.
+  if (row.decision?.action === "recommended" && row.decision.variant === winner) return null;
+  return {
+    action: "recommended",
+    variant: winner,
+    reason: `Cuecard recommends promoting ${winner}: ${results.reason}`,
+  };
+}
+
+/** The cron's rollout work: guardrails first (a regressing rollout must not advance), then stages. */
+export async function runRolloutSchedule(
+  platform: Platform,
+  telemetry: TelemetryReader,
+  now = new Date(),
+): Promise<{ guarded: GuardReport; rollouts: RolloutReport }> {
+  const guarded = await guardExperiments(platform, telemetry, now);
+  const rollouts = await advanceRollouts(platform, telemetry, now);
+  return { guarded, rollouts };
 }

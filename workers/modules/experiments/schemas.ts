@@ -100,6 +100,8 @@ const ControlInput = z.strictObject({
   weight,
 });
 
+export const ON_REGRESSION = ["pause", "rollback"] as const;
+
 /** The fields of an experiment a draft may set; checked together by `checkArms`. */
 const experimentFields = {
   label: settableLabelName,
@@ -121,6 +123,14 @@ const experimentFields = {
     .default(1),
   metrics: Metrics,
   stages: z.array(Stage).max(EXPERIMENT_STAGES_MAX).default([]),
+  onRegression: z.enum(ON_REGRESSION).default("pause").openapi({
+    description:
+      "What the rollout schedule does when a guardrail regresses: `pause` (default; everyone gets the control, resumable) or `rollback` (pause, then stop: the label serves the control version)",
+  }),
+  autoPromote: z.boolean().default(false).openapi({
+    description:
+      "Whether the rollout schedule stops the experiment and promotes a winner by itself (default false: it only recommends one)",
+  }),
 };
 
 type ArmFields = {
@@ -200,6 +210,8 @@ export const ExperimentPatch = z
     coverage: z.number().gt(0, "must be more than 0").max(1, "must be at most 1").optional(),
     metrics: Metrics.optional(),
     stages: z.array(Stage).max(EXPERIMENT_STAGES_MAX).optional(),
+    onRegression: z.enum(ON_REGRESSION).optional(),
+    autoPromote: z.boolean().optional(),
   })
   .openapi("ExperimentPatch");
 
@@ -241,6 +253,20 @@ export const Experiment = z
     metrics: Metrics,
     stages: z.array(Stage),
     promotedVariant: z.string().nullable(),
+    onRegression: z.enum(ON_REGRESSION),
+    autoPromote: z.boolean(),
+    decision: z
+      .object({
+        action: z.enum(["paused", "rolled_back", "promoted", "recommended"]),
+        variant: z.string(),
+        reason: z.string(),
+        at: z.string(),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "The rollout schedule's latest decision: it paused or rolled back a regressing variant, promoted a winner (autoPromote), or recommends promoting one; null when it has made none",
+      }),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -67,6 +67,9 @@ export function webhookPayloadOf(event: EventMessage, links: PayloadLinks): Webh
     "controlVersion",
     "promoted",
     "stage",
+    // The rollout schedule's decisions: why it paused, stopped or rolled back, and which variant.
+    "reason",
+    "variant",
   ]) {
     if (payload[field] !== undefined) data[field] = payload[field];
   }

@@ -363,6 +363,18 @@ export interface ExperimentMetrics {
   guardrails: { metric: ExperimentMetric; maxRegressionPct: number }[];
 }
 
+/**
+ * A decision of the rollout schedule: it paused or rolled back a regressing experiment, promoted
+ * a winner (autoPromote), or recommends promoting one (a person decides).
+ */
+export interface ScheduleDecision {
+  action: "paused" | "rolled_back" | "promoted" | "recommended";
+  /** The variant it is about: the regressing one, or the winner. */
+  variant: string;
+  reason: string;
+  at: string;
+}
+
 export interface ExperimentStage {
   /** One per arm, control first; they sum to 1. */
   weights: number[];
@@ -415,6 +427,17 @@ export const experiments = sqliteTable(
     stageStartedAt: text("stage_started_at"),
     /** The variant the label was moved to when the experiment stopped. */
     promotedVariant: text("promoted_variant"),
+    /**
+     * What the rollout schedule does when a guardrail regresses: pause (serve the control to
+     * everyone, resumable) or roll back (also stop, the label serving the control version).
+     */
+    onRegression: text("on_regression", { enum: ["pause", "rollback"] })
+      .notNull()
+      .default("pause"),
+    /** Whether the schedule promotes a winner by itself; otherwise it only recommends one. */
+    autoPromote: integer("auto_promote", { mode: "boolean" }).notNull().default(false),
+    /** The rollout schedule's latest decision on this experiment and why (null: none yet). */
+    decision: text("decision", { mode: "json" }).$type<ScheduleDecision>(),
     /**
      * Bumped on every state change to one more than any experiment's: the KV pointer's
      * `experimentRev`, so a publisher knows its pointer is out of date.

@@ -45,6 +45,9 @@ export interface ExperimentDraft {
   primaryKind: string;
   primaryName: string;
   guardrails: GuardrailDraft[];
+  /** "pause" or "rollback". */
+  onRegression: string;
+  autoPromote: boolean;
 }
 
 /** Field id → message; `form` is about the whole form, `weights` about the weights' sum. */
@@ -72,6 +75,8 @@ export function fieldOrder(draft: ExperimentDraft): string[] {
       `guardrail-${index}-name`,
       `guardrail-${index}-max`,
     ]),
+    "onRegression",
+    "autoPromote",
   ];
 }
 
@@ -103,6 +108,8 @@ export function emptyDraft(label: string, versions: number[]): ExperimentDraft {
       name: "",
       maxRegressionPct: "",
     })),
+    onRegression: "pause",
+    autoPromote: false,
   };
 }
 
@@ -135,6 +142,8 @@ export function draftFromForm(body: Body, maxVariants: number): ExperimentDraft 
       name: text(body, `guardrail-${index}-name`),
       maxRegressionPct: text(body, `guardrail-${index}-max`),
     })),
+    onRegression: text(body, "onRegression") || "pause",
+    autoPromote: text(body, "autoPromote") === "on",
   };
 }
 
@@ -199,6 +208,8 @@ export function experimentInputOf(
             maxRegressionPct: numberOrText(row.maxRegressionPct),
           })),
       },
+      onRegression: draft.onRegression,
+      autoPromote: draft.autoPromote,
     } as Untrusted<typeof NewExperiment>,
   };
 }
@@ -243,7 +254,7 @@ export function errorsOfFields(
       const row = guardrailRows[Number(third)] ?? 0;
       const part = fourth === "maxRegressionPct" ? "max" : path[4] === "name" ? "name" : "kind";
       add(`guardrail-${row}-${part}`, message);
-    } else if (head && ["key", "description", "unit", "label"].includes(head)) {
+    } else if (head && ["key", "description", "unit", "label", "onRegression"].includes(head)) {
       add(head, message);
     } else {
       add("form", `${field}: ${message}`);

@@ -52,11 +52,11 @@ import {
  * stop. The pages call the same verbs as the API, which check every rule and permission.
  */
 
-const experimentsPath = (name: string, rest = "") => promptPath(name, `/experiments${rest}`);
+export const experimentsPath = (name: string, rest = "") => promptPath(name, `/experiments${rest}`);
 
 const percent = (fraction: number) => `${Number((fraction * 100).toFixed(4))} %`;
 
-function StateBadge({ state }: { state: ExperimentView["state"] }) {
+export function StateBadge({ state }: { state: ExperimentView["state"] }) {
   return <span class={`status status-experiment-${state}`}>{state}</span>;
 }
 
@@ -404,6 +404,38 @@ function NewExperimentPage(props: {
           })}
         </fieldset>
 
+        <fieldset>
+          <legend>When a guardrail regresses, and when a variant wins</legend>
+          <div class="field">
+            <label for="onRegression">On a guardrail regression</label>
+            <select {...field("onRegression", true)}>
+              <option value="pause" selected={draft.onRegression !== "rollback"}>
+                Pause: everyone gets the control; resume or stop it yourself
+              </option>
+              <option value="rollback" selected={draft.onRegression === "rollback"}>
+                Roll back: pause, then stop with the label on the control version
+              </option>
+            </select>
+            <p class="hint" id="onRegression-hint">
+              The rollout schedule checks the guardrails every minute with always-valid intervals.
+            </p>
+            <FieldError id="onRegression-error" message={errors.onRegression} />
+          </div>
+          <div class="field checkbox">
+            <input
+              type="checkbox"
+              id="autoPromote"
+              name="autoPromote"
+              checked={draft.autoPromote}
+              aria-describedby="autoPromote-hint"
+            />
+            <label for="autoPromote">Promote a winner automatically</label>
+            <p class="hint" id="autoPromote-hint">
+              Off: Cuecard recommends the winner on the experiment page and a person promotes it.
+            </p>
+          </div>
+        </fieldset>
+
         <div class="form-actions">
           <button type="submit" name="intent" value="create" class="button-primary">
             Create draft
@@ -475,13 +507,28 @@ function ExperimentPage(props: {
       </div>
       <FormError message={props.error} />
       {props.notice ? <Notice kind="ok">{props.notice}</Notice> : null}
+      <ScheduleDecisionNotice
+        prompt={prompt}
+        experiment={experiment}
+        canPromote={props.canChange && live}
+      />
 
       <section aria-labelledby="arms-title">
         <div class="section-head">
           <h2 id="arms-title">Arms and exposures</h2>
-          <a class="quiet-link" href={experimentsPath(prompt.name, `/${experiment.id}`)}>
-            Refresh counts
-          </a>
+          <span>
+            {experiment.state === "draft" ? null : (
+              <a
+                class="button button-secondary"
+                href={experimentsPath(prompt.name, `/${experiment.id}/results`)}
+              >
+                Results
+              </a>
+            )}{" "}
+            <a class="quiet-link" href={experimentsPath(prompt.name, `/${experiment.id}`)}>
+              Refresh counts
+            </a>
+          </span>
         </div>
         <ExposureNotice experiment={experiment} />
         <table class="table">
@@ -546,6 +593,18 @@ function ExperimentPage(props: {
               : experiment.metrics.guardrails
                   .map((g) => `${metricText(g.metric)} at most ${g.maxRegressionPct} % worse`)
                   .join("; ")}
+          </dd>
+          <dt>On a guardrail regression</dt>
+          <dd>
+            {experiment.onRegression === "rollback"
+              ? "roll back: pause, then stop with the label on the control version"
+              : "pause: everyone gets the control until someone resumes or stops it"}
+          </dd>
+          <dt>Promotion</dt>
+          <dd>
+            {experiment.autoPromote
+              ? "automatic: the rollout schedule promotes a winner"
+              : "a person promotes; Cuecard recommends a winner"}
           </dd>
           <dt>Created</dt>
           <dd>
@@ -650,6 +709,67 @@ function ExperimentPage(props: {
   );
 }
 
+const DECISION_TITLE = {
+  paused: "The rollout schedule paused this experiment",
+  rolled_back: "The rollout schedule rolled this experiment back",
+  promoted: "The rollout schedule promoted",
+} as const;
+
+/** The rollout schedule's latest decision (audited too), or its recommendation to promote. */
+function ScheduleDecisionNotice(props: {
+  prompt: PromptRow;
+  experiment: ExperimentWithExposuresView;
+  canPromote: boolean;
+}) {
+  const { prompt, experiment } = props;
+  const decision = experiment.decision;
+  if (!decision) return null;
+  if (decision.action === "recommended") {
+    // A recommendation outlives nothing: once the experiment stops, it is moot.
+    if (experiment.state !== "running" && experiment.state !== "paused") return null;
+    return (
+      <section class="notice" aria-labelledby="recommendation-title" id="schedule-decision">
+        <h2 id="recommendation-title">Cuecard recommends promoting {decision.variant}</h2>
+        <p>
+          {decision.reason}{" "}
+          <span class="muted small">
+            (<Time iso={decision.at} />)
+          </span>
+        </p>
+        {props.canPromote ? (
+          <a
+            class="button button-primary"
+            href={experimentsPath(
+              prompt.name,
+              `/${experiment.id}/promote?variant=${encodeURIComponent(decision.variant)}`,
+            )}
+          >
+            Promote {decision.variant}
+          </a>
+        ) : null}
+      </section>
+    );
+  }
+  return (
+    <section
+      class={decision.action === "promoted" ? "notice" : "notice notice-error"}
+      aria-labelledby="decision-title"
+      id="schedule-decision"
+    >
+      <h2 id="decision-title">
+        {DECISION_TITLE[decision.action]}
+        {decision.action === "promoted" ? ` ${decision.variant}` : ""}
+      </h2>
+      <p>
+        {decision.reason}{" "}
+        <span class="muted small">
+          (<Time iso={decision.at} />)
+        </span>
+      </p>
+    </section>
+  );
+}
+
 function ExposureNotice({ experiment }: { experiment: ExperimentWithExposuresView }) {
   if (experiment.telemetry === "not_deployed") {
     return (
@@ -674,12 +794,12 @@ function ExposureNotice({ experiment }: { experiment: ExperimentWithExposuresVie
   );
 }
 
-function metricText(metric: { kind: string; name?: string }): string {
+export function metricText(metric: { kind: string; name?: string }): string {
   const text = METRIC_KINDS.find((m) => m.kind === metric.kind)?.text ?? metric.kind;
   return metric.name ? `${metric.kind} ${metric.name}` : text;
 }
 
-async function experimentOfPage(c: UiContext) {
+export async function experimentOfPage(c: UiContext) {
   const row = await promptOfPage(c);
   const parsed = experimentId.safeParse(c.req.param("id"));
   if (!parsed.success) {
