@@ -1,4 +1,5 @@
-import { Hono } from "hono";
+import { HonoBase } from "hono/hono-base";
+import { RegExpRouter } from "hono/router/reg-exp-router";
 import { type EdgeApp, type EdgeBindings, errorResponse, notFoundResponse } from "./http";
 import { registerBatchPrompts } from "./routes/batch-prompts";
 import { fastGetPrompt, registerGetPrompt } from "./routes/get-prompt";
@@ -11,8 +12,12 @@ import { registerTelemetry } from "./routes/telemetry";
  * cache. Read-only; it has no D1 binding and never talks to the admin worker. Telemetry sent with
  * a read key is checked here and forwarded to the telemetry worker (optional, service binding).
  */
-/** The router, for everything but `fastGetPrompt`'s hits (and for tests listing its routes). */
-export const app: EdgeApp = new Hono();
+/**
+ * The router, for everything but `fastGetPrompt`'s hits (and for tests listing its routes).
+ * RegExpRouter alone, not Hono's default SmartRouter (RegExpRouter with TrieRouter as a fallback
+ * for patterns it cannot compile, which these routes never use): one router less in the bundle.
+ */
+export const app: EdgeApp = new HonoBase({ router: new RegExpRouter() });
 
 app.onError(errorResponse);
 app.notFound(notFoundResponse);
