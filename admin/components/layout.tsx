@@ -83,6 +83,22 @@ function MainNav({ actor }: { actor: Actor }) {
   );
 }
 
+/**
+ * A link's text for "<verb><hidden detail>…", e.g. "Revoke" + " ci key" + "…", whose name is
+ * "Revoke ci key…". The visually hidden detail is absolutely positioned, which makes it a block to
+ * the browser's name computation: text after it gets a space before it ("Revoke ci key …"). So the
+ * hidden part carries the ellipsis too, and the visible ellipsis is hidden from the name.
+ */
+export function EllipsisLinkText({ visible, hidden }: { visible: string; hidden: string }) {
+  return (
+    <>
+      {visible}
+      <span class="visually-hidden">{`${hidden}…`}</span>
+      <span aria-hidden="true">…</span>
+    </>
+  );
+}
+
 export function CsrfField({ token }: { token: string | undefined }) {
   return <input type="hidden" name={CSRF_FIELD} value={token ?? ""} />;
 }

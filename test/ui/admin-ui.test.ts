@@ -367,9 +367,10 @@ describe("admin UI: a prompt author's day", () => {
       "Message 3 (added)",
       "Model config — no changes",
     ]);
+    // The seed's v3 is system, developer, user: removing message 2 removed the developer one.
     const removed = page.locator(".diff-block").filter({ hasText: "Message 2 (removed)" });
     await expect(removed.locator("td.diff-removed").first().textContent()).resolves.toContain(
-      "user",
+      "[developer]",
     );
     const added = page.locator(".diff-block").filter({ hasText: "Message 3 (added)" });
     await expect(added.locator("td.diff-added").first().textContent()).resolves.toContain(

@@ -302,6 +302,7 @@ describe("admin UI: labels, comparisons and settings", () => {
     await expect(page.getByRole("heading", { level: 2 }).allTextContents()).resolves.toEqual([
       "Protected labels",
       "Telemetry and experiments",
+      "Model provider (playground)",
     ]);
     // This platform runs the telemetry worker.
     await expect(page.locator("#telemetry-title + dl").textContent()).resolves.toContain(

@@ -6,6 +6,7 @@ import {
   Breadcrumbs,
   CsrfField,
   describedBy,
+  EllipsisLinkText,
   FieldError,
   FormError,
   Notice,
@@ -187,7 +188,7 @@ function KeysPage(props: {
                   <td class="row-actions">
                     {key.revokedAt ? null : (
                       <a href={`/keys/${encodeURIComponent(key.id)}/revoke`}>
-                        Revoke<span class="visually-hidden"> {key.name}</span>…
+                        <EllipsisLinkText visible="Revoke" hidden={` ${key.name}`} />
                       </a>
                     )}
                   </td>

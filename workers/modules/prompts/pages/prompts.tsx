@@ -6,6 +6,7 @@ import {
   Breadcrumbs,
   CsrfField,
   describedBy,
+  EllipsisLinkText,
   FieldError,
   FormError,
   LabelBadge,
@@ -457,12 +458,10 @@ function PromptPage(props: {
                         `/promote?version=${version.version}&label=${promoteTo}`,
                       )}
                     >
-                      Promote
-                      <span class="visually-hidden">
-                        {" "}
-                        v{version.version} to {promoteTo}
-                      </span>
-                      …
+                      <EllipsisLinkText
+                        visible="Promote"
+                        hidden={` v${version.version} to ${promoteTo}`}
+                      />
                     </a>
                   ) : null}
                 </td>
