@@ -134,6 +134,24 @@ describe("GET /v1/projects/{project}/experiments/{id}/results", () => {
     ]);
   });
 
+  it("judges the sample ratio on the units assigned since a rollout stage changed the weights", async () => {
+    const id = await experiment();
+    await telemetryHas(id, clearWinner(id));
+    // As the rollout schedule leaves a row that advanced to its second stage.
+    const stageStartedAt = new Date(Date.now() - 3600_000).toISOString();
+    await env.DB.prepare("UPDATE experiments SET stage = 1, stage_started_at = ? WHERE id = ?")
+      .bind(stageStartedAt, id)
+      .run();
+    expect((await resultsOf(id)).status).toBe(200);
+    const queries = await statisticsQueries(id);
+    expect(queries.map((query) => query.body)).toEqual([
+      expect.objectContaining({
+        metrics: [{ kind: "conversion", name: "resolved" }, { kind: "error_rate" }],
+      }),
+      { metrics: [{ kind: "conversion", name: "resolved" }], since: stageStartedAt },
+    ]);
+  });
+
   it("uses the engine and interval asked for", async () => {
     const id = await experiment();
     await telemetryHas(id, clearWinner(id));

@@ -100,6 +100,19 @@ describe("decisions", () => {
     expect(results.winner).toBeNull();
   });
 
+  it("judges SRM on the units the current weights assigned when a stage changed them", () => {
+    // 1,000 / 1,300 over the whole rollout (an earlier stage gave b less), but since the current
+    // 50/50 stage began, 600 and 610 units: no mismatch, and the verdict goes on.
+    const results = analyseExperiment(
+      twoArms(conversions(1000, 200), conversions(1300, 400)),
+      design(),
+      { srmExposedUnits: { control: 600, b: 610 } },
+    );
+    expect(results.srm.observed).toEqual({ control: 600, b: 610 });
+    expect(results.srm.pValue).toBeGreaterThan(0.5);
+    expect(results.decision).not.toBe("srm");
+  });
+
   it("does not judge SRM with fewer than 8 units in a variant", () => {
     const results = analyseExperiment(twoArms(conversions(2, 1), conversions(30, 3)), design());
     expect(results.srm.pValue).toBeNull();

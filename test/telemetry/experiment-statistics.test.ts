@@ -253,6 +253,15 @@ describe("POST /internal/projects/{projectId}/experiments/{experimentId}/statist
     expect(stats.days.map((day) => day.day)).toEqual([dayName(d1)]);
   });
 
+  it("counts exposed units from `since` itself, not from its day", async () => {
+    // 03:00 on D0: u1 and u3 (02:10) came before it, u2 (03:10) after; u4 and u5 on D1.
+    const stats = await read({
+      metrics: [{ kind: "error_rate" }],
+      since: new Date(d0 + 3 * HOUR).toISOString(),
+    });
+    expect(stats.exposedUnits).toEqual({ control: 1, treatment: 2 });
+  });
+
   it("answers an experiment without data with no variants and no days", async () => {
     const response = await statistics({ metrics: [{ kind: "cost" }] }, "exp_nothing");
     expect(response.status).toBe(200);

@@ -266,9 +266,14 @@ export async function experimentStatistics(
       ? db.prepare(sql).bind(projectId, experimentId, fromDay, toDay)
       : db.prepare(sql).bind(projectId, experimentId, fromDay, toDay, names);
 
+  // Exposures carry their own time, so they are cut at `since` itself, not at its day: units
+  // first exposed since a stage's weights took effect are exactly the ones those weights assigned.
+  const exposuresSince = db
+    .prepare(EXPOSURES)
+    .bind(projectId, experimentId, request.since ?? fromDay, toDay);
   // Only the queries the metrics need, in one round trip.
   const queries: { name: string; statement: D1PreparedStatement }[] = [
-    { name: "exposures", statement: bind(EXPOSURES) },
+    { name: "exposures", statement: exposuresSince },
   ];
   if (needsCalls) queries.push({ name: "calls", statement: bind(UNIT_CALLS) });
   if (kinds.has("score")) {

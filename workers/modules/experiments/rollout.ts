@@ -10,6 +10,7 @@ import {
   type GuardrailRegression,
   guardrailRegressions,
 } from "../results/analyse";
+import { unitsAssignedByCurrentWeights } from "../results/results";
 import { applyScheduleVerdict, type ScheduleVerdict } from "./experiments";
 
 /**
@@ -258,6 +259,14 @@ async function verdictOf(
     ...(row.startedAt ? { since: row.startedAt } : {}),
   });
   if (!statistics) return null;
+  const srmExposedUnits = await unitsAssignedByCurrentWeights(telemetry, {
+    projectId: row.projectId,
+    experimentId: row.id,
+    metric: row.metrics.primary,
+    stage: row.stage,
+    stageStartedAt: row.stageStartedAt,
+    until: null,
+  });
   const results = analyseExperiment(
     statistics,
     {
@@ -265,7 +274,12 @@ async function verdictOf(
       variants: row.variants,
       metrics: row.metrics,
     },
-    { engine: "frequentist", sequential: true, now },
+    {
+      engine: "frequentist",
+      sequential: true,
+      now,
+      ...(srmExposedUnits ? { srmExposedUnits } : {}),
+    },
   );
   const regressions = guardrailRegressions(results);
   const first = regressions[0];

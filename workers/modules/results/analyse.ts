@@ -56,6 +56,12 @@ export interface AnalysisOptions {
   prior?: GaussianPrior;
   /** When the results are computed (computedAt); the current time without it. */
   now?: Date;
+  /**
+   * The exposed units per arm to judge the sample ratio on, when they differ from
+   * `statistics.exposedUnits`: after a rollout stage changed the weights, only the units first
+   * exposed since then were assigned by the design's (current) weights. Without it: all units.
+   */
+  srmExposedUnits?: Record<string, number>;
 }
 
 /**
@@ -362,9 +368,10 @@ export function analyseExperiment(
   const intervalKind: IntervalKind =
     settings.engine === "bayesian" ? "bayesian" : settings.sequential ? "sequential" : "fixed";
   const arms = [design.control, ...design.variants];
-  const exposed = (key: string) => statistics.exposedUnits[key] ?? 0;
+  const srmUnits = options.srmExposedUnits ?? statistics.exposedUnits;
+  const exposed = (key: string) => srmUnits[key] ?? 0;
 
-  // Sample-ratio mismatch: observed exposed units against the weights.
+  // Sample-ratio mismatch: observed exposed units against the weights that assigned them.
   const observed = Object.fromEntries(arms.map((arm) => [arm.key, exposed(arm.key)]));
   const totalObserved = arms.reduce((sum, arm) => sum + exposed(arm.key), 0);
   const weightSum = arms.reduce((sum, arm) => sum + arm.weight, 0);
