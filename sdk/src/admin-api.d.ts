@@ -973,7 +973,7 @@ export interface components {
         maxRegressionPct: number;
       }[];
     };
-    /** @description A score (by name), a conversion (by name), or a built-in: error_rate, latency_p95, ttft_p95, cost (per call) */
+    /** @description A score (by name), a conversion (by name), or a built-in: error_rate, latency_p95, ttft_p95, cost (per call), tokens (per call) */
     ExperimentMetric:
       | {
           /** @enum {string} */
@@ -982,7 +982,7 @@ export interface components {
         }
       | {
           /** @enum {string} */
-          kind: "error_rate" | "latency_p95" | "ttft_p95" | "cost";
+          kind: "error_rate" | "latency_p95" | "ttft_p95" | "cost" | "tokens";
         };
     ExperimentStage: {
       /** @description One weight per arm, control first; they add up to 1 */

@@ -42,7 +42,7 @@ const weight = z
   .max(1, "must be at most 1 (weights are fractions, not percentages)");
 
 const NAMED_METRIC_KINDS = ["score", "conversion"] as const;
-const BUILT_IN_METRIC_KINDS = ["error_rate", "latency_p95", "ttft_p95", "cost"] as const;
+const BUILT_IN_METRIC_KINDS = ["error_rate", "latency_p95", "ttft_p95", "cost", "tokens"] as const;
 
 export const Metric = z
   .discriminatedUnion("kind", [
@@ -54,7 +54,7 @@ export const Metric = z
   ])
   .openapi("ExperimentMetric", {
     description:
-      "A score (by name), a conversion (by name), or a built-in: error_rate, latency_p95, ttft_p95, cost (per call)",
+      "A score (by name), a conversion (by name), or a built-in: error_rate, latency_p95, ttft_p95, cost (per call), tokens (per call)",
   });
 
 export const Metrics = z

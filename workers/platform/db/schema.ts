@@ -1,3 +1,4 @@
+import type { ExperimentMetricRef } from "@cuecard/core/experiment-results";
 import type { PromptContent, VariableSpec } from "@cuecard/core/prompt";
 import { ROLES } from "@cuecard/core/roles";
 import { sql } from "drizzle-orm";
@@ -353,10 +354,8 @@ export const webhookAttempts = sqliteTable(
   (table) => [index("webhook_attempts_delivery").on(table.deliveryId, table.attempt)],
 );
 
-/** A metric an experiment is judged by (the results read them from telemetry). */
-export type ExperimentMetric =
-  | { kind: "score" | "conversion"; name: string }
-  | { kind: "error_rate" | "latency_p95" | "ttft_p95" | "cost" };
+/** A metric an experiment is judged by: the results contract's (telemetry aggregates them). */
+export type ExperimentMetric = ExperimentMetricRef;
 
 export interface ExperimentMetrics {
   primary: ExperimentMetric;

@@ -16,6 +16,7 @@ export const METRIC_KINDS = [
   { kind: "latency_p95", text: "Latency p95", named: false },
   { kind: "ttft_p95", text: "Time to first token p95", named: false },
   { kind: "cost", text: "Cost per call", named: false },
+  { kind: "tokens", text: "Tokens per call", named: false },
 ] as const;
 
 /** Guardrail rows the form offers; rows left on "none" are not sent. */
