@@ -99,7 +99,9 @@ describe("the new-experiment form", () => {
     );
     expect(response.status).toBe(422);
     const html = await response.text();
-    expect(html).toMatch(/role="alert"[^>]*>The experiment was not created: 3 fields need attention/);
+    expect(html).toMatch(
+      /role="alert"[^>]*>The experiment was not created: 3 fields need attention/,
+    );
     expect(tagOf(html, "key")).toContain("autofocus");
     expect(tagOf(html, "key")).toContain('aria-invalid="true"');
     expect(tagOf(html, "key")).toContain('aria-describedby="key-hint key-error"');

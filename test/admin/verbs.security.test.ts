@@ -301,7 +301,7 @@ describe("UI pages without their own permission checks", () => {
     expect(await (await get(path, editor)).text()).not.toContain("Roll back production");
     const rollback = await get(`${path}/labels/production/rollback`, publisher);
     expect(rollback.status).toBe(200);
-    expect(await rollback.text()).toContain("has no earlier version to roll back to");
+    expect(await rollback.text()).toContain("has no earlier version in its history");
   });
 
   it("the new and edit webhook forms show the verb's refusals next to the URL", async () => {

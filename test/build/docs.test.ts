@@ -70,6 +70,25 @@ describe("TypeScript blocks", () => {
   beforeAll(() => {
     rmSync(snippetDir, { recursive: true, force: true });
     mkdirSync(snippetDir, { recursive: true });
+    writeFileSync(
+      join(snippetDir, "tsconfig.json"),
+      JSON.stringify({
+        extends: "../../tsconfig.json",
+        compilerOptions: {
+          // As sdk/tsconfig.json: an app's fetch and AbortSignal come from DOM's types.
+          lib: ["ES2023", "DOM", "DOM.Iterable"],
+          types: ["node"],
+          // @cuecard/sdk's package exports its build (dist/), which a checkout does not have:
+          // the examples import it by name and get its sources (test/build/sdk-package.test.ts
+          // checks the built package itself).
+          paths: {
+            "@cuecard/sdk": ["../../sdk/src/index.ts"],
+            "@cuecard/sdk/*": ["../../sdk/src/*", "../../sdk/src/*/index.ts"],
+          },
+        },
+        include: ["./*.ts"],
+      }),
+    );
   });
 
   it("type-check against the real packages", () => {
@@ -95,15 +114,6 @@ declare global {
   const triage: Awaited<ReturnType<CuecardClient["getPrompt"]>>;
 }
 `,
-    );
-    writeFileSync(
-      join(snippetDir, "tsconfig.json"),
-      JSON.stringify({
-        extends: "../../tsconfig.json",
-        // As sdk/tsconfig.json: an app's fetch and AbortSignal come from DOM's types.
-        compilerOptions: { lib: ["ES2023", "DOM", "DOM.Iterable"], types: ["node"] },
-        include: ["./*.ts"],
-      }),
     );
     for (const block of tsBlocks) {
       // `export {}` makes each block a module: its own scope, and top-level await.
@@ -156,7 +166,11 @@ Object.assign(globalThis, {
         file,
         `import "./outage";\n${block.code}\nconsole.log(JSON.stringify((globalThis as any).chats));\nexport {};\n`,
       );
-      const { stdout } = await execFileAsync(bin("tsx"), [file], { cwd: root, timeout: 30_000 });
+      const { stdout } = await execFileAsync(
+        bin("tsx"),
+        ["--tsconfig", join(snippetDir, "tsconfig.json"), file],
+        { cwd: root, timeout: 30_000 },
+      );
       // The example reached its LLM call with the fallback's messages, the variables rendered in.
       const chats = JSON.parse(stdout.trim().split("\n").at(-1) as string) as {
         messages: { content: string }[];
@@ -276,8 +290,8 @@ describe("shell blocks", () => {
         const scripts = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).scripts ?? {};
         const script = args[0] === "run" ? args[1] : args[0] === "test" ? "test" : undefined;
         if (script !== undefined && !(script in scripts)) say(command, `no npm script '${script}'`);
-        else if (!["run", "test", "install", "ci"].includes(args[0] ?? "")) {
-          say(command, `'npm ${args[0]}' is not one of run, test, install, ci`);
+        else if (!["run", "test", "install", "ci", "pack"].includes(args[0] ?? "")) {
+          say(command, `'npm ${args[0]}' is not one of run, test, install, ci, pack`);
         }
       } else if (program === "npx") {
         // From the directory it runs in (a package of its own, like examples/) or the root's.
