@@ -27,6 +27,7 @@ import { CuecardClient } from "../../sdk/src/index";
 import {
   linkPrompt,
   observeOpenAI,
+  type PendingEvent,
   Telemetry,
   type TelemetryOptions,
 } from "../../sdk/src/observe/index";
@@ -124,8 +125,10 @@ function telemetrySink(options: Partial<TelemetryOptions> = {}) {
   const generations: string[] = [];
   // The id of every generation the sink buffers, observed or recorded, in order.
   class KeepingIds extends Telemetry {
-    override record(event: TelemetryEvent) {
-      if (event.type === "generation") generations.push(event.id);
+    override record(event: TelemetryEvent | PendingEvent) {
+      // An observed call arrives pending (its event is built when sent); its id is already fixed.
+      const built = "type" in event ? event : event.event();
+      if (built.type === "generation") generations.push(built.id);
       super.record(event);
     }
   }

@@ -14,6 +14,7 @@ export {
   type GenerationInput,
   type GenerationRef,
   generationCost,
+  type PendingEvent,
   type PromptLike,
   type ScoreOptions,
   Telemetry,
