@@ -520,6 +520,12 @@ describe("admin UI: every page is accessible and fits a phone", () => {
         "/prompts/:name/experiments/:id": [
           { name: "experiment", path: promptPath(reply, `/experiments/${experiment?.id}`) },
         ],
+        "/prompts/:name/experiments/:id/results": [
+          {
+            name: "experiment-results",
+            path: promptPath(reply, `/experiments/${experiment?.id}/results`),
+          },
+        ],
         "/keys": [{ name: "keys", path: "/keys" }],
         "/keys/new": [{ name: "key-new", path: "/keys/new" }],
         "/keys/:keyId/revoke": [{ name: "key-revoke", path: `/keys/${keyId}/revoke` }],
