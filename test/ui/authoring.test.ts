@@ -526,6 +526,12 @@ describe("admin UI: every page is accessible and fits a phone", () => {
             path: promptPath(reply, `/experiments/${experiment?.id}/results`),
           },
         ],
+        "/prompts/:name/experiments/:id/promote": [
+          {
+            name: "experiment-promote",
+            path: promptPath(reply, `/experiments/${experiment?.id}/promote?variant=concise`),
+          },
+        ],
         "/keys": [{ name: "keys", path: "/keys" }],
         "/keys/new": [{ name: "key-new", path: "/keys/new" }],
         "/keys/:keyId/revoke": [{ name: "key-revoke", path: `/keys/${keyId}/revoke` }],
