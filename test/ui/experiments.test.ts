@@ -100,7 +100,8 @@ describe("experiments pages", () => {
     await expect
       .poll(() => page.getByRole("alert").textContent())
       .toMatch(/one field needs attention/);
-    expect(await activeId()).toBe("controlWeight");
+    // Focus is on the form's error summary (the first error on the page), which names the field.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("role"))).toBe("alert");
     expect(await page.locator("#controlWeight").getAttribute("aria-invalid")).toBe("true");
     expect(await text("#weights-error")).toBe(
       "The weights, control included, must add up to 100 %; they add up to 110 %.",
