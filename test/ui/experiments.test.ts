@@ -41,7 +41,6 @@ afterEach(() => {
   harness.consoleErrors.length = 0;
 });
 
-const activeId = () => page.evaluate(() => document.activeElement?.id ?? "");
 const text = async (selector: string) => (await page.locator(selector).textContent())?.trim();
 
 /** Each unit asks the edge for the prompt; answers how many units each variant was served. */
@@ -109,9 +108,8 @@ describe("experiments pages", () => {
     expect(await page.getByLabel("Variant 1 key").inputValue()).toBe("warm");
     await harness.shoot("experiment-form-error.png");
 
-    await page.keyboard.press("Control+A");
-    await page.keyboard.type("40");
-    await page.keyboard.press("Enter");
+    await page.getByLabel("Control weight (%)").fill("40");
+    await page.getByLabel("Control weight (%)").press("Enter");
     await page.waitForURL(/\/experiments\/exp_[0-9a-f]{20}\?created=1$/);
     expect(await page.getByRole("status").first().textContent()).toContain("Draft created");
     expect(await text("h1 .status")).toBe("draft");

@@ -110,7 +110,8 @@ function MetricSection(props: { result: MetricResult; index: number; results: Ex
           ? ` Allowed regression: ${result.guardrail.maxRegressionPct} % worse than the control.`
           : ""}
       </p>
-      <table class="table" data-metric={result.metric.kind}>
+      {/* Focusable: on a phone this table scrolls sideways, and holds no link to scroll it by keyboard. */}
+      <table class="table" data-metric={result.metric.kind} tabindex={0}>
         <caption class="visually-hidden">
           {name}: figures per variant, effects against the control
         </caption>
