@@ -141,7 +141,7 @@ describe("admin UI: a prompt author's day", () => {
       .getByLabel("Model config (JSON)")
       .fill('{"model": "gpt-4o-mini", "temperature": 0.2}');
     await page.getByLabel("Commit message").fill("First welcome");
-    await page.getByLabel("Set label on save (optional)").fill("production");
+    await page.getByLabel("Set label on save (optional)").selectOption("production");
     await shoot("03-new-prompt.png");
     await page.getByRole("button", { name: "Create prompt" }).click();
     await page.waitForURL(promptUrl("?created=1"));

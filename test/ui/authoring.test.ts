@@ -135,9 +135,15 @@ describe("admin UI: authoring with the keyboard only", () => {
       await page.keyboard.type("many");
       await tabTo("Commit message");
       await page.keyboard.type("First welcome");
+      // The label is picked from the offered ones (typing on a select picks by first letters).
       await tabTo("Set label on save (optional)");
       await page.keyboard.type("production");
+      await tabTo("New label name");
       expect(await enterAndRerender()).toBe(422);
+      // The refused form keeps the pick.
+      await expect(page.getByLabel("Set label on save (optional)").inputValue()).resolves.toBe(
+        "production",
+      );
 
       // Focus lands on the one refused field, with its message tied to it.
       await expect(focusedName()).resolves.toBe("Default of count");

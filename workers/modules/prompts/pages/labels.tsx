@@ -5,8 +5,6 @@ import type { z } from "zod";
 import {
   Breadcrumbs,
   CsrfField,
-  describedBy,
-  FieldError,
   FormError,
   LabelBadge,
   Notice,
@@ -24,6 +22,7 @@ import { type LabelView, listLabels, moveLabel, planRollback, rollbackLabel } fr
 import type { PromptRow } from "../prompts";
 import { getVersion, listVersions, type VersionView } from "../versions";
 import { VersionDiff } from "./diff";
+import { type LabelChoice, LabelPicker, labelChoiceOf } from "./label-picker";
 import { promptOfPage } from "./prompts";
 
 /** What a promote or rollback will change, shown before the user confirms it. */
@@ -189,54 +188,6 @@ function ConfirmPage(props: {
   );
 }
 
-/** The choice in the label picker that names a new label in the text field. */
-const NEW_LABEL_CHOICE = "+new";
-
-/**
- * Existing labels to choose from; a new one only through the explicit "New label" choice, so a
- * typo cannot silently create a label.
- */
-function LabelPicker(props: {
-  labels: string[];
-  chosen: string;
-  isNew: boolean;
-  error: string | undefined;
-}) {
-  const known = props.labels.includes(props.chosen);
-  const newChosen = props.isNew || !known;
-  return (
-    <>
-      <div class="field">
-        <label for="label">Label</label>
-        <select name="label" {...describedBy("label", newChosen ? undefined : props.error)}>
-          {props.labels.map((name) => (
-            <option value={name} selected={!newChosen && name === props.chosen}>
-              {name}
-            </option>
-          ))}
-          <option value={NEW_LABEL_CHOICE} selected={newChosen}>
-            New label…
-          </option>
-        </select>
-      </div>
-      <div class="field">
-        <label for="newLabel">New label name</label>
-        <input
-          type="text"
-          name="newLabel"
-          value={newChosen ? props.chosen : ""}
-          autocomplete="off"
-          {...describedBy("newLabel", newChosen ? props.error : undefined, true)}
-        />
-        <p class="hint" id="newLabel-hint">
-          Used only with "New label…".
-        </p>
-        <FieldError id="newLabel-error" message={newChosen ? props.error : undefined} />
-      </div>
-    </>
-  );
-}
-
 function ConflictPage(props: {
   c: UiContext;
   prompt: PromptRow;
@@ -334,32 +285,15 @@ async function labelChoices(c: UiContext, row: PromptRow, protectedLabels: strin
  * The label the promote page's picker asks for: one of `labels`, or a new one only when "New
  * label…" was chosen. Without a choice: the first protected label it has (production, usually).
  */
-function pickedLabel(
-  c: UiContext,
-  labels: string[],
-): { label: string; isNew: boolean; error?: string } {
+function pickedLabel(c: UiContext, labels: string[]): LabelChoice {
   const raw = c.req.query("label");
-  if (raw === undefined) {
+  // The promote picker has no "no label" choice: an empty one is no choice yet.
+  if (raw === undefined || raw === "") {
     const label = labels.includes("production") ? "production" : labels[0];
     // A prompt with no label yet: the picker opens on "New label…", nothing refused yet.
     return label ? { label, isNew: false } : { label: "", isNew: true };
   }
-  if (raw === NEW_LABEL_CHOICE) {
-    const typed = (c.req.query("newLabel") ?? "").trim();
-    if (typed === "") return { label: "", isNew: true, error: "Name the new label." };
-    const parsed = settableLabelName.safeParse(typed);
-    if (!parsed.success) {
-      const reason = parsed.error.issues.map((i) => i.message).join("; ");
-      return { label: typed, isNew: true, error: `This label name is not valid: ${reason}.` };
-    }
-    return { label: parsed.data, isNew: !labels.includes(parsed.data) };
-  }
-  if (labels.includes(raw)) return { label: raw, isNew: false };
-  return {
-    label: raw,
-    isNew: true,
-    error: `'${raw}' is not a label of this prompt. Choose one from the list, or choose "New label…" to create it.`,
-  };
+  return labelChoiceOf(raw, c.req.query("newLabel") ?? "", labels);
 }
 
 /** A value from a URL or hidden field, checked with the API's schema; refused as a 422. */

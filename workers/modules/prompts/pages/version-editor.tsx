@@ -1,6 +1,7 @@
 import { COMMIT_MESSAGE_MAX, VARIABLE_DESCRIPTION_MAX } from "@cuecard/core/limits";
 import { VARIABLE_TYPES, type VariableSpec } from "@cuecard/core/prompt";
 import { describedBy, FieldError } from "../../../../admin/components/layout";
+import { LabelPicker, NEW_LABEL_CHOICE } from "./label-picker";
 import {
   CHAT_ROLE_OPTIONS,
   type FieldErrors,
@@ -245,27 +246,15 @@ export function VersionFields(props: {
           />
           <FieldError id="commitMessage-error" message={errors.commitMessage} />
         </div>
-        <div class="field">
-          <label for="label">Set label on save (optional)</label>
-          <input
-            type="text"
-            name="label"
-            value={draft.label}
-            list="label-options"
-            autocomplete="off"
-            placeholder="e.g. staging"
-            {...describedBy("label", errors.label, true)}
-          />
-          <datalist id="label-options">
-            {props.labelOptions.map((label) => (
-              <option value={label} />
-            ))}
-          </datalist>
-          <p class="hint" id="label-hint">
-            "latest" always moves to the new version.
-          </p>
-          <FieldError id="label-error" message={errors.label} />
-        </div>
+        <LabelPicker
+          labels={props.labelOptions}
+          chosen={draft.label === NEW_LABEL_CHOICE ? draft.newLabel : draft.label}
+          isNew={draft.label === NEW_LABEL_CHOICE}
+          error={errors.label}
+          fieldLabel="Set label on save (optional)"
+          hint={'"latest" always moves to the new version.'}
+          optional
+        />
       </div>
     </>
   );

@@ -11,6 +11,7 @@ import {
 import { deriveVariables, TemplateError } from "@cuecard/core/template";
 import type { Untrusted } from "../../../platform/fields";
 import type { VersionInput } from "../schemas";
+import { NEW_LABEL_CHOICE } from "./label-picker";
 
 /**
  * The version editor's form, as typed: kept verbatim so a refused save re-renders exactly what
@@ -23,7 +24,9 @@ export interface VersionDraft {
   messages: { role: string; content: string }[];
   config: string;
   commitMessage: string;
+  /** The label picker's choice: "" (no label), a label, or NEW_LABEL_CHOICE with `newLabel`. */
   label: string;
+  newLabel: string;
   /** What the author declared per variable name, as typed: type, default (text), description. */
   variables: Record<string, VariableDraft>;
 }
@@ -93,6 +96,7 @@ export function draftFromVersion(
     config: JSON.stringify(version?.config ?? {}, null, 2),
     commitMessage: "",
     label: "",
+    newLabel: "",
   };
 }
 
@@ -123,6 +127,7 @@ export function draftFromForm(body: FormBody, type: PromptType): VersionDraft {
     config: text(body, "config"),
     commitMessage: text(body, "commitMessage"),
     label: text(body, "label").trim(),
+    newLabel: text(body, "newLabel").trim(),
   };
 }
 
@@ -212,6 +217,10 @@ export function versionInputOf(
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     return { errors: { config: 'Write a JSON object, e.g. {"model": "gpt-4o-mini"}.' } };
   }
+  const label = draft.label === NEW_LABEL_CHOICE ? draft.newLabel : draft.label;
+  if (draft.label === NEW_LABEL_CHOICE && label === "") {
+    return { errors: { label: "Name the new label, or choose one from the list." } };
+  }
   const declared = declarationsOf(draft);
   if (declared.errors) return { errors: declared.errors };
   return {
@@ -219,7 +228,7 @@ export function versionInputOf(
       prompt: contentOf(draft),
       config,
       commitMessage: draft.commitMessage.trim() || undefined,
-      labels: draft.label ? [draft.label] : undefined,
+      labels: label ? [label] : undefined,
       variables: Object.keys(declared.variables).length ? declared.variables : undefined,
     },
   };
