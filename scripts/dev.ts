@@ -48,7 +48,6 @@ try {
     persistDir,
     adminPort,
     edgePort,
-    buildDir: join(repositoryRoot, "dist", "dev"),
     isolateCacheTtlMs,
     // Local development: webhooks and the model provider may be on this machine (never in
     // production).

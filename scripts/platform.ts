@@ -10,8 +10,9 @@
  * --persist-to <persistDir>` and `wrangler d1 execute --local` see the same database.
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -30,8 +31,6 @@ export interface PlatformOptions {
   persistDir: string;
   adminPort: number;
   edgePort: number;
-  /** Where the worker bundles go; separate dirs let a dev server and the e2e tests build at once. */
-  buildDir?: string;
   /** Overrides the edge's ISOLATE_CACHE_TTL_MS (0 makes label moves visible on the next read). */
   isolateCacheTtlMs?: number;
   /** How often the admin worker's cron handler runs; Miniflare's API has no cron runner. 0 = never. */
@@ -59,7 +58,6 @@ export interface Platform {
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const persistDir = resolve(options.persistDir);
-  const buildDir = resolve(options.buildDir ?? join(repositoryRoot, "dist", "platform"));
   const configPaths: Record<PlatformWorker, string> = {
     admin: resolve(options.adminConfigPath ?? join(repositoryRoot, "wrangler.toml")),
     edge: resolve(
@@ -70,37 +68,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   await mkdir(persistDir, { recursive: true });
 
   const configs = mapWorkers((worker) => readWorkerConfig(configPaths[worker]));
-  // Each database applies its own migrations (the admin's and telemetry's stores are separate),
-  // one after the other: two local applies at once can find Miniflare's state locked (SQLITE_BUSY).
-  const applyMigrations = async () => {
-    for (const worker of PLATFORM_WORKERS) {
-      for (const db of configs[worker].d1_databases) {
-        await runWrangler([
-          "d1",
-          "migrations",
-          "apply",
-          db.binding,
-          "--local",
-          "--persist-to",
-          persistDir,
-          "-c",
-          configPaths[worker],
-        ]);
-      }
-    }
-  };
-  await Promise.all([
-    ...PLATFORM_WORKERS.map((worker) =>
-      runWrangler([
-        "deploy",
-        "--dry-run",
-        "--outdir",
-        join(buildDir, worker),
-        "-c",
-        configPaths[worker],
-      ]),
-    ),
-    applyMigrations(),
+  const [bundleDirs] = await Promise.all([
+    preparedBundles(configPaths),
+    preparedState(persistDir, configs, configPaths),
   ]);
 
   const adminSecrets = readDevVars(join(dirname(configPaths.admin), ".dev.vars"));
@@ -127,7 +97,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     port: number | undefined,
     vars: Record<string, string>,
   ): WorkerOptions =>
-    miniflareWorker(worker, configs[worker], join(buildDir, worker), workerOfService, port, vars);
+    miniflareWorker(worker, configs[worker], bundleDirs[worker], workerOfService, port, vars);
 
   const stateRoot = join(persistDir, "v3");
   const miniflare = new Miniflare({
@@ -188,6 +158,115 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await miniflare.dispose();
     },
   };
+}
+
+/**
+ * Bundles and migrated databases are made once per content and reused: every test file starts its
+ * own platform, and bundling three workers and applying two databases' migrations with wrangler
+ * took most of each start. Each is addressed by a hash of what it is made from, so a changed
+ * source, config, migration or installed package makes a new one; they are made in a temporary
+ * folder and renamed into place, so processes starting platforms at once never see half of one.
+ */
+const preparedRoot = join(repositoryRoot, "dist", "platform-prepared");
+
+/** What a bundle is built from: the config, the workers' and UI's sources, the installed packages. */
+async function bundleInputsHash(configPath: string): Promise<string> {
+  const hash = createHash("sha256");
+  hash.update(readFileSync(configPath));
+  const lock = join(repositoryRoot, "node_modules", ".package-lock.json");
+  if (existsSync(lock)) hash.update(readFileSync(lock));
+  for (const folder of ["workers", "admin"]) {
+    const entries = await readdir(join(repositoryRoot, folder), {
+      recursive: true,
+      withFileTypes: true,
+    });
+    const files = entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name))
+      .sort();
+    for (const file of files) {
+      const stats = statSync(file);
+      hash.update(`${file}\0${stats.size}\0${stats.mtimeMs}\0`);
+    }
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** `dir` made by `make(tmp)` unless it exists already; concurrent makers race, one rename wins. */
+async function prepared(dir: string, make: (tmp: string) => Promise<void>): Promise<string> {
+  if (existsSync(dir)) return dir;
+  await mkdir(preparedRoot, { recursive: true });
+  const tmp = await mkdtemp(join(preparedRoot, "tmp-"));
+  try {
+    await make(tmp);
+    await rename(tmp, dir).catch((error: NodeJS.ErrnoException) => {
+      // Another process made the same one first: its copy is as good as this one.
+      if (!existsSync(dir)) throw error;
+    });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+async function preparedBundles(
+  configPaths: Record<PlatformWorker, string>,
+): Promise<Record<PlatformWorker, string>> {
+  const dirs = await Promise.all(
+    PLATFORM_WORKERS.map(async (worker) => {
+      const dir = join(preparedRoot, `${worker}-${await bundleInputsHash(configPaths[worker])}`);
+      return prepared(dir, (tmp) =>
+        runWrangler(["deploy", "--dry-run", "--outdir", tmp, "-c", configPaths[worker]]),
+      );
+    }),
+  );
+  return mapWorkers((worker) => dirs[PLATFORM_WORKERS.indexOf(worker)] as string);
+}
+
+/**
+ * Applies each database's migrations (the admin's and telemetry's stores are separate), one after
+ * the other: two local applies at once can find Miniflare's state locked (SQLITE_BUSY). A fresh
+ * persist dir gets a copy of databases migrated once; one with state of its own (a dev server's,
+ * a restart) is migrated in place.
+ */
+async function preparedState(
+  persistDir: string,
+  configs: Record<PlatformWorker, WorkerConfig>,
+  configPaths: Record<PlatformWorker, string>,
+): Promise<void> {
+  const databases = PLATFORM_WORKERS.flatMap((worker) =>
+    configs[worker].d1_databases.map((db) => ({ worker, db })),
+  );
+  const applyMigrations = async (dir: string) => {
+    for (const { worker, db } of databases) {
+      await runWrangler([
+        "d1",
+        "migrations",
+        "apply",
+        db.binding,
+        "--local",
+        "--persist-to",
+        dir,
+        "-c",
+        configPaths[worker],
+      ]);
+    }
+  };
+  if (existsSync(join(persistDir, "v3", "d1"))) return applyMigrations(persistDir);
+  const hash = createHash("sha256");
+  for (const { worker, db } of databases) {
+    hash.update(`${worker}\0${db.binding}\0${db.database_id}\0`);
+    const migrations = join(dirname(configPaths[worker]), db.migrations_dir ?? "migrations");
+    for (const file of (await readdir(migrations, { recursive: true })).sort()) {
+      const path = join(migrations, file);
+      if (statSync(path).isFile()) hash.update(`${file}\0`).update(readFileSync(path));
+    }
+  }
+  const template = await prepared(
+    join(preparedRoot, `state-${hash.digest("hex").slice(0, 16)}`),
+    applyMigrations,
+  );
+  await cp(join(template, "v3"), join(persistDir, "v3"), { recursive: true });
 }
 
 /** The platform's workers, by their Miniflare names. */
@@ -271,7 +350,7 @@ export interface WorkerConfig {
   name: string;
   vars: Record<string, unknown>;
   compatibility_flags: string[];
-  d1_databases: { binding: string; database_id?: string }[];
+  d1_databases: { binding: string; database_id?: string; migrations_dir?: string }[];
   kv_namespaces: { binding: string; id?: string }[];
   services?: { binding: string; service: string }[];
   queues: {
@@ -397,7 +476,6 @@ export async function startEphemeralPlatform(
   const platform = await startPlatform({
     persistDir,
     ...(await freePlatformPorts()),
-    buildDir: join(repositoryRoot, "dist", name),
     isolateCacheTtlMs: 0,
     scheduledIntervalMs: 0,
     ...options,

@@ -10,12 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  freePlatformPorts,
-  type Platform,
-  repositoryRoot,
-  startPlatform,
-} from "../../scripts/platform";
+import { freePlatformPorts, type Platform, startPlatform } from "../../scripts/platform";
 import { startWebhookReceiver, type WebhookReceiver } from "../../scripts/webhook-receiver";
 
 const project = "e2e-restart";
@@ -31,7 +26,6 @@ async function start(): Promise<Platform> {
   return startPlatform({
     persistDir,
     ...(await freePlatformPorts()),
-    buildDir: join(repositoryRoot, "dist", "e2e-restart"),
     isolateCacheTtlMs: 0,
     // The test runs the cron itself.
     scheduledIntervalMs: 0,

@@ -23,5 +23,8 @@ export default defineConfig({
     name: "edge",
     root: import.meta.dirname,
     include: ["**/*.test.ts"],
+    // A thousand-unit assignment sweep on a busy 2-core machine takes seconds, not milliseconds.
+    // A hang still fails, just later.
+    testTimeout: 20_000,
   },
 });
