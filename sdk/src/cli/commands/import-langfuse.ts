@@ -7,8 +7,8 @@ import { CliError, ExitCode } from "../exit-codes";
 import {
   LangfuseApiError,
   type LangfusePromptSummary,
-  type LangfusePromptVersion,
   LangfusePrompts,
+  type LangfusePromptVersion,
   LangfuseUnavailableError,
 } from "../langfuse";
 
@@ -101,10 +101,7 @@ function range(numbers: number[]): string {
 }
 
 /** Pairs the versions both sides have; see the module comment for the rule. */
-export function matchVersions(
-  langfuse: LangfusePromptVersion[],
-  cuecard: AdminVersion[],
-): Match {
+export function matchVersions(langfuse: LangfusePromptVersion[], cuecard: AdminVersion[]): Match {
   const matched: VersionAdded[] = [];
   const unmatchedCuecard: number[] = [];
   let next = 0;
@@ -233,10 +230,9 @@ class PromptImport {
           return {
             ...outcome,
             status: "skipped",
-            reason:
-              !exists
-                ? `Cuecard refused it: ${refusal}`
-                : `Cuecard refused ${where}: ${refusal} (the versions before it are imported)`,
+            reason: !exists
+              ? `Cuecard refused it: ${refusal}`
+              : `Cuecard refused ${where}: ${refusal} (the versions before it are imported)`,
           };
         }
       }
@@ -504,8 +500,7 @@ export async function importLangfuse(
     totals.labelMovesRefused > 0 ||
     outcomes.some((outcome) => outcome.tagsRefused);
   return {
-    exitCode:
-      totals.conflicts > 0 ? ExitCode.conflict : refused ? ExitCode.usage : ExitCode.ok,
+    exitCode: totals.conflicts > 0 ? ExitCode.conflict : refused ? ExitCode.usage : ExitCode.ok,
     data: { dryRun: options.dryRun, project, langfuse: host, totals, prompts: outcomes },
   };
 }
