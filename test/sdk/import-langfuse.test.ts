@@ -463,6 +463,20 @@ describe("cuecard import langfuse", () => {
     expect(newest.commitMessage).toBe("Language too");
   });
 
+  it("keeps a version deleted in Langfuse after the import, and changes nothing for it", async () => {
+    // Langfuse v3 became Cuecard v2; deleting it in Langfuse leaves Cuecard's history whole.
+    const triage = team().prompts.get("support/triage");
+    if (!triage) throw new Error("support/triage is set up above");
+    triage.versions = triage.versions.filter((version) => version.version !== 3);
+    const run = await importFrom(team());
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("support/triage: unchanged (3 versions already imported)");
+    expect((await admin.getPrompt(project, "support/triage")).latestVersion).toBe(4);
+    expect((await admin.getVersion(project, "support/triage", 2)).prompt).toBe(
+      "Sort this ticket by urgency: {{ticket}}",
+    );
+  });
+
   it("reports a Cuecard prompt with other content as a conflict and leaves it alone", async () => {
     await admin.createPrompt(project, {
       name: "billing/refund",
