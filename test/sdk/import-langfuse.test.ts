@@ -522,6 +522,17 @@ describe("cuecard import langfuse", () => {
     expect((await admin.getVersion(project, "billing/refund", 1)).prompt).toBe(
       "Written in Cuecard: {{order}}",
     );
+
+    // A version written in Cuecard after the import is not overwritten either.
+    await admin.createVersion(project, "billing/invoice", {
+      prompt: "Edited in Cuecard {{number}}",
+    });
+    const again = await importFrom(keys);
+    expect(again.code).toBe(4);
+    expect(again.stdout).toContain(
+      "billing/invoice: conflict, not changed: Cuecard v2 is not in Langfuse (edited in Cuecard, or deleted in Langfuse)",
+    );
+    expect((await admin.getPrompt(project, "billing/invoice")).latestVersion).toBe(2);
   });
 
   it("says which key moves protected labels, and moves them on the next run with it", async () => {

@@ -214,14 +214,21 @@ class PromptImport {
       const added = { langfuse: version.version, cuecard: latest + 1 };
       if (!this.dryRun) {
         try {
+          // The number Cuecard gave is the one labels are moved to.
           if (!exists) {
-            await this.admin.createPrompt(this.project, {
+            const created = await this.admin.createPrompt(this.project, {
               name: summary.name,
               type: summary.type,
               version: versionInput(version),
             });
+            added.cuecard = created.version?.version ?? added.cuecard;
           } else {
-            await this.admin.createVersion(this.project, summary.name, versionInput(version));
+            const created = await this.admin.createVersion(
+              this.project,
+              summary.name,
+              versionInput(version),
+            );
+            added.cuecard = created.version;
           }
         } catch (error) {
           const refusal = refusalOf(error);
