@@ -132,7 +132,13 @@ export class AdminClient {
 
   createPrompt(
     project: string,
-    input: { name: string; description?: string; tags?: string[]; version?: VersionInput },
+    input: {
+      name: string;
+      type?: "text" | "chat";
+      description?: string;
+      tags?: string[];
+      version?: VersionInput;
+    },
   ) {
     return this.call("post", "/v1/projects/{project}/prompts", { path: { project }, body: input });
   }
@@ -164,6 +170,21 @@ export class AdminClient {
       query: { limit: Math.min(limit, 200) },
     });
     return page.items;
+  }
+
+  /** Every version of a prompt, oldest first, all pages. */
+  async allVersions(project: string, name: string): Promise<AdminVersion[]> {
+    const newestFirst: AdminVersion[] = [];
+    let cursor: number | undefined;
+    do {
+      const page = await this.call("get", "/v1/projects/{project}/prompts/{name}/versions", {
+        path: { project, name },
+        query: { limit: 200, cursor },
+      });
+      newestFirst.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return newestFirst.reverse();
   }
 
   moveLabel(

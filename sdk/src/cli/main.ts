@@ -1,6 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { FetchFunction } from "../transport";
 import { experimentResults } from "./commands/experiment";
+import { importLangfuse } from "./commands/import-langfuse";
 import { init } from "./commands/init";
 import { log, promote, rollback } from "./commands/labels";
 import { render } from "./commands/render";
@@ -25,8 +26,12 @@ Usage: cuecard <command> [options]          (add --json for one JSON document on
   log       <name> [--label L] [--limit 20] versions, or a label's moves
   experiment results <id> [--engine frequentist|bayesian] [--fixed]
                                             per-variant figures and the decision
+  import langfuse [--host U] [--public-key K] [--secret-key K] [--project P] [--dry-run]
+                                            copy a Langfuse project's prompts (all versions,
+                                            labels, tags); again later: only what is new
 
-Keys: CUECARD_API_KEY (admin API key), CUECARD_READ_KEY (edge read key, for render).
+Keys: CUECARD_API_KEY (admin API key), CUECARD_READ_KEY (edge read key, for render);
+      import: LANGFUSE_BASE_URL or LANGFUSE_HOST, LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY.
 Exit codes: 0 ok · 1 test failed / diff found · 2 usage, bad file or key · 3 not found ·
             4 conflict · 5 server unreachable or unavailable
             experiment results: 0 only for a winner · 6 no winner yet · 7 SRM or guardrail failed
@@ -85,6 +90,13 @@ const COMMAND_OPTIONS: Record<string, Options> = {
   },
   log: { label: { type: "string" }, limit: { type: "string" } },
   experiment: { engine: { type: "string" }, fixed: { type: "boolean" } },
+  import: {
+    host: { type: "string" },
+    "public-key": { type: "string" },
+    "secret-key": { type: "string" },
+    project: { type: "string" },
+    "dry-run": { type: "boolean" },
+  },
 };
 
 const ENGINES = ["frequentist", "bayesian"] as const;
@@ -214,6 +226,23 @@ async function run(command: string, args: string[], ctx: CliContext): Promise<Co
         id: one("experiment results", rest, "experiment id"),
         engine: engineOf(v.engine),
         ...(v.fixed === true ? { sequential: false } : {}),
+      });
+    }
+    case "import": {
+      const [source, ...rest] = positionals;
+      if (source !== "langfuse" || rest.length > 0) {
+        throw new CliError(
+          ExitCode.usage,
+          `'cuecard import' takes 'langfuse' (the one source it imports from); see 'cuecard --help'.`,
+          "usage",
+        );
+      }
+      return importLangfuse(ctx, {
+        host: text("host"),
+        publicKey: text("public-key"),
+        secretKey: text("secret-key"),
+        project: text("project"),
+        dryRun: v["dry-run"] === true,
       });
     }
     default:
