@@ -23,12 +23,24 @@ const PROMPT = "support/triage";
 let platform: Platform;
 let front: Server;
 let baseUrl: string;
+/** The telemetry worker as Miniflare hands it to Node (its own Fetcher typings clash here). */
+interface WorkerFetcher {
+  fetch(
+    url: string,
+    init?: { method?: string; headers?: Record<string, string>; body?: Uint8Array },
+  ): Promise<Response>;
+}
+
+async function telemetryWorker(): Promise<WorkerFetcher> {
+  return (await platform.miniflare.getWorker("telemetry")) as unknown as WorkerFetcher;
+}
+
 /** Paths the SDKs called, in order. */
 const called: string[] = [];
 
 beforeAll(async () => {
   platform = await startEphemeralPlatform("langfuse-otel");
-  const telemetry = await platform.miniflare.getWorker("telemetry");
+  const telemetry = await telemetryWorker();
   front = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -42,7 +54,7 @@ beforeAll(async () => {
     const answer = await telemetry.fetch(`http://telemetry.internal${request.url}`, {
       method: request.method,
       headers: { ...headers, "cuecard-project-id": PROJECT, "cuecard-key-id": "key_langfuse" },
-      body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+      body: chunks.length > 0 ? new Uint8Array(Buffer.concat(chunks)) : undefined,
     });
     response.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "" });
     response.end(Buffer.from(await answer.arrayBuffer()));
@@ -65,7 +77,7 @@ interface VersionTotal {
 }
 
 async function versionTotal(version: number): Promise<VersionTotal | undefined> {
-  const telemetry = await platform.miniflare.getWorker("telemetry");
+  const telemetry = await telemetryWorker();
   const query = new URLSearchParams({
     groupBy: "version",
     from: new Date(Date.now() - 3_600_000).toISOString(),

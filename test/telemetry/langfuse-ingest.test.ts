@@ -191,7 +191,7 @@ describe("POST /api/public/ingestion", () => {
     ];
     expect((await ingest(project, batch)).status).toBe(207);
     expect((await ingest(project, batch)).status).toBe(207);
-    await waitForTotals(project, PROMPT, 3, (t) => t.scores.helpful?.n >= 1);
+    await waitForTotals(project, PROMPT, 3, (t) => (t.scores.helpful?.n ?? 0) >= 1);
     // Let any late delivery land before checking nothing was counted twice.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(await scoreRows(project)).toMatchObject([
