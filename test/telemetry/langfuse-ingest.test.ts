@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fromEdge, hoursAgo, newProject, scoreRows } from "./harness";
 import { hex, waitForTotals, withRecordingQueue } from "./langfuse-helpers";
@@ -118,6 +119,20 @@ describe("POST /api/public/scores", () => {
     expect(huge.response.status).toBe(413);
     expect(await huge.response.json()).toMatchObject({ error: "PayloadTooLargeError" });
     for (const { sent } of [notJson, form, huge]) expect(sent).toEqual([]);
+  });
+
+  it("answers a key past the ingest rate limit with a Langfuse 429 and Retry-After", async () => {
+    const headers = { "cuecard-key-id": `key_${crypto.randomUUID()}` };
+    const score = JSON.stringify({ observationId: "obs-1", name: "helpful", value: 1 });
+    for (let sent = 0; sent < env.TEST_RATE_LIMIT; sent++) {
+      const { response } = await withRecordingQueue("/api/public/scores", score, headers);
+      expect(response.status).toBe(200);
+    }
+    const { response, sent } = await withRecordingQueue("/api/public/scores", score, headers);
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("60");
+    expect(await response.json()).toMatchObject({ error: "TooManyRequestsError" });
+    expect(sent).toEqual([]);
   });
 
   it("refuses a request that did not come through the edge with a Langfuse 401", async () => {
