@@ -11,11 +11,12 @@ import type { TelemetryMessage } from "./ingest";
 import { pruneIngestedEvents } from "./prune";
 import { registerIngestEvents } from "./routes/events";
 import { registerInternalQueries } from "./routes/internal";
+import { registerLangfuseIngest } from "./routes/langfuse";
 import { registerOtlpTraces } from "./routes/otlp";
 import { registerIngestScore } from "./routes/scores";
 
 /**
- * Cuecard telemetry worker: ingest (events, scores, OTLP traces) onto a queue, a consumer that
+ * Cuecard telemetry worker: ingest (events, scores, OTLP traces, and the Langfuse ingest API) onto a queue, a consumer that
  * rolls them up in its own D1 database exactly once, and the metrics queries. It has no public
  * route: the edge forwards ingest to it and the admin worker queries it, by service bindings.
  */
@@ -29,6 +30,8 @@ registerIngestEvents(app);
 registerIngestScore(app);
 registerOtlpTraces(app);
 registerInternalQueries(app);
+// The Langfuse SDKs' ingest paths, with Langfuse's error shape (its own error handler).
+registerLangfuseIngest(app);
 
 export default {
   fetch: app.fetch,

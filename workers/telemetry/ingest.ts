@@ -49,7 +49,8 @@ export function validateEvent(
   return { ok: true, event };
 }
 
-function reject(id: string | null, index: number, errors: FieldIssue[]): Validated {
+/** An event refused before its rules were read (e.g. a type this ingest does not record). */
+export function reject(id: string | null, index: number, errors: FieldIssue[]): Validated {
   return { ok: false, result: { id, index, status: "rejected", errors } };
 }
 

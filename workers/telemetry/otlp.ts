@@ -2,9 +2,11 @@ import { ProblemError } from "@cuecard/core/problem";
 
 /**
  * OTLP/HTTP JSON traces (ExportTraceServiceRequest) read into generation events. Only spans with
- * a `gen_ai.*` attribute are LLM calls; every other span is ignored (neither accepted nor
+ * a `gen_ai.*` attribute, or that `@langfuse/tracing` marks as a generation
+ * (`langfuse.observation.type`), are LLM calls; every other span is ignored (neither accepted nor
  * rejected). Attribute names follow the OpenTelemetry GenAI semantic conventions (see
- * docs/telemetry.md for the full mapping), plus the Langfuse and Cuecard prompt attributes.
+ * docs/telemetry.md for the full mapping), plus the Langfuse and Cuecard prompt attributes; the
+ * `langfuse.observation.*` ones are read where no `gen_ai.*` one says the same.
  */
 
 type AnyValue = {
@@ -79,9 +81,77 @@ function isErrorStatus(code: unknown): boolean {
   return code === 2 || code === "STATUS_CODE_ERROR";
 }
 
-export function isGenAiSpan(attributes: Attributes): boolean {
+/**
+ * An LLM call: a GenAI span, or a Langfuse generation (`@langfuse/tracing` sets no `gen_ai.*`
+ * attribute on its own observations). Langfuse's other observation types (span, tool, agent, …)
+ * are not calls.
+ */
+export function isGenerationSpan(attributes: Attributes): boolean {
+  if (stringOf(attributes.get("langfuse.observation.type")) === "generation") return true;
   for (const key of attributes.keys()) if (key.startsWith("gen_ai.")) return true;
   return false;
+}
+
+/**
+ * A JSON-serialised attribute of `@langfuse/tracing` (usage_details, cost_details,
+ * completion_start_time): undefined when absent or not JSON.
+ */
+function jsonOf(value: AnyValue | undefined): unknown {
+  const text = stringOf(value);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first of `keys` in a Langfuse usage or cost object that holds a number. */
+function detailOf(details: unknown, keys: readonly string[]): number | undefined {
+  if (!isObject(details)) return undefined;
+  for (const key of keys) if (typeof details[key] === "number") return details[key] as number;
+  return undefined;
+}
+
+/**
+ * Input and output tokens of a Langfuse usage object: its own keys (`input`, `output`), the OpenAI
+ * and Anthropic names it also accepts, and the legacy `usage` object's camel-case ones.
+ */
+export function langfuseTokens(usage: unknown): { input?: number; output?: number } {
+  return {
+    input: detailOf(usage, ["input", "prompt_tokens", "input_tokens", "promptTokens"]),
+    output: detailOf(usage, ["output", "completion_tokens", "output_tokens", "completionTokens"]),
+  };
+}
+
+/** A Langfuse cost object's total, in USD. */
+export function langfuseCostUsd(cost: unknown): number | undefined {
+  return detailOf(cost, ["total"]);
+}
+
+const TRACE_ID_HEX = /^[0-9a-f]{32}$/i;
+const SPAN_ID_HEX = /^[0-9a-f]{16}$/i;
+
+/**
+ * The generation id of an OpenTelemetry span: `traceId:spanId` (a span id alone is unique only
+ * within its trace). A Langfuse score or observation that names an OpenTelemetry trace and span
+ * gets the same id, so it meets the span's generation; other ids are kept as they are.
+ */
+export function generationIdOf(traceId: unknown, spanId: string): string {
+  return typeof traceId === "string" && TRACE_ID_HEX.test(traceId) && SPAN_ID_HEX.test(spanId)
+    ? `${traceId.toLowerCase()}:${spanId.toLowerCase()}`
+    : spanId;
+}
+
+/** completion_start_time is a JSON string of an ISO time (or the bare time). */
+function langfuseTimeToFirstTokenMs(
+  value: AnyValue | undefined,
+  start: bigint | undefined,
+): number | undefined {
+  const parsed = jsonOf(value) ?? stringOf(value);
+  if (typeof parsed !== "string" || start === undefined) return undefined;
+  const at = Date.parse(parsed);
+  return Number.isFinite(at) ? at - Number(start / 1_000_000n) : Number.NaN;
 }
 
 /**
@@ -96,13 +166,18 @@ export function spanToGeneration(span: OtlpSpan, attributes: Attributes): Record
   const end = nanosOf(span.endTimeUnixNano);
 
   const errorType = stringOf(get("error.type"));
-  const statusMessage = typeof span.status?.message === "string" ? span.status.message : null;
+  const statusMessage =
+    (typeof span.status?.message === "string" ? span.status.message : undefined) ||
+    stringOf(get("langfuse.observation.status_message")) ||
+    null;
   const error =
     errorType !== undefined
-      ? { type: errorType, message: statusMessage || null }
-      : isErrorStatus(span.status?.code)
-        ? { type: "error", message: statusMessage || null }
+      ? { type: errorType, message: statusMessage }
+      : isErrorStatus(span.status?.code) || stringOf(get("langfuse.observation.level")) === "ERROR"
+        ? { type: "error", message: statusMessage }
         : null;
+  const usage = langfuseTokens(jsonOf(get("langfuse.observation.usage_details")));
+  const cost = langfuseCostUsd(jsonOf(get("langfuse.observation.cost_details")));
 
   const promptName =
     stringOf(get("cuecard.prompt.name")) ??
@@ -132,21 +207,29 @@ export function spanToGeneration(span: OtlpSpan, attributes: Attributes): Record
   const finishReason =
     stringOf(finishReasons) ?? stringOf(finishReasons?.arrayValue?.values?.[0]) ?? null;
   const timeToFirstChunkSeconds = numberOf(get("gen_ai.response.time_to_first_chunk"));
+  const timeToFirstTokenMs =
+    timeToFirstChunkSeconds !== undefined
+      ? timeToFirstChunkSeconds * 1000
+      : langfuseTimeToFirstTokenMs(get("langfuse.observation.completion_start_time"), start);
 
   return {
     type: "generation",
-    id: traceId !== undefined && spanId !== undefined ? `${traceId}:${spanId}` : undefined,
+    id: traceId !== undefined && spanId !== undefined ? generationIdOf(traceId, spanId) : undefined,
     timestamp: start !== undefined ? new Date(Number(start / 1_000_000n)).toISOString() : undefined,
-    model: stringOf(get("gen_ai.request.model")) ?? stringOf(get("gen_ai.response.model")),
+    model:
+      stringOf(get("gen_ai.request.model")) ??
+      stringOf(get("gen_ai.response.model")) ??
+      stringOf(get("langfuse.observation.model.name")),
     responseModel: stringOf(get("gen_ai.response.model")) ?? null,
     provider: stringOf(get("gen_ai.provider.name")) ?? stringOf(get("gen_ai.system")) ?? null,
     operation: stringOf(get("gen_ai.operation.name")) ?? null,
     stream: boolOf(get("gen_ai.request.stream")),
     latencyMs: start !== undefined && end !== undefined ? Number(end - start) / 1e6 : undefined,
-    timeToFirstTokenMs:
-      timeToFirstChunkSeconds !== undefined ? timeToFirstChunkSeconds * 1000 : null,
-    inputTokens: numberOf(get("gen_ai.usage.input_tokens")) ?? null,
-    outputTokens: numberOf(get("gen_ai.usage.output_tokens")) ?? null,
+    timeToFirstTokenMs: timeToFirstTokenMs ?? null,
+    inputTokens: numberOf(get("gen_ai.usage.input_tokens")) ?? usage.input ?? null,
+    outputTokens: numberOf(get("gen_ai.usage.output_tokens")) ?? usage.output ?? null,
+    // Left out, the cost is priced from the model price table (ingest.ts).
+    ...(cost !== undefined ? { costUsd: cost } : {}),
     finishReason,
     error,
     prompt,
@@ -157,7 +240,7 @@ export function spanToGeneration(span: OtlpSpan, attributes: Attributes): Record
   };
 }
 
-/** The gen_ai spans of an export request, as raw generations; other spans are skipped. */
+/** The generation spans of an export request, as raw generations; other spans are skipped. */
 export function generationsOfTraces(body: unknown): Record<string, unknown>[] {
   if (!isObject(body) || (body.resourceSpans !== undefined && !Array.isArray(body.resourceSpans))) {
     throw new ProblemError(
@@ -173,7 +256,7 @@ export function generationsOfTraces(body: unknown): Record<string, unknown>[] {
       for (const span of scopeSpans.spans) {
         if (!isObject(span)) continue;
         const attributes = attributesOf(span.attributes);
-        if (isGenAiSpan(attributes)) generations.push(spanToGeneration(span, attributes));
+        if (isGenerationSpan(attributes)) generations.push(spanToGeneration(span, attributes));
       }
     }
   }
