@@ -20,8 +20,11 @@ export interface EdgeVariables {
   allowOrigin: string | undefined;
 }
 
-/** What the worker reads of its environment: TELEMETRY is optional (modules.ts). */
-export type EdgeBindings = Omit<EdgeEnv, "TELEMETRY"> & { TELEMETRY?: Fetcher };
+/** What the worker reads of its environment: TELEMETRY (modules.ts) and ADMIN are optional. */
+export type EdgeBindings = Omit<EdgeEnv, "TELEMETRY" | "ADMIN"> & {
+  TELEMETRY?: Fetcher;
+  ADMIN?: Fetcher;
+};
 
 export type EdgeApp = Hono<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
 export type EdgeContext = Context<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
