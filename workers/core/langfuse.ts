@@ -17,7 +17,7 @@ export function langfusePublicKey(keyId: string): string {
 export function basicCredentials(
   header: string | null | undefined,
 ): { publicKey: string; secretKey: string } | undefined {
-  if (!header || header.slice(0, 6).toLowerCase() !== "basic ") return undefined;
+  if (!header || !/^basic /i.test(header)) return undefined;
   let decoded: string;
   try {
     decoded = atob(header.slice(6).trim());
