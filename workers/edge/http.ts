@@ -20,10 +20,14 @@ export interface EdgeVariables {
   allowOrigin: string | undefined;
 }
 
-/** What the worker reads of its environment: TELEMETRY (modules.ts) and ADMIN are optional. */
-export type EdgeBindings = Omit<EdgeEnv, "TELEMETRY" | "ADMIN"> & {
+/**
+ * What the worker reads of its environment: TELEMETRY (modules.ts) and ADMIN are optional;
+ * ASSETS only serves /openapi.json where static assets did not answer first.
+ */
+export type EdgeBindings = Omit<EdgeEnv, "TELEMETRY" | "ADMIN" | "ASSETS"> & {
   TELEMETRY?: Fetcher;
   ADMIN?: Fetcher;
+  ASSETS?: Fetcher;
 };
 
 export type EdgeApp = Hono<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
