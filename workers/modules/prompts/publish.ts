@@ -243,10 +243,15 @@ async function publishLivePrompt(
             !isWithdrawn(current) &&
             current.rev >= label.rev &&
             (current.experimentRev ?? 0) >= experimentRev &&
-            current.versions.every(
-              (embedded) =>
-                JSON.stringify([embedded.labels, embedded.tags]) === embeddedView(embedded.version),
-            )
+            // A pointer at exactly this state is rewritten only when its versions' labels or
+            // tags changed (another label moved); a newer one is never overwritten.
+            (current.rev > label.rev ||
+              (current.experimentRev ?? 0) > experimentRev ||
+              current.versions.every(
+                (embedded) =>
+                  JSON.stringify([embedded.labels, embedded.tags]) ===
+                  embeddedView(embedded.version),
+              ))
           ) {
             continue;
           }
