@@ -13,11 +13,30 @@ interface Pair {
   secretKey: string;
 }
 
+/** A new key's Langfuse pair, as its creation answers it. */
 async function pairFor(role: string): Promise<Pair> {
   const response = await api("POST", "/projects/default/keys", { name: `${role} key`, role });
-  const body = await json<{ key: { id: string }; secret: string }>(response);
-  return { publicKey: `pk-lf-${body.key.id}`, secretKey: body.secret };
+  const body = await json<{ langfuse: Pair }>(response);
+  return body.langfuse;
 }
+
+describe("the Langfuse key pair of a new key", () => {
+  it("is the key's id as public key and the key itself as secret key, with the edge's URL", async () => {
+    const response = await api("POST", "/projects/default/keys", { name: "sdk", role: "editor" });
+    const body = await json(response);
+    expect(body.langfuse).toEqual({
+      publicKey: `pk-lf-${body.key.id}`,
+      secretKey: body.secret,
+      baseUrl: "http://127.0.0.1:8788",
+    });
+    const browser = await api("POST", "/projects/default/keys", {
+      name: "web",
+      role: "reader",
+      browser: true,
+    });
+    expect((await json(browser)).langfuse).toBeNull();
+  });
+});
 
 /** A publisher's pair: `production` is a protected label, which an editor may not move. */
 let publisherPair: Promise<Pair> | undefined;
