@@ -272,3 +272,26 @@ describe("the rest of /api/public", () => {
     expect((await errorOf(response)).error).toBe("LangfuseNotFoundError");
   });
 });
+
+describe("Langfuse's telemetry routes", () => {
+  it("are checked with the key pair and handed to the telemetry worker on the same path", async () => {
+    const { auth } = await langfuseProject();
+    for (const path of [
+      "/api/public/ingestion",
+      "/api/public/scores",
+      "/api/public/otel/v1/traces",
+    ]) {
+      const response = await lf(path, auth, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("telemetry-answer")).toBe("accepted");
+    }
+    const refused = await langfuseProject({ sendTelemetry: false });
+    const response = await lf("/api/public/scores", refused.auth, { method: "POST", body: "{}" });
+    expect(response.status).toBe(403);
+    expect((await errorOf(response)).error).toBe("AccessDeniedError");
+  });
+});
