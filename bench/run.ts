@@ -23,6 +23,8 @@
  * isolate hit, the running experiment with and without exposures) and their alternated goal
  * ratios; nothing else is seeded or measured, and bench/results/latest.json is not written. For
  * repeating the comparisons that matter while working on the hot path (a full run takes minutes).
+ * `BENCH_ONLY=langfuse`: the same for the Langfuse-path read (`GET /api/public/v2/prompts/{name}`
+ * with a Basic key pair) against the native isolate hit, alternated.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -65,15 +67,15 @@ const VERSIONS = 1_000;
 /** Distinct unit ids the experiment scenarios cycle through: more than an isolate remembers as
  * already reported (10,000), so every request is a new exposure. */
 const UNITS = 100_000;
-/** Only the edge's hot-path goal rows (see the header); unset: everything. */
-const ONLY_EDGE = process.env.BENCH_ONLY === "edge";
-const EDGE_ONLY_SCENARIOS = new Set([
-  "bare",
-  "floor",
-  "edge-hit-10",
-  "edge-exp-10",
-  "edge-exp-10-exposures",
-]);
+/**
+ * Only some goal rows (see the header): `edge`, the edge's hot path; `langfuse`, the Langfuse
+ * read's isolate hit beside the native one. Unset: everything.
+ */
+const ONLY_SCENARIOS: ReadonlySet<string> | undefined = {
+  edge: new Set(["bare", "floor", "edge-hit-10", "edge-exp-10", "edge-exp-10-exposures"]),
+  langfuse: new Set(["edge-hit-10", "edge-langfuse-hit-10"]),
+}[process.env.BENCH_ONLY ?? ""];
+const ONLY_EDGE = ONLY_SCENARIOS !== undefined;
 const PORTS = {
   bare: 8900,
   floor: 8901,
@@ -196,7 +198,12 @@ interface Scenario {
   body?: string;
   /** Requests that must succeed before measuring (e.g. to fill the isolate cache). */
   warm?: string[];
+  /** The `Authorization` header for the read key; default `Bearer <key>`. */
+  authorization?: (key: string) => string;
 }
+
+const authorizationOf = (scenario: Scenario, key: string) =>
+  scenario.authorization?.(key) ?? `Bearer ${key}`;
 
 interface Figures {
   id: string;
@@ -218,7 +225,7 @@ function load(scenario: Scenario, key: string, durationS: number): Promise<autoc
     connections: CONNECTIONS,
     duration: durationS,
     headers: {
-      authorization: `Bearer ${key}`,
+      authorization: authorizationOf(scenario, key),
       ...(scenario.body ? { "content-type": "application/json" } : {}),
     },
     requests: [
@@ -234,10 +241,9 @@ function load(scenario: Scenario, key: string, durationS: number): Promise<autoc
   });
 }
 
-async function warm(port: number, key: string, paths: string[]) {
+async function warm(port: number, authorization: string, paths: string[]) {
   await inChunks(paths, 20, async (path) => {
-    const get = () =>
-      fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    const get = () => fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization } });
     // A kept-alive socket the server closed as it was reused fails once ("other side closed"):
     // the warm-up is not measured, so it simply asks again.
     const response = await get().catch(get);
@@ -248,7 +254,9 @@ async function warm(port: number, key: string, paths: string[]) {
 
 async function run(scenario: Scenario, key: string): Promise<Figures> {
   // Again right before: a later scenario's fills may have evicted this one's entries.
-  if (scenario.warm) await warm(scenario.port, key, scenario.warm);
+  if (scenario.warm) {
+    await warm(scenario.port, authorizationOf(scenario, key), scenario.warm);
+  }
   await load(scenario, key, 1); // connections and the isolate cache warm again, not measured
   const result = await load(scenario, key, DURATION_S);
   const latency = await measureLatency(
@@ -257,7 +265,7 @@ async function run(scenario: Scenario, key: string): Promise<Figures> {
       paths: scenario.paths,
       method: scenario.method,
       body: scenario.body,
-      headers: { authorization: `Bearer ${key}` },
+      headers: { authorization: authorizationOf(scenario, key) },
     },
     { loops: LATENCY_LOOPS, seconds: LATENCY_S },
   );
@@ -319,7 +327,7 @@ async function paired(candidate: Scenario, baseline: Scenario, key: string): Pro
           paths: scenario.paths,
           method: scenario.method,
           body: scenario.body,
-          headers: { authorization: `Bearer ${key}` },
+          headers: { authorization: authorizationOf(scenario, key) },
         },
         { loops: LATENCY_LOOPS, seconds: Math.max(1, sliceSeconds / 2) },
       );
@@ -368,6 +376,7 @@ const PAIRS = [
   ["floor", "bare"],
   ["edge-exp-10", "edge-hit-10"],
   ["edge-exp-10-exposures", "edge-hit-10"],
+  ["edge-langfuse-hit-10", "edge-hit-10"],
 ] as const;
 
 async function main() {
@@ -463,6 +472,14 @@ async function main() {
       paths: small,
     },
     {
+      id: "edge-langfuse-hit-10",
+      title: "edge Langfuse-path GET /api/public/v2/prompts/{name}, isolate hit (10 prompts)",
+      port: PORTS.edgeCached,
+      paths: small.map((path) => path.replace("/v1/prompts/", "/api/public/v2/prompts/")),
+      // The bench key's id is "bench": its Langfuse pair is pk-lf-bench : the key.
+      authorization: (key) => `Basic ${btoa(`pk-lf-bench:${key}`)}`,
+    },
+    {
       id: "edge-exp-10",
       title: `edge label resolve running a 2-variant experiment, ?unit= (10 prompts × ${UNITS.toLocaleString("en")} units, isolate hit)`,
       port: PORTS.edgeCached,
@@ -530,8 +547,8 @@ async function main() {
       paths: versions,
     },
   ];
-  const scenarios = ONLY_EDGE
-    ? allScenarios.filter((scenario) => EDGE_ONLY_SCENARIOS.has(scenario.id))
+  const scenarios = ONLY_SCENARIOS
+    ? allScenarios.filter((scenario) => ONLY_SCENARIOS.has(scenario.id))
     : allScenarios;
 
   console.error(
@@ -543,13 +560,18 @@ async function main() {
     // Every worker and path warmed before any is measured: otherwise the first row to hit an
     // isolate pays its JIT warm-up and later rows on the same worker look faster.
     for (const scenario of scenarios) {
-      if (scenario.warm) await warm(scenario.port, key, scenario.warm);
+      if (scenario.warm) {
+        await warm(scenario.port, authorizationOf(scenario, key), scenario.warm);
+      }
       await load(scenario, key, 1);
     }
     for (const scenario of scenarios) results.push(await run(scenario, key));
     console.error(`goal ratios, alternated: ${PAIR_ROUNDS} rounds per pair`);
     const scenarioOf = (id: string) => scenarios.find((scenario) => scenario.id === id) as Scenario;
     for (const [candidate, baseline] of PAIRS) {
+      if (ONLY_SCENARIOS && !(ONLY_SCENARIOS.has(candidate) && ONLY_SCENARIOS.has(baseline))) {
+        continue;
+      }
       pairs.push(await paired(scenarioOf(candidate), scenarioOf(baseline), key));
     }
   } finally {
@@ -592,6 +614,7 @@ async function main() {
     `- empty Hono worker ÷ framework-less floor: ${pairLine("floor")}`,
     `- running experiment with ?unit= ÷ the hit without one: ${pairLine("edge-exp-10")} (goal ≥ 0.95×)`,
     `- … reporting exposures ÷ the hit without one: ${pairLine("edge-exp-10-exposures")}`,
+    `- Langfuse-path isolate hit ÷ the native hit: ${pairLine("edge-langfuse-hit-10")} (goal ≥ 0.9×)`,
     `assignment per call: SDK (core assign() in Node) ${assignment.sdkAssignNs} ns, edge (in workerd) ${assignment.edgeAssignNs} ns, the edge's whole experiment step (assign + body + ETag) ${assignment.edgeAssignVersionNs} ns`,
     `SDK cached getPrompt, awaited: ${sdkGetPrompt.cuecardNs} ns vs @langfuse/client ${sdkGetPrompt.langfuseNs} ns = ${sdkGetPrompt.ratio.toFixed(2)}× (goal ≤ 1.0×; alternated, fastest of ${sdkGetPrompt.rounds} rounds each)`,
     `exposure counts over ${exposures.units.toLocaleString("en")} units of one experiment (+ ${exposures.otherUnits.toLocaleString("en")} of another): ${exposures.query.medianMs} ms (median of ${exposures.query.runs}, max ${exposures.query.maxMs} ms, first ${exposures.query.firstMs} ms); inserting them ${exposures.insertSeconds} s; database ${(exposures.databaseBytes / 2 ** 20).toFixed(0)} MiB (${exposures.bytesPerUnit} B per unit)`,
@@ -634,7 +657,7 @@ function printEdgeOnly(results: Figures[], pairs: PairedRatio[]) {
   const floor = results[0] as Figures;
   const lines = results.map(
     (r) =>
-      `| ${r.id} | ${r.requestsPerSecond} req/s | p50 ${r.latency.p50Ms.toFixed(3)} ms | p99 ${r.latency.p99Ms.toFixed(3)} ms | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× bare req/s | ${(r.latency.p99Ms / floor.latency.p99Ms).toFixed(2)}× bare p99 | errors ${r.errors}/${r.non2xx} |`,
+      `| ${r.id} | ${r.requestsPerSecond} req/s | p50 ${r.latency.p50Ms.toFixed(3)} ms | p99 ${r.latency.p99Ms.toFixed(3)} ms | ${(r.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}× ${floor.id} req/s | ${(r.latency.p99Ms / floor.latency.p99Ms).toFixed(2)}× ${floor.id} p99 | errors ${r.errors}/${r.non2xx} |`,
   );
   const ratios = pairs.map(
     (pair) =>

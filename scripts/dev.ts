@@ -106,6 +106,7 @@ Try the edge:
 
   curl -H "Authorization: Bearer ${readKey}" "${platform.edgeUrl}/v1/prompts/support%2Ftriage?label=production"
 
+${langfuseLines(seeded)}
 Send telemetry (an app's observed LLM calls arrive the same way, from @cuecard/sdk/observe):
 
   curl -H "Authorization: Bearer ${readKey}" -H "content-type: application/json" ${platform.edgeUrl}/v1/events \\
@@ -114,6 +115,19 @@ Send telemetry (an app's observed LLM calls arrive the same way, from @cuecard/s
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   await stop(1);
+}
+
+/** The Langfuse SDKs' settings for the demo project: change only these in a Langfuse app. */
+function langfuseLines(seeded: SeedResult): string {
+  const pair = seeded.langfuse;
+  if (!pair) return "";
+  return `Or use the official Langfuse SDKs (saved in .wrangler/state/dev-keys.json as "langfuse"):
+
+  LANGFUSE_BASE_URL=${pair.baseUrl}
+  LANGFUSE_PUBLIC_KEY=${pair.publicKey}
+  LANGFUSE_SECRET_KEY=${pair.secretKey}
+  curl -u "${pair.publicKey}:${pair.secretKey}" "${pair.baseUrl}/api/public/v2/prompts/support%2Ftriage"
+`;
 }
 
 function demoExperimentLines(

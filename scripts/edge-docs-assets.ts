@@ -11,10 +11,13 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { API_DOCS_ASSETS, API_DOCS_INIT_SCRIPT } from "../workers/core/api-docs";
+import { openApiDocument } from "../workers/edge/openapi-document";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Where the page's assets are served on the edge: `/docs/assets/<file>`. */
 export const EDGE_DOCS_ASSET_PATH = "/docs/assets/";
+/** Where the edge's OpenAPI document is served (and written, under the assets directory). */
+export const EDGE_OPENAPI_ASSET = "/openapi.json";
 export const edgeAssetsDir = join(root, "workers/edge/assets");
 
 /** Each file the edge's assets directory holds, by path under it, and its content. */
@@ -26,6 +29,8 @@ export function edgeDocsAssets(): Map<string, Buffer> {
     [at(API_DOCS_ASSETS.script), swaggerUi(API_DOCS_ASSETS.script)],
     [at(API_DOCS_ASSETS.stylesheet), swaggerUi(API_DOCS_ASSETS.stylesheet)],
     [at(API_DOCS_ASSETS.init), Buffer.from(API_DOCS_INIT_SCRIPT)],
+    // The edge's OpenAPI document (~4 KiB gzipped) is an asset too, kept out of its bundle.
+    [EDGE_OPENAPI_ASSET.slice(1), Buffer.from(JSON.stringify(openApiDocument))],
   ]);
 }
 

@@ -304,7 +304,13 @@ export function miniflareWorker(
     bindings: { ...stringVars(config.vars), ...vars },
     // As Cloudflare serves them: a request for an asset's path is answered before the worker.
     ...(config.assets
-      ? { assets: { directory: config.assets.directory, routerConfig: { has_user_worker: true } } }
+      ? {
+          assets: {
+            directory: config.assets.directory,
+            binding: config.assets.binding,
+            routerConfig: { has_user_worker: true },
+          },
+        }
       : {}),
     d1Databases: Object.fromEntries(
       config.d1_databases.map((db) => [db.binding, requireId(db.database_id, db.binding)]),
@@ -367,7 +373,7 @@ export interface WorkerConfig {
   ratelimits?: { name: string; namespace_id: string; simple: { limit: number; period: 10 | 60 } }[];
   rules?: { type: "Text" | "Data" | "CompiledWasm"; globs: string[]; fallthrough?: boolean }[];
   /** Static assets served before the worker (the edge's /docs files); an absolute directory. */
-  assets?: { directory: string };
+  assets?: { directory: string; binding?: string };
 }
 
 /**

@@ -11,6 +11,7 @@ import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseEnv } from "node:util";
+import { langfusePublicKey } from "../workers/core/langfuse";
 import type { Platform } from "./platform";
 
 export const demoProject = "default";
@@ -137,7 +138,14 @@ export interface DevKey {
   createdAt: string;
 }
 
-type StoredDevKeys = Partial<Record<DevRole, DevKey>>;
+/** The pair the Langfuse SDKs take (a view of the publisher key), and the edge as their baseUrl. */
+export interface DevLangfusePair {
+  publicKey: string;
+  secretKey: string;
+  baseUrl: string;
+}
+
+type StoredDevKeys = Partial<Record<DevRole, DevKey>> & { langfuse?: DevLangfusePair };
 
 export interface SeedResult {
   createdPrompts: string[];
@@ -150,6 +158,11 @@ export interface SeedResult {
   keys: DevKey[];
   /** The keys created by this run; the others came from dev-keys.json. */
   createdKeys: DevKey["role"][];
+  /**
+   * The publisher key as a Langfuse key pair (it may create versions and move `production`), with
+   * the edge as the base URL; undefined without an edge URL.
+   */
+  langfuse?: DevLangfusePair;
 }
 
 export interface SeedOptions {
@@ -212,7 +225,18 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
     createdKeys.push("reader");
   }
   keys.reader = readKey;
-  if (createdKeys.length > 0) {
+  const publisher = keys.publisher;
+  const langfuse =
+    publisher && options.edgeUrl
+      ? {
+          publicKey: langfusePublicKey(publisher.id),
+          secretKey: publisher.secret,
+          baseUrl: options.edgeUrl,
+        }
+      : undefined;
+  keys.langfuse = langfuse;
+  // Written when the edge moved too: the pair's baseUrl names it.
+  if (createdKeys.length > 0 || JSON.stringify(stored.langfuse) !== JSON.stringify(langfuse)) {
     await writeFile(keysFile, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
   }
 
@@ -252,7 +276,15 @@ export async function seedDemo(options: SeedOptions): Promise<SeedResult> {
     const key = keys[role];
     return key ? [key] : [];
   });
-  return { createdPrompts, existingPrompts, adminKey, readKey, keys: allKeys, createdKeys };
+  return {
+    createdPrompts,
+    existingPrompts,
+    adminKey,
+    readKey,
+    keys: allKeys,
+    createdKeys,
+    langfuse,
+  };
 }
 
 /** The demo experiment: `production` of support/reply split between v2 (control) and v3. */

@@ -217,11 +217,16 @@ export interface SweepFailure {
   contentType: string | null;
 }
 
-/** Sends every case (a few at a time) and returns those answered >= 500 or without problem+json. */
+/**
+ * Sends every case (a few at a time) and returns those answered >= 500 or without the error
+ * media type of their operation: problem+json, unless `errorContentTypeOf` names another (the
+ * edge's Langfuse-compatible API answers Langfuse's JSON errors).
+ */
 export async function runSweep(
   cases: SweepCase[],
   send: (sweepCase: SweepCase) => Promise<Response>,
   concurrency = 6,
+  errorContentTypeOf: (sweepCase: SweepCase) => string = () => "application/problem+json",
 ): Promise<{ failures: SweepFailure[]; statuses: Record<number, number> }> {
   const failures: SweepFailure[] = [];
   const statuses: Record<number, number> = {};
@@ -233,7 +238,7 @@ export async function runSweep(
       const contentType = response.headers.get("content-type");
       await response.arrayBuffer();
       statuses[response.status] = (statuses[response.status] ?? 0) + 1;
-      const problem = contentType === "application/problem+json";
+      const problem = contentType === errorContentTypeOf(sweepCase);
       if (response.status >= 500 || (response.status >= 400 && !problem)) {
         failures.push({
           case: `${sweepCase.method} ${sweepCase.operation}: ${sweepCase.what}`,

@@ -301,7 +301,7 @@ export interface paths {
     put?: never;
     /**
      * Create a key
-     * @description The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false`. A key shipped in a browser app is created with `browser: true`: a reader the admin API refuses, served only to requests from the project's allowed origins (narrowed by the key's `allowedOrigins`), sending scores at most.
+     * @description The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false`. `langfuse` is the same key as a Langfuse key pair, for the official Langfuse SDKs pointed at the edge (`baseUrl`). A key shipped in a browser app is created with `browser: true`: a reader the admin API refuses, served only to requests from the project's allowed origins (narrowed by the key's `allowedOrigins`), sending scores at most.
      */
     post: operations["createKey"];
     delete?: never;
@@ -875,6 +875,14 @@ export interface components {
       mean: number;
       sd: number;
     };
+    LangfuseKeyPair: {
+      /** @example pk-lf-key_01J… */
+      publicKey: string;
+      /** @description The key's secret itself */
+      secretKey: string;
+      /** @description The edge's URL: the SDKs' baseUrl */
+      baseUrl: string;
+    } | null;
     Webhook: {
       id: string;
       url: string;
@@ -3919,7 +3927,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The key and its secret */
+      /** @description The key and its secret, and the Langfuse key pair it gives (null for a browser key) */
       201: {
         headers: {
           [name: string]: unknown;
@@ -3928,6 +3936,7 @@ export interface operations {
           "application/json": {
             key: components["schemas"]["Key"];
             secret: string;
+            langfuse: components["schemas"]["LangfuseKeyPair"];
           };
         };
       };

@@ -1,16 +1,20 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { runSweep, sweepCases } from "../openapi-sweep";
-import { seedProject, seedPrompt } from "./factories";
+import { seedProject, seedPrompt, seedReadKey, uniqueName } from "./factories";
 
 /**
  * Every operation of the edge API, as its served OpenAPI document lists them, with broken input
  * in every path parameter, query parameter and JSON body field, sent with a read key of the
- * project: nothing may answer 5xx, every error is problem+json.
+ * project: nothing may answer 5xx, every error is problem+json; under /api/public (the Langfuse-
+ * compatible API, sent with the same key as a Langfuse pair) Langfuse's JSON errors.
  */
 describe("input sweep over the edge OpenAPI document", () => {
   it("answers no operation with a 5xx, and every error as problem+json", async () => {
     const { project, key } = await seedProject();
+    const keyId = uniqueName("key");
+    const pair = btoa(`pk-lf-${keyId}:${await seedReadKey({ project, keyId })}`);
+    const langfuse = (c: { operation: string }) => c.operation.startsWith("/api/public/");
     const seeded = await seedPrompt({
       project,
       templates: ["Hi {{customer}}{{#rows}}{{label}}{{/rows}}"],
@@ -26,15 +30,19 @@ describe("input sweep over the edge OpenAPI document", () => {
     expect(operations.size).toBe(documented.length);
     expect(cases.some((c) => c.what.startsWith("body.variables"))).toBe(true);
 
-    const { failures, statuses } = await runSweep(cases, (c) =>
-      exports.default.fetch(`https://edge.test${c.url}`, {
-        method: c.method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(c.body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: c.body,
-      }),
+    const { failures, statuses } = await runSweep(
+      cases,
+      (c) =>
+        exports.default.fetch(`https://edge.test${c.url}`, {
+          method: c.method,
+          headers: {
+            authorization: langfuse(c) ? `Basic ${pair}` : `Bearer ${key}`,
+            ...(c.body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: c.body,
+        }),
+      6,
+      (c) => (langfuse(c) ? "application/json" : "application/problem+json"),
     );
     expect(failures).toEqual([]);
     expect(Object.keys(statuses).length).toBeGreaterThan(1);

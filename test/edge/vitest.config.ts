@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { fakeAdmin } from "./fake-admin";
 import { fakeTelemetry, fakeTelemetryRecords } from "./fake-telemetry";
 
 export default defineConfig({
@@ -15,6 +16,7 @@ export default defineConfig({
         serviceBindings: {
           TELEMETRY: fakeTelemetry,
           FAKE_TELEMETRY_RECORDS: fakeTelemetryRecords,
+          ADMIN: fakeAdmin,
         },
       },
     }),

@@ -9,6 +9,7 @@ import { accessRefusals } from "../modules/access/api/refusals";
 import { authorize } from "../modules/access/middleware";
 import { registerExperimentRoutes } from "../modules/experiments/api";
 import { runRolloutSchedule } from "../modules/experiments/rollout";
+import { createLangfuseRouter } from "../modules/langfuse/api";
 import { registerMetricsRoutes } from "../modules/metrics/api";
 import { registerModelProviderRoutes } from "../modules/playground/api";
 import { registerProjectRoutes } from "../modules/projects/api";
@@ -114,6 +115,8 @@ app.use(async function wirePlatform(c, next) {
   c.set("modules", optionalModulesOf(c.env));
   await next();
 });
+// The Langfuse-compatible prompt API's writes and lists, handed over by the edge (its ADMIN binding).
+app.route("/api/public", createLangfuseRouter());
 app.route("/api", api);
 app.route("/", createAdminUi());
 app.notFound((c) =>

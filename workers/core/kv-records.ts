@@ -36,6 +36,13 @@ export interface PublishedVersion {
   hash: string;
   commitMessage: string | null;
   createdAt: string;
+  /**
+   * Set only on the versions a label pointer embeds (not on immutable version keys): the labels
+   * that version had and the prompt's tags when the pointer was written. Langfuse's prompt shape
+   * needs them. Absent in older pointers; not a format bump, as readers treat absence as unknown.
+   */
+  labels?: string[];
+  tags?: string[];
 }
 
 /** A share of a label's traffic. One target today; several for A/B tests and rollouts later. */

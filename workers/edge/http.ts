@@ -20,8 +20,15 @@ export interface EdgeVariables {
   allowOrigin: string | undefined;
 }
 
-/** What the worker reads of its environment: TELEMETRY is optional (modules.ts). */
-export type EdgeBindings = Omit<EdgeEnv, "TELEMETRY"> & { TELEMETRY?: Fetcher };
+/**
+ * What the worker reads of its environment: TELEMETRY (modules.ts) and ADMIN are optional;
+ * ASSETS only serves /openapi.json where static assets did not answer first.
+ */
+export type EdgeBindings = Omit<EdgeEnv, "TELEMETRY" | "ADMIN" | "ASSETS"> & {
+  TELEMETRY?: Fetcher;
+  ADMIN?: Fetcher;
+  ASSETS?: Fetcher;
+};
 
 export type EdgeApp = Hono<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;
 export type EdgeContext = Context<{ Bindings: EdgeEnv; Variables: EdgeVariables }>;

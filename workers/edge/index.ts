@@ -3,6 +3,7 @@ import { RegExpRouter } from "hono/router/reg-exp-router";
 import { type EdgeApp, type EdgeBindings, errorResponse, notFoundResponse } from "./http";
 import { registerBatchPrompts } from "./routes/batch-prompts";
 import { fastGetPrompt, registerGetPrompt } from "./routes/get-prompt";
+import { fastLangfusePrompt, registerLangfuse } from "./routes/langfuse";
 import { registerRenderPrompt } from "./routes/render-prompt";
 import { registerService } from "./routes/service";
 import { registerTelemetry } from "./routes/telemetry";
@@ -27,10 +28,15 @@ registerBatchPrompts(app);
 registerGetPrompt(app);
 registerRenderPrompt(app);
 registerTelemetry(app);
+registerLangfuse(app);
 
 export default {
-  /** An isolate hit of `GET /v1/prompts/{name}` skips Hono; every other request is Hono's. */
+  /** An isolate hit of a prompt read (native or Langfuse) skips Hono; the rest is Hono's. */
   fetch(request: Request, env: EdgeBindings, ctx: ExecutionContext): Response | Promise<Response> {
-    return fastGetPrompt(request, env, ctx) ?? app.fetch(request, env, ctx);
+    return (
+      fastGetPrompt(request, env, ctx) ??
+      fastLangfusePrompt(request, env, ctx) ??
+      app.fetch(request, env, ctx)
+    );
   },
 };

@@ -112,6 +112,46 @@ const telemetryErrors = {
 const telemetryDescription =
   "Needs a key with `sendTelemetry: true`. The body goes unchanged to the telemetry worker, whose answer is returned. A resent event `id` is counted once.";
 
+/** Langfuse's error envelope: every 4xx of its API is JSON with a message. */
+const langfuseError = {
+  description: "Langfuse's error envelope",
+  content: { "application/json": { schema: { $ref: "#/components/schemas/LangfuseError" } } },
+};
+const langfuseErrors = {
+  "400": langfuseError,
+  "401": langfuseError,
+  "403": langfuseError,
+  "404": langfuseError,
+  "413": langfuseError,
+  "429": langfuseError,
+  "503": langfuseError,
+};
+const langfuseSecurity = [{ langfuseKeyPair: [] }];
+const langfuseName = {
+  name: "name",
+  in: "path",
+  required: true,
+  description: "The prompt name as ONE URL-encoded path segment (folder%2Fchatty).",
+  schema: str,
+};
+/** Langfuse's telemetry routes: checked here, then sent on to the telemetry worker. */
+const langfuseTelemetry = (operationId: string, summary: string) => ({
+  post: {
+    operationId,
+    tags: ["langfuse"],
+    security: langfuseSecurity,
+    summary,
+    description:
+      "Needs a server key with `sendTelemetry: true`. The body goes unchanged to the telemetry worker, whose answer is returned.",
+    requestBody: { required: true, description: "As Langfuse's API takes it.", ...jsonObject },
+    responses: {
+      "200": { description: "Accepted", ...jsonObject },
+      "207": { description: "Per-event results", ...jsonObject },
+      ...langfuseErrors,
+    },
+  },
+});
+
 export const openApiDocument = {
   openapi: "3.1.0",
   info: {
@@ -126,6 +166,11 @@ export const openApiDocument = {
     { name: "telemetry", description: "Ingest of events, scores and OpenTelemetry spans" },
     { name: "service", description: "Liveness and this document; no key needed" },
     { name: "cors", description: "CORS preflights for browser apps (README: browser apps)" },
+    {
+      name: "langfuse",
+      description:
+        "The Langfuse-compatible API: the official Langfuse SDKs work with this base URL and a key pair (publicKey `pk-lf-<key id>`, secretKey = the Cuecard key) sent as HTTP Basic. Reads are served here; the other prompt operations go to the control plane. Errors are Langfuse's `{message, error}`.",
+    },
   ],
   security: [{ readKey: [] }],
   paths: {
@@ -372,6 +417,184 @@ export const openApiDocument = {
         },
       },
     },
+    "/api/public/health": {
+      get: {
+        operationId: "langfuseHealth",
+        tags: ["langfuse"],
+        security: [],
+        summary: "Liveness, as Langfuse answers it",
+        responses: {
+          "200": {
+            description: "The worker is up",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["status", "version"],
+                  properties: { status: { const: "OK" }, version: str },
+                },
+              },
+            },
+          },
+          "405": langfuseError,
+        },
+      },
+    },
+    "/api/public/v2/prompts/{name}": {
+      get: {
+        operationId: "langfuseGetPrompt",
+        tags: ["langfuse"],
+        security: langfuseSecurity,
+        summary: "Get a prompt by label (default production) or version, in Langfuse's shape",
+        description:
+          "Served from the same published records and isolate cache as `GET /v1/prompts/{name}`. A running experiment serves its control (the Langfuse SDKs send no unit id). `labels` and `tags` are those of the label pointer's last publish; a pinned version read of a version no label points at has none. `resolutionGraph` is always null: prompt references are not resolved.",
+        parameters: [
+          langfuseName,
+          {
+            name: "label",
+            in: "query",
+            description: "The label (default `production`). Not together with `version`.",
+            schema: str,
+          },
+          {
+            name: "version",
+            in: "query",
+            description: "A version number; 0 or empty counts as absent. Not with `label`.",
+            schema: { type: "string", pattern: "^[0-9]*$" },
+          },
+        ],
+        responses: {
+          "200": {
+            description: "The prompt",
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/LangfusePrompt" } },
+            },
+          },
+          ...langfuseErrors,
+        },
+      },
+      delete: {
+        operationId: "langfuseDeletePrompt",
+        tags: ["langfuse"],
+        security: langfuseSecurity,
+        summary: "Take a prompt, a label or a version out of service (versions are never deleted)",
+        description:
+          "Cuecard's versions are immutable and never deleted, so: with `label`, that label is removed; with `version`, every label on that version is removed (`latest` stays); with neither, the prompt is archived (restorable in the admin). Handed to the control plane.",
+        parameters: [
+          langfuseName,
+          { name: "label", in: "query", description: "Remove this label", schema: str },
+          {
+            name: "version",
+            in: "query",
+            description: "Remove the labels of this version",
+            schema: { type: "integer", minimum: 1 },
+          },
+        ],
+        responses: { "204": { description: "Done" }, ...langfuseErrors },
+      },
+    },
+    "/api/public/v2/prompts": {
+      get: {
+        operationId: "langfuseListPrompts",
+        tags: ["langfuse"],
+        security: langfuseSecurity,
+        summary: "List prompts with their versions, labels and tags",
+        description: "Handed to the control plane.",
+        parameters: [
+          { name: "name", in: "query", description: "Only this prompt", schema: str },
+          { name: "label", in: "query", description: "Only prompts with this label", schema: str },
+          { name: "tag", in: "query", description: "Only prompts with this tag", schema: str },
+          {
+            name: "page",
+            in: "query",
+            description: "From 1",
+            schema: { type: "integer", minimum: 1, default: 1 },
+          },
+          {
+            name: "limit",
+            in: "query",
+            description: "Prompts per page",
+            schema: { type: "integer", minimum: 1, maximum: 100, default: 10 },
+          },
+          {
+            name: "fromUpdatedAt",
+            in: "query",
+            description: "Only prompts updated at or after",
+            schema: { type: "string", format: "date-time" },
+          },
+          {
+            name: "toUpdatedAt",
+            in: "query",
+            description: "Only prompts updated before",
+            schema: { type: "string", format: "date-time" },
+          },
+        ],
+        responses: {
+          "200": { description: "A page of prompts", ...jsonObject },
+          ...langfuseErrors,
+        },
+      },
+      post: {
+        operationId: "langfuseCreatePrompt",
+        tags: ["langfuse"],
+        security: langfuseSecurity,
+        summary: "Create a prompt, or a new version of it",
+        description:
+          "`version` is the latest plus one; `labels` move to it; `tags` replace the prompt's (omitted: kept). Handed to the control plane, which validates it as the admin API does.",
+        requestBody: {
+          required: true,
+          description: "Langfuse's CreatePromptRequest.",
+          ...jsonObject,
+        },
+        responses: {
+          "201": {
+            description: "The new version",
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/LangfusePrompt" } },
+            },
+          },
+          ...langfuseErrors,
+        },
+      },
+    },
+    "/api/public/v2/prompts/{name}/versions/{version}": {
+      patch: {
+        operationId: "langfuseUpdatePromptLabels",
+        tags: ["langfuse"],
+        security: langfuseSecurity,
+        summary: "Add labels to a version (moving them off others)",
+        description: "`{newLabels}`; `latest` is refused. Handed to the control plane.",
+        parameters: [
+          langfuseName,
+          {
+            name: "version",
+            in: "path",
+            required: true,
+            description: "The version",
+            schema: { type: "integer", minimum: 1 },
+          },
+        ],
+        requestBody: { required: true, description: "`{newLabels: string[]}`", ...jsonObject },
+        responses: {
+          "200": {
+            description: "The version",
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/LangfusePrompt" } },
+            },
+          },
+          ...langfuseErrors,
+        },
+      },
+    },
+    "/api/public/ingestion": langfuseTelemetry(
+      "langfuseIngestion",
+      "Langfuse's ingestion batch (207 with per-event results)",
+    ),
+    "/api/public/scores": langfuseTelemetry("langfuseCreateScore", "Create a score"),
+    "/api/public/otel/v1/traces": langfuseTelemetry(
+      "langfuseOtelTraces",
+      "OpenTelemetry spans (OTLP/HTTP)",
+    ),
     "/healthz": {
       get: {
         operationId: "health",
@@ -397,8 +620,41 @@ export const openApiDocument = {
     },
   },
   components: {
-    securitySchemes: { readKey: { type: "http", scheme: "bearer" } },
+    securitySchemes: {
+      readKey: { type: "http", scheme: "bearer" },
+      langfuseKeyPair: {
+        type: "http",
+        scheme: "basic",
+        description: "publicKey `pk-lf-<key id>` as the user, the Cuecard key as the password",
+      },
+    },
     schemas: {
+      LangfuseError: {
+        type: "object",
+        required: ["message", "error"],
+        properties: { message: str, error: str },
+      },
+      LangfusePrompt: {
+        type: "object",
+        required: ["id", "name", "version", "type", "prompt", "config", "labels", "tags"],
+        properties: {
+          id: str,
+          name: str,
+          version: { type: "integer" },
+          type: { type: "string", enum: ["text", "chat"] },
+          prompt: { $ref: "#/components/schemas/PromptContent" },
+          config: { type: "object" },
+          labels: { type: "array", items: str },
+          tags: { type: "array", items: str },
+          commitMessage: { type: ["string", "null"] },
+          resolutionGraph: { type: "null" },
+          createdAt: str,
+          updatedAt: str,
+          projectId: str,
+          createdBy: str,
+          isActive: { type: "boolean" },
+        },
+      },
       PromptContent: {
         oneOf: [
           { type: "string" },

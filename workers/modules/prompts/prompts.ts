@@ -335,10 +335,14 @@ export async function updatePrompt(
         }
       : {
           type: restoring ? "prompt.restored" : "prompt.updated",
+          // Label pointers carry the prompt's tags (the Langfuse shape serves them): a change of
+          // tags rewrites them; a description alone publishes nothing.
           publishTarget:
-            patch.archived === undefined
-              ? null
-              : promptTarget(prompt.name, patch.archived ? undefined : "all"),
+            patch.archived !== undefined
+              ? promptTarget(prompt.name, patch.archived ? undefined : "all")
+              : patch.tags !== undefined
+                ? promptTarget(prompt.name)
+                : null,
           payload,
         },
   });

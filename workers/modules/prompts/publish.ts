@@ -215,16 +215,25 @@ async function publishLivePrompt(
     for (let round = 0; round < 3; round++) {
       const labelled = await labelledVersions(db, prompt.id);
       const experimentsOf = await experimentsByLabel(db, prompt.id);
-      const stateOf = (label: string, rev: number) =>
-        `${rev}:${experimentsOf.get(label)?.rev ?? 0}`;
+      // Each embedded version carries its labels and the prompt's tags (what the Langfuse shape
+      // serves), so moving one label rewrites every pointer whose versions' labels it changed.
+      const labelsOf = new Map<number, string[]>();
+      for (const { labels: label } of labelled) {
+        labelsOf.set(label.version, [...(labelsOf.get(label.version) ?? []), label.name]);
+      }
+      const embeddedView = (version: number) =>
+        JSON.stringify([labelsOf.get(version) ?? [], prompt.tags]);
+      const stateOf = (label: string, rev: number, version: number) =>
+        `${rev}:${experimentsOf.get(label)?.rev ?? 0}:${embeddedView(version)}`;
       const pending = labelled.filter(
-        ({ labels: label }) => handledRev.get(label.name) !== stateOf(label.name, label.rev),
+        ({ labels: label }) =>
+          handledRev.get(label.name) !== stateOf(label.name, label.rev, label.version),
       );
       if (pending.length === 0) break;
       for (const { labels: label, versions: version } of pending) {
         const key = labelPointerKey(projectId, name, label.name);
         livePointers.add(key);
-        handledRev.set(label.name, stateOf(label.name, label.rev));
+        handledRev.set(label.name, stateOf(label.name, label.rev, label.version));
         const experiment = experimentsOf.get(label.name);
         const experimentRev = experiment?.rev ?? 0;
         if (!options.force && round === 0) {
@@ -233,7 +242,16 @@ async function publishLivePrompt(
             current &&
             !isWithdrawn(current) &&
             current.rev >= label.rev &&
-            (current.experimentRev ?? 0) >= experimentRev
+            (current.experimentRev ?? 0) >= experimentRev &&
+            // A pointer at exactly this state is rewritten only when its versions' labels or
+            // tags changed (another label moved); a newer one is never overwritten.
+            (current.rev > label.rev ||
+              (current.experimentRev ?? 0) > experimentRev ||
+              current.versions.every(
+                (embedded) =>
+                  JSON.stringify([embedded.labels, embedded.tags]) ===
+                  embeddedView(embedded.version),
+              ))
           ) {
             continue;
           }
@@ -256,7 +274,11 @@ async function publishLivePrompt(
           name,
           label: label.name,
           targets: [{ version: version.version, weight: 1 }],
-          versions: embedded.map((row) => toPublishedVersion(prompt, row)),
+          versions: embedded.map((row) => ({
+            ...toPublishedVersion(prompt, row),
+            labels: labelsOf.get(row.version) ?? [],
+            tags: prompt.tags,
+          })),
           experiment: running,
           experimentRev,
           updatedAt: label.updatedAt,

@@ -7,6 +7,7 @@ import {
   jsonResponse,
   ProjectParams,
 } from "../../../platform/http/openapi";
+import { LangfuseKeyPair, langfuseKeyPair } from "../../langfuse/keys";
 import { createKey, KeyPatch, listKeys, NewKey, revokeKey, updateKey } from "../keys";
 import { defineRoute } from "../route-policy";
 import { Key } from "../schemas";
@@ -30,13 +31,16 @@ const createKeyRoute = defineRoute({
   tags: ["keys"],
   summary: "Create a key",
   description:
-    "The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false`. A key shipped in a browser app is created with `browser: true`: a reader the admin API refuses, served only to requests from the project's allowed origins (narrowed by the key's `allowedOrigins`), sending scores at most.",
+    "The secret is in this response only; only its SHA-256 is stored. Every key can read prompts at the edge, which accepts a new key at once and stops accepting a revoked one within the documented bound (about 2 minutes). A key may also send telemetry to the edge (`POST /v1/events`, `/v1/scores`, `/v1/otel/v1/traces`) unless created with `sendTelemetry: false`. `langfuse` is the same key as a Langfuse key pair, for the official Langfuse SDKs pointed at the edge (`baseUrl`). A key shipped in a browser app is created with `browser: true`: a reader the admin API refuses, served only to requests from the project's allowed origins (narrowed by the key's `allowedOrigins`), sending scores at most.",
   request: {
     params: ProjectParams,
     body: jsonBody(NewKey),
   },
   responses: {
-    201: jsonResponse(z.object({ key: Key, secret: z.string() }), "The key and its secret"),
+    201: jsonResponse(
+      z.object({ key: Key, secret: z.string(), langfuse: LangfuseKeyPair.nullable() }),
+      "The key and its secret, and the Langfuse key pair it gives (null for a browser key)",
+    ),
     ...errorResponses,
   },
 });
@@ -76,12 +80,15 @@ export function registerKeyRoutes(app: OpenAPIHono<AdminHonoEnv>) {
   app.openapi(listKeysRoute, async (c) =>
     c.json({ items: await listKeys(readContext(c), c.req.valid("param").project) }, 200),
   );
-  app.openapi(createKeyRoute, async (c) =>
-    c.json(
-      await createKey(mutationContext(c), c.req.valid("param").project, c.req.valid("json")),
-      201,
-    ),
-  );
+  app.openapi(createKeyRoute, async (c) => {
+    const created = await createKey(
+      mutationContext(c),
+      c.req.valid("param").project,
+      c.req.valid("json"),
+    );
+    const langfuse = langfuseKeyPair(created.key, created.secret, c.env.EDGE_URL);
+    return c.json({ ...created, langfuse }, 201);
+  });
   app.openapi(updateKeyRoute, async (c) => {
     const { project, keyId } = c.req.valid("param");
     return c.json(await updateKey(mutationContext(c), project, keyId, c.req.valid("json")), 200);

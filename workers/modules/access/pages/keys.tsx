@@ -22,6 +22,7 @@ import {
 import { render } from "../../../../admin/render";
 import { projectOf, signedIn, type UiContext, type UiEnv } from "../../../../admin/session";
 import { mutationContext, readContext } from "../../../platform/http/app";
+import { langfuseKeyPair } from "../../langfuse/keys";
 import { getProject, updateProject } from "../../projects/projects";
 import { assignableRoles, createKey, type KeyView, listKeys, revokeKey } from "../keys";
 
@@ -321,6 +322,7 @@ function NewKeyPage(props: {
 
 function CreatedKeyPage(props: { c: UiContext; apiKey: KeyView; secret: string }) {
   const { c, apiKey: key } = props;
+  const langfuse = langfuseKeyPair(key, props.secret, c.env.EDGE_URL);
   return (
     <Page title="Key created" actor={c.get("actor")} csrfToken={c.get("csrfToken")}>
       <Breadcrumbs trail={[{ href: "/keys", text: "API keys" }, { text: key.name }]} />
@@ -348,6 +350,27 @@ function CreatedKeyPage(props: { c: UiContext; apiKey: KeyView; secret: string }
           in a secret manager.
         </p>
       </SecretOnce>
+      {langfuse ? (
+        <section aria-labelledby="langfuse-pair">
+          <h2 id="langfuse-pair">Using the Langfuse SDKs</h2>
+          <p>
+            The same key works with the official Langfuse SDKs: point them at the edge and give them
+            this pair. The secret key is the key above.
+          </p>
+          <dl>
+            <dt>Base URL</dt>
+            <dd>
+              <code>{langfuse.baseUrl}</code>
+            </dd>
+            <dt>Public key</dt>
+            <dd>
+              <code>{langfuse.publicKey}</code>
+            </dd>
+            <dt>Secret key</dt>
+            <dd>the secret API key above</dd>
+          </dl>
+        </section>
+      ) : null}
       <p>
         <a class="button button-secondary" href="/keys">
           Done: back to keys
