@@ -1,3 +1,5 @@
+import { toProblem } from "./problem";
+
 /**
  * The Langfuse-compatible API's shared rules (zod-free: the edge and the admin worker both use
  * them). A Langfuse key pair is a view of one Cuecard key: the public key names the key's id (it
@@ -68,4 +70,20 @@ export function langfuseNotFoundMessage(name: string, selector: string | number)
   return typeof selector === "number"
     ? `Prompt not found: '${name}' with version ${selector}`
     : `Prompt not found: '${name}' with label '${selector}'`;
+}
+
+/**
+ * A Cuecard problem as Langfuse's error: its detail followed by each field problem, since Langfuse
+ * clients show one message. Unexpected errors are logged and answered without their details.
+ */
+export function langfuseProblemResponse(
+  error: unknown,
+  headers?: Record<string, string>,
+): Response {
+  const problem = toProblem(error);
+  if (problem.status === 500) console.error("langfuse request failed", error);
+  const fields = problem.errors?.map((field) => `${field.field} ${field.message}`) ?? [];
+  const message =
+    fields.length === 0 ? problem.message : `${problem.message} ${fields.join("; ")}.`;
+  return langfuseErrorResponse(problem.status, message, { ...problem.headers, ...headers });
 }

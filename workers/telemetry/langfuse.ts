@@ -1,4 +1,4 @@
-import { type ProblemCode, type ProblemError, toProblem } from "@cuecard/core/problem";
+import { langfuseProblemResponse } from "@cuecard/core/langfuse";
 import type { GenerationEvent, ScoreEvent } from "@cuecard/core/telemetry";
 import type { Context } from "hono";
 import { type Checked, checkEvent, type FieldIssue } from "./event-rules";
@@ -179,49 +179,7 @@ export function checkLangfuseGeneration(raw: unknown, now: number): Checked<Gene
   return judged<GenerationEvent>(event, issues, GENERATION_PATHS, now);
 }
 
-/**
- * Langfuse's error names per status (its SDKs read `message`; `error` names the class). Cuecard's
- * 415 and 422 are 400s to Langfuse clients, as Langfuse itself answers them.
- */
-const LANGFUSE_ERRORS: Record<ProblemCode, { status: number; error: string }> = {
-  bad_request: { status: 400, error: "InvalidRequestError" },
-  invalid_json: { status: 400, error: "InvalidRequestError" },
-  unsupported_media_type: { status: 400, error: "InvalidRequestError" },
-  validation_failed: { status: 400, error: "InvalidRequestError" },
-  payload_too_large: { status: 413, error: "PayloadTooLargeError" },
-  unauthorized: { status: 401, error: "UnauthorizedError" },
-  forbidden: { status: 403, error: "AccessDeniedError" },
-  telemetry_not_allowed: { status: 403, error: "AccessDeniedError" },
-  origin_not_allowed: { status: 403, error: "AccessDeniedError" },
-  not_found: { status: 404, error: "LangfuseNotFoundError" },
-  method_not_allowed: { status: 405, error: "MethodNotAllowedError" },
-  conflict: { status: 409, error: "ConflictError" },
-  stale_revision: { status: 409, error: "ConflictError" },
-  rate_limited: { status: 429, error: "TooManyRequestsError" },
-  internal_error: { status: 500, error: "InternalServerError" },
-  unavailable: { status: 503, error: "ServiceUnavailableError" },
-  telemetry_not_configured: { status: 503, error: "ServiceUnavailableError" },
-};
-
-/** The problem's detail, with each field problem after it (Langfuse clients show one message). */
-function messageOf(problem: ProblemError): string {
-  const fields = problem.errors?.map((error) => `${error.field} ${error.message}`) ?? [];
-  return fields.length === 0 ? problem.message : `${problem.message} ${fields.join("; ")}.`;
-}
-
 /** The /api/public error handler: `{message, error}` JSON, never problem+json. */
-export function langfuseErrorResponse(error: unknown, c: Context): Response {
-  const problem = toProblem(error);
-  const requestId = requestIdOf(c);
-  if (problem.status === 500) console.error(`request ${requestId} failed`, error);
-  const { status, error: name } = LANGFUSE_ERRORS[problem.code];
-  return new Response(JSON.stringify({ message: messageOf(problem), error: name }), {
-    status,
-    headers: {
-      ...problem.headers,
-      "content-type": "application/json",
-      "cache-control": "no-store",
-      "x-request-id": requestId,
-    },
-  });
+export function langfuseErrorHandler(error: unknown, c: Context): Response {
+  return langfuseProblemResponse(error, { "x-request-id": requestIdOf(c) });
 }

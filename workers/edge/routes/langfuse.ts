@@ -3,9 +3,10 @@ import {
   basicCredentials,
   langfuseErrorResponse,
   langfuseNotFoundMessage,
+  langfuseProblemResponse,
   langfusePublicKey,
 } from "@cuecard/core/langfuse";
-import { ProblemError, toProblem } from "@cuecard/core/problem";
+import { ProblemError } from "@cuecard/core/problem";
 import { getPath, getQueryParam, tryDecodeURIComponent } from "hono/utils/url";
 import { setCorsHeaders } from "../cors";
 import {
@@ -43,11 +44,7 @@ const PROMPT_PREFIX = "/api/public/v2/prompts/";
 
 type Waiting = Pick<ExecutionContext, "waitUntil">;
 
-function langfuseError(error: unknown): Response {
-  const problem = toProblem(error);
-  if (problem.status === 500) console.error("langfuse request failed", error);
-  return langfuseErrorResponse(problem.status, problem.message, problem.headers);
-}
+const langfuseError = (error: unknown): Response => langfuseProblemResponse(error);
 
 /** The Basic pair's secret key, which must be a Cuecard key; v3's `Bearer <publicKey>` is a 403. */
 function credentialsOf(headers: Headers) {

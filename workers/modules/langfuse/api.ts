@@ -1,7 +1,12 @@
 import { isWellFormedKey } from "@cuecard/core/keys";
-import { basicCredentials, langfuseErrorResponse, langfusePublicKey } from "@cuecard/core/langfuse";
+import {
+  basicCredentials,
+  langfuseErrorResponse,
+  langfuseProblemResponse,
+  langfusePublicKey,
+} from "@cuecard/core/langfuse";
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
-import { ProblemError, toProblem } from "@cuecard/core/problem";
+import { ProblemError } from "@cuecard/core/problem";
 import type { z } from "@hono/zod-openapi";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -98,9 +103,7 @@ const langfuseRoute = (handler: LangfuseHandler) =>
       if (!actor.projectId) throw forbidden("This credential belongs to no project.");
       return await handler(c, actor.projectId);
     } catch (error) {
-      const problem = toProblem(error);
-      if (problem.status === 500) console.error("langfuse request failed", error);
-      return langfuseErrorResponse(problem.status, problem.message, problem.headers);
+      return langfuseProblemResponse(error);
     }
   };
 

@@ -16,7 +16,7 @@ import {
   type Validated,
   validateEvent,
 } from "../ingest";
-import { checkLangfuseGeneration, checkLangfuseScore, langfuseErrorResponse } from "../langfuse";
+import { checkLangfuseGeneration, checkLangfuseScore, langfuseErrorHandler } from "../langfuse";
 import { ingestTraces, OTLP_PROTOBUF_REFUSED } from "./otlp";
 
 /**
@@ -94,7 +94,7 @@ function envelopeEvent(raw: unknown, index: number, now: number): Validated {
 
 export function registerLangfuseIngest(app: TelemetryApp) {
   const langfuse: TelemetryApp = new Hono();
-  langfuse.onError(langfuseErrorResponse);
+  langfuse.onError(langfuseErrorHandler);
   langfuse.use("*", trustedCaller(), ingestRateLimit());
 
   /** POST /api/public/scores — one score → 200 `{id}`; a refused score is a 400 naming its fields. */
