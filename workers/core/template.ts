@@ -1,8 +1,11 @@
 import Mustache from "mustache";
 import { RESERVED_VARIABLES, variableNameProblem } from "./names";
 import {
+  type ChatItem,
+  type ChatMessage,
+  isPlaceholder,
   type PromptContent,
-  templatesOf,
+  placeholdersOf,
   type VariableDeclaration,
   type VariableSpec,
 } from "./prompt";
@@ -16,6 +19,8 @@ import {
  *   unless declared otherwise or given a default);
  * - tags inside a `{{#section}}` may name a field of the section's item or a top-level value, so
  *   they are optional variables: they may be given, and are never reported as missing.
+ * Chat placeholders are not variables: they are filled with messages (`placeholders`), and
+ * the messages filled in are data, never rendered as templates.
  */
 
 // The library memoises every template it parses in an unbounded map; an edge isolate serving
@@ -92,9 +97,11 @@ export function deriveVariables(
   declared: Record<string, VariableDeclaration> = {},
 ): VariableSpec[] {
   const found: FoundVariables = { required: new Set(), optional: new Set() };
-  templatesOf(content).forEach((template, index) => {
+  const items: (string | ChatItem)[] = typeof content === "string" ? [content] : content;
+  items.forEach((item, index) => {
+    if (typeof item !== "string" && isPlaceholder(item)) return;
     try {
-      collect(parse(template), false, 0, found);
+      collect(parse(typeof item === "string" ? item : item.content), false, 0, found);
     } catch (error) {
       if (error instanceof TemplateError && typeof content !== "string") {
         throw new TemplateError(error.message, index);
@@ -129,6 +136,10 @@ export function deriveVariables(
 export interface RenderProblems {
   missing: string[];
   unknown: string[];
+  /** Placeholders left unfilled where a render must fill them all (the edge's render). */
+  missingPlaceholders?: string[];
+  /** Placeholders given that the prompt does not have. */
+  unknownPlaceholders?: string[];
 }
 
 export class RenderError extends Error {
@@ -139,6 +150,12 @@ export class RenderError extends Error {
     const parts: string[] = [];
     if (problems.missing.length) parts.push(`missing variables: ${problems.missing.join(", ")}`);
     if (problems.unknown.length) parts.push(`unknown variables: ${problems.unknown.join(", ")}`);
+    if (problems.missingPlaceholders?.length) {
+      parts.push(`unfilled placeholders: ${problems.missingPlaceholders.join(", ")}`);
+    }
+    if (problems.unknownPlaceholders?.length) {
+      parts.push(`unknown placeholders: ${problems.unknownPlaceholders.join(", ")}`);
+    }
     super(message ?? parts.join("; "));
     this.name = "RenderError";
   }
@@ -155,6 +172,17 @@ export class RenderLimitError extends RenderError {
   ) {
     super({ missing: [], unknown: [] }, message);
     this.name = "RenderLimitError";
+  }
+}
+
+/** A placeholder given something other than a list of messages; `placeholder` names it. */
+export class PlaceholderValueError extends RenderError {
+  constructor(readonly placeholder: string) {
+    super(
+      { missing: [], unknown: [] },
+      `placeholder '${placeholder}' must be given a list of messages, each {role, content}`,
+    );
+    this.name = "PlaceholderValueError";
   }
 }
 
@@ -325,22 +353,69 @@ export function renderTemplate(
   }
 }
 
+/** Messages for a chat prompt's placeholders, by placeholder name. */
+export type PlaceholderFills = Record<string, readonly ChatMessage[]>;
+
 /**
- * Renders a text prompt to a string, a chat prompt to messages with rendered contents. Throws
- * RenderError for missing or unknown variables, RenderLimitError past RENDER_LIMITS.
+ * Which placeholders a render cannot fill: the given ones the prompt does not have, and (when
+ * every one must be filled) the unfilled ones. Refuses a value that is not a list of messages.
+ */
+function placeholderProblems(
+  content: PromptContent,
+  fills: Record<string, unknown>,
+  unfilled: "keep" | "refuse",
+): Pick<RenderProblems, "missingPlaceholders" | "unknownPlaceholders"> | undefined {
+  const names = placeholdersOf(content);
+  const unknownPlaceholders = Object.keys(fills).filter((name) => !names.includes(name));
+  for (const name of Object.keys(fills)) {
+    const value = fills[name];
+    const isMessages =
+      Array.isArray(value) &&
+      value.every(
+        (m) => m !== null && typeof m === "object" && typeof m.role === "string" && "content" in m,
+      );
+    if (!isMessages && !unknownPlaceholders.includes(name)) throw new PlaceholderValueError(name);
+  }
+  const missingPlaceholders =
+    unfilled === "refuse" ? names.filter((name) => !Object.hasOwn(fills, name)) : [];
+  if (!unknownPlaceholders.length && !missingPlaceholders.length) return undefined;
+  return { missingPlaceholders, unknownPlaceholders };
+}
+
+/**
+ * Renders a text prompt to a string, a chat prompt to messages with rendered contents, each
+ * placeholder replaced by the messages given for it (as given: they are not templates). An
+ * unfilled placeholder is kept as it is (Langfuse's compile), or refused (`unfilled: "refuse"`,
+ * the edge's render). Throws RenderError for missing or unknown variables or placeholders,
+ * RenderLimitError past RENDER_LIMITS.
  */
 export function renderPrompt<T extends PromptContent>(
   content: T,
   specs: VariableSpec[],
   given: Record<string, unknown>,
+  placeholders: Record<string, unknown> = {},
+  unfilled: "keep" | "refuse" = "refuse",
 ): T {
-  const view = resolveVariables(specs, given);
+  const holes = placeholderProblems(content, placeholders, unfilled);
+  let view: Record<string, unknown>;
+  try {
+    view = resolveVariables(specs, given);
+  } catch (error) {
+    // One refusal lists everything wrong with the call, variables and placeholders alike.
+    if (holes && error instanceof RenderError)
+      throw new RenderError({ ...error.problems, ...holes });
+    throw error;
+  }
+  if (holes) throw new RenderError({ missing: [], unknown: [], ...holes });
   checkRenderLimits(view);
   // One writer for all messages: the limits count the whole prompt.
   const writer = new BoundedWriter();
   if (typeof content === "string") return renderTemplate(content, view, writer) as T;
-  return content.map((message) => ({
-    role: message.role,
-    content: renderTemplate(message.content, view, writer),
-  })) as T;
+  return content.flatMap((item): ChatItem[] => {
+    if (!isPlaceholder(item)) {
+      return [{ role: item.role, content: renderTemplate(item.content, view, writer) }];
+    }
+    const fill = placeholders[item.name] as ChatMessage[] | undefined;
+    return fill ? fill.map((message) => ({ ...message })) : [{ ...item }];
+  }) as T;
 }

@@ -1,4 +1,5 @@
-import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
+import { LABEL_MAX, PROMPT_NAME_MAX, REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
+import { LABEL_PATTERN, PLACEHOLDER_NAME_PATTERN, PROMPT_NAME_PATTERN } from "@cuecard/core/names";
 import {
   CORS_ALLOWED_HEADERS,
   CORS_EXPOSED_HEADERS,
@@ -27,17 +28,18 @@ const name = {
   required: true,
   description:
     "The prompt name as ONE URL-encoded path segment: support/triage → support%2Ftriage.",
-  schema: {
-    type: "string",
-    maxLength: 128,
-    pattern: "^[a-z0-9](?:[a-z0-9._-]*[a-z0-9_-])?(?:/[a-z0-9](?:[a-z0-9._-]*[a-z0-9_-])?)*$",
-  },
+  schema: { type: "string", maxLength: PROMPT_NAME_MAX, pattern: PROMPT_NAME_PATTERN.source },
 };
 const label = {
   name: "label",
   in: "query",
   description: "The label to resolve (default `production`). Not together with `version`.",
-  schema: { type: "string", maxLength: 64, pattern: "^[a-z0-9_-]+$", default: "production" },
+  schema: {
+    type: "string",
+    maxLength: LABEL_MAX,
+    pattern: LABEL_PATTERN.source,
+    default: "production",
+  },
 };
 const version = {
   name: "version",
@@ -237,6 +239,12 @@ export const openApiDocument = {
                 additionalProperties: false,
                 properties: {
                   variables: { type: "object", additionalProperties: true },
+                  placeholders: {
+                    type: "object",
+                    description:
+                      "Messages for each placeholder of a chat prompt, by name (as Langfuse's compile(variables, placeholders))",
+                    additionalProperties: { type: "array", items: { type: "object" } },
+                  },
                   label: label.schema,
                   version: version.schema,
                   unit: { ...unit.schema, description: "The unit id, as `?unit=`" },
@@ -284,7 +292,7 @@ export const openApiDocument = {
           "413": problem,
           "415": problem,
           "422": {
-            description: `Invalid request; variables missing/unknown (listed in \`missing\` and \`unknown\`); or over a render limit: a variable with more than ${RENDER_LIMITS.arrayElements} list items or nested more than ${RENDER_LIMITS.depth} deep, or a rendered prompt over ${RENDER_LIMITS.outputChars} characters`,
+            description: `Invalid request; variables missing/unknown (listed in \`missing\` and \`unknown\`), placeholders unfilled/unknown (\`missingPlaceholders\`, \`unknownPlaceholders\`); or over a render limit: a variable with more than ${RENDER_LIMITS.arrayElements} list items or nested more than ${RENDER_LIMITS.depth} deep, or a rendered prompt over ${RENDER_LIMITS.outputChars} characters`,
             content: {
               "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
             },
@@ -405,12 +413,22 @@ export const openApiDocument = {
           {
             type: "array",
             items: {
-              type: "object",
-              required: ["role", "content"],
-              properties: {
-                role: { type: "string", enum: ["system", "developer", "user", "assistant"] },
-                content: { type: "string" },
-              },
+              oneOf: [
+                {
+                  type: "object",
+                  required: ["role", "content"],
+                  properties: { role: { type: "string" }, content: { type: "string" } },
+                },
+                {
+                  type: "object",
+                  description: "Filled with messages by a render or compile",
+                  required: ["type", "name"],
+                  properties: {
+                    type: { const: "placeholder" },
+                    name: { type: "string", pattern: PLACEHOLDER_NAME_PATTERN.source },
+                  },
+                },
+              ],
             },
           },
         ],

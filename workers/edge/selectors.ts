@@ -1,9 +1,8 @@
-import { LABEL_MAX, PROMPT_NAME_MAX, VERSION_MAX } from "@cuecard/core/limits";
+import { VERSION_MAX } from "@cuecard/core/limits";
 import {
   DEFAULT_LABEL,
-  LABEL_PATTERN,
-  LABEL_RULE,
-  PROMPT_NAME_PATTERN,
+  labelProblem,
+  promptNameProblem as nameRuleProblem,
   PROMPT_NAME_RULE,
 } from "@cuecard/core/names";
 import { type FieldError, ProblemError } from "@cuecard/core/problem";
@@ -17,16 +16,12 @@ import { type FieldError, ProblemError } from "@cuecard/core/problem";
 const NAME_RULE = `${PROMPT_NAME_RULE} (URL-encoded as support%2Ftriage)`;
 const VERSION_PATTERN = /^[1-9][0-9]{0,9}$/;
 
-export function promptNameProblem(name: string): string | undefined {
-  if (name.length === 0) return "must not be empty";
-  if (name.length > PROMPT_NAME_MAX) return `must be at most ${PROMPT_NAME_MAX} characters`;
-  return PROMPT_NAME_PATTERN.test(name) ? undefined : NAME_RULE;
-}
+export { labelProblem };
 
-export function labelProblem(label: string): string | undefined {
-  if (label.length === 0) return "must not be empty";
-  if (label.length > LABEL_MAX) return `must be at most ${LABEL_MAX} characters`;
-  return LABEL_PATTERN.test(label) ? undefined : LABEL_RULE;
+/** The shared rule (core/names.ts), its generic message saying how to put a name in a URL. */
+export function promptNameProblem(name: string): string | undefined {
+  const problem = nameRuleProblem(name);
+  return problem === PROMPT_NAME_RULE ? NAME_RULE : problem;
 }
 
 export function validationFailed(errors: FieldError[]): ProblemError {

@@ -1,7 +1,12 @@
 import { jsonInputProblems } from "@cuecard/core/input";
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
-import { RenderError, RenderLimitError, renderPrompt } from "@cuecard/core/template";
+import {
+  PlaceholderValueError,
+  RenderError,
+  RenderLimitError,
+  renderPrompt,
+} from "@cuecard/core/template";
 import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, registerPreflight, setCorsHeaders } from "../cors";
 import { parseUnit, UNIT_HEADER } from "../experiments";
 import { type EdgeApp, JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
@@ -10,7 +15,7 @@ import { checkPromptName, parseSelector, validationFailed } from "../selectors";
 import { resolvePrompt } from "./get-prompt";
 
 /** Variables are small; a cap keeps a huge body from costing an isolate its memory. */
-const RENDER_FIELDS = new Set(["variables", "label", "version", "unit"]);
+const RENDER_FIELDS = new Set(["variables", "placeholders", "label", "version", "unit"]);
 
 async function readRenderBody(request: Request): Promise<Record<string, unknown>> {
   const contentType = request.headers.get("content-type") ?? "";
@@ -61,7 +66,7 @@ export function registerRenderPrompt(app: EdgeApp) {
       throw validationFailed(
         unknownFields.map((field) => ({
           field: `body.${field}`,
-          message: "is not a render field; use variables, label, version or unit",
+          message: "is not a render field; use variables, placeholders, label, version or unit",
         })),
       );
     }
@@ -71,6 +76,17 @@ export function registerRenderPrompt(app: EdgeApp) {
         {
           field: "body.variables",
           message: 'must be an object of name → value, e.g. {"customer": "Ada"}',
+        },
+      ]);
+    }
+    // Named as in Langfuse's compile(variables, placeholders).
+    const placeholders = body.placeholders ?? {};
+    if (placeholders === null || typeof placeholders !== "object" || Array.isArray(placeholders)) {
+      throw validationFailed([
+        {
+          field: "body.placeholders",
+          message:
+            'must be an object of name → messages, e.g. {"history": [{"role": "user", "content": "Hi"}]}',
         },
       ]);
     }
@@ -88,8 +104,14 @@ export function registerRenderPrompt(app: EdgeApp) {
         published.prompt,
         published.variables,
         variables as Record<string, unknown>,
+        placeholders as Record<string, unknown>,
       );
     } catch (error) {
+      if (error instanceof PlaceholderValueError) {
+        throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
+          errors: [{ field: `body.placeholders.${error.placeholder}`, message: error.message }],
+        });
+      }
       if (error instanceof RenderLimitError) {
         const field = error.variable ? `body.variables.${error.variable}` : "body.variables";
         throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
@@ -97,7 +119,12 @@ export function registerRenderPrompt(app: EdgeApp) {
         });
       }
       if (!(error instanceof RenderError)) throw error;
-      const { missing, unknown } = error.problems;
+      const {
+        missing,
+        unknown,
+        missingPlaceholders = [],
+        unknownPlaceholders = [],
+      } = error.problems;
       throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
         errors: [
           ...missing.map((variable) => ({
@@ -108,8 +135,16 @@ export function registerRenderPrompt(app: EdgeApp) {
             field: `body.variables.${variable}`,
             message: `is not a variable of version ${published.version}`,
           })),
+          ...missingPlaceholders.map((placeholder) => ({
+            field: `body.placeholders.${placeholder}`,
+            message: "is a placeholder of the prompt: give it a list of messages (may be empty)",
+          })),
+          ...unknownPlaceholders.map((placeholder) => ({
+            field: `body.placeholders.${placeholder}`,
+            message: `is not a placeholder of version ${published.version}`,
+          })),
         ],
-        extensions: { missing, unknown },
+        extensions: { missing, unknown, missingPlaceholders, unknownPlaceholders },
       });
     }
     const headers = new Headers({
