@@ -529,6 +529,8 @@ export const openApiDocument = {
           ...PROBLEM_JSON_SCHEMA.properties,
           missing: { type: "array", items: { type: "string" } },
           unknown: { type: "array", items: { type: "string" } },
+          missingPlaceholders: { type: "array", items: { type: "string" } },
+          unknownPlaceholders: { type: "array", items: { type: "string" } },
         },
       },
     },
