@@ -123,16 +123,18 @@ describe("malformed shapes are refused, naming the field, and nothing is written
   });
 
   it.each([
-    ["a '|'", "support|triage", "must not contain '|'"],
-    ["a leading slash", "/support/triage", "must not start or end with '/'"],
-    ["a doubled slash", "support//triage", "must not contain '//'"],
-  ])("refuses a name with %s", async (_, name, message) => {
+    ["a '|'", "support|triage"],
+    ["a leading slash", "/support/triage"],
+    ["a doubled slash", "support//triage"],
+  ])("refuses a name with %s", async (_, name) => {
     const response = await api("POST", "/projects/default/prompts", {
       name,
       version: { prompt: "Hi" },
     });
     const problem = await expectRefused(response, "body.name");
-    expect(problem.errors[0].message).toContain(message);
+    expect(problem.errors[0].message).toBe(
+      "use letters, digits, spaces, '.', '_', '-' and '/' between folders (no '|'), e.g. support/Triage bot",
+    );
     const list = await json(await api("GET", "/projects/default/prompts?limit=200"));
     expect(list.items.map((item: { name: string }) => item.name)).not.toContain(name);
   });

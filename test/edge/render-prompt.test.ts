@@ -250,7 +250,7 @@ describe("POST /v1/prompts/{name}/render with chat placeholders", () => {
 
     const got = await edgeFetch(`/v1/prompts/${encodeURIComponent(seeded.name)}`, { key });
     expect(got.status).toBe(200);
-    expect((await got.json()).prompt).toEqual(chat);
+    expect(((await got.json()) as { prompt: unknown }).prompt).toEqual(chat);
 
     const response = await renderRequest(
       `/v1/prompts/${encodeURIComponent(seeded.name)}/render`,
@@ -261,7 +261,7 @@ describe("POST /v1/prompts/{name}/render with chat placeholders", () => {
       },
     );
     expect(response.status).toBe(200);
-    expect((await response.json()).prompt).toEqual([
+    expect(((await response.json()) as { prompt: unknown }).prompt).toEqual([
       { role: "system", content: "You help Acme." },
       { role: "user", content: "Hi {{there}}" },
       { role: "critic", content: "Be brief." },
@@ -279,7 +279,7 @@ describe("POST /v1/prompts/{name}/render with chat placeholders", () => {
     expect(problem.errors).toEqual([
       {
         field: "body.placeholders.history",
-        message: "is a placeholder of the prompt: give it a list of messages (may be empty)",
+        message: "needs a list of messages",
       },
     ]);
   });

@@ -133,7 +133,7 @@ describe("bad prompt files", () => {
       "the template is not valid",
     );
     expect(refused("---\ntype: text\n---\nHi\n", "Support|Triage")).toContain(
-      "not a valid prompt name: it must not contain '|'",
+      "not a valid prompt name: use letters,",
     );
     expect(
       refused("---\ntype: chat\nmessages:\n  - type: placeholder\n    name: 1st\n---\n"),

@@ -17,25 +17,20 @@ import { LABEL_MAX, NEW_LABEL_MAX, PLACEHOLDER_NAME_MAX, PROMPT_NAME_MAX } from 
 
 const NAME_SEGMENT = "[A-Za-z0-9](?:[A-Za-z0-9 ._-]*[A-Za-z0-9_-])?";
 export const PROMPT_NAME_PATTERN = new RegExp(`^${NAME_SEGMENT}(?:/${NAME_SEGMENT})*$`);
+// One message for every refusal: the edge serves it too, and its bundle is counted in bytes.
 export const PROMPT_NAME_RULE =
-  "use segments of letters, digits, spaces, '.', '_' or '-' (starting with a letter or digit) separated by single '/', e.g. support/Triage bot";
+  "use letters, digits, spaces, '.', '_', '-' and '/' between folders (no '|'), e.g. support/Triage bot";
 
 /** What is wrong with a prompt name, or undefined when it is valid. */
 export function promptNameProblem(name: string): string | undefined {
   if (name.length === 0) return "must not be empty";
   if (name.length > PROMPT_NAME_MAX) return `must be at most ${PROMPT_NAME_MAX} characters`;
-  if (PROMPT_NAME_PATTERN.test(name)) return undefined;
-  if (name.includes("|"))
-    return "must not contain '|' (it separates the fields of a prompt reference)";
-  if (name.startsWith("/") || name.endsWith("/")) return "must not start or end with '/'";
-  if (name.includes("//")) return "must not contain '//' (an empty folder)";
-  return PROMPT_NAME_RULE;
+  return PROMPT_NAME_PATTERN.test(name) ? undefined : PROMPT_NAME_RULE;
 }
 
 // `.` and `..` alone would be resolved away as URL path segments, even percent-encoded.
 export const LABEL_PATTERN = /^(?!\.\.?$)[a-z0-9_.-]+$/;
-export const LABEL_RULE =
-  "use only a-z, 0-9, '_', '-' and '.' (not '.' or '..' alone), e.g. production";
+export const LABEL_RULE = "use a-z, 0-9, '_', '-' and '.', e.g. production";
 
 /**
  * What is wrong with a label, or undefined. Labels are read up to LABEL_MAX characters, so a

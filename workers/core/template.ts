@@ -140,7 +140,17 @@ export interface RenderProblems {
   missingPlaceholders?: string[];
   /** Placeholders given that the prompt does not have. */
   unknownPlaceholders?: string[];
+  /** Placeholders given something other than a list of `{role, content}` messages. */
+  invalidPlaceholders?: string[];
 }
+
+const PROBLEM_WORDS: [keyof RenderProblems, string][] = [
+  ["missing", "missing variables"],
+  ["unknown", "unknown variables"],
+  ["missingPlaceholders", "unfilled placeholders"],
+  ["unknownPlaceholders", "unknown placeholders"],
+  ["invalidPlaceholders", "placeholders not given messages"],
+];
 
 export class RenderError extends Error {
   constructor(
@@ -148,13 +158,9 @@ export class RenderError extends Error {
     message?: string,
   ) {
     const parts: string[] = [];
-    if (problems.missing.length) parts.push(`missing variables: ${problems.missing.join(", ")}`);
-    if (problems.unknown.length) parts.push(`unknown variables: ${problems.unknown.join(", ")}`);
-    if (problems.missingPlaceholders?.length) {
-      parts.push(`unfilled placeholders: ${problems.missingPlaceholders.join(", ")}`);
-    }
-    if (problems.unknownPlaceholders?.length) {
-      parts.push(`unknown placeholders: ${problems.unknownPlaceholders.join(", ")}`);
+    for (const [key, what] of PROBLEM_WORDS) {
+      const names = problems[key];
+      if (names?.length) parts.push(`${what}: ${names.join(", ")}`);
     }
     super(message ?? parts.join("; "));
     this.name = "RenderError";
@@ -172,17 +178,6 @@ export class RenderLimitError extends RenderError {
   ) {
     super({ missing: [], unknown: [] }, message);
     this.name = "RenderLimitError";
-  }
-}
-
-/** A placeholder given something other than a list of messages; `placeholder` names it. */
-export class PlaceholderValueError extends RenderError {
-  constructor(readonly placeholder: string) {
-    super(
-      { missing: [], unknown: [] },
-      `placeholder '${placeholder}' must be given a list of messages, each {role, content}`,
-    );
-    this.name = "PlaceholderValueError";
   }
 }
 
@@ -357,29 +352,32 @@ export function renderTemplate(
 export type PlaceholderFills = Record<string, readonly ChatMessage[]>;
 
 /**
- * Which placeholders a render cannot fill: the given ones the prompt does not have, and (when
- * every one must be filled) the unfilled ones. Refuses a value that is not a list of messages.
+ * Which placeholders a render cannot fill: given ones the prompt does not have or with a value
+ * that is not a list of messages, and (when every one must be filled) the unfilled ones.
  */
 function placeholderProblems(
   content: PromptContent,
   fills: Record<string, unknown>,
   unfilled: "keep" | "refuse",
-): Pick<RenderProblems, "missingPlaceholders" | "unknownPlaceholders"> | undefined {
+): RenderProblems | undefined {
   const names = placeholdersOf(content);
-  const unknownPlaceholders = Object.keys(fills).filter((name) => !names.includes(name));
-  for (const name of Object.keys(fills)) {
+  const unknownPlaceholders: string[] = [];
+  const invalidPlaceholders: string[] = [];
+  for (const name in fills) {
     const value = fills[name];
-    const isMessages =
-      Array.isArray(value) &&
-      value.every(
-        (m) => m !== null && typeof m === "object" && typeof m.role === "string" && "content" in m,
-      );
-    if (!isMessages && !unknownPlaceholders.includes(name)) throw new PlaceholderValueError(name);
+    if (!names.includes(name)) unknownPlaceholders.push(name);
+    else if (
+      !Array.isArray(value) ||
+      !value.every((m) => typeof m?.role === "string" && "content" in m)
+    ) {
+      invalidPlaceholders.push(name);
+    }
   }
   const missingPlaceholders =
     unfilled === "refuse" ? names.filter((name) => !Object.hasOwn(fills, name)) : [];
-  if (!unknownPlaceholders.length && !missingPlaceholders.length) return undefined;
-  return { missingPlaceholders, unknownPlaceholders };
+  return unknownPlaceholders.length + invalidPlaceholders.length + missingPlaceholders.length
+    ? { missing: [], unknown: [], missingPlaceholders, unknownPlaceholders, invalidPlaceholders }
+    : undefined;
 }
 
 /**
@@ -402,11 +400,14 @@ export function renderPrompt<T extends PromptContent>(
     view = resolveVariables(specs, given);
   } catch (error) {
     // One refusal lists everything wrong with the call, variables and placeholders alike.
-    if (holes && error instanceof RenderError)
-      throw new RenderError({ ...error.problems, ...holes });
-    throw error;
+    if (!holes || !(error instanceof RenderError)) throw error;
+    throw new RenderError({
+      ...holes,
+      missing: error.problems.missing,
+      unknown: error.problems.unknown,
+    });
   }
-  if (holes) throw new RenderError({ missing: [], unknown: [], ...holes });
+  if (holes) throw new RenderError(holes);
   checkRenderLimits(view);
   // One writer for all messages: the limits count the whole prompt.
   const writer = new BoundedWriter();

@@ -1,5 +1,5 @@
 import { LABEL_MAX, PROMPT_NAME_MAX, REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
-import { LABEL_PATTERN, PLACEHOLDER_NAME_PATTERN, PROMPT_NAME_PATTERN } from "@cuecard/core/names";
+import { LABEL_PATTERN, PROMPT_NAME_PATTERN } from "@cuecard/core/names";
 import {
   CORS_ALLOWED_HEADERS,
   CORS_EXPOSED_HEADERS,
@@ -22,6 +22,7 @@ import { RENDER_LIMITS } from "@cuecard/core/template";
 
 const problem = { $ref: "#/components/responses/Problem" };
 const str = { type: "string" };
+const names = { type: "array", items: str };
 const name = {
   name: "name",
   in: "path",
@@ -209,7 +210,7 @@ export const openApiDocument = {
                       type: "array",
                       items: { $ref: "#/components/schemas/ResolvedPrompt" },
                     },
-                    missing: { type: "array", items: { type: "string" } },
+                    missing: names,
                   },
                 },
               },
@@ -241,8 +242,6 @@ export const openApiDocument = {
                   variables: { type: "object", additionalProperties: true },
                   placeholders: {
                     type: "object",
-                    description:
-                      "Messages for each placeholder of a chat prompt, by name (as Langfuse's compile(variables, placeholders))",
                     additionalProperties: { type: "array", items: { type: "object" } },
                   },
                   label: label.schema,
@@ -292,7 +291,7 @@ export const openApiDocument = {
           "413": problem,
           "415": problem,
           "422": {
-            description: `Invalid request; variables missing/unknown (listed in \`missing\` and \`unknown\`), placeholders unfilled/unknown (\`missingPlaceholders\`, \`unknownPlaceholders\`); or over a render limit: a variable with more than ${RENDER_LIMITS.arrayElements} list items or nested more than ${RENDER_LIMITS.depth} deep, or a rendered prompt over ${RENDER_LIMITS.outputChars} characters`,
+            description: `Invalid request; variables or placeholders missing/unknown (listed in \`missing\`, \`unknown\`, \`missingPlaceholders\`, \`unknownPlaceholders\`); or over a render limit: a variable with more than ${RENDER_LIMITS.arrayElements} list items or nested more than ${RENDER_LIMITS.depth} deep, or a rendered prompt over ${RENDER_LIMITS.outputChars} characters`,
             content: {
               "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
             },
@@ -421,12 +420,8 @@ export const openApiDocument = {
                 },
                 {
                   type: "object",
-                  description: "Filled with messages by a render or compile",
                   required: ["type", "name"],
-                  properties: {
-                    type: { const: "placeholder" },
-                    name: { type: "string", pattern: PLACEHOLDER_NAME_PATTERN.source },
-                  },
+                  properties: { type: { const: "placeholder" }, name: str },
                 },
               ],
             },
@@ -527,10 +522,10 @@ export const openApiDocument = {
         ...PROBLEM_JSON_SCHEMA,
         properties: {
           ...PROBLEM_JSON_SCHEMA.properties,
-          missing: { type: "array", items: { type: "string" } },
-          unknown: { type: "array", items: { type: "string" } },
-          missingPlaceholders: { type: "array", items: { type: "string" } },
-          unknownPlaceholders: { type: "array", items: { type: "string" } },
+          missing: names,
+          unknown: names,
+          missingPlaceholders: names,
+          unknownPlaceholders: names,
         },
       },
     },

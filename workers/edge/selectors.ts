@@ -1,10 +1,5 @@
 import { VERSION_MAX } from "@cuecard/core/limits";
-import {
-  DEFAULT_LABEL,
-  labelProblem,
-  promptNameProblem as nameRuleProblem,
-  PROMPT_NAME_RULE,
-} from "@cuecard/core/names";
+import { DEFAULT_LABEL, labelProblem, promptNameProblem } from "@cuecard/core/names";
 import { type FieldError, ProblemError } from "@cuecard/core/problem";
 
 /**
@@ -12,17 +7,10 @@ import { type FieldError, ProblemError } from "@cuecard/core/problem";
  * zod schemas in shared/schemas.ts, without zod's cost on the hot path or in the bundle.
  */
 
-// In a URL path the name is one segment, so the edge adds how to encode the '/'.
-const NAME_RULE = `${PROMPT_NAME_RULE} (URL-encoded as support%2Ftriage)`;
 const VERSION_PATTERN = /^[1-9][0-9]{0,9}$/;
 
-export { labelProblem };
-
-/** The shared rule (core/names.ts), its generic message saying how to put a name in a URL. */
-export function promptNameProblem(name: string): string | undefined {
-  const problem = nameRuleProblem(name);
-  return problem === PROMPT_NAME_RULE ? NAME_RULE : problem;
-}
+// The shared rules (core/names.ts); the edge's document says how to put a name in a URL.
+export { labelProblem, promptNameProblem };
 
 export function validationFailed(errors: FieldError[]): ProblemError {
   const detail = errors.map((error) => `${error.field} ${error.message}`).join("; ");

@@ -81,7 +81,7 @@ export function promptNameOf(relativePath: string): string {
 export function parsePromptFile(name: string, source: string): PromptFile {
   const nameProblem = promptNameProblem(name);
   if (nameProblem) {
-    throw new PromptFileError(`'${name}' is not a valid prompt name: it ${nameProblem}`);
+    throw new PromptFileError(`'${name}' is not a valid prompt name: ${nameProblem}`);
   }
   const text = source.replace(/\r\n/g, "\n");
   if (!text.startsWith("---\n")) {

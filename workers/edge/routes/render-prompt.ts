@@ -1,12 +1,7 @@
 import { jsonInputProblems } from "@cuecard/core/input";
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
-import { ProblemError } from "@cuecard/core/problem";
-import {
-  PlaceholderValueError,
-  RenderError,
-  RenderLimitError,
-  renderPrompt,
-} from "@cuecard/core/template";
+import { type FieldError, ProblemError } from "@cuecard/core/problem";
+import { RenderError, RenderLimitError, renderPrompt } from "@cuecard/core/template";
 import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, registerPreflight, setCorsHeaders } from "../cors";
 import { parseUnit, UNIT_HEADER } from "../experiments";
 import { type EdgeApp, JSON_CONTENT_TYPE, setCacheHeaders } from "../http";
@@ -107,45 +102,41 @@ export function registerRenderPrompt(app: EdgeApp) {
         placeholders as Record<string, unknown>,
       );
     } catch (error) {
-      if (error instanceof PlaceholderValueError) {
-        throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
-          errors: [{ field: `body.placeholders.${error.placeholder}`, message: error.message }],
+      if (!(error instanceof RenderError)) throw error;
+      const refused = (errors: FieldError[], extensions?: Record<string, unknown>) =>
+        new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
+          errors,
+          extensions,
         });
-      }
+      // `body.variables.x` / `body.placeholders.x`, each with what is wrong with it.
+      const at = (part: string, message: string) => (key: string) => ({
+        field: `body.${part}.${key}`,
+        message,
+      });
       if (error instanceof RenderLimitError) {
         const field = error.variable ? `body.variables.${error.variable}` : "body.variables";
-        throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
-          errors: [{ field, message: error.message }],
-        });
+        throw refused([{ field, message: error.message }]);
       }
-      if (!(error instanceof RenderError)) throw error;
       const {
         missing,
         unknown,
         missingPlaceholders = [],
         unknownPlaceholders = [],
+        invalidPlaceholders = [],
       } = error.problems;
-      throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
-        errors: [
-          ...missing.map((variable) => ({
-            field: `body.variables.${variable}`,
-            message: "is required by the template and has no default",
-          })),
-          ...unknown.map((variable) => ({
-            field: `body.variables.${variable}`,
-            message: `is not a variable of version ${published.version}`,
-          })),
-          ...missingPlaceholders.map((placeholder) => ({
-            field: `body.placeholders.${placeholder}`,
-            message: "is a placeholder of the prompt: give it a list of messages (may be empty)",
-          })),
-          ...unknownPlaceholders.map((placeholder) => ({
-            field: `body.placeholders.${placeholder}`,
-            message: `is not a placeholder of version ${published.version}`,
-          })),
+      const of = `of version ${published.version}`;
+      throw refused(
+        [
+          ...missing.map(at("variables", "is required by the template and has no default")),
+          ...unknown.map(at("variables", `is not a variable ${of}`)),
+          ...missingPlaceholders.map(at("placeholders", "needs a list of messages")),
+          ...unknownPlaceholders.map(at("placeholders", `is not a placeholder ${of}`)),
+          ...invalidPlaceholders.map(
+            at("placeholders", "must be a list of {role, content} messages"),
+          ),
         ],
-        extensions: { missing, unknown, missingPlaceholders, unknownPlaceholders },
-      });
+        { missing, unknown, missingPlaceholders, unknownPlaceholders },
+      );
     }
     const headers = new Headers({
       "content-type": JSON_CONTENT_TYPE,
