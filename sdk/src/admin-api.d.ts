@@ -755,7 +755,9 @@ export interface components {
       /** @enum {string} */
       type: "text" | "chat";
       version: number;
-      prompt: string | components["schemas"]["ChatMessage"][];
+      prompt:
+        | string
+        | (components["schemas"]["ChatMessage"] | components["schemas"]["ChatPlaceholder"])[];
       config: {
         [key: string]: unknown;
       };
@@ -767,9 +769,15 @@ export interface components {
       labels: string[];
     };
     ChatMessage: {
-      /** @enum {string} */
-      role: "system" | "developer" | "user" | "assistant";
+      /** @description Any role, e.g. system, user, assistant, tool */
+      role: string;
       content: string;
+    };
+    /** @description Replaced, when the prompt is compiled, by the messages given for `name` */
+    ChatPlaceholder: {
+      /** @enum {string} */
+      type: "placeholder";
+      name: string;
     };
     Variable: {
       name: string;
@@ -805,11 +813,19 @@ export interface components {
     /** @description A Mustache template string (text prompts) or chat messages (chat prompts) */
     PromptContent:
       | string
-      | {
-          /** @enum {string} */
-          role: "system" | "developer" | "user" | "assistant";
-          content: string;
-        }[];
+      | (
+          | {
+              /** @enum {string} */
+              type: "placeholder";
+              name: string;
+            }
+          | {
+              /** @enum {string} */
+              type?: "chatmessage";
+              role: string;
+              content: string;
+            }
+        )[];
     LabelChange: {
       label: components["schemas"]["Label"];
       changed: boolean;

@@ -1,7 +1,13 @@
 import type { AssignmentReason, HashVersion } from "@cuecard/core/assignment";
 import { RESERVED_VARIABLES } from "@cuecard/core/names";
-import type { ChatMessage, ModelConfig, PromptContent, VariableSpec } from "@cuecard/core/prompt";
-import { deriveVariables, renderPrompt } from "@cuecard/core/template";
+import {
+  type ChatItem,
+  type ModelConfig,
+  type PromptContent,
+  placeholdersOf,
+  type VariableSpec,
+} from "@cuecard/core/prompt";
+import { deriveVariables, type PlaceholderFills, renderPrompt } from "@cuecard/core/template";
 
 /**
  * A prompt as an app uses it: the resolved version plus `compile(variables)`, which renders with
@@ -10,6 +16,11 @@ import { deriveVariables, renderPrompt } from "@cuecard/core/template";
  * (RenderError naming `missing` and `unknown`). `compile(variables, { strict: false })` renders
  * whatever it is given instead, as Langfuse's SDKs do: missing variables become a placeholder,
  * unknown ones are ignored.
+ *
+ * A chat prompt's placeholders (`{type: "placeholder", name}`) are filled with
+ * `compile(variables, { placeholders: { history: [...] } })`: the messages given replace it, as
+ * given. An unfilled placeholder stays in the output as it is, as with Langfuse's compile (the
+ * edge's render refuses one instead, since its caller cannot fill it afterwards).
  */
 
 /** Where a prompt came from: `edge` just now, the client `cache`, a `stale` copy kept because
@@ -76,6 +87,12 @@ export interface CompileOptions {
    * (`{{#vip}}…{{/vip}}`) given a non-empty placeholder renders once, as with any string.
    */
   placeholder?: string;
+  /**
+   * Messages for the chat prompt's placeholders, by name (what Langfuse's
+   * `compile(variables, placeholders)` takes second). A name the prompt does not have is a
+   * RenderError unless `strict` is false; an unfilled placeholder is kept in the output.
+   */
+  placeholders?: PlaceholderFills;
 }
 
 interface PromptBase<Content> {
@@ -109,7 +126,8 @@ export interface TextPrompt extends PromptBase<string> {
   readonly type: "text";
 }
 
-export interface ChatPrompt extends PromptBase<ChatMessage[]> {
+/** Messages, and any placeholder `compile()` was not given messages for. */
+export interface ChatPrompt extends PromptBase<ChatItem[]> {
   readonly type: "chat";
 }
 
@@ -138,17 +156,31 @@ function lenientVariables(
   return view;
 }
 
+/** A lenient render's placeholders: only the prompt's own. */
+function lenientPlaceholders(content: PromptContent, given: PlaceholderFills): PlaceholderFills {
+  const fills: PlaceholderFills = Object.create(null);
+  for (const name of placeholdersOf(content)) {
+    if (Object.hasOwn(given, name)) fills[name] = given[name] as PlaceholderFills[string];
+  }
+  return fills;
+}
+
 function render<T extends PromptContent>(
   content: T,
   specs: VariableSpec[],
   variables: Variables,
   options: CompileOptions,
 ): T {
-  if (options.strict !== false) return renderPrompt(content, specs, variables);
+  const placeholders = options.placeholders ?? {};
+  if (options.strict !== false) {
+    return renderPrompt(content, specs, variables, placeholders, "keep");
+  }
   return renderPrompt(
     content,
     specs,
     lenientVariables(specs, variables, options.placeholder ?? ""),
+    lenientPlaceholders(content, placeholders),
+    "keep",
   );
 }
 

@@ -2,8 +2,14 @@
  * `@cuecard/sdk`: fetch prompts from the Cuecard edge and render them exactly as the edge does.
  * Runs wherever `fetch` does: Node ≥ 20, browsers, Cloudflare Workers.
  */
-export type { ChatMessage, ModelConfig, VariableSpec } from "@cuecard/core/prompt";
-export { RenderError } from "@cuecard/core/template";
+export type {
+  ChatItem,
+  ChatMessage,
+  ChatPlaceholder,
+  ModelConfig,
+  VariableSpec,
+} from "@cuecard/core/prompt";
+export { type PlaceholderFills, RenderError } from "@cuecard/core/template";
 export {
   CuecardClient,
   type CuecardClientOptions,

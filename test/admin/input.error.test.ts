@@ -24,7 +24,19 @@ describe("authentication", () => {
 });
 
 describe("bad input gets a clear error and writes nothing", () => {
-  const badNames = ["", ".", "..", "a//b", "/a", "a/", "Upper", "a\u0001b", "a b", "x".repeat(129)];
+  const badNames = [
+    "",
+    ".",
+    "..",
+    "a//b",
+    "/a",
+    "a/",
+    "a|b",
+    "a@b",
+    "a\u0001b",
+    " a",
+    "x".repeat(129),
+  ];
   for (const name of badNames) {
     it(`refuses the prompt name ${JSON.stringify(name.length > 20 ? `${name.slice(0, 10)}…` : name)}`, async () => {
       await expectProblem(

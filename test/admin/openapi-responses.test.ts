@@ -204,7 +204,7 @@ describe("admin responses have exactly the documented fields", () => {
   it("problems: not found, validation, forbidden and conflict", async () => {
     await expectDocumented("GET", prompt, `/projects/default/prompts/${enc(uniqueName())}`, 404);
     await expectDocumented("POST", `${project}/prompts`, "/projects/default/prompts", 422, {
-      name: "Not A Name",
+      name: "Not|A Name",
     });
     const editor = await keyFor("editor");
     await expectDocumented("GET", `${project}/keys`, "/projects/default/keys", 403, undefined, {

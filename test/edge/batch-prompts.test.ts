@@ -97,7 +97,7 @@ describe("GET /v1/prompts?names=", () => {
 
   it("refuses an invalid name in the list, naming it", async () => {
     const { key } = await seedProject();
-    const response = await edgeFetch("/v1/prompts?names=good,Bad,,x", { key });
+    const response = await edgeFetch("/v1/prompts?names=good,b%7Cad,,x", { key });
     expect(response.status).toBe(422);
     const problem = await problemOf(response);
     expect(problem.errors?.map((e) => e.field)).toEqual(["query.names[1]", "query.names[2]"]);

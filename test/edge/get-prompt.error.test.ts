@@ -36,12 +36,15 @@ describe("GET /v1/prompts/{name} errors", () => {
   it.each([
     ["dot-dot inside the name", "support%2F..%2Fsecret"],
     ["a leading dot-dot", "..%2Fsecret"],
-    ["upper case", "Support"],
+    ["a '|'", "a%7Cb"],
+    ["an '@' (it separates name and label in KV keys)", "a%40b"],
+    ["a comma (it separates names in a batch)", "a%2Cb"],
     ["an empty segment", "a%2F%2Fb"],
     ["a leading slash", "%2Fa"],
     ["a trailing slash", "a%2F"],
     ["a control character", "a%00b"],
-    ["a space", "a%20b"],
+    ["a leading space", "%20a"],
+    ["a '..' segment", "a%2F..%2Fb"],
     ["an over-long name", "a".repeat(129)],
   ])("refuses a name with %s as 422 naming the path field", async (_, segment) => {
     const { key } = await seedProject();

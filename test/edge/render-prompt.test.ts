@@ -232,3 +232,66 @@ describe("POST /v1/prompts/{name}/render", () => {
     expect(response.status).toBe(401);
   });
 });
+
+describe("POST /v1/prompts/{name}/render with chat placeholders", () => {
+  const chat = [
+    { role: "system", content: "You help {{company}}." },
+    { type: "placeholder" as const, name: "history" },
+    { role: "critic", content: "Be brief." },
+  ];
+
+  it("fills a placeholder with the messages given, under a name with upper case and spaces", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({
+      project,
+      name: "Sales Team/Lead Qualifier",
+      templates: [chat],
+    });
+
+    const got = await edgeFetch(`/v1/prompts/${encodeURIComponent(seeded.name)}`, { key });
+    expect(got.status).toBe(200);
+    expect(((await got.json()) as { prompt: unknown }).prompt).toEqual(chat);
+
+    const response = await renderRequest(
+      `/v1/prompts/${encodeURIComponent(seeded.name)}/render`,
+      key,
+      {
+        variables: { company: "Acme" },
+        placeholders: { history: [{ role: "user", content: "Hi {{there}}" }] },
+      },
+    );
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { prompt: unknown }).prompt).toEqual([
+      { role: "system", content: "You help Acme." },
+      { role: "user", content: "Hi {{there}}" },
+      { role: "critic", content: "Be brief." },
+    ]);
+  });
+
+  it("answers 422 naming an unfilled placeholder", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: [chat] });
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+      variables: { company: "Acme" },
+    });
+    expect(response.status).toBe(422);
+    const problem = await problemOf(response);
+    expect(problem.errors).toEqual([
+      {
+        field: "body.placeholders.history",
+        message: "needs a list of messages",
+      },
+    ]);
+  });
+
+  it("refuses placeholders that are not an object of lists", async () => {
+    const { project, key } = await seedProject();
+    const seeded = await seedPrompt({ project, templates: [chat] });
+    const response = await renderRequest(`/v1/prompts/${seeded.name}/render`, key, {
+      variables: { company: "Acme" },
+      placeholders: [],
+    });
+    expect(response.status).toBe(422);
+    expect((await problemOf(response)).errors?.[0]?.field).toBe("body.placeholders");
+  });
+});

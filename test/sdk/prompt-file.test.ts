@@ -86,6 +86,29 @@ describe("prompt files round-trip", () => {
   });
 });
 
+describe("chat files with placeholders and other roles", () => {
+  it("are written in the front matter's messages and read back the same", () => {
+    const prompt = [
+      { role: "system", content: "You help {{company}}." },
+      { type: "placeholder" as const, name: "history" },
+      { role: "tool-result", content: "{{lookup}}" },
+    ];
+    const source = serializePromptFile({
+      type: "chat",
+      description: "",
+      tags: [],
+      prompt,
+      config: {},
+      variables: {},
+      labels: [],
+    });
+    expect(source).toBe(
+      '---\ntype: chat\nmessages:\n  - role: system\n    content: You help {{company}}.\n  - type: placeholder\n    name: history\n  - role: tool-result\n    content: "{{lookup}}"\n---\n',
+    );
+    expect(parsePromptFile("Support/Chat Helper", source).prompt).toEqual(prompt);
+  });
+});
+
 describe("bad prompt files", () => {
   const refused = (source: string, name = "support/triage") => {
     try {
@@ -109,9 +132,12 @@ describe("bad prompt files", () => {
     expect(refused("---\ntype: text\n---\n{{#open}} never closed\n")).toContain(
       "the template is not valid",
     );
-    expect(refused("---\ntype: text\n---\nHi\n", "Support/Triage")).toContain(
-      "not a valid prompt name",
+    expect(refused("---\ntype: text\n---\nHi\n", "Support|Triage")).toContain(
+      "not a valid prompt name: use letters,",
     );
+    expect(
+      refused("---\ntype: chat\nmessages:\n  - type: placeholder\n    name: 1st\n---\n"),
+    ).toContain("messages[0].name start with a letter");
     expect(refused("---\nconfig: gpt-4\n---\nHi\n")).toContain("'config' must be a mapping");
   });
 });

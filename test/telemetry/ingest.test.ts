@@ -77,7 +77,7 @@ describe("POST /v1/events", () => {
       { type: "conversion", id: "c1", timestamp: at, name: "purchase", unit: "u1", value: -5 },
       { type: "score", id: "s1", timestamp: at, name: "ok", value: "great", generationId: "g1" },
       { type: "exposure", id: "x2", timestamp: at, experiment: { id: "exp-1" }, unit: "", prompt },
-      generation({ prompt: { name: "Bad Name", version: 0, label: "has space" } }),
+      generation({ prompt: { name: "bad|name", version: 0, label: "has space" } }),
       generation({ stream: null as unknown as boolean, error: { type: "" }, spanId: "ABC" }),
       { type: "score", id: "s2", timestamp: "2026-02-30T00:00:00Z", name: "ok", value: [1] },
       { type: "conversion", id: "c2", timestamp: at, name: "purchase", unit: "u1", value: 1e6 },

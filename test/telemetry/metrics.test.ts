@@ -204,7 +204,7 @@ describe("GET /internal/projects/{projectId}/prompts/{name}/metrics", () => {
       expect(response.status, JSON.stringify(query)).toBe(422);
       expect(response.headers.get("content-type")).toBe("application/problem+json");
     }
-    const badName = await getMetrics(project, "Bad%20Name", {});
+    const badName = await getMetrics(project, "bad%7Cname", {});
     expect(badName.status).toBe(422);
   });
 

@@ -474,7 +474,7 @@ describe("admin UI: every page is accessible and fits a phone", () => {
             name: "new-prompt-refused",
             path: "/new-prompt",
             afterLoad: async (target) => {
-              await target.getByLabel("Name", { exact: true }).fill("Not A Name");
+              await target.getByLabel("Name", { exact: true }).fill("Not|A Name");
               const response = target.waitForResponse((r) => r.request().method() === "POST");
               const loaded = target.waitForEvent("load");
               await target.getByRole("button", { name: "Create prompt" }).click();

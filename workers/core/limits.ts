@@ -4,9 +4,19 @@
  * Sizes of templates and bodies are UTF-8 bytes, not characters.
  */
 
-/** Prompt names are KV key and URL parts. */
+/**
+ * Prompt names are KV key and URL parts. Names, labels and project slugs are ASCII (core/names.ts),
+ * so the longest KV key, `p/{project}/{name}@{label}`, is 2 + 64 + 1 + 128 + 1 + 64 = 260 bytes,
+ * well under Workers KV's 512.
+ */
 export const PROMPT_NAME_MAX = 128;
+/** Labels are read (fetched, filtered on, deleted) up to this length: labels made before… */
 export const LABEL_MAX = 64;
+/** …labels had Langfuse's limit, which every label set from now on keeps. */
+export const NEW_LABEL_MAX = 36;
+/** A chat placeholder's name, and a chat message's role (any string, as in Langfuse). */
+export const PLACEHOLDER_NAME_MAX = 64;
+export const CHAT_ROLE_MAX = 64;
 export const PROJECT_MAX = 64;
 /** Versions are numbered 1, 2, 3… and stored as SQLite integers read into JS numbers. */
 export const VERSION_MAX = 2_147_483_647;

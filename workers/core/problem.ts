@@ -175,12 +175,34 @@ export function toProblem(error: unknown): ProblemError {
   );
 }
 
+interface Issue {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  /** A union's issues per alternative (zod's `invalid_union`). */
+  errors?: ReadonlyArray<ReadonlyArray<Issue>>;
+}
+
+const depthOf = (issues: ReadonlyArray<Issue>) =>
+  Math.max(0, ...issues.map((issue) => issue.path.length));
+
+/**
+ * A union that no alternative matched says only "Invalid input". The alternative that got
+ * furthest into the value (a chat's messages rather than a template string) says what is wrong
+ * with it, at the field that is wrong, so its issues are reported instead.
+ */
+function closestIssues(issue: Issue): Issue[] {
+  const alternatives = issue.errors ?? [];
+  const best = alternatives.reduce<ReadonlyArray<Issue>>(
+    (found, candidate) => (depthOf(candidate) > depthOf(found) ? candidate : found),
+    [],
+  );
+  if (depthOf(best) === 0) return [issue];
+  return best.flatMap((inner) => closestIssues({ ...inner, path: [...issue.path, ...inner.path] }));
+}
+
 /** zod-style issues → field errors, prefixed by the request part they came from. */
-export function fieldErrors(
-  part: string,
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
-): FieldError[] {
-  return issues.map((issue) => ({
+export function fieldErrors(part: string, issues: ReadonlyArray<Issue>): FieldError[] {
+  return issues.flatMap(closestIssues).map((issue) => ({
     field: [part, ...issue.path.map(String)].join("."),
     message: issue.message,
   }));

@@ -1,16 +1,31 @@
 import { sha256Hex } from "./crypto";
 
-/** The content of a version: a text template, or chat messages whose contents are templates. */
+/**
+ * The content of a version: a text template, or a chat: messages whose contents are templates,
+ * and placeholders an app fills with messages of its own (a conversation's history) at compile.
+ */
+/** Roles the editor offers; a message may carry any role string (as in Langfuse). */
 export const CHAT_ROLES = ["system", "developer", "user", "assistant"] as const;
-export type ChatRole = (typeof CHAT_ROLES)[number];
 
 export interface ChatMessage {
-  role: ChatRole;
+  role: string;
   content: string;
 }
 
+/** Stands for messages given at compile time (Langfuse's chat placeholder, same shape). */
+export interface ChatPlaceholder {
+  type: "placeholder";
+  name: string;
+}
+
+export type ChatItem = ChatMessage | ChatPlaceholder;
+
+export function isPlaceholder(item: ChatItem): item is ChatPlaceholder {
+  return (item as { type?: unknown }).type === "placeholder";
+}
+
 export type PromptType = "text" | "chat";
-export type PromptContent = string | ChatMessage[];
+export type PromptContent = string | ChatItem[];
 
 export const VARIABLE_TYPES = ["string", "number", "boolean", "list", "object", "any"] as const;
 
@@ -39,8 +54,16 @@ export function promptTypeOf(content: PromptContent): PromptType {
   return typeof content === "string" ? "text" : "chat";
 }
 
+/** The templates of a prompt: its text, or its messages' contents (placeholders have none). */
 export function templatesOf(content: PromptContent): string[] {
-  return typeof content === "string" ? [content] : content.map((message) => message.content);
+  if (typeof content === "string") return [content];
+  return content.flatMap((item) => (isPlaceholder(item) ? [] : [item.content]));
+}
+
+/** The placeholder names of a chat prompt, in order, each once. */
+export function placeholdersOf(content: PromptContent): string[] {
+  if (typeof content === "string") return [];
+  return [...new Set(content.filter(isPlaceholder).map((item) => item.name))];
 }
 
 const encoder = new TextEncoder();

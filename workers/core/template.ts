@@ -1,8 +1,11 @@
 import Mustache from "mustache";
 import { RESERVED_VARIABLES, variableNameProblem } from "./names";
 import {
+  type ChatItem,
+  type ChatMessage,
+  isPlaceholder,
   type PromptContent,
-  templatesOf,
+  placeholdersOf,
   type VariableDeclaration,
   type VariableSpec,
 } from "./prompt";
@@ -16,6 +19,8 @@ import {
  *   unless declared otherwise or given a default);
  * - tags inside a `{{#section}}` may name a field of the section's item or a top-level value, so
  *   they are optional variables: they may be given, and are never reported as missing.
+ * Chat placeholders are not variables: they are filled with messages (`placeholders`), and
+ * the messages filled in are data, never rendered as templates.
  */
 
 // The library memoises every template it parses in an unbounded map; an edge isolate serving
@@ -92,9 +97,11 @@ export function deriveVariables(
   declared: Record<string, VariableDeclaration> = {},
 ): VariableSpec[] {
   const found: FoundVariables = { required: new Set(), optional: new Set() };
-  templatesOf(content).forEach((template, index) => {
+  const items: (string | ChatItem)[] = typeof content === "string" ? [content] : content;
+  items.forEach((item, index) => {
+    if (typeof item !== "string" && isPlaceholder(item)) return;
     try {
-      collect(parse(template), false, 0, found);
+      collect(parse(typeof item === "string" ? item : item.content), false, 0, found);
     } catch (error) {
       if (error instanceof TemplateError && typeof content !== "string") {
         throw new TemplateError(error.message, index);
@@ -129,7 +136,21 @@ export function deriveVariables(
 export interface RenderProblems {
   missing: string[];
   unknown: string[];
+  /** Placeholders left unfilled where a render must fill them all (the edge's render). */
+  missingPlaceholders?: string[];
+  /** Placeholders given that the prompt does not have. */
+  unknownPlaceholders?: string[];
+  /** Placeholders given something other than a list of `{role, content}` messages. */
+  invalidPlaceholders?: string[];
 }
+
+const PROBLEM_WORDS: [keyof RenderProblems, string][] = [
+  ["missing", "missing variables"],
+  ["unknown", "unknown variables"],
+  ["missingPlaceholders", "unfilled placeholders"],
+  ["unknownPlaceholders", "unknown placeholders"],
+  ["invalidPlaceholders", "placeholders not given messages"],
+];
 
 export class RenderError extends Error {
   constructor(
@@ -137,8 +158,10 @@ export class RenderError extends Error {
     message?: string,
   ) {
     const parts: string[] = [];
-    if (problems.missing.length) parts.push(`missing variables: ${problems.missing.join(", ")}`);
-    if (problems.unknown.length) parts.push(`unknown variables: ${problems.unknown.join(", ")}`);
+    for (const [key, what] of PROBLEM_WORDS) {
+      const names = problems[key];
+      if (names?.length) parts.push(`${what}: ${names.join(", ")}`);
+    }
     super(message ?? parts.join("; "));
     this.name = "RenderError";
   }
@@ -325,22 +348,75 @@ export function renderTemplate(
   }
 }
 
+/** Messages for a chat prompt's placeholders, by placeholder name. */
+export type PlaceholderFills = Record<string, readonly ChatMessage[]>;
+
 /**
- * Renders a text prompt to a string, a chat prompt to messages with rendered contents. Throws
- * RenderError for missing or unknown variables, RenderLimitError past RENDER_LIMITS.
+ * Which placeholders a render cannot fill: given ones the prompt does not have or with a value
+ * that is not a list of messages, and (when every one must be filled) the unfilled ones.
+ */
+function placeholderProblems(
+  content: PromptContent,
+  fills: Record<string, unknown>,
+  unfilled: "keep" | "refuse",
+): RenderProblems | undefined {
+  const names = placeholdersOf(content);
+  const unknownPlaceholders: string[] = [];
+  const invalidPlaceholders: string[] = [];
+  for (const name in fills) {
+    const value = fills[name];
+    if (!names.includes(name)) unknownPlaceholders.push(name);
+    else if (
+      !Array.isArray(value) ||
+      !value.every((m) => typeof m?.role === "string" && "content" in m)
+    ) {
+      invalidPlaceholders.push(name);
+    }
+  }
+  const missingPlaceholders =
+    unfilled === "refuse" ? names.filter((name) => !Object.hasOwn(fills, name)) : [];
+  return unknownPlaceholders.length + invalidPlaceholders.length + missingPlaceholders.length
+    ? { missing: [], unknown: [], missingPlaceholders, unknownPlaceholders, invalidPlaceholders }
+    : undefined;
+}
+
+/**
+ * Renders a text prompt to a string, a chat prompt to messages with rendered contents, each
+ * placeholder replaced by the messages given for it (as given: they are not templates). An
+ * unfilled placeholder is kept as it is (Langfuse's compile), or refused (`unfilled: "refuse"`,
+ * the edge's render). Throws RenderError for missing or unknown variables or placeholders,
+ * RenderLimitError past RENDER_LIMITS.
  */
 export function renderPrompt<T extends PromptContent>(
   content: T,
   specs: VariableSpec[],
   given: Record<string, unknown>,
+  placeholders: Record<string, unknown> = {},
+  unfilled: "keep" | "refuse" = "refuse",
 ): T {
-  const view = resolveVariables(specs, given);
+  const holes = placeholderProblems(content, placeholders, unfilled);
+  let view: Record<string, unknown>;
+  try {
+    view = resolveVariables(specs, given);
+  } catch (error) {
+    // One refusal lists everything wrong with the call, variables and placeholders alike.
+    if (!holes || !(error instanceof RenderError)) throw error;
+    throw new RenderError({
+      ...holes,
+      missing: error.problems.missing,
+      unknown: error.problems.unknown,
+    });
+  }
+  if (holes) throw new RenderError(holes);
   checkRenderLimits(view);
   // One writer for all messages: the limits count the whole prompt.
   const writer = new BoundedWriter();
   if (typeof content === "string") return renderTemplate(content, view, writer) as T;
-  return content.map((message) => ({
-    role: message.role,
-    content: renderTemplate(message.content, view, writer),
-  })) as T;
+  return content.flatMap((item): ChatItem[] => {
+    if (!isPlaceholder(item)) {
+      return [{ role: item.role, content: renderTemplate(item.content, view, writer) }];
+    }
+    const fill = placeholders[item.name] as ChatMessage[] | undefined;
+    return fill ? fill.map((message) => ({ ...message })) : [{ ...item }];
+  }) as T;
 }

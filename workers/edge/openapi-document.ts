@@ -1,4 +1,5 @@
-import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
+import { LABEL_MAX, PROMPT_NAME_MAX, REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
+import { LABEL_PATTERN, PROMPT_NAME_PATTERN } from "@cuecard/core/names";
 import {
   CORS_ALLOWED_HEADERS,
   CORS_EXPOSED_HEADERS,
@@ -21,23 +22,25 @@ import { RENDER_LIMITS } from "@cuecard/core/template";
 
 const problem = { $ref: "#/components/responses/Problem" };
 const str = { type: "string" };
+const names = { type: "array", items: str };
 const name = {
   name: "name",
   in: "path",
   required: true,
   description:
     "The prompt name as ONE URL-encoded path segment: support/triage → support%2Ftriage.",
-  schema: {
-    type: "string",
-    maxLength: 128,
-    pattern: "^[a-z0-9](?:[a-z0-9._-]*[a-z0-9_-])?(?:/[a-z0-9](?:[a-z0-9._-]*[a-z0-9_-])?)*$",
-  },
+  schema: { type: "string", maxLength: PROMPT_NAME_MAX, pattern: PROMPT_NAME_PATTERN.source },
 };
 const label = {
   name: "label",
   in: "query",
   description: "The label to resolve (default `production`). Not together with `version`.",
-  schema: { type: "string", maxLength: 64, pattern: "^[a-z0-9_-]+$", default: "production" },
+  schema: {
+    type: "string",
+    maxLength: LABEL_MAX,
+    pattern: LABEL_PATTERN.source,
+    default: "production",
+  },
 };
 const version = {
   name: "version",
@@ -252,7 +255,7 @@ export const openApiDocument = {
                       type: "array",
                       items: { $ref: "#/components/schemas/ResolvedPrompt" },
                     },
-                    missing: { type: "array", items: { type: "string" } },
+                    missing: names,
                   },
                 },
               },
@@ -282,6 +285,10 @@ export const openApiDocument = {
                 additionalProperties: false,
                 properties: {
                   variables: { type: "object", additionalProperties: true },
+                  placeholders: {
+                    type: "object",
+                    additionalProperties: { type: "array", items: { type: "object" } },
+                  },
                   label: label.schema,
                   version: version.schema,
                   unit: { ...unit.schema, description: "The unit id, as `?unit=`" },
@@ -329,7 +336,7 @@ export const openApiDocument = {
           "413": problem,
           "415": problem,
           "422": {
-            description: `Invalid request; variables missing/unknown (listed in \`missing\` and \`unknown\`); or over a render limit: a variable with more than ${RENDER_LIMITS.arrayElements} list items or nested more than ${RENDER_LIMITS.depth} deep, or a rendered prompt over ${RENDER_LIMITS.outputChars} characters`,
+            description: `Invalid request; variables or placeholders missing/unknown (listed in \`missing\`, \`unknown\`, \`missingPlaceholders\`, \`unknownPlaceholders\`); or over a render limit: a variable with more than ${RENDER_LIMITS.arrayElements} list items or nested more than ${RENDER_LIMITS.depth} deep, or a rendered prompt over ${RENDER_LIMITS.outputChars} characters`,
             content: {
               "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
             },
@@ -661,12 +668,18 @@ export const openApiDocument = {
           {
             type: "array",
             items: {
-              type: "object",
-              required: ["role", "content"],
-              properties: {
-                role: { type: "string", enum: ["system", "developer", "user", "assistant"] },
-                content: { type: "string" },
-              },
+              oneOf: [
+                {
+                  type: "object",
+                  required: ["role", "content"],
+                  properties: { role: { type: "string" }, content: { type: "string" } },
+                },
+                {
+                  type: "object",
+                  required: ["type", "name"],
+                  properties: { type: { const: "placeholder" }, name: str },
+                },
+              ],
             },
           },
         ],
@@ -765,8 +778,10 @@ export const openApiDocument = {
         ...PROBLEM_JSON_SCHEMA,
         properties: {
           ...PROBLEM_JSON_SCHEMA.properties,
-          missing: { type: "array", items: { type: "string" } },
-          unknown: { type: "array", items: { type: "string" } },
+          missing: names,
+          unknown: names,
+          missingPlaceholders: names,
+          unknownPlaceholders: names,
         },
       },
     },

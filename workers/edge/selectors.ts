@@ -1,11 +1,5 @@
-import { LABEL_MAX, PROMPT_NAME_MAX, VERSION_MAX } from "@cuecard/core/limits";
-import {
-  DEFAULT_LABEL,
-  LABEL_PATTERN,
-  LABEL_RULE,
-  PROMPT_NAME_PATTERN,
-  PROMPT_NAME_RULE,
-} from "@cuecard/core/names";
+import { VERSION_MAX } from "@cuecard/core/limits";
+import { DEFAULT_LABEL, labelProblem, promptNameProblem } from "@cuecard/core/names";
 import { type FieldError, ProblemError } from "@cuecard/core/problem";
 
 /**
@@ -13,21 +7,10 @@ import { type FieldError, ProblemError } from "@cuecard/core/problem";
  * zod schemas in shared/schemas.ts, without zod's cost on the hot path or in the bundle.
  */
 
-// In a URL path the name is one segment, so the edge adds how to encode the '/'.
-const NAME_RULE = `${PROMPT_NAME_RULE} (URL-encoded as support%2Ftriage)`;
 const VERSION_PATTERN = /^[1-9][0-9]{0,9}$/;
 
-export function promptNameProblem(name: string): string | undefined {
-  if (name.length === 0) return "must not be empty";
-  if (name.length > PROMPT_NAME_MAX) return `must be at most ${PROMPT_NAME_MAX} characters`;
-  return PROMPT_NAME_PATTERN.test(name) ? undefined : NAME_RULE;
-}
-
-export function labelProblem(label: string): string | undefined {
-  if (label.length === 0) return "must not be empty";
-  if (label.length > LABEL_MAX) return `must be at most ${LABEL_MAX} characters`;
-  return LABEL_PATTERN.test(label) ? undefined : LABEL_RULE;
-}
+// The shared rules (core/names.ts); the edge's document says how to put a name in a URL.
+export { labelProblem, promptNameProblem };
 
 export function validationFailed(errors: FieldError[]): ProblemError {
   const detail = errors.map((error) => `${error.field} ${error.message}`).join("; ");

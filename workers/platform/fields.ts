@@ -2,19 +2,30 @@ import { ALLOWED_ORIGINS_MAX, VARIABLE_DESCRIPTION_MAX, VERSION_MAX } from "@cue
 // zod from @hono/zod-openapi: zod 4 attaches methods when a schema is built, so schemas must be
 // built after the OpenAPI extension is installed for `.openapi()` to exist on them.
 
-import { CHAT_MESSAGES_MAX, LABEL_MAX, PROJECT_MAX, PROMPT_NAME_MAX } from "@cuecard/core/limits";
+import {
+  CHAT_MESSAGES_MAX,
+  CHAT_ROLE_MAX,
+  LABEL_MAX,
+  NEW_LABEL_MAX,
+  PLACEHOLDER_NAME_MAX,
+  PROJECT_MAX,
+  PROMPT_NAME_MAX,
+} from "@cuecard/core/limits";
 import {
   LABEL_PATTERN,
-  LABEL_RULE,
   LATEST_LABEL,
+  labelProblem,
+  newLabelProblem,
+  PLACEHOLDER_NAME_PATTERN,
   PROJECT_PATTERN,
   PROMPT_NAME_PATTERN,
-  PROMPT_NAME_RULE,
+  placeholderNameProblem,
+  promptNameProblem,
   variableNameProblem,
 } from "@cuecard/core/names";
 import { normalizeOriginPattern } from "@cuecard/core/origins";
 import { fieldErrors, ProblemError } from "@cuecard/core/problem";
-import { CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
+import { VARIABLE_TYPES } from "@cuecard/core/prompt";
 import { z } from "@hono/zod-openapi";
 
 /**
@@ -22,22 +33,33 @@ import { z } from "@hono/zod-openapi";
  * The edge worker and the SDK do not import this module, which keeps zod out of their bundles.
  */
 
-export const promptName = z
-  .string()
-  .min(1, "must not be empty")
-  .max(PROMPT_NAME_MAX, `must be at most ${PROMPT_NAME_MAX} characters`)
-  .regex(PROMPT_NAME_PATTERN, PROMPT_NAME_RULE);
+/** A string checked by one of the rules of core/names.ts, with the rule's own message. */
+function ruled(problemOf: (value: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+}
 
-export const labelName = z
-  .string()
-  .min(1, "must not be empty")
-  .max(LABEL_MAX, `must be at most ${LABEL_MAX} characters`)
-  .regex(LABEL_PATTERN, LABEL_RULE);
-
-/** A label that may be set or deleted by a user: any valid label but `latest`. */
-export const settableLabelName = labelName.refine((label) => label !== LATEST_LABEL, {
-  message: `'${LATEST_LABEL}' is reserved: it moves to each new version by itself`,
+export const promptName = ruled(promptNameProblem).openapi({
+  minLength: 1,
+  maxLength: PROMPT_NAME_MAX,
+  pattern: PROMPT_NAME_PATTERN.source,
 });
+
+/** Any label that may exist: what is read, filtered on and deleted. */
+export const labelName = ruled(labelProblem).openapi({
+  minLength: 1,
+  maxLength: LABEL_MAX,
+  pattern: LABEL_PATTERN.source,
+});
+
+/** A label a user may set: a new label's rules, and never `latest`. */
+export const settableLabelName = ruled((label) =>
+  label === LATEST_LABEL
+    ? `'${LATEST_LABEL}' is reserved: it moves to each new version by itself`
+    : newLabelProblem(label),
+).openapi({ minLength: 1, maxLength: NEW_LABEL_MAX, pattern: LABEL_PATTERN.source });
 
 export const projectSlug = z
   .string()
@@ -64,14 +86,41 @@ export const jsonVersionNumber = z
   .min(1, "versions start at 1")
   .max(VERSION_MAX, "is too large");
 
-export const chatMessage = z.strictObject({
-  role: z.enum(CHAT_ROLES, { message: `role must be one of ${CHAT_ROLES.join(", ")}` }),
-  content: z.string(),
+/**
+ * A chat message: any role (as in Langfuse), its content a template. `type: "chatmessage"` is
+ * what Langfuse's SDK adds to every message it sends; it is accepted and not stored.
+ */
+export const chatMessage = z
+  .strictObject({
+    type: z.literal("chatmessage").optional(),
+    role: z
+      .string()
+      .min(1, "must not be empty")
+      .max(CHAT_ROLE_MAX, `must be at most ${CHAT_ROLE_MAX} characters`),
+    content: z.string(),
+  })
+  .transform(({ role, content }) => ({ role, content }));
+
+/** Stands for messages the app gives at compile time (a conversation's history). */
+export const chatPlaceholder = z.strictObject({
+  type: z.literal("placeholder"),
+  name: ruled(placeholderNameProblem).openapi({
+    maxLength: PLACEHOLDER_NAME_MAX,
+    pattern: PLACEHOLDER_NAME_PATTERN.source,
+  }),
+});
+
+/**
+ * Either, told apart by `type` first, so a refusal names the fields of the one meant (a plain
+ * union would answer only "invalid input").
+ */
+export const chatItem = z.discriminatedUnion("type", [chatPlaceholder, chatMessage], {
+  message: "type must be 'placeholder', or 'chatmessage' or absent for a message",
 });
 
 export const promptContent = z.union([
   z.string(),
-  z.array(chatMessage).min(1, "a chat prompt needs at least one message").max(CHAT_MESSAGES_MAX),
+  z.array(chatItem).min(1, "a chat prompt needs at least one message").max(CHAT_MESSAGES_MAX),
 ]);
 
 export const variableDeclaration = z.strictObject({

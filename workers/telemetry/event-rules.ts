@@ -1,11 +1,6 @@
 import { wellFormedProblem } from "@cuecard/core/input";
 import { LABEL_MAX, PROMPT_NAME_MAX, VERSION_MAX } from "@cuecard/core/limits";
-import {
-  LABEL_PATTERN,
-  LABEL_RULE,
-  PROMPT_NAME_PATTERN,
-  PROMPT_NAME_RULE,
-} from "@cuecard/core/names";
+import { labelProblem, promptNameProblem } from "@cuecard/core/names";
 import {
   COST_USD_MAX,
   ERROR_MESSAGE_MAX,
@@ -89,9 +84,14 @@ class Reader {
   }
 
   matching(key: string, max: number, pattern: RegExp, rule: string): string | undefined {
+    return this.ruled(key, max, (value) => (pattern.test(value) ? undefined : rule));
+  }
+
+  /** A name checked by one of the shared rules (core/names.ts), with the rule's message. */
+  ruled(key: string, max: number, problemOf: (value: string) => string | undefined) {
     const value = this.name(key, max);
-    if (value !== undefined && !pattern.test(value)) return this.fail(key, rule);
-    return value;
+    const problem = value === undefined ? undefined : problemOf(value);
+    return problem ? this.fail(key, problem) : value;
   }
 
   number(
@@ -167,11 +167,9 @@ function eventTime(reader: Reader, key: string, now: number): string | undefined
 }
 
 function promptRef(reader: Reader): TelemetryPromptRef {
-  const name = reader.matching("name", PROMPT_NAME_MAX, PROMPT_NAME_PATTERN, PROMPT_NAME_RULE);
+  const name = reader.ruled("name", PROMPT_NAME_MAX, promptNameProblem);
   const version = reader.number("version", 1, VERSION_MAX, { whole: true });
-  const label = reader.nullish("label", (key) =>
-    reader.matching(key, LABEL_MAX, LABEL_PATTERN, LABEL_RULE),
-  );
+  const label = reader.nullish("label", (key) => reader.ruled(key, LABEL_MAX, labelProblem));
   return { name, version, label } as TelemetryPromptRef;
 }
 

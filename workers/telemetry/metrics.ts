@@ -1,10 +1,5 @@
-import { LABEL_MAX, PROMPT_NAME_MAX, VERSION_MAX } from "@cuecard/core/limits";
-import {
-  LABEL_PATTERN,
-  LABEL_RULE,
-  PROMPT_NAME_PATTERN,
-  PROMPT_NAME_RULE,
-} from "@cuecard/core/names";
+import { VERSION_MAX } from "@cuecard/core/limits";
+import { labelProblem, promptNameProblem } from "@cuecard/core/names";
 import {
   histogramQuantile,
   LATENCY_BUCKETS_MS,
@@ -27,11 +22,14 @@ export const METRICS_RANGE_DEFAULT_DAYS = 7;
 const DAY_MS = 86_400_000;
 const PERIOD_MS: Record<MetricsGranularity, number> = { hour: 3_600_000, day: DAY_MS };
 
-export const promptName = z
-  .string()
-  .min(1)
-  .max(PROMPT_NAME_MAX)
-  .regex(PROMPT_NAME_PATTERN, PROMPT_NAME_RULE);
+/** A string checked by one of the shared rules (core/names.ts), with the rule's message. */
+const ruled = (problemOf: (value: string) => string | undefined) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+export const promptName = ruled(promptNameProblem);
 
 export const metricsQuery = z
   .object({
@@ -40,7 +38,7 @@ export const metricsQuery = z
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
     version: z.coerce.number().int().min(1).max(VERSION_MAX).optional(),
-    label: z.string().min(1).max(LABEL_MAX).regex(LABEL_PATTERN, LABEL_RULE).optional(),
+    label: ruled(labelProblem).optional(),
   })
   .strict();
 

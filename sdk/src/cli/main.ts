@@ -19,7 +19,8 @@ Usage: cuecard <command> [options]          (add --json for one JSON document on
   push      [name…] [--dry-run] [-m msg] [--label L…]
                                             files → new versions; unchanged prompts skipped
   diff      [name…] [--label production]    local files vs the version at a label
-  render    <file | name> [--var k=v…] [--vars vars.json] [--label L | --version N]
+  render    <file | name> [--var k=v…] [--vars vars.json] [--placeholders p.json]
+            [--label L | --version N]
   test      [name…] [--label L]             run <name>.test.yaml cases (local, or the label's)
   promote   <name> [--to production] [--version N | --from staging] [--expected-rev R]
   rollback  <name> [--label production] [--to N] [--expected-rev R]
@@ -73,6 +74,7 @@ const COMMAND_OPTIONS: Record<string, Options> = {
   render: {
     var: { type: "string", multiple: true },
     vars: { type: "string" },
+    placeholders: { type: "string" },
     label: { type: "string" },
     version: { type: "string" },
   },
@@ -187,6 +189,7 @@ async function run(command: string, args: string[], ctx: CliContext): Promise<Co
         target: one(command, positionals, "prompt file or name"),
         vars: list("var"),
         varsFile: text("vars"),
+        placeholdersFile: text("placeholders"),
         label: text("label"),
         version: positiveInteger("version", v.version),
       });

@@ -1,9 +1,12 @@
-import { PROMPT_NAME_PATTERN, PROMPT_NAME_RULE } from "@cuecard/core/names";
+import { CHAT_ROLE_MAX } from "@cuecard/core/limits";
+import { placeholderNameProblem, promptNameProblem } from "@cuecard/core/names";
 import {
   CHAT_ROLES,
+  type ChatItem,
   type ChatMessage,
-  type ChatRole,
+  canonicalJson,
   contentHash,
+  isPlaceholder,
   type ModelConfig,
   type PromptContent,
   type PromptType,
@@ -76,8 +79,9 @@ export function promptNameOf(relativePath: string): string {
 
 /** Parses a prompt file. Throws PromptFileError saying what to fix. */
 export function parsePromptFile(name: string, source: string): PromptFile {
-  if (!PROMPT_NAME_PATTERN.test(name)) {
-    throw new PromptFileError(`'${name}' is not a valid prompt name: ${PROMPT_NAME_RULE}`);
+  const nameProblem = promptNameProblem(name);
+  if (nameProblem) {
+    throw new PromptFileError(`'${name}' is not a valid prompt name: ${nameProblem}`);
   }
   const text = source.replace(/\r\n/g, "\n");
   if (!text.startsWith("---\n")) {
@@ -154,7 +158,7 @@ export function parsePromptFile(name: string, source: string): PromptFile {
 function parseChatBody(body: string): ChatMessage[] {
   const lines = body.split("\n");
   const messages: ChatMessage[] = [];
-  let current: { role: ChatRole; lines: string[] } | undefined;
+  let current: { role: string; lines: string[] } | undefined;
   const finish = (isLast: boolean) => {
     if (!current) return;
     let content = current.lines.join("\n");
@@ -168,7 +172,7 @@ function parseChatBody(body: string): ChatMessage[] {
     const heading = SECTION.exec(line);
     if (heading) {
       finish(false);
-      current = { role: heading[1] as ChatRole, lines: [] };
+      current = { role: heading[1] as string, lines: [] };
     } else if (current) {
       current.lines.push(line);
     } else if (line.trim() !== "") {
@@ -194,18 +198,33 @@ function serializeChatBody(messages: ChatMessage[]): string {
   return messages.map((message) => `## ${message.role}\n\n${message.content}\n`).join("\n");
 }
 
-function checkMessages(value: unknown): ChatMessage[] {
+/**
+ * The front matter's `messages`: `{role, content}` with any role, or `{type: placeholder, name}`.
+ * The `## role` sections take only the usual roles (CHAT_ROLES), so a `## Notes` line in a
+ * message stays text; chats with other roles or placeholders are written here instead.
+ */
+function checkMessages(value: unknown): ChatItem[] {
   if (!Array.isArray(value) || value.length === 0) {
     throw new PromptFileError("'messages' must be a list of {role, content}");
   }
-  return value.map((message, index) => {
-    const { role, content } = (message ?? {}) as Record<string, unknown>;
-    if (!CHAT_ROLES.includes(role as ChatRole) || typeof content !== "string") {
+  return value.map((message, index): ChatItem => {
+    const { type, name, role, content } = (message ?? {}) as Record<string, unknown>;
+    if (type === "placeholder") {
+      const problem = typeof name === "string" ? placeholderNameProblem(name) : "must be a string";
+      if (problem) throw new PromptFileError(`messages[${index}].name ${problem}`);
+      return { type: "placeholder", name: name as string };
+    }
+    if (
+      typeof role !== "string" ||
+      role.length === 0 ||
+      role.length > CHAT_ROLE_MAX ||
+      typeof content !== "string"
+    ) {
       throw new PromptFileError(
-        `messages[${index}] must be {role: ${CHAT_ROLES.join("|")}, content: <string>}`,
+        `messages[${index}] must be {role: <1 to ${CHAT_ROLE_MAX} characters>, content: <string>} or {type: placeholder, name: <name>}`,
       );
     }
-    return { role: role as ChatRole, content };
+    return { role, content };
   });
 }
 
@@ -299,10 +318,11 @@ export function serializePromptFile(file: Omit<PromptFile, "name">): string {
   if (typeof file.prompt === "string") {
     body = `${file.prompt}\n`;
   } else {
-    body = serializeChatBody(file.prompt);
-    // A message whose text has a line like '## user' cannot be a section: keep such chats in the
-    // front matter, where YAML quotes whatever it must.
-    if (!sameMessages(parseChatBody(body), file.prompt)) {
+    const sections = sectionMessages(file.prompt);
+    body = sections ? serializeChatBody(sections) : "";
+    // A message whose text has a line like '## user' cannot be a section, nor can a placeholder
+    // or a role of its own: keep such chats in the front matter, where YAML quotes whatever it must.
+    if (!sections || !sameMessages(parseChatBody(body), file.prompt)) {
       meta.messages = file.prompt;
       body = "";
     }
@@ -327,11 +347,13 @@ function frontMatterYaml(meta: Record<string, unknown>): string {
     .join("");
 }
 
-function sameMessages(a: ChatMessage[], b: ChatMessage[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every(
-      (message, index) => message.role === b[index]?.role && message.content === b[index]?.content,
-    )
-  );
+/** The chat as `## role` sections can hold it, or undefined when they cannot. */
+function sectionMessages(items: ChatItem[]): ChatMessage[] | undefined {
+  const sectioned = (item: ChatItem): item is ChatMessage =>
+    !isPlaceholder(item) && (CHAT_ROLES as readonly string[]).includes(item.role);
+  return items.every(sectioned) ? items : undefined;
+}
+
+function sameMessages(a: ChatItem[], b: ChatItem[]): boolean {
+  return canonicalJson(a) === canonicalJson(b);
 }

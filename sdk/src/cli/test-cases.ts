@@ -1,4 +1,9 @@
-import type { ChatMessage, PromptContent, VariableSpec } from "@cuecard/core/prompt";
+import {
+  type ChatMessage,
+  isPlaceholder,
+  type PromptContent,
+  type VariableSpec,
+} from "@cuecard/core/prompt";
 import { RenderError, renderPrompt } from "@cuecard/core/template";
 import { parse as parseYaml } from "yaml";
 import { PromptFileError } from "./prompt-file";
@@ -120,7 +125,8 @@ export function runTestCase(
   const expect = testCase.expect;
   let rendered: PromptContent;
   try {
-    rendered = renderPrompt(prompt, specs, testCase.variables);
+    // A case checks the template's own text: placeholders (the app's messages) stay empty.
+    rendered = renderPrompt(prompt, specs, testCase.variables, {}, "keep");
   } catch (error) {
     if (!(error instanceof RenderError)) throw error;
     return { name: testCase.name, passed: false, failures: [`does not render: ${error.message}`] };
@@ -129,6 +135,7 @@ export function runTestCase(
     typeof rendered === "string"
       ? rendered
       : rendered
+          .filter((item): item is ChatMessage => !isPlaceholder(item))
           .filter((message) => !expect.role || message.role === expect.role)
           .map((message) => message.content)
           .join("\n\n");

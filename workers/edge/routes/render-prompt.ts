@@ -1,6 +1,6 @@
 import { jsonInputProblems } from "@cuecard/core/input";
 import { REQUEST_BODY_MAX_BYTES } from "@cuecard/core/limits";
-import { ProblemError } from "@cuecard/core/problem";
+import { type FieldError, ProblemError } from "@cuecard/core/problem";
 import { RenderError, RenderLimitError, renderPrompt } from "@cuecard/core/template";
 import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, registerPreflight, setCorsHeaders } from "../cors";
 import { parseUnit, UNIT_HEADER } from "../experiments";
@@ -10,7 +10,7 @@ import { checkPromptName, parseSelector, validationFailed } from "../selectors";
 import { resolvePrompt } from "./get-prompt";
 
 /** Variables are small; a cap keeps a huge body from costing an isolate its memory. */
-const RENDER_FIELDS = new Set(["variables", "label", "version", "unit"]);
+const RENDER_FIELDS = new Set(["variables", "placeholders", "label", "version", "unit"]);
 
 async function readRenderBody(request: Request): Promise<Record<string, unknown>> {
   const contentType = request.headers.get("content-type") ?? "";
@@ -61,7 +61,7 @@ export function registerRenderPrompt(app: EdgeApp) {
       throw validationFailed(
         unknownFields.map((field) => ({
           field: `body.${field}`,
-          message: "is not a render field; use variables, label, version or unit",
+          message: "is not a render field; use variables, placeholders, label, version or unit",
         })),
       );
     }
@@ -71,6 +71,17 @@ export function registerRenderPrompt(app: EdgeApp) {
         {
           field: "body.variables",
           message: 'must be an object of name → value, e.g. {"customer": "Ada"}',
+        },
+      ]);
+    }
+    // Named as in Langfuse's compile(variables, placeholders).
+    const placeholders = body.placeholders ?? {};
+    if (placeholders === null || typeof placeholders !== "object" || Array.isArray(placeholders)) {
+      throw validationFailed([
+        {
+          field: "body.placeholders",
+          message:
+            'must be an object of name → messages, e.g. {"history": [{"role": "user", "content": "Hi"}]}',
         },
       ]);
     }
@@ -88,29 +99,44 @@ export function registerRenderPrompt(app: EdgeApp) {
         published.prompt,
         published.variables,
         variables as Record<string, unknown>,
+        placeholders as Record<string, unknown>,
       );
     } catch (error) {
+      if (!(error instanceof RenderError)) throw error;
+      const refused = (errors: FieldError[], extensions?: Record<string, unknown>) =>
+        new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
+          errors,
+          extensions,
+        });
+      // `body.variables.x` / `body.placeholders.x`, each with what is wrong with it.
+      const at = (part: string, message: string) => (key: string) => ({
+        field: `body.${part}.${key}`,
+        message,
+      });
       if (error instanceof RenderLimitError) {
         const field = error.variable ? `body.variables.${error.variable}` : "body.variables";
-        throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
-          errors: [{ field, message: error.message }],
-        });
+        throw refused([{ field, message: error.message }]);
       }
-      if (!(error instanceof RenderError)) throw error;
-      const { missing, unknown } = error.problems;
-      throw new ProblemError("validation_failed", `Cannot render '${name}': ${error.message}.`, {
-        errors: [
-          ...missing.map((variable) => ({
-            field: `body.variables.${variable}`,
-            message: "is required by the template and has no default",
-          })),
-          ...unknown.map((variable) => ({
-            field: `body.variables.${variable}`,
-            message: `is not a variable of version ${published.version}`,
-          })),
+      const {
+        missing,
+        unknown,
+        missingPlaceholders = [],
+        unknownPlaceholders = [],
+        invalidPlaceholders = [],
+      } = error.problems;
+      const of = `of version ${published.version}`;
+      throw refused(
+        [
+          ...missing.map(at("variables", "is required by the template and has no default")),
+          ...unknown.map(at("variables", `is not a variable ${of}`)),
+          ...missingPlaceholders.map(at("placeholders", "needs a list of messages")),
+          ...unknownPlaceholders.map(at("placeholders", `is not a placeholder ${of}`)),
+          ...invalidPlaceholders.map(
+            at("placeholders", "must be a list of {role, content} messages"),
+          ),
         ],
-        extensions: { missing, unknown },
-      });
+        { missing, unknown, missingPlaceholders, unknownPlaceholders },
+      );
     }
     const headers = new Headers({
       "content-type": JSON_CONTENT_TYPE,

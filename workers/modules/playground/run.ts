@@ -6,6 +6,7 @@ import {
 import { ProblemError } from "@cuecard/core/problem";
 import {
   type ChatMessage,
+  isPlaceholder,
   type PromptContent,
   utf8Bytes,
   type VariableSpec,
@@ -100,8 +101,16 @@ function telemetrySink(service: Fetcher, projectId: string, sender: string, apiK
   });
 }
 
-function messagesOf(content: PromptContent): { role: ChatMessage["role"]; content: string }[] {
-  return typeof content === "string" ? [{ role: "user", content }] : content;
+/**
+ * What the model is sent. A role is any string the author chose: the provider, not Cuecard,
+ * decides which it takes, so the messages go as written.
+ */
+function messagesOf(content: PromptContent): OpenAI.Chat.ChatCompletionMessageParam[] {
+  const messages: ChatMessage[] =
+    typeof content === "string"
+      ? [{ role: "user", content }]
+      : content.filter((item): item is ChatMessage => !isPlaceholder(item));
+  return messages as OpenAI.Chat.ChatCompletionMessageParam[];
 }
 
 /** The model parameters of a version's config a chat completion takes as they are. */
@@ -183,7 +192,15 @@ export async function runVersion(
   const version = await getVersion(ctx, prompt, versionNumber);
   let rendered: PromptContent;
   try {
-    rendered = renderPrompt(version.prompt, version.variables as VariableSpec[], input.values);
+    // The playground has no conversation to fill placeholders with: they stay, then drop out
+    // of what the model is sent (an empty history).
+    rendered = renderPrompt(
+      version.prompt,
+      version.variables as VariableSpec[],
+      input.values,
+      {},
+      "keep",
+    );
   } catch (error) {
     if (!(error instanceof RenderError)) throw error;
     throw new ProblemError(

@@ -1,5 +1,5 @@
 import { COMMIT_MESSAGE_MAX, LABELS_PER_REQUEST_MAX, TAG_MAX } from "@cuecard/core/limits";
-import { CHAT_ROLES, VARIABLE_TYPES } from "@cuecard/core/prompt";
+import { VARIABLE_TYPES } from "@cuecard/core/prompt";
 import { z } from "@hono/zod-openapi";
 import {
   labelName,
@@ -32,8 +32,16 @@ export const LabelParams = PromptParams.extend({
 });
 
 export const ChatMessage = z
-  .object({ role: z.enum(CHAT_ROLES), content: z.string() })
+  .object({
+    role: z.string().openapi({ description: "Any role, e.g. system, user, assistant, tool" }),
+    content: z.string(),
+  })
   .openapi("ChatMessage");
+export const ChatPlaceholder = z
+  .object({ type: z.literal("placeholder"), name: z.string() })
+  .openapi("ChatPlaceholder", {
+    description: "Replaced, when the prompt is compiled, by the messages given for `name`",
+  });
 export const PromptContent = promptContent.openapi("PromptContent", {
   description: "A Mustache template string (text prompts) or chat messages (chat prompts)",
 });
@@ -62,7 +70,7 @@ export const Version = z
     name: z.string(),
     type: z.enum(["text", "chat"]),
     version: z.number().int(),
-    prompt: z.union([z.string(), z.array(ChatMessage)]),
+    prompt: z.union([z.string(), z.array(z.union([ChatMessage, ChatPlaceholder]))]),
     config: z.record(z.string(), z.unknown()),
     variables: z.array(Variable),
     hash: z.string(),

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import type { ChatMessage, PromptContent, VariableSpec } from "@cuecard/core/prompt";
+import { isPlaceholder, type PromptContent, type VariableSpec } from "@cuecard/core/prompt";
 import { deriveVariables, RenderError, renderPrompt } from "@cuecard/core/template";
 import { CuecardClient } from "../../client";
 import { loadConfig, requireKey } from "../config";
@@ -122,15 +122,48 @@ export function formatRendered(rendered: PromptContent): string {
   return typeof rendered === "string"
     ? rendered
     : rendered
-        .map((message: ChatMessage) => `## ${message.role}\n\n${message.content}`)
+        .map((item) =>
+          isPlaceholder(item)
+            ? `## placeholder ${item.name} (not filled: pass --placeholders file.json)`
+            : `## ${item.role}\n\n${item.content}`,
+        )
         .join("\n\n");
+}
+
+/** `--placeholders file.json`: messages for a chat prompt's placeholders, by name. */
+export async function readPlaceholders(
+  ctx: CliContext,
+  file: string | undefined,
+): Promise<Record<string, unknown>> {
+  if (!file) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(resolve(ctx.cwd, file), "utf8"));
+  } catch (error) {
+    throw badFile(file, `is not a readable JSON file: ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw badFile(
+      file,
+      'must be a JSON object of placeholder name → messages, e.g. {"history": [{"role": "user", "content": "Hi"}]}',
+    );
+  }
+  return parsed as Record<string, unknown>;
 }
 
 export async function render(
   ctx: CliContext,
-  options: { target: string; vars: string[]; varsFile?: string; label?: string; version?: number },
+  options: {
+    target: string;
+    vars: string[];
+    varsFile?: string;
+    placeholdersFile?: string;
+    label?: string;
+    version?: number;
+  },
 ): Promise<CommandResult> {
   const variables = await readVariables(ctx, options.vars, options.varsFile);
+  const placeholders = await readPlaceholders(ctx, options.placeholdersFile);
   const isFile =
     options.target.endsWith(PROMPT_FILE_SUFFIX) || existsSync(resolve(ctx.cwd, options.target));
   const source = isFile
@@ -141,12 +174,17 @@ export async function render(
       });
   let rendered: PromptContent;
   try {
-    rendered = renderPrompt(source.prompt, source.variables, variables);
+    // As the SDK's compile: an unfilled placeholder is shown where the app's messages would go.
+    rendered = renderPrompt(source.prompt, source.variables, variables, placeholders, "keep");
   } catch (error) {
     if (!(error instanceof RenderError)) throw error;
+    const how =
+      error.problems.missing.length || error.problems.unknown.length
+        ? "Pass variables with --var name=value or --vars file.json"
+        : "Pass placeholders with --placeholders file.json";
     throw new CliError(
       ExitCode.usage,
-      `Cannot render '${source.name}': ${error.message}. Pass them with --var name=value or --vars file.json.`,
+      `Cannot render '${source.name}': ${error.message}. ${how}.`,
       "render_failed",
     );
   }

@@ -1,4 +1,4 @@
-import type { ChatMessage, PromptContent } from "@cuecard/core/prompt";
+import { type ChatItem, isPlaceholder, type PromptContent } from "@cuecard/core/prompt";
 import { diffLines, diffWordsWithSpace } from "diff";
 
 /** One row of a side-by-side diff; a missing side is a blank cell. */
@@ -166,26 +166,28 @@ export function SideBySideDiff(props: {
 
 /** A message of the old version and the one it became in the new; a missing side is none. */
 export interface MessagePair {
-  before?: { index: number; message: ChatMessage };
-  after?: { index: number; message: ChatMessage };
+  before?: { index: number; message: ChatItem };
+  after?: { index: number; message: ChatItem };
 }
 
-const sameMessage = (x: ChatMessage, y: ChatMessage) =>
-  x.role === y.role && x.content === y.content;
+/** A message as it is diffed: the role is part of what changed, so it is the first line. */
+const itemText = (m: ChatItem | undefined) =>
+  m === undefined ? "" : isPlaceholder(m) ? `[placeholder ${m.name}]` : `[${m.role}]\n${m.content}`;
+
+const sameMessage = (x: ChatItem, y: ChatItem) => itemText(x) === itemText(y);
 
 /**
  * Aligns two message lists on their longest common subsequence of identical messages, so
  * inserting or deleting one message marks only it. Between two matched messages, what was
  * removed and what was added are paired in order as edits; the surplus is removed or added.
  */
-export function alignMessages(before: ChatMessage[], after: ChatMessage[]): MessagePair[] {
+export function alignMessages(before: ChatItem[], after: ChatItem[]): MessagePair[] {
   const n = before.length;
   const m = after.length;
   // lcs(i, j): the length of the longest common subsequence of before[i..] and after[j..].
   const table = new Array<number>((n + 1) * (m + 1)).fill(0);
   const lcs = (i: number, j: number) => table[i * (m + 1) + j] ?? 0;
-  const same = (i: number, j: number) =>
-    sameMessage(before[i] as ChatMessage, after[j] as ChatMessage);
+  const same = (i: number, j: number) => sameMessage(before[i] as ChatItem, after[j] as ChatItem);
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
       table[i * (m + 1) + j] = same(i, j)
@@ -201,8 +203,8 @@ export function alignMessages(before: ChatMessage[], after: ChatMessage[]): Mess
       const r = removed[k];
       const a = added[k];
       pairs.push({
-        before: r === undefined ? undefined : { index: r, message: before[r] as ChatMessage },
-        after: a === undefined ? undefined : { index: a, message: after[a] as ChatMessage },
+        before: r === undefined ? undefined : { index: r, message: before[r] as ChatItem },
+        after: a === undefined ? undefined : { index: a, message: after[a] as ChatItem },
       });
     }
     removed = [];
@@ -214,8 +216,8 @@ export function alignMessages(before: ChatMessage[], after: ChatMessage[]): Mess
     if (i < n && j < m && same(i, j)) {
       flush();
       pairs.push({
-        before: { index: i, message: before[i] as ChatMessage },
-        after: { index: j, message: after[j] as ChatMessage },
+        before: { index: i, message: before[i] as ChatItem },
+        after: { index: j, message: after[j] as ChatItem },
       });
       i++;
       j++;
@@ -259,8 +261,7 @@ export function VersionDiff(props: {
     ];
   } else {
     const a = before && typeof before.prompt !== "string" ? before.prompt : [];
-    // The role is part of what changed, so it is diffed as the message's first line.
-    const text = (m: ChatMessage | undefined) => (m ? `[${m.role}]\n${m.content}` : "");
+    const text = itemText;
     promptParts = alignMessages(a, after.prompt).map((pair) => ({
       caption: messageCaption(pair),
       before: text(pair.before?.message),

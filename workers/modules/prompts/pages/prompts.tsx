@@ -237,7 +237,8 @@ function NewPromptPage(props: {
               {...describedBy("name", errors.name, true)}
             />
             <p class="hint" id="name-hint">
-              Lower-case, with / for folders, e.g. support/triage. It cannot be changed later.
+              Letters, digits, spaces, ., _ and -, with / for folders, e.g. support/triage. It
+              cannot be changed later.
             </p>
             <FieldError id="name-error" message={errors.name} />
           </div>

@@ -3,7 +3,7 @@ import { VARIABLE_TYPES, type VariableSpec } from "@cuecard/core/prompt";
 import { describedBy, FieldError } from "../../../../admin/components/layout";
 import { LabelPicker, NEW_LABEL_CHOICE } from "./label-picker";
 import {
-  CHAT_ROLE_OPTIONS,
+  chatRoleOptions,
   type FieldErrors,
   type VersionDraft,
   variableDraftOf,
@@ -161,12 +161,39 @@ export function VersionFields(props: {
                 const base = `messages.${index}`;
                 const roleError = errors[`${base}.role`];
                 const contentError = errors[`${base}.content`];
+                if (message.placeholder !== undefined) {
+                  return (
+                    <div class="message">
+                      <div class="message-head">
+                        <span>
+                          Message {index + 1}: placeholder <code>{message.placeholder}</code>,
+                          filled with the app's own messages when it compiles the prompt
+                        </span>
+                        <input
+                          type="hidden"
+                          name={`${base}.placeholder`}
+                          value={message.placeholder}
+                        />
+                        <button
+                          type="submit"
+                          name="intent"
+                          value={`remove-message-${index}`}
+                          class="button-quiet"
+                          formnovalidate
+                        >
+                          Remove message {index + 1}
+                        </button>
+                      </div>
+                      <FieldError id={`${base}.name-error`} message={errors[`${base}.name`]} />
+                    </div>
+                  );
+                }
                 return (
                   <div class="message">
                     <div class="message-head">
                       <label for={`${base}.role`}>Message {index + 1} role</label>
                       <select name={`${base}.role`} {...describedBy(`${base}.role`, roleError)}>
-                        {CHAT_ROLE_OPTIONS.map((role) => (
+                        {chatRoleOptions(message.role).map((role) => (
                           <option value={role} selected={role === message.role}>
                             {role}
                           </option>

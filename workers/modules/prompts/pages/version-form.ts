@@ -2,7 +2,8 @@ import { CHAT_MESSAGES_MAX } from "@cuecard/core/limits";
 import { ProblemError } from "@cuecard/core/problem";
 import {
   CHAT_ROLES,
-  type ChatMessage,
+  type ChatItem,
+  isPlaceholder,
   type PromptContent,
   type PromptType,
   type VariableDeclaration,
@@ -21,7 +22,7 @@ import { NEW_LABEL_CHOICE } from "./label-picker";
 export interface VersionDraft {
   type: PromptType;
   text: string;
-  messages: { role: string; content: string }[];
+  messages: MessageDraft[];
   config: string;
   commitMessage: string;
   /** The label picker's choice: "" (no label), a label, or NEW_LABEL_CHOICE with `newLabel`. */
@@ -29,6 +30,16 @@ export interface VersionDraft {
   newLabel: string;
   /** What the author declared per variable name, as typed: type, default (text), description. */
   variables: Record<string, VariableDraft>;
+}
+
+/**
+ * A chat item as typed. A placeholder (`placeholder` set: its name) is carried through the form
+ * unchanged: the editor shows it and can remove it, the API is where placeholders are authored.
+ */
+export interface MessageDraft {
+  role: string;
+  content: string;
+  placeholder?: string;
 }
 
 export interface VariableDraft {
@@ -88,7 +99,11 @@ export function draftFromVersion(
     text: typeof prompt === "string" ? prompt : "",
     messages:
       prompt && typeof prompt !== "string"
-        ? prompt.map((message) => ({ ...message }))
+        ? prompt.map((item) =>
+            isPlaceholder(item)
+              ? { role: "", content: "", placeholder: item.name }
+              : { role: item.role, content: item.content },
+          )
         : [
             { role: "system", content: "" },
             { role: "user", content: "" },
@@ -101,13 +116,18 @@ export function draftFromVersion(
 }
 
 export function draftFromForm(body: FormBody, type: PromptType): VersionDraft {
-  const messages: { role: string; content: string }[] = [];
+  const messages: MessageDraft[] = [];
   const count = Number(text(body, "messageCount")) || 0;
   for (let index = 0; index < Math.min(count, CHAT_MESSAGES_MAX); index++) {
-    messages.push({
-      role: text(body, `messages.${index}.role`),
-      content: text(body, `messages.${index}.content`),
-    });
+    const placeholder = body[`messages.${index}.placeholder`];
+    messages.push(
+      typeof placeholder === "string"
+        ? { role: "", content: "", placeholder }
+        : {
+            role: text(body, `messages.${index}.role`),
+            content: text(body, `messages.${index}.content`),
+          },
+    );
   }
   const variables: Record<string, VariableDraft> = {};
   for (const key of Object.keys(body)) {
@@ -151,7 +171,13 @@ export function applyIntent(draft: VersionDraft, intent: string): boolean {
 }
 
 function contentOf(draft: VersionDraft): PromptContent {
-  return draft.type === "text" ? draft.text : (draft.messages as ChatMessage[]);
+  if (draft.type === "text") return draft.text;
+  return draft.messages.map(
+    (m): ChatItem =>
+      m.placeholder !== undefined
+        ? { type: "placeholder", name: m.placeholder }
+        : { role: m.role, content: m.content },
+  );
 }
 
 /**
@@ -160,7 +186,7 @@ function contentOf(draft: VersionDraft): PromptContent {
  */
 export function formFieldOf(apiField: string, type: PromptType): string {
   const path = apiField.replace(/^body\./, "").replace(/^version\./, "");
-  const message = /^prompt\.(\d+)\.(role|content)/.exec(path);
+  const message = /^prompt\.(\d+)\.(role|content|name)/.exec(path);
   if (message) return `messages.${message[1]}.${message[2]}`;
   const declaration = /^variables\.(.+)\.(type|default|description)(\.|$)/.exec(path);
   if (declaration?.[1] && declaration[2]) {
@@ -314,7 +340,12 @@ export function variablesOfDraft(draft: VersionDraft): {
   }
 }
 
-export const CHAT_ROLE_OPTIONS = CHAT_ROLES;
+/** The roles the editor offers a message: the usual ones, and the message's own if it is another. */
+export function chatRoleOptions(role: string): string[] {
+  return role === "" || (CHAT_ROLES as readonly string[]).includes(role)
+    ? [...CHAT_ROLES]
+    : [...CHAT_ROLES, role];
+}
 
 export function isProblem(error: unknown): error is ProblemError {
   return error instanceof ProblemError;

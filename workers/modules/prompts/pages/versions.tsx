@@ -1,5 +1,5 @@
 import { ProblemError } from "@cuecard/core/problem";
-import type { PromptContent, VariableSpec } from "@cuecard/core/prompt";
+import { isPlaceholder, type PromptContent, type VariableSpec } from "@cuecard/core/prompt";
 import { RenderError, renderPrompt } from "@cuecard/core/template";
 import type { Hono } from "hono";
 import {
@@ -96,12 +96,19 @@ function PromptContentView({ prompt }: { prompt: PromptContent }) {
   if (typeof prompt === "string") return <pre class="code">{prompt}</pre>;
   return (
     <ol class="message-list">
-      {prompt.map((message) => (
-        <li>
-          <span class={`role-tag role-tag-${message.role}`}>{message.role}</span>
-          <pre class="code">{message.content}</pre>
-        </li>
-      ))}
+      {prompt.map((item) =>
+        isPlaceholder(item) ? (
+          <li>
+            <span class="role-tag role-tag-placeholder">placeholder</span>
+            <pre class="code">{`messages given as '${item.name}'`}</pre>
+          </li>
+        ) : (
+          <li>
+            <span class={`role-tag role-tag-${item.role}`}>{item.role}</span>
+            <pre class="code">{item.content}</pre>
+          </li>
+        ),
+      )}
     </ol>
   );
 }
@@ -406,7 +413,14 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
       try {
         preview = {
           kind: "rendered",
-          output: renderPrompt(version.prompt, version.variables as VariableSpec[], given),
+          // A preview has no messages for placeholders: they show where they would go.
+          output: renderPrompt(
+            version.prompt,
+            version.variables as VariableSpec[],
+            given,
+            {},
+            "keep",
+          ),
         };
       } catch (error) {
         if (!(error instanceof RenderError)) throw error;
