@@ -40,9 +40,9 @@ export interface ResolvedPrompt {
   hash: string;
   commitMessage?: string | null;
   createdAt?: string;
-  /** Every label the version carries, when the edge says (it does not yet: see `Prompt.labels`). */
+  /** Every label the version carries, when the edge says (on a label's read, not a pinned one). */
   labels?: string[];
-  /** The prompt's tags, when the edge says (it does not yet: see `Prompt.tags`). */
+  /** The prompt's tags, when the edge says (on a label's read, not a pinned one). */
   tags?: string[];
   /** What the edge did about the label's experiment; null when the label runs none. */
   experiment?: PromptExperiment | null;
@@ -104,12 +104,12 @@ interface PromptBase<Content> {
   readonly variables: readonly VariableSpec[];
   readonly hash: string;
   /**
-   * The labels this copy is known to carry: the label it was resolved through (or, for a
-   * fallback, asked for); `[]` for a pinned version. The edge does not yet tell a version's other
-   * labels.
+   * Every label the version carries, as the edge tells them when it resolves a label (as of the
+   * label's last publish). A pinned version, read from its immutable record, says only `[]`; a
+   * fallback, only the label asked for.
    */
   readonly labels: readonly string[];
-  /** The prompt's tags as the edge tells them; `[]` until the edge serves tags. */
+  /** The prompt's tags as the edge tells them on a label's read; `[]` for a pinned version. */
   readonly tags: readonly string[];
   readonly source: PromptSource;
   /** The variant this prompt is of the label's experiment; null when the label runs none. */

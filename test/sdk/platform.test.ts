@@ -221,6 +221,7 @@ describe("options users coming from Langfuse expect, against the running edge", 
     const name = `habits/${randomUUID().slice(0, 8)}`;
     await admin.createPrompt(project, {
       name,
+      tags: ["email", "billing"],
       version: { prompt: "Dear {{customer}}, re {{topic}}", labels: ["production", "staging"] },
     });
     const clock = { now: 0 };
@@ -229,10 +230,20 @@ describe("options users coming from Langfuse expect, against the running edge", 
       apiKey: readKey,
       now: () => clock.now,
     });
+    // A label's read tells every label of the version and the prompt's tags; a pinned read, whose
+    // record is immutable, tells neither.
     const production = await client.getPrompt(name);
-    expect(production).toMatchObject({ version: 1, labels: ["production"], tags: [] });
-    expect((await client.getPrompt(name, { label: "staging" })).labels).toEqual(["staging"]);
-    expect((await client.getPrompt(name, { version: 1 })).labels).toEqual([]);
+    expect(production).toMatchObject({
+      version: 1,
+      labels: ["latest", "production", "staging"],
+      tags: ["email", "billing"],
+    });
+    expect((await client.getPrompt(name, { label: "staging" })).labels).toEqual([
+      "latest",
+      "production",
+      "staging",
+    ]);
+    expect(await client.getPrompt(name, { version: 1 })).toMatchObject({ labels: [], tags: [] });
     expect(() => production.compile({ customer: "Ada" })).toThrow(RenderError);
     expect(production.compile({ customer: "Ada", extra: 1 }, { strict: false })).toBe(
       "Dear Ada, re ",

@@ -721,6 +721,17 @@ export const openApiDocument = {
           hash: { type: "string", description: "Content hash (of prompt, config, variables)" },
           commitMessage: { type: ["string", "null"] },
           createdAt: { type: "string", format: "date-time" },
+          labels: {
+            type: "array",
+            items: { type: "string" },
+            description:
+              "Every label of this version when the label was last published; absent for a pinned version",
+          },
+          tags: {
+            type: "array",
+            items: { type: "string" },
+            description: "The prompt's tags, likewise; absent for a pinned version",
+          },
           experiment: { $ref: "#/components/schemas/ExperimentAssignment" },
         },
       },

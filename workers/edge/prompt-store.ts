@@ -152,6 +152,9 @@ export function serveVersion(published: PublishedVersion, label: string | null):
     hash: published.hash,
     commitMessage: published.commitMessage,
     createdAt: published.createdAt,
+    // Known only for versions a label pointer embeds (a pinned read's record has neither).
+    labels: published.labels,
+    tags: published.tags,
   });
   // `experiment` is last so an assignment can splice its own in (see ServedArm.bodyHead).
   const body = `${json.slice(0, -1)}${NO_EXPERIMENT_TAIL}`;
