@@ -153,7 +153,8 @@ describe("POST /api/public/v2/prompts", () => {
       { name, type: "chat", prompt: "not messages" },
       { name, prompt: "Hi", labels: ["Not A Label"] },
       { name, prompt: "Hi", tags: ["Bad Tag"] },
-      { name, type: "chat", prompt: [{ type: "placeholder", name: "history" }] },
+      // A placeholder's name starts with a letter.
+      { name, type: "chat", prompt: [{ type: "placeholder", name: "1history" }] },
     ];
     for (const body of cases) {
       const response = await lf("POST", "/v2/prompts", body);

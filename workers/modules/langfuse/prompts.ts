@@ -61,7 +61,7 @@ async function langfuseFindPrompt(ctx: ReadContext, projectId: string, name: str
   }
 }
 
-/** The messages as Cuecard stores them: `{role, content}`; placeholders are not supported yet. */
+/** The content as Cuecard stores it (the schema already dropped `type: "chatmessage"`). */
 function contentOf(input: LangfuseCreatePrompt) {
   const { prompt } = input;
   const type = input.type ?? "text";
@@ -69,20 +69,11 @@ function contentOf(input: LangfuseCreatePrompt) {
     throw new ProblemError(
       "bad_request",
       type === "chat"
-        ? "A chat prompt is a list of {role, content} messages."
+        ? "A chat prompt is a list of {role, content} messages and {type: 'placeholder', name} placeholders."
         : "A text prompt is a string; send type 'chat' for messages.",
     );
   }
-  if (typeof prompt === "string") return prompt;
-  return prompt.map((message) => {
-    if (message.type !== undefined && message.type !== "chatmessage") {
-      throw new ProblemError(
-        "bad_request",
-        `Chat messages of type '${message.type}' are not supported; send {role, content}.`,
-      );
-    }
-    return { role: message.role, content: message.content };
-  });
+  return prompt;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { COMMIT_MESSAGE_MAX } from "@cuecard/core/limits";
 import { z } from "@hono/zod-openapi";
+import { promptContent } from "../../platform/fields";
 
 /**
  * What the Langfuse SDKs send to the prompt API (LANGFUSE.md), as Langfuse's server reads it:
@@ -8,17 +9,11 @@ import { z } from "@hono/zod-openapi";
  * write would be.
  */
 
-/** A chat message as the SDKs send it: v5 adds `type: "chatmessage"` to every plain message. */
-const LangfuseChatMessage = z.object({
-  role: z.string(),
-  content: z.string(),
-  type: z.string().optional(),
-});
-
 export const LangfuseCreatePrompt = z.object({
   name: z.string().min(1),
   type: z.enum(["text", "chat"]).optional(),
-  prompt: z.union([z.string(), z.array(LangfuseChatMessage)]),
+  // The admin API's own rule: messages (v5 adds `type: "chatmessage"`, dropped) and placeholders.
+  prompt: promptContent,
   config: z.record(z.string(), z.unknown()).nullish(),
   labels: z.array(z.string()).nullish(),
   tags: z.array(z.string()).nullish(),
