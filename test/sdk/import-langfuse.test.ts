@@ -112,12 +112,20 @@ class FakeLangfuse {
       }
       if (one) {
         const name = decodeURIComponent(one[1] as string);
+        const label = url.searchParams.get("label");
         const versionNumber = Number(url.searchParams.get("version"));
         const prompt = project.prompts.get(name);
-        const version = prompt?.versions.find((candidate) => candidate.version === versionNumber);
+        const version = prompt?.versions.find((candidate) =>
+          label === null
+            ? candidate.version === versionNumber
+            : labelsOf(prompt, candidate).includes(label),
+        );
         if (!prompt || !version) {
           send(404, {
-            message: `Prompt not found: '${name}' with version ${versionNumber}`,
+            message:
+              label === null
+                ? `Prompt not found: '${name}' with version ${versionNumber}`
+                : `Prompt not found: '${name}' with label '${label}'`,
             error: "LangfuseNotFoundError",
           });
           return;
@@ -589,14 +597,15 @@ describe("cuecard import langfuse", () => {
       labels: [],
       commitMessage: null,
     };
+    // Langfuse allows parentheses in names; Cuecard's rule does not. Upper case and spaces pass.
+    keys.prompts.set("Onboarding (copy)", { tags: [], versions: [version] });
     keys.prompts.set("Onboarding Email", { tags: [], versions: [version] });
-    keys.prompts.set("onboarding/welcome", { tags: [], versions: [version] });
     const run = await importFrom(keys);
     expect(run.code).toBe(2);
-    expect(run.stdout).toContain("Onboarding Email: skipped: Cuecard refused it:");
-    expect(run.stdout).toContain("use lower-case segments");
-    expect(run.stdout).toContain("onboarding/welcome: created with v1 from Langfuse v1 (text)");
-    expect((await admin.getPrompt(project, "onboarding/welcome")).latestVersion).toBe(1);
+    expect(run.stdout).toContain("Onboarding (copy): skipped: Cuecard refused it:");
+    expect(run.stdout).toContain("use letters, digits, spaces");
+    expect(run.stdout).toContain("Onboarding Email: created with v1 from Langfuse v1 (text)");
+    expect((await admin.getPrompt(project, "Onboarding Email")).latestVersion).toBe(1);
   });
 });
 

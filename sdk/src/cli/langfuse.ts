@@ -152,4 +152,11 @@ export class LangfusePrompts {
   getVersion(name: string, version: number): Promise<LangfusePromptVersion> {
     return this.#get(`/v2/prompts/${encodeURIComponent(name)}?version=${version}&resolve=false`);
   }
+
+  /** The version a label points at, as an app reads it. */
+  getLabel(name: string, label: string): Promise<LangfusePromptVersion> {
+    return this.#get(
+      `/v2/prompts/${encodeURIComponent(name)}?label=${encodeURIComponent(label)}&resolve=false`,
+    );
+  }
 }

@@ -444,6 +444,16 @@ export async function importLangfuse(
           throw error;
         }
       }
+      // Where each label points, read the way an app reads it: a version's own `labels` is not
+      // reliable on every server (Cuecard's Langfuse API serves a pinned version from its
+      // immutable record, which does not know the labels that point at it now).
+      const labelled = new Map<number, string[]>();
+      for (const label of summary.labels) {
+        if (label === LATEST_LABEL) continue;
+        const target = await source.getLabel(summary.name, label);
+        labelled.set(target.version, [...(labelled.get(target.version) ?? []), label]);
+      }
+      for (const version of versions) version.labels = labelled.get(version.version) ?? [];
       read.push({ summary, versions });
     }
   } catch (error) {
