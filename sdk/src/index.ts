@@ -40,3 +40,4 @@ export {
   PromptNotFoundError,
   PromptTypeError,
 } from "./errors";
+export { type OpenAIChatMessage, type OpenAIContentRole, openAIMessages } from "./messages";
