@@ -3,12 +3,21 @@
  * Langfuse user switches: only the base URL (the edge's) and the key pair change. `@langfuse/client`
  * 5.x and `langfuse` 3.x both read prompts from the edge and write them through it (the edge hands
  * writes to the admin worker); what they write is then read back by the other SDK and the admin API.
+ * `@langfuse/otel` spans and `@langfuse/client` scores reach the prompt version's metrics through
+ * the edge, and `cuecard import langfuse` copies a project through this same API.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { LangfuseClient } from "@langfuse/client";
+import { LangfuseSpanProcessor } from "@langfuse/otel";
+import { setLangfuseTracerProvider, startObservation } from "@langfuse/tracing";
+import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { Langfuse } from "langfuse";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Platform, startEphemeralPlatform } from "../../scripts/platform";
 import { demoProject, seedPlatform } from "../../scripts/seed";
+import { main } from "../../sdk/src/cli/main";
 
 let platform: Platform;
 let pair: { publicKey: string; secretKey: string; baseUrl: string };
@@ -161,3 +170,243 @@ describe("the Langfuse SDKs against Cuecard", () => {
     expect(after.labels).toEqual(["beta", "latest", "production"]);
   });
 });
+
+describe("chat placeholders through the Langfuse SDK", () => {
+  it("creates a chat prompt with a placeholder, reads it back and fills it with compile", async () => {
+    const name = `lf-e2e/${run}/with-history`;
+    await v5.prompt.create({
+      name,
+      type: "chat",
+      prompt: [
+        { role: "system", content: "You help customers of {{company}}." },
+        { type: "placeholder", name: "history" },
+        { role: "user", content: "{{question}}" },
+      ],
+      labels: ["production"],
+    });
+    // On the wire, messages have no `type` and the placeholder keeps its own, as Langfuse answers.
+    const wire = await fetch(
+      `${platform.edgeUrl}/api/public/v2/prompts/${encodeURIComponent(name)}`,
+      {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${pair.publicKey}:${pair.secretKey}`).toString("base64")}`,
+        },
+      },
+    );
+    expect(((await wire.json()) as { prompt: unknown }).prompt).toEqual([
+      { role: "system", content: "You help customers of {{company}}." },
+      { type: "placeholder", name: "history" },
+      { role: "user", content: "{{question}}" },
+    ]);
+    // v5's client marks every plain message as a `chatmessage` when it reads them.
+    const prompt = await v5.prompt.get(name, { type: "chat", cacheTtlSeconds: 0 });
+    expect(prompt.prompt).toEqual([
+      { type: "chatmessage", role: "system", content: "You help customers of {{company}}." },
+      { type: "placeholder", name: "history" },
+      { type: "chatmessage", role: "user", content: "{{question}}" },
+    ]);
+    expect(
+      prompt.compile(
+        { company: "Acme", question: "And now?" },
+        {
+          history: [
+            { role: "user", content: "Where is my order?" },
+            { role: "assistant", content: "On its way." },
+          ],
+        },
+      ),
+    ).toEqual([
+      { role: "system", content: "You help customers of Acme." },
+      { role: "user", content: "Where is my order?" },
+      { role: "assistant", content: "On its way." },
+      { role: "user", content: "And now?" },
+    ]);
+  });
+});
+
+describe("Langfuse telemetry through the edge", () => {
+  /** A prompt version's totals, as the admin's metrics API reads them from telemetry. */
+  async function versionTotal(prompt: string, version: number) {
+    const query = new URLSearchParams({
+      groupBy: "version",
+      from: new Date(Date.now() - 3_600_000).toISOString(),
+      to: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    const response = await fetch(
+      `${platform.adminUrl}/api/v1/projects/${demoProject}/prompts/${encodeURIComponent(prompt)}/metrics?${query}`,
+      { headers: { authorization: `Bearer ${adminKey}` } },
+    );
+    const body = (await response.json()) as {
+      series: {
+        version: number;
+        total: {
+          calls: number;
+          inputTokens: number;
+          outputTokens: number;
+          scores: Record<string, { n: number; mean: number }>;
+        };
+      }[];
+    };
+    return body.series.find((series) => series.version === version)?.total;
+  }
+
+  it("a generation traced with @langfuse/otel and scored with @langfuse/client shows under its prompt version", async () => {
+    const processor = new LangfuseSpanProcessor({ ...pair, exportMode: "immediate" });
+    const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+    setLangfuseTracerProvider(provider);
+    const generation = startObservation(
+      "triage",
+      {
+        model: "gpt-4o",
+        input: [{ role: "user", content: "My order never arrived." }],
+        usageDetails: { input: 400, output: 100 },
+        prompt: { name: TEXT, version: 2, isFallback: false },
+      },
+      { asType: "generation" },
+    );
+    generation.update({ output: { role: "assistant", content: "Sorry to hear that." } });
+    generation.end();
+    await processor.forceFlush();
+    v5.score.observation(generation, { name: "helpful", value: 0.8 });
+    await v5.score.flush();
+
+    const total = await vi.waitFor(
+      async () => {
+        const found = await versionTotal(TEXT, 2);
+        if (found?.scores.helpful?.n !== 1) throw new Error(`not yet: ${JSON.stringify(found)}`);
+        return found;
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    expect(total).toMatchObject({
+      calls: 1,
+      inputTokens: 400,
+      outputTokens: 100,
+      scores: { helpful: { n: 1, mean: 0.8 } },
+    });
+    await provider.shutdown();
+  });
+
+  it("refuses a wrong key pair with Langfuse's 401, and a malformed OTLP export whole", async () => {
+    const wrong = `Basic ${Buffer.from(`${pair.publicKey}:cc_publisher_${"x".repeat(32)}`).toString("base64")}`;
+    const refused = await fetch(`${platform.edgeUrl}/api/public/ingestion`, {
+      method: "POST",
+      headers: { authorization: wrong, "content-type": "application/json" },
+      body: JSON.stringify({ batch: [] }),
+    });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: "UnauthorizedError" });
+
+    const right = `Basic ${Buffer.from(`${pair.publicKey}:${pair.secretKey}`).toString("base64")}`;
+    const malformed = await fetch(`${platform.edgeUrl}/api/public/otel/v1/traces`, {
+      method: "POST",
+      headers: { authorization: right, "content-type": "application/json" },
+      body: JSON.stringify({ resourceSpans: "not a list" }),
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: "InvalidRequestError" });
+  });
+});
+
+describe("cuecard import langfuse, from Cuecard's own Langfuse API", () => {
+  it("copies the demo project into another one version for version; a second run changes nothing", async () => {
+    const target = `lf-import-${run}`;
+    const bootstrap = await fetch(`${platform.adminUrl}/api/v1/bootstrap`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${platform.adminToken}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ project: target, keyName: "import" }),
+    });
+    expect(bootstrap.status).toBe(201);
+    const targetKey = ((await bootstrap.json()) as { secret: string }).secret;
+    const workDir = await mkdtemp(join(tmpdir(), "cuecard-lf-import-"));
+    const cli = async (args: string[]) => {
+      let stdout = "";
+      let stderr = "";
+      const code = await main(args, {
+        cwd: workDir,
+        env: { CUECARD_API_KEY: targetKey },
+        stdout: (text) => {
+          stdout += text;
+        },
+        stderr: (text) => {
+          stderr += text;
+        },
+      });
+      return { code, stdout, stderr };
+    };
+    try {
+      const init = await cli([
+        "init",
+        "--admin-url",
+        platform.adminUrl,
+        "--edge-url",
+        platform.edgeUrl,
+        "--project",
+        target,
+      ]);
+      expect(init.code, init.stderr).toBe(0);
+      const importArgs = [
+        "import",
+        "langfuse",
+        "--host",
+        pair.baseUrl,
+        "--public-key",
+        pair.publicKey,
+        "--secret-key",
+        pair.secretKey,
+      ];
+      const first = await cli(importArgs);
+      expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
+
+      const source = await projectSnapshot(demoProject, adminKey);
+      expect(source.length).toBeGreaterThan(3);
+      expect(await projectSnapshot(target, targetKey)).toEqual(source);
+
+      const second = await cli(importArgs);
+      expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0);
+      expect(second.stdout).not.toMatch(/created with|added v/);
+      expect(await projectSnapshot(target, targetKey)).toEqual(source);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Every prompt of a project with its versions' content and its labels (but `latest`), by name. */
+async function projectSnapshot(project: string, key: string) {
+  const get = async (path: string) => {
+    const response = await fetch(`${platform.adminUrl}/api/v1/projects/${project}${path}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(response.status, path).toBe(200);
+    return response.json() as Promise<any>;
+  };
+  const prompts = (await get("/prompts?limit=200")).items as { name: string }[];
+  const snapshot = [];
+  for (const { name } of prompts.sort((a, b) => a.name.localeCompare(b.name))) {
+    const prompt = await get(`/prompts/${encodeURIComponent(name)}`);
+    const versions = (await get(`/prompts/${encodeURIComponent(name)}/versions?limit=200`))
+      .items as { version: number; prompt: unknown; config: unknown; commitMessage: unknown }[];
+    snapshot.push({
+      name,
+      type: prompt.type,
+      tags: [...prompt.tags].sort(),
+      labels: (prompt.labels as { name: string; version: number }[])
+        .filter((label) => label.name !== "latest")
+        .map((label) => [label.name, label.version])
+        .sort(),
+      versions: versions
+        .map((v) => ({
+          version: v.version,
+          prompt: v.prompt,
+          config: v.config,
+          commitMessage: v.commitMessage ?? null,
+        }))
+        .sort((a, b) => a.version - b.version),
+    });
+  }
+  return snapshot;
+}

@@ -249,7 +249,7 @@ describe("POST /api/public/ingestion", () => {
           good,
           envelope("score-create", { traceId: "trace-only", name: "helpful", value: 1 }),
           envelope("generation-create", generationBody({ endTime: undefined })),
-          envelope("generation-create", generationBody({ promptName: "Not A Cuecard Name" })),
+          envelope("generation-create", generationBody({ promptName: "support|triage" })),
           { id: "no-body", type: "score-create", timestamp: new Date().toISOString() },
           "not an envelope",
         ],
