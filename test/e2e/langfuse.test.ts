@@ -4,11 +4,14 @@
  * 5.x and `langfuse` 3.x both read prompts from the edge and write them through it (the edge hands
  * writes to the admin worker); what they write is then read back by the other SDK and the admin API.
  * `@langfuse/otel` spans and `@langfuse/client` scores reach the prompt version's metrics through
- * the edge, and `cuecard import langfuse` copies a project through this same API.
+ * the edge, the official `langfuse-cli` reads and lists prompts through it, and
+ * `cuecard import langfuse` copies a project through this same API.
  */
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { LangfuseClient } from "@langfuse/client";
 import { LangfuseSpanProcessor } from "@langfuse/otel";
 import { setLangfuseTracerProvider, startObservation } from "@langfuse/tracing";
@@ -221,6 +224,88 @@ describe("chat placeholders through the Langfuse SDK", () => {
       { role: "assistant", content: "On its way." },
       { role: "user", content: "And now?" },
     ]);
+  });
+});
+
+describe("the official langfuse-cli against Cuecard", () => {
+  /** The CLI's own bin, run by Node as a user's shell would run `langfuse`. */
+  const bin = (() => {
+    const manifest = createRequire(import.meta.url).resolve("langfuse-cli/package.json");
+    return join(dirname(manifest), "bin/langfuse.mjs");
+  })();
+
+  /** Runs `langfuse <args>` configured only by environment, the way its README configures it. */
+  const langfuse = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, ...args],
+        {
+          env: {
+            LANGFUSE_HOST: pair.baseUrl,
+            LANGFUSE_PUBLIC_KEY: pair.publicKey,
+            LANGFUSE_SECRET_KEY: pair.secretKey,
+          },
+          timeout: 30_000,
+        },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+
+  it("gets a prompt by label and by version, lists prompts page by page, and fails a missing one with the 404", async () => {
+    // By the SDKs' tests above: v1 "Hello…", v2 "Hi…" (staging), v3 "Hey…" (production, beta).
+    const production = await langfuse(["api", "prompts", "get", TEXT]);
+    expect(production.code, production.stderr).toBe(0);
+    expect(JSON.parse(production.stdout)).toMatchObject({
+      name: TEXT,
+      version: 3,
+      type: "text",
+      prompt: "Hey {{name}}",
+      labels: ["beta", "latest", "production"],
+    });
+    const staging = await langfuse(["api", "prompts", "get", TEXT, "--label", "staging"]);
+    expect(staging.code, staging.stderr).toBe(0);
+    expect(JSON.parse(staging.stdout)).toMatchObject({ version: 2, prompt: "Hi {{name}}!" });
+    const first = await langfuse(["api", "prompts", "get", TEXT, "--version", "1"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      name: TEXT,
+      version: 1,
+      prompt: "Hello {{name}}, welcome to {{place}}",
+      config: { model: "gpt-4o-mini" },
+    });
+
+    const listed = await langfuse(["api", "prompts", "list", "--name", TEXT]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      data: [{ name: TEXT, type: "text", versions: [1, 2, 3], tags: ["e2e"] }],
+      meta: { page: 1, totalItems: 1, totalPages: 1 },
+    });
+    // `--all` follows the list's pages by `meta.totalPages`, one prompt a page here.
+    const everything = await langfuse(["api", "prompts", "list", "--limit", "1", "--all"]);
+    expect(everything.code, everything.stderr).toBe(0);
+    const all = JSON.parse(everything.stdout) as {
+      data: { name: string }[];
+      meta: { pages: number; fetchedItems: number; totalItems: number; truncated: boolean };
+    };
+    expect(all.data.map((prompt) => prompt.name)).toEqual(
+      expect.arrayContaining([TEXT, CHAT, `lf-e2e/${run}/with-history`]),
+    );
+    expect(all.meta.truncated).toBe(false);
+    expect(all.meta.fetchedItems).toBe(all.meta.totalItems);
+    expect(all.meta.pages).toBe(all.meta.totalItems);
+    expect(new Set(all.data.map((prompt) => prompt.name)).size).toBe(all.meta.totalItems);
+
+    // The CLI prints the error body and exits 5, its code for an HTTP error.
+    const missing = await langfuse(["api", "prompts", "get", `${TEXT}-missing`]);
+    expect(missing.code).toBe(5);
+    expect(JSON.parse(missing.stdout)).toEqual({
+      message: `Prompt not found: '${TEXT}-missing' with label 'production'`,
+      error: "LangfuseNotFoundError",
+    });
   });
 });
 
