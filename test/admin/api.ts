@@ -90,3 +90,33 @@ export async function addVersion(name: string, template: string, labels: string[
   if (response.status !== 201) throw new Error(`version failed: ${await response.text()}`);
   return json(response);
 }
+
+const UI_ORIGIN = "http://admin.test";
+
+/**
+ * A signed-in browser, as the admin UI's pages see it: a session cookie for a key of `role`, GETs
+ * with it, and form posts with its CSRF token and origin (redirects not followed).
+ */
+export async function uiSession(role = "admin") {
+  const response = await exports.default.fetch(`${UI_ORIGIN}/api/v1/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: UI_ORIGIN },
+    body: JSON.stringify({ key: await keyFor(role) }),
+  });
+  const { csrfToken } = await json(response);
+  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  return {
+    get: (path: string) => exports.default.fetch(`${UI_ORIGIN}${path}`, { headers: { cookie } }),
+    post: (path: string, form: Record<string, string>) =>
+      exports.default.fetch(`${UI_ORIGIN}${path}`, {
+        method: "POST",
+        redirect: "manual",
+        headers: {
+          cookie,
+          origin: UI_ORIGIN,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ _csrf: csrfToken, ...form }).toString(),
+      }),
+  };
+}

@@ -1,34 +1,11 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { addVersion, api, createTextPrompt, enc, json, keyFor } from "./api";
+import { addVersion, api, createTextPrompt, enc, json, uiSession } from "./api";
 
 /**
  * The experiments pages, as a browser posts to them: the form's percentages reach the API as
  * fractions, the API's refusals come back next to the fields they name (with the focus on the
  * first), and the state buttons call the same verbs with the same rules.
  */
-
-const origin = "http://admin.test";
-
-async function session(role = "admin") {
-  const response = await exports.default.fetch(`${origin}/api/v1/session`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ key: await keyFor(role) }),
-  });
-  const { csrfToken } = await json(response);
-  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-  return {
-    get: (path: string) => exports.default.fetch(`${origin}${path}`, { headers: { cookie } }),
-    post: (path: string, form: Record<string, string>) =>
-      exports.default.fetch(`${origin}${path}`, {
-        method: "POST",
-        redirect: "manual",
-        headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ _csrf: csrfToken, ...form }).toString(),
-      }),
-  };
-}
 
 async function prompt() {
   const name = await createTextPrompt("Hello {{customer}}", ["production"]);
@@ -68,7 +45,7 @@ const tagOf = (html: string, id: string) =>
 describe("the new-experiment form", () => {
   it("sends percentages as fractions and skips guardrail rows left on none", async () => {
     const name = await prompt();
-    const response = await (await session()).post(`/prompts/${enc(name)}/experiments`, form());
+    const response = await (await uiSession()).post(`/prompts/${enc(name)}/experiments`, form());
     expect(response.status).toBe(303);
     const id = /experiments\/(exp_[0-9a-f]{20})\?created=1$/.exec(
       response.headers.get("location") ?? "",
@@ -92,7 +69,7 @@ describe("the new-experiment form", () => {
 
   it("puts the API's refusals next to their fields, in percentages, with the focus on the first", async () => {
     const name = await prompt();
-    const admin = await session();
+    const admin = await uiSession();
     const response = await admin.post(
       `/prompts/${enc(name)}/experiments`,
       form({ key: "Not A Key", "variant-1-key": "control", coverage: "150" }),
@@ -143,7 +120,7 @@ describe("the new-experiment form", () => {
 
   it("says a percentage that is not a number without asking the API", async () => {
     const name = await prompt();
-    const response = await (await session()).post(
+    const response = await (await uiSession()).post(
       `/prompts/${enc(name)}/experiments`,
       form({ "variant-1-weight": "a third" }),
     );
@@ -155,7 +132,7 @@ describe("the new-experiment form", () => {
 
   it("adds a variant row without creating anything", async () => {
     const name = await prompt();
-    const response = await (await session()).post(
+    const response = await (await uiSession()).post(
       `/prompts/${enc(name)}/experiments`,
       form({ intent: "add-variant" }),
     );
@@ -171,7 +148,7 @@ describe("the new-experiment form", () => {
 describe("the experiment page's state changes", () => {
   it("start, then stop promoting a variant: the label moves as the page said", async () => {
     const name = await prompt();
-    const admin = await session();
+    const admin = await uiSession();
     const created = await admin.post(`/prompts/${enc(name)}/experiments`, form());
     const path = (created.headers.get("location") ?? "").replace(/\?.*$/, "");
     const draft = await (await admin.get(path)).text();
@@ -195,7 +172,7 @@ describe("the experiment page's state changes", () => {
 
   it("an editor's start of a production experiment is refused by the verb, even posted by hand", async () => {
     const name = await prompt();
-    const editor = await session("editor");
+    const editor = await uiSession("editor");
     const created = await editor.post(`/prompts/${enc(name)}/experiments`, form());
     expect(created.status).toBe(303);
     const path = (created.headers.get("location") ?? "").replace(/\?.*$/, "");
@@ -211,7 +188,7 @@ describe("the experiment page's state changes", () => {
   it("an experiment is found only under its own prompt", async () => {
     const name = await prompt();
     const other = await prompt();
-    const admin = await session();
+    const admin = await uiSession();
     const created = await admin.post(`/prompts/${enc(name)}/experiments`, form());
     const id = (created.headers.get("location") ?? "").match(/exp_[0-9a-f]{20}/)?.[0];
     expect((await admin.get(`/prompts/${enc(other)}/experiments/${id}`)).status).toBe(404);

@@ -1,33 +1,10 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, createTextPrompt, enc, json, keyFor } from "./api";
+import { api, createTextPrompt, enc, json, uiSession } from "./api";
 
 /**
  * The version editor's "set label on save", as a browser posts it: a label is picked from the
  * offered ones, and a new one is created only through the explicit "New label…" choice.
  */
-
-const origin = "http://admin.test";
-
-async function session() {
-  const response = await exports.default.fetch(`${origin}/api/v1/session`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin },
-    body: JSON.stringify({ key: await keyFor("admin") }),
-  });
-  const { csrfToken } = await json(response);
-  const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-  return {
-    get: (path: string) => exports.default.fetch(`${origin}${path}`, { headers: { cookie } }),
-    post: (path: string, form: Record<string, string>) =>
-      exports.default.fetch(`${origin}${path}`, {
-        method: "POST",
-        redirect: "manual",
-        headers: { cookie, origin, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ _csrf: csrfToken, ...form }).toString(),
-      }),
-  };
-}
 
 const save = (fields: Record<string, string>) => ({
   intent: "save",
@@ -47,7 +24,7 @@ async function labelsOf(name: string): Promise<Record<string, number>> {
 describe("the version editor's label picker", () => {
   it("offers the project's labels, no label first, and a new one only through “New label…”", async () => {
     const name = await createTextPrompt("Hello {{customer}}", ["production"]);
-    const html = await (await (await session()).get(`/prompts/${enc(name)}/versions/new`)).text();
+    const html = await (await (await uiSession()).get(`/prompts/${enc(name)}/versions/new`)).text();
     const select = /<select[^>]*name="label"[^>]*>([\s\S]*?)<\/select>/.exec(html)?.[1] ?? "";
     const options = [...select.matchAll(/<option value="([^"]*)"[^>]*>([^<]*)</g)].map((m) => [
       m[1],
@@ -62,7 +39,7 @@ describe("the version editor's label picker", () => {
 
   it("refuses “New label…” with no name, keeps the draft and writes nothing", async () => {
     const name = await createTextPrompt("Hello {{customer}}", ["production"]);
-    const response = await (await session()).post(
+    const response = await (await uiSession()).post(
       `/prompts/${enc(name)}/versions/new`,
       save({ label: "+new", newLabel: "" }),
     );
@@ -78,7 +55,7 @@ describe("the version editor's label picker", () => {
 
   it("moves a picked label, or creates the named new one, with the saved version", async () => {
     const name = await createTextPrompt("Hello {{customer}}", ["production"]);
-    const client = await session();
+    const client = await uiSession();
     expect(
       (await client.post(`/prompts/${enc(name)}/versions/new`, save({ label: "production" })))
         .status,
@@ -99,7 +76,7 @@ describe("the version editor's label picker", () => {
 
   it("names what is wrong with an invalid new label, next to its field", async () => {
     const name = await createTextPrompt("Hello {{customer}}", ["production"]);
-    const response = await (await session()).post(
+    const response = await (await uiSession()).post(
       `/prompts/${enc(name)}/versions/new`,
       save({ label: "+new", newLabel: "Not A Label!" }),
     );

@@ -1,6 +1,7 @@
 import { isOrigin } from "@cuecard/core/origins";
 import { ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
 import type { Context, Hono } from "hono";
+import { getPath, tryDecodeURIComponent } from "hono/utils/url";
 import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, setCorsHeaders } from "./cors";
 import type { CacheLayer } from "./isolate-cache";
 import type { DeliveryModules } from "./modules";
@@ -162,4 +163,16 @@ export function notFoundResponse(c: Context): Response {
     new ProblemError("not_found", `There is no ${c.req.method} ${new URL(c.req.url).pathname}.`),
     c,
   );
+}
+
+/**
+ * The prompt name of a `GET <prefix>{name}` request, the name one URL-encoded path segment,
+ * decoded with Hono's own functions so a fast path and its Hono route see the same name;
+ * undefined for any other request, which the fast path leaves to Hono.
+ */
+export function promptNameOfGet(request: Request, prefix: string): string | undefined {
+  if (request.method !== "GET") return undefined;
+  const path = getPath(request);
+  if (!path.startsWith(prefix) || path.indexOf("/", prefix.length) !== -1) return undefined;
+  return tryDecodeURIComponent(path.slice(prefix.length));
 }

@@ -1,5 +1,5 @@
 import { ProblemError } from "@cuecard/core/problem";
-import { getPath, getQueryParam, tryDecodeURIComponent } from "hono/utils/url";
+import { getQueryParam } from "hono/utils/url";
 import { registerPreflight } from "../cors";
 import { parseUnit, UNIT_HEADER, withDefinition } from "../experiments";
 import {
@@ -8,6 +8,7 @@ import {
   type EdgeContext,
   LABEL_CACHE_CONTROL,
   PINNED_CACHE_CONTROL,
+  promptNameOfGet,
   servedVersionResponse,
   slowerLayer,
 } from "../http";
@@ -159,14 +160,10 @@ export function fastGetPrompt(
   env: EdgeBindings,
   ctx: ExecutionContext,
 ): Response | undefined {
-  if (request.method !== "GET") return undefined;
-  const path = getPath(request);
-  if (!path.startsWith(ROUTE_PREFIX) || path.indexOf("/", ROUTE_PREFIX.length) !== -1) {
-    return undefined;
-  }
+  const name = promptNameOfGet(request, ROUTE_PREFIX);
+  if (name === undefined) return undefined;
   try {
     const startedAt = performance.now();
-    const name = tryDecodeURIComponent(path.slice(ROUTE_PREFIX.length));
     if (promptNameProblem(name) !== undefined) return undefined;
     const headers = request.headers;
     const token = readKeyToken(headers.get("authorization") ?? undefined);

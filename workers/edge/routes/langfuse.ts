@@ -14,6 +14,7 @@ import {
   type EdgeBindings,
   type EdgeContext,
   JSON_CONTENT_TYPE,
+  promptNameOfGet,
   serverTiming,
 } from "../http";
 import type { CacheLayer } from "../isolate-cache";
@@ -181,14 +182,10 @@ export function fastLangfusePrompt(
   env: EdgeBindings,
   ctx: ExecutionContext,
 ): Response | undefined {
-  if (request.method !== "GET") return undefined;
-  const path = getPath(request);
-  if (!path.startsWith(PROMPT_PREFIX) || path.indexOf("/", PROMPT_PREFIX.length) !== -1) {
-    return undefined;
-  }
+  const name = promptNameOfGet(request, PROMPT_PREFIX);
+  if (name === undefined) return undefined;
   try {
     const startedAt = performance.now();
-    const name = tryDecodeURIComponent(path.slice(PROMPT_PREFIX.length));
     const headers = request.headers;
     const { publicKey, secretKey } = credentialsOf(headers);
     const store = storeOf(env, ctx);

@@ -174,15 +174,7 @@ export function VersionFields(props: {
                           name={`${base}.placeholder`}
                           value={message.placeholder}
                         />
-                        <button
-                          type="submit"
-                          name="intent"
-                          value={`remove-message-${index}`}
-                          class="button-quiet"
-                          formnovalidate
-                        >
-                          Remove message {index + 1}
-                        </button>
+                        <RemoveMessage index={index} />
                       </div>
                       <FieldError id={`${base}.name-error`} message={errors[`${base}.name`]} />
                     </div>
@@ -199,15 +191,7 @@ export function VersionFields(props: {
                           </option>
                         ))}
                       </select>
-                      <button
-                        type="submit"
-                        name="intent"
-                        value={`remove-message-${index}`}
-                        class="button-quiet"
-                        formnovalidate
-                      >
-                        Remove message {index + 1}
-                      </button>
+                      <RemoveMessage index={index} />
                     </div>
                     <FieldError id={`${base}.role-error`} message={roleError} />
                     <label for={`${base}.content`} class="visually-hidden">
@@ -284,6 +268,21 @@ export function VersionFields(props: {
         />
       </div>
     </>
+  );
+}
+
+/** Removes a message or placeholder: the form re-renders without it, nothing is saved. */
+function RemoveMessage({ index }: { index: number }) {
+  return (
+    <button
+      type="submit"
+      name="intent"
+      value={`remove-message-${index}`}
+      class="button-quiet"
+      formnovalidate
+    >
+      Remove message {index + 1}
+    </button>
   );
 }
 
