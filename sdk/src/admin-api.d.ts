@@ -767,6 +767,27 @@ export interface components {
       author: string;
       createdAt: string;
       labels: string[];
+      /** @description Set on a single version's read when it includes other prompts (`@@@langfusePrompt:name=…|label=…@@@`): the prompt as the edge serves it, with every reference resolved against the labels as they are now, and the graph of what it includes (per including `name#version`, the versions it includes). Null when it includes nothing. */
+      resolved?: {
+        prompt:
+          | string
+          | (components["schemas"]["ChatMessage"] | components["schemas"]["ChatPlaceholder"])[];
+        variables: components["schemas"]["Variable"][];
+        graph: {
+          root: {
+            name: string;
+            version: number;
+          };
+          dependencies: {
+            [key: string]: {
+              name: string;
+              version: number;
+              label?: string;
+            }[];
+          };
+        };
+        followsLabels: boolean;
+      } | null;
     };
     ChatMessage: {
       /** @description Any role, e.g. system, user, assistant, tool */
@@ -4397,6 +4418,7 @@ export interface operations {
             | "prompt.version.created"
             | "prompt.label.moved"
             | "prompt.label.deleted"
+            | "prompt.reference.moved"
             | "prompt.archived"
             | "prompt.restored"
             | "experiment.started"
@@ -4743,6 +4765,7 @@ export interface operations {
             | "prompt.version.created"
             | "prompt.label.moved"
             | "prompt.label.deleted"
+            | "prompt.reference.moved"
             | "prompt.archived"
             | "prompt.restored"
             | "experiment.started"

@@ -1,9 +1,22 @@
 import { env } from "cloudflare:workers";
-import { labelPointerKey, labelPointerRecord } from "@cuecard/core/kv-records";
+import {
+  labelPointerKey,
+  labelPointerRecord,
+  versionKey,
+  versionRecord,
+} from "@cuecard/core/kv-records";
 import { describe, expect, it } from "vitest";
 import app from "../../workers/edge";
 import { edgeFetch } from "./edge-client";
-import { encodeName, seedPrompt, seedReadKey, uniqueName, uniqueProject } from "./factories";
+import {
+  encodeName,
+  publishedVersion,
+  putPointer,
+  seedPrompt,
+  seedReadKey,
+  uniqueName,
+  uniqueProject,
+} from "./factories";
 
 /**
  * The Langfuse-compatible prompt read, as the Langfuse SDKs call it: Basic credentials
@@ -293,5 +306,48 @@ describe("Langfuse's telemetry routes", () => {
     const response = await lf("/api/public/scores", refused.auth, { method: "POST", body: "{}" });
     expect(response.status).toBe(403);
     expect((await errorOf(response)).error).toBe("AccessDeniedError");
+  });
+});
+
+describe("a version that includes other prompts (prompt references)", () => {
+  /** Published as the admin's publisher writes it: resolved, with what was written beside. */
+  async function seedIncluding(project: string) {
+    const name = uniqueName("support/composed");
+    const authored = "@@@langfusePrompt:name=tone|label=production@@@ Answer {{question}}";
+    const base = await publishedVersion(name, 1, "Be kind. Answer {{question}}");
+    const graph = {
+      root: { name, version: 1 },
+      dependencies: { [`${name}#1`]: [{ name: "tone", version: 3, label: "production" }] },
+    };
+    const version = { ...base, resolution: { authored, graph, followsLabels: true } };
+    await env.PROMPTS_KV.put(versionKey(project, name, 1), JSON.stringify(versionRecord(version)));
+    await putPointer(env.PROMPTS_KV, project, name, "production", version);
+    return { name, authored, graph };
+  }
+
+  it("serves the resolved prompt with its resolutionGraph, and the tags with resolve=false", async () => {
+    const { project, auth } = await langfuseProject();
+    const { name, authored, graph } = await seedIncluding(project);
+    const path = `/api/public/v2/prompts/${encodeName(name)}`;
+    const resolved = await (await lf(path, auth)).json();
+    expect(resolved).toMatchObject({
+      prompt: "Be kind. Answer {{question}}",
+      resolutionGraph: graph,
+    });
+    // Asked twice, so the second answer comes from the isolate cache's prebuilt body.
+    expect(await (await lf(path, auth)).json()).toEqual(resolved);
+    const raw = await (await lf(`${path}?resolve=false`, auth)).json();
+    expect(raw).toMatchObject({ prompt: authored, resolutionGraph: null });
+    expect(await (await lf(path, auth)).json()).toEqual(resolved);
+  });
+
+  it("revalidates a pinned read of it, since the label it follows can move", async () => {
+    const { project, secretKey } = await langfuseProject();
+    const { name } = await seedIncluding(project);
+    const response = await edgeFetch(`/v1/prompts/${encodeName(name)}?version=1`, {
+      key: secretKey,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("private, max-age=0, must-revalidate");
   });
 });

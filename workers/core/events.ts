@@ -50,6 +50,16 @@ export interface EventPayloads {
     isRollback: boolean;
   };
   "prompt.label.deleted": { prompt: PromptRef; label: string; fromVersion: number };
+  /**
+   * A label this prompt includes (directly or through other prompts) moved: what `versions`
+   * serve, and so what `labels` serve, changed, and they were republished.
+   */
+  "prompt.reference.moved": {
+    prompt: PromptRef;
+    versions: number[];
+    labels: string[];
+    moved: { name: string; label: string };
+  };
   /** Internal: a draft was created or edited (it serves nothing until it starts). */
   "experiment.created": {
     experiment: { id: string; key: string };
@@ -117,6 +127,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "prompt.version.created",
   "prompt.label.moved",
   "prompt.label.deleted",
+  "prompt.reference.moved",
   "prompt.archived",
   "prompt.restored",
   "experiment.started",

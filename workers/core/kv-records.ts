@@ -43,6 +43,26 @@ export interface PublishedVersion {
    */
   labels?: string[];
   tags?: string[];
+  /**
+   * Set when the version includes other prompts: `prompt`, `variables` and `hash` are then those
+   * of the resolved content, and this says what was written and what was included. Absent
+   * otherwise, and in older records; readers treat absence as "includes nothing".
+   */
+  resolution?: {
+    authored: PromptContent;
+    graph: ResolutionGraph;
+    /** It includes a label somewhere: what it serves changes when that label moves. */
+    followsLabels: boolean;
+  };
+}
+
+/**
+ * What a version's references resolved to (Langfuse's `resolutionGraph`): for each including
+ * version (`name#version`), the versions it includes, with the label followed if any.
+ */
+export interface ResolutionGraph {
+  root: { name: string; version: number };
+  dependencies: Record<string, { name: string; version: number; label?: string }[]>;
 }
 
 /** A share of a label's traffic. One target today; several for A/B tests and rollouts later. */

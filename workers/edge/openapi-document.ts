@@ -454,7 +454,7 @@ export const openApiDocument = {
         security: langfuseSecurity,
         summary: "Get a prompt by label (default production) or version, in Langfuse's shape",
         description:
-          "Served from the same published records and isolate cache as `GET /v1/prompts/{name}`. A running experiment serves its control (the Langfuse SDKs send no unit id). `labels` and `tags` are those of the label pointer's last publish; a pinned version read of a version no label points at has none. `resolutionGraph` is always null: prompt references are not resolved.",
+          "Served from the same published records and isolate cache as `GET /v1/prompts/{name}`. A running experiment serves its control (the Langfuse SDKs send no unit id). `labels` and `tags` are those of the label pointer's last publish; a pinned version read of a version no label points at has none. Prompt references (`@@@langfusePrompt:name=…|label=…@@@`) are resolved when published; `resolutionGraph` says what each included version is, null when it includes nothing.",
         parameters: [
           langfuseName,
           {
@@ -468,6 +468,12 @@ export const openApiDocument = {
             in: "query",
             description: "A version number; 0 or empty counts as absent. Not with `label`.",
             schema: { type: "string", pattern: "^[0-9]*$" },
+          },
+          {
+            name: "resolve",
+            in: "query",
+            description: "`false`: the prompt as written, its reference tags unresolved.",
+            schema: { type: "string", enum: ["true", "false"] },
           },
         ],
         responses: {
@@ -654,7 +660,27 @@ export const openApiDocument = {
           labels: { type: "array", items: str },
           tags: { type: "array", items: str },
           commitMessage: { type: ["string", "null"] },
-          resolutionGraph: { type: "null" },
+          resolutionGraph: {
+            type: ["object", "null"],
+            description:
+              "`root` (`name`, `version`) and `dependencies`: per including version (`name#version`), the versions it includes (`name`, `version`, and `label` when it follows one)",
+            properties: {
+              root: {
+                type: "object",
+                properties: { name: str, version: { type: "integer" } },
+              },
+              dependencies: {
+                type: "object",
+                additionalProperties: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: { name: str, version: { type: "integer" }, label: str },
+                  },
+                },
+              },
+            },
+          },
           createdAt: str,
           updatedAt: str,
           projectId: str,

@@ -135,7 +135,12 @@ function promptResponse(
     query.definition === "1" && experiment && unit === null
       ? withDefinition(found.served, experiment)
       : found.served;
-  const cacheControl = selector.version === undefined ? LABEL_CACHE_CONTROL : PINNED_CACHE_CONTROL;
+  // A pinned version is immutable unless it includes a label (prompt references): it then
+  // changes when that label moves, and is revalidated like a label read.
+  const cacheControl =
+    selector.version === undefined || served.published.resolution?.followsLabels
+      ? LABEL_CACHE_CONTROL
+      : PINNED_CACHE_CONTROL;
   return servedVersionResponse(
     served,
     cacheControl,

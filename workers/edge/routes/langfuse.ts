@@ -110,11 +110,19 @@ function selectorOf(url: string): Selector {
   return label ? { label } : DEFAULT_SELECTOR;
 }
 
+/** `?resolve=false`: the prompt as written, its reference tags unresolved. */
+const unresolvedAsked = (url: string) =>
+  url.includes("?") && getQueryParam(url, "resolve") === "false";
+
 /** Langfuse's prompt JSON, built once per cached version (the version belongs to one project). */
 const bodies = new WeakMap<ServedVersion, string>();
 
-function langfuseBody(served: ServedVersion, projectId: string): string {
-  let body = bodies.get(served);
+/**
+ * `resolve=false` asks for the version as written, its prompt reference tags unresolved: rare,
+ * so built per request.
+ */
+function langfuseBody(served: ServedVersion, projectId: string, unresolved: boolean): string {
+  let body = unresolved ? undefined : bodies.get(served);
   if (body === undefined) {
     const p = served.published;
     const labels = p.labels ?? (served.label ? [served.label] : []);
@@ -123,19 +131,19 @@ function langfuseBody(served: ServedVersion, projectId: string): string {
       name: p.name,
       version: p.version,
       type: p.type,
-      prompt: p.prompt,
+      prompt: unresolved ? (p.resolution?.authored ?? p.prompt) : p.prompt,
       config: p.config,
       labels,
       tags: p.tags ?? [],
       commitMessage: p.commitMessage,
-      resolutionGraph: null,
+      resolutionGraph: unresolved ? null : (p.resolution?.graph ?? null),
       createdAt: p.createdAt,
       updatedAt: p.createdAt,
       projectId,
       createdBy: "API",
       isActive: labels.includes("production"),
     });
-    bodies.set(served, body);
+    if (!unresolved) bodies.set(served, body);
   }
   return body;
 }
@@ -147,6 +155,7 @@ function promptResponse(
   name: string,
   selector: Selector,
   resolved: Resolved<ServedPrompt | null>,
+  unresolved: boolean,
 ): Response {
   const prompt = resolved.value;
   const audience = { projectId: admission.readKey.projectId, name, unit: null };
@@ -158,7 +167,7 @@ function promptResponse(
     );
   }
   admission.delivery.served(served, audience, admission.store.waitUntil);
-  const response = new Response(langfuseBody(served, audience.projectId), {
+  const response = new Response(langfuseBody(served, audience.projectId, unresolved), {
     headers: PROMPT_HEADERS,
   });
   const layer: CacheLayer = resolved.layer === "isolate" ? admission.keyLayer : "kv";
@@ -201,7 +210,13 @@ export function fastLangfusePrompt(
     if (prompt === undefined) return undefined;
     const found = { value: readKey, layer: "isolate" as const };
     const admission = admit(env, store, found, headers.get("origin") ?? undefined, startedAt);
-    return promptResponse(admission, name, selector, { value: prompt, layer: "isolate" });
+    return promptResponse(
+      admission,
+      name,
+      selector,
+      { value: prompt, layer: "isolate" },
+      unresolvedAsked(request.url),
+    );
   } catch {
     return undefined;
   }
@@ -217,7 +232,7 @@ async function getLangfusePrompt(request: Request, env: EdgeBindings, ctx: Waiti
     : await (selector.version === undefined
         ? resolveLabel(store, readKey.projectId, name, selector.label)
         : resolveVersion(store, readKey.projectId, name, selector.version));
-  return promptResponse(admission, name, selector, resolved);
+  return promptResponse(admission, name, selector, resolved, unresolvedAsked(request.url));
 }
 
 /** Langfuse's score, ingestion and OTLP routes: the same paths on the telemetry worker. */

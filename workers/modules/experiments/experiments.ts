@@ -25,7 +25,7 @@ import { archivedGuard, guard } from "../../platform/guards";
 import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { requireAccess, requireLabelMove } from "../access/access";
 import type { ExposureCounts, TelemetryReader } from "../metrics/reader";
-import { labelMoveRecords, moveLabelStatements } from "../prompts/labels";
+import { includerEventsOfMove, labelMoveRecords, moveLabelStatements } from "../prompts/labels";
 import { promptTarget } from "../prompts/publish";
 import { seedOf } from "./publish";
 import {
@@ -611,6 +611,9 @@ async function stopTransition(
   const move = promoted
     ? labelMoveRecords(prompt, row.label, changeId, isRollback, promptTarget(prompt.name))
     : undefined;
+  const includerEvents = move
+    ? await includerEventsOfMove(ctx.db, prompt, row.label, promoted?.version ?? 0, move)
+    : [];
   await transition(ctx, loaded, {
     to: "stopped",
     action: isRollback ? "experiment.rollback" : "experiment.stop",
@@ -640,6 +643,7 @@ async function stopTransition(
     audit: move ? [move.audit] : [],
     events: [
       ...(move ? [move.event] : []),
+      ...includerEvents,
       ...(options.rollback && promoted
         ? [
             {

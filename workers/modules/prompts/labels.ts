@@ -18,11 +18,13 @@ import {
   labelHistory,
   labels,
   type PromptRow,
+  versions,
 } from "../../platform/db/schema";
 import { archivedGuard, guard } from "../../platform/guards";
 import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { permissionRefusal, requireAccess, requireLabelMove } from "../access/access";
 import { promptTarget } from "./publish";
+import { referenceMoveEvents, refuseIfIncluded } from "./references";
 import type { LabelMoveView, LabelView } from "./schemas";
 
 export type { LabelMoveView, LabelView } from "./schemas";
@@ -116,6 +118,27 @@ export function moveLabelStatements(
 /** The history row a change wrote for `label`, read inside the batch (none: nothing changed). */
 function historyRowOf(changeId: string, label: string): InBatchSource {
   return { from: sql`label_history WHERE change_id = ${changeId} AND label = ${label}` };
+}
+
+/**
+ * The `prompt.reference.moved` events of moving `label` to `version` (none when no prompt
+ * includes the label; a 422 when the move would break what includes it). A version that does
+ * not exist is left to the move's own statements to refuse.
+ */
+export async function includerEventsOfMove(
+  db: Database,
+  prompt: PromptRow,
+  label: string,
+  version: number,
+  records: { event: ChangeEvent },
+): Promise<ChangeEvent[]> {
+  const row = await db.query.versions.findFirst({
+    where: and(eq(versions.promptId, prompt.id), eq(versions.version, version)),
+  });
+  if (!row) return [];
+  return referenceMoveEvents(db, prompt.projectId, prompt, [
+    { label, version: row, inBatch: records.event.inBatch },
+  ]);
 }
 
 /** Read from a history row: what the label was before it (its rev is the previous row's id). */
@@ -223,6 +246,7 @@ export async function moveLabel(
   const isRollback = input.isRollback ?? false;
   const changeId = newChangeId();
   const records = labelMoveRecords(prompt, label, changeId, isRollback, promptTarget(prompt.name));
+  const includerEvents = await includerEventsOfMove(ctx.db, prompt, label, input.version, records);
   const { reads } = await commitChangeAndRead(
     ctx,
     {
@@ -238,7 +262,7 @@ export async function moveLabel(
         }),
       ],
       audit: records.audit,
-      event: records.event,
+      event: [records.event, ...includerEvents],
     },
     // Read in the batch: whether this move changed anything, and the label as it left it (a
     // later move may already have replaced it by the time the batch returns).
@@ -268,6 +292,7 @@ export async function deleteLabel(
 ): Promise<void> {
   refuseLatest(label);
   await requireLabelMove(ctx.db, ctx.actor, prompt.projectId, label);
+  await refuseIfIncluded(ctx.db, prompt.projectId, prompt.name, label);
   const before = await findLabel(ctx.db, prompt.id, label);
   if (!before) {
     throw new ProblemError("not_found", `Prompt '${prompt.name}' has no label '${label}'.`);

@@ -13,10 +13,17 @@ import { requireAccess, requireLabelMove } from "../access/access";
 import { findProject } from "../projects/projects";
 import { labelsOf } from "./labels";
 import { promptTarget } from "./publish";
+import {
+  checkNewVersion,
+  referenceMoveEvents,
+  referenceStatements,
+  refuseIfIncluded,
+} from "./references";
 import { type PromptView, tag, VersionInput } from "./schemas";
 import {
   createVersionStatements,
   getVersion,
+  labelsOfNewVersion,
   newVersionLabelRecords,
   prepareVersion,
   type VersionView,
@@ -146,6 +153,15 @@ export async function createPrompt(
     await requireLabelMove(ctx.db, ctx.actor, projectId, label);
   }
   const prepared = input.version ? await prepareVersion(input.version, input.type) : undefined;
+  const references = prepared
+    ? await checkNewVersion(
+        ctx.db,
+        projectId,
+        { name: input.name, type: prepared.type },
+        { version: 1, ...prepared },
+        labelsOfNewVersion(input.version?.labels ?? []),
+      )
+    : [];
   const type = input.type ?? prepared?.type;
   if (!type) {
     throw new ProblemError("validation_failed", "Say what kind of prompt this is.", {
@@ -178,6 +194,7 @@ export async function createPrompt(
           changeId,
         )
       : []),
+    ...referenceStatements(ctx.db, promptId, 1, references),
   ];
   const moves = prepared
     ? newVersionLabelRecords({ name: input.name, type }, 1, input.version?.labels ?? [], changeId)
@@ -233,10 +250,28 @@ export async function createVersion(
   }
   const prepared = await prepareVersion(input, prompt.type);
   const version = prompt.latestVersion + 1;
+  const references = await checkNewVersion(
+    ctx.db,
+    prompt.projectId,
+    prompt,
+    { version, ...prepared },
+    labelsOfNewVersion(input.labels ?? []),
+  );
   const now = new Date().toISOString();
   const labelsToSet = input.labels ?? [];
   const changeId = newChangeId();
   const moves = newVersionLabelRecords(prompt, version, labelsToSet, changeId);
+  // Prompts that include a label this version takes are republished with it.
+  const includerEvents = await referenceMoveEvents(
+    ctx.db,
+    prompt.projectId,
+    prompt,
+    labelsOfNewVersion(labelsToSet).map((label, index) => ({
+      label,
+      version: { version, ...prepared },
+      inBatch: moves.events[index]?.inBatch,
+    })),
+  );
   await commitChange(ctx, {
     projectId: prompt.projectId,
     statements: [
@@ -251,6 +286,7 @@ export async function createVersion(
         now,
         changeId,
       ),
+      ...referenceStatements(ctx.db, prompt.id, version, references),
     ],
     audit: [
       {
@@ -279,6 +315,7 @@ export async function createVersion(
         },
       },
       ...moves.events,
+      ...includerEvents,
     ],
   });
   return getVersion(ctx, { ...prompt, latestVersion: version }, version);
@@ -311,6 +348,7 @@ export async function updatePrompt(
     changes.archivedAt = patch.archived ? sql`COALESCE(${prompts.archivedAt}, ${now})` : null;
   }
   const archiving = patch.archived === true && !prompt.archivedAt;
+  if (archiving) await refuseIfIncluded(ctx.db, prompt.projectId, prompt.name);
   const restoring = patch.archived === false && prompt.archivedAt !== null;
   const after = { ...patch };
   const payload = { prompt: { name: prompt.name, type: prompt.type }, ...after };

@@ -23,6 +23,7 @@ import {
 } from "../../platform/db/schema";
 import { publishProjectKeys } from "../access/publish";
 import { experimentsByLabel } from "../experiments/publish";
+import { ReferenceProblem, withReferencesResolved } from "./references";
 
 /**
  * D1 → KV. The publisher always reads the *current* D1 state and writes that, so a late or
@@ -90,15 +91,17 @@ async function listKeys(kv: KVNamespace, prefix: string): Promise<string[]> {
  * Publish targets name what a change touched: `prompt:{name}`, `prompt:{name}#{version}`,
  * `prompt:{name}#all` (every version: a restore brings them all back), `key:{id}`.
  */
-export function promptTarget(name: string, version?: number | "all") {
-  return version === undefined ? `prompt:${name}` : `prompt:${name}#${version}`;
+export function promptTarget(name: string, version?: number | number[] | "all") {
+  if (version === undefined) return `prompt:${name}`;
+  return `prompt:${name}#${Array.isArray(version) ? version.join(",") : version}`;
 }
 /** Publishes what a `prompt:` target (`promptTarget`, without its prefix) names. */
 export async function publishPromptTarget(deps: PublishDeps, projectId: string, target: string) {
   const [name = "", version] = target.split("#");
   if (version === "all") return publishPrompt(deps, projectId, name, { allVersions: true });
+  // `#3,5`: several versions (the includers of a moved label, `prompt.reference.moved`).
   return publishPrompt(deps, projectId, name, {
-    ensureVersions: version ? [Number(version)] : [],
+    ensureVersions: version ? version.split(",").map(Number) : [],
   });
 }
 
@@ -182,18 +185,49 @@ async function publishLivePrompt(
 
   if (prompt) {
     const written = new Set<number>();
+    // What each version serves: with its prompt references resolved against D1 now. One that no
+    // longer resolves (only a race of two saves could do that) is not written: the edge keeps
+    // serving what it has, and the next publish tries again.
+    const served = new Map<number, Promise<PublishedVersion | null>>();
+    const publishedOf = (version: VersionRow) => {
+      let published = served.get(version.version);
+      if (!published) {
+        published = withReferencesResolved(
+          db,
+          projectId,
+          prompt,
+          version,
+          toPublishedVersion(prompt, version),
+        ).catch((error) => {
+          if (!(error instanceof ReferenceProblem)) throw error;
+          console.error(`not publishing ${name}#${version.version}: ${error.message}`);
+          return null;
+        });
+        served.set(version.version, published);
+      }
+      return published;
+    };
     const putVersion = async (version: VersionRow, mustWrite: boolean) => {
       if (written.has(version.version)) return;
       written.add(version.version);
+      const published = await publishedOf(version);
+      if (!published) return;
       const key = versionKey(projectId, name, version.version);
       // Versions are immutable: once the key holds the version in the current format it is
-      // right, so only its absence, an older format, or the withdrawn record of an archive since
-      // restored needs a write.
+      // right, so only its absence, an older format, the withdrawn record of an archive since
+      // restored, or new content of what it includes (another hash) needs a write.
       if (!mustWrite && !options.force) {
-        const current = await kv.get<{ format?: unknown }>(key, "json");
-        if (current !== null && !isWithdrawn(current) && current.format === KV_FORMAT) return;
+        const current = await kv.get<{ format?: unknown; hash?: unknown }>(key, "json");
+        if (
+          current !== null &&
+          !isWithdrawn(current) &&
+          current.format === KV_FORMAT &&
+          current.hash === published.hash
+        ) {
+          return;
+        }
       }
-      await kv.put(key, JSON.stringify(versionRecord(toPublishedVersion(prompt, version))));
+      await kv.put(key, JSON.stringify(versionRecord(published)));
       report.versionsWritten++;
     };
     const wanted = options.allVersions
@@ -236,11 +270,15 @@ async function publishLivePrompt(
         handledRev.set(label.name, stateOf(label.name, label.rev, label.version));
         const experiment = experimentsOf.get(label.name);
         const experimentRev = experiment?.rev ?? 0;
+        const published = await publishedOf(version);
+        if (!published) continue;
         if (!options.force && round === 0) {
           const current = readLabelPointer(key, await kv.get(key, "json"));
           if (
             current &&
             !isWithdrawn(current) &&
+            // What it includes moved: the label's version serves other content.
+            current.versions[0]?.hash === published.hash &&
             current.rev >= label.rev &&
             (current.experimentRev ?? 0) >= experimentRev &&
             // A pointer at exactly this state is rewritten only when its versions' labels or
@@ -257,15 +295,16 @@ async function publishLivePrompt(
           }
         }
         await putVersion(version, false);
-        const embedded = [version];
+        const embedded = [published];
         const running = experiment?.running ?? null;
         if (running) {
           allVersions ??= await db.select().from(versions).where(eq(versions.promptId, prompt.id));
           for (const variant of running.variants) {
             const row = allVersions.find((v) => v.version === variant.version);
-            if (row && !embedded.some((v) => v.version === row.version)) {
+            const variantPublished = row && (await publishedOf(row));
+            if (variantPublished && !embedded.some((v) => v.version === row.version)) {
               await putVersion(row, false);
-              embedded.push(row);
+              embedded.push(variantPublished);
             }
           }
         }
@@ -274,9 +313,9 @@ async function publishLivePrompt(
           name,
           label: label.name,
           targets: [{ version: version.version, weight: 1 }],
-          versions: embedded.map((row) => ({
-            ...toPublishedVersion(prompt, row),
-            labels: labelsOf.get(row.version) ?? [],
+          versions: embedded.map((published) => ({
+            ...published,
+            labels: labelsOf.get(published.version) ?? [],
             tags: prompt.tags,
           })),
           experiment: running,

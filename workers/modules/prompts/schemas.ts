@@ -78,6 +78,31 @@ export const Version = z
     author: z.string(),
     createdAt: z.string(),
     labels: z.array(z.string()),
+    resolved: z
+      .object({
+        prompt: z.union([z.string(), z.array(z.union([ChatMessage, ChatPlaceholder]))]),
+        variables: z.array(Variable),
+        graph: z.object({
+          root: z.object({ name: z.string(), version: z.number().int() }),
+          dependencies: z.record(
+            z.string(),
+            z.array(
+              z.object({
+                name: z.string(),
+                version: z.number().int(),
+                label: z.string().optional(),
+              }),
+            ),
+          ),
+        }),
+        followsLabels: z.boolean(),
+      })
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          "Set on a single version's read when it includes other prompts (`@@@langfusePrompt:name=…|label=…@@@`): the prompt as the edge serves it, with every reference resolved against the labels as they are now, and the graph of what it includes (per including `name#version`, the versions it includes). Null when it includes nothing.",
+      }),
   })
   .openapi("Version");
 export type VersionView = z.infer<typeof Version>;

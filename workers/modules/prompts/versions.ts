@@ -35,6 +35,7 @@ import { type Page, readPage, rowsForPage } from "../../platform/pagination";
 import { requireAccess } from "../access/access";
 import { labelMoveRecords, moveLabelStatements } from "./labels";
 import { promptTarget, toPublishedVersion } from "./publish";
+import { resolveReferences } from "./references";
 import type { VersionView } from "./schemas";
 
 export type { VersionView } from "./schemas";
@@ -290,5 +291,14 @@ export async function getVersion(
     );
   }
   const byVersion = await versionLabels(db, prompt.id);
-  return toVersionView(prompt, row, byVersion.get(version) ?? []);
+  const resolution = await resolveReferences(db, prompt.projectId, prompt, row);
+  return {
+    ...toVersionView(prompt, row, byVersion.get(version) ?? []),
+    resolved: resolution && {
+      prompt: resolution.prompt,
+      variables: resolution.variables,
+      graph: resolution.graph,
+      followsLabels: resolution.followsLabels,
+    },
+  };
 }

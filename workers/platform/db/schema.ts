@@ -103,6 +103,30 @@ export const labels = sqliteTable(
   (table) => [primaryKey({ columns: [table.promptId, table.name] })],
 );
 
+/**
+ * What each version includes (prompt references, prompts/references.ts), one row per distinct
+ * reference, written with the version: the reverse index that finds the prompts to republish
+ * when an included label moves. Append-only like the versions it describes.
+ */
+export const promptReferences = sqliteTable(
+  "prompt_references",
+  {
+    promptId: integer("prompt_id")
+      .notNull()
+      .references(() => prompts.id),
+    version: integer("version").notNull(),
+    /** The included prompt's name, in the same project. */
+    targetName: text("target_name").notNull(),
+    /** Exactly one of label and version is set. */
+    targetLabel: text("target_label"),
+    targetVersion: integer("target_version"),
+  },
+  (table) => [
+    index("prompt_references_target").on(table.targetName, table.targetLabel),
+    index("prompt_references_source").on(table.promptId, table.version),
+  ],
+);
+
 export const labelHistory = sqliteTable(
   "label_history",
   {

@@ -2,6 +2,7 @@ import { ProblemError } from "@cuecard/core/problem";
 import { isPlaceholder, type PromptContent, type VariableSpec } from "@cuecard/core/prompt";
 import { RenderError, renderPrompt } from "@cuecard/core/template";
 import type { Hono } from "hono";
+import type { Child } from "hono/jsx";
 import {
   Breadcrumbs,
   CsrfField,
@@ -134,6 +135,40 @@ type Preview =
   | { kind: "rendered"; output: PromptContent }
   | { kind: "refused"; missing: string[]; unknown: string[]; reason: string };
 
+/** What a version includes (prompt references), as a tree, and the prompt as the edge serves it. */
+function Includes(props: { resolved: NonNullable<VersionView["resolved"]> }) {
+  const { graph, prompt } = props.resolved;
+  const tree = (key: string, depth: number): Child => {
+    const included = graph.dependencies[key] ?? [];
+    if (included.length === 0 || depth > 5) return null;
+    return (
+      <ul>
+        {included.map((item) => (
+          <li>
+            <a href={promptPath(item.name, `/versions/${item.version}`)}>
+              {item.name} v{item.version}
+            </a>
+            {item.label ? <span class="muted"> (its {item.label} label)</span> : null}
+            {tree(`${item.name}#${item.version}`, depth + 1)}
+          </li>
+        ))}
+      </ul>
+    );
+  };
+  return (
+    <section aria-labelledby="includes-title">
+      <h2 id="includes-title">Includes</h2>
+      <p class="muted small">
+        Prompt references, resolved against the labels as they are now. A label move republishes
+        this version.
+      </p>
+      {tree(`${graph.root.name}#${graph.root.version}`, 0)}
+      <h3>As served</h3>
+      <PromptContentView prompt={prompt} />
+    </section>
+  );
+}
+
 function VersionPage(props: {
   c: UiContext;
   version: VersionView;
@@ -227,6 +262,7 @@ function VersionPage(props: {
           <PromptContentView prompt={version.prompt} />
           <h2>Model config</h2>
           <pre class="code">{JSON.stringify(version.config, null, 2)}</pre>
+          {version.resolved ? <Includes resolved={version.resolved} /> : null}
         </section>
         <section aria-labelledby="preview-title" class="preview">
           <h2 id="preview-title">Preview</h2>
@@ -399,8 +435,10 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
       getVersion(ctx, row, Number(c.req.param("version"))),
       listLabels(ctx, row),
     ]);
+    // What the edge serves: with the prompts it includes resolved.
+    const served = version.resolved ?? version;
     const values: Record<string, string> = {};
-    for (const variable of version.variables) {
+    for (const variable of served.variables) {
       const raw = c.req.query(`var.${variable.name}`);
       if (raw !== undefined) values[variable.name] = raw;
     }
@@ -415,8 +453,8 @@ export function registerVersionPages(ui: Hono<UiEnv>) {
           kind: "rendered",
           // A preview has no messages for placeholders: they show where they would go.
           output: renderPrompt(
-            version.prompt,
-            version.variables as VariableSpec[],
+            served.prompt,
+            served.variables as VariableSpec[],
             given,
             {},
             "keep",
