@@ -173,6 +173,39 @@ describe("POST /api/public/v2/prompts", () => {
     expect(await versionCount(name)).toBe(1);
   });
 
+  it("resolves prompt references, and refuses a cycle with a 400 naming it", async () => {
+    const tone = uniqueName("lf/tone");
+    const tag = `@@@langfusePrompt:name=${tone}|label=production@@@`;
+    await lf("POST", "/v2/prompts", { name: tone, prompt: "Be kind.", labels: ["production"] });
+    const support = uniqueName("lf/support");
+    const created = await lf("POST", "/v2/prompts", {
+      name: support,
+      prompt: `${tag} Help {{customer}}.`,
+      labels: ["production"],
+    });
+    expect(created.status).toBe(201);
+    // The create answers the version as written, as Langfuse does.
+    expect((await created.json()).prompt).toBe(`${tag} Help {{customer}}.`);
+    const pointer = await env.PROMPTS_KV.get<LabelPointer>(
+      `p/default/${support}@production`,
+      "json",
+    );
+    expect(pointer?.versions[0]?.prompt).toBe("Be kind. Help {{customer}}.");
+
+    const cycle = await lf("POST", "/v2/prompts", {
+      name: tone,
+      prompt: `@@@langfusePrompt:name=${support}|label=production@@@`,
+      labels: ["production"],
+    });
+    expect(cycle.status).toBe(400);
+    const error = await errorOf(cycle);
+    expect(error.error).toBe("InvalidRequestError");
+    expect(error.message).toContain(
+      `${tone} → ${support}@production → ${tone}@production: a version cannot include itself`,
+    );
+    expect(await versionCount(tone)).toBe(1);
+  });
+
   it("refuses a body over the limit with 413", async () => {
     const name = uniqueName("lf/huge");
     const response = await lf("POST", "/v2/prompts", {

@@ -393,6 +393,40 @@ describe("Langfuse telemetry through the edge", () => {
   });
 });
 
+describe("prompt references through the Langfuse SDK", () => {
+  it("serves a prompt with the one it includes resolved, and follows the included label as it moves", async () => {
+    const tone = `lf-e2e/${run}/shared-tone`;
+    const support = `lf-e2e/${run}/composed`;
+    await v5.prompt.create({ name: tone, prompt: "Be kind.", labels: ["production"] });
+    await v5.prompt.create({
+      name: support,
+      prompt: `@@@langfusePrompt:name=${tone}|label=production@@@ Help {{customer}}.`,
+      labels: ["production"],
+    });
+    const served = await v5.prompt.get(support, { cacheTtlSeconds: 0 });
+    expect(served.prompt).toBe("Be kind. Help {{customer}}.");
+    expect(served.compile({ customer: "Ada" })).toBe("Be kind. Help Ada.");
+
+    await v5.prompt.create({ name: tone, prompt: "Be brief.", labels: ["production"] });
+    // The edge's isolate cache and KV's own cache hold the old pointer for a while.
+    await expect
+      .poll(async () => (await v5.prompt.get(support, { cacheTtlSeconds: 0 })).prompt, {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toBe("Be brief. Help {{customer}}.");
+
+    // A cycle is refused by the SDK's create with Langfuse's 400 naming it; nothing is written.
+    await expect(
+      v5.prompt.create({
+        name: tone,
+        prompt: `@@@langfusePrompt:name=${support}|label=production@@@`,
+        labels: ["production"],
+      }),
+    ).rejects.toThrow(/a version cannot include itself/);
+  });
+});
+
 describe("cuecard import langfuse, from Cuecard's own Langfuse API", () => {
   it("copies the demo project into another one version for version; a second run changes nothing", async () => {
     const target = `lf-import-${run}`;

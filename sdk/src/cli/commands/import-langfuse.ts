@@ -415,6 +415,45 @@ function langfuseError(error: unknown, host: string): unknown {
   );
 }
 
+const REFERENCE_NAME = /@@@langfusePrompt:(?:[^@]*\|)?name=([^|@]+)/g;
+
+/**
+ * Prompts in an order where each comes after the prompts it includes (prompt references), since
+ * Cuecard checks a reference when the version is saved: what it names must exist by then. Name
+ * order otherwise, and for prompts that include each other (in different versions).
+ */
+function includedFirst<T extends { summary: { name: string }; versions: { prompt: unknown }[] }>(
+  read: T[],
+): T[] {
+  const includes = new Map<string, Set<string>>();
+  for (const { summary, versions } of read) {
+    const names = new Set<string>();
+    for (const version of versions) {
+      for (const match of JSON.stringify(version.prompt).matchAll(REFERENCE_NAME)) {
+        if (match[1] && match[1] !== summary.name) names.add(match[1]);
+      }
+    }
+    includes.set(summary.name, names);
+  }
+  const ordered: T[] = [];
+  const placed = new Set<string>();
+  let pending = [...read];
+  while (pending.length > 0) {
+    const ready = pending.filter(({ summary }) =>
+      [...(includes.get(summary.name) ?? [])].every(
+        (name) => placed.has(name) || !includes.has(name),
+      ),
+    );
+    const next = ready.length > 0 ? ready : pending.slice(0, 1);
+    for (const item of next) {
+      ordered.push(item);
+      placed.add(item.summary.name);
+    }
+    pending = pending.filter((item) => !next.includes(item));
+  }
+  return ordered;
+}
+
 export async function importLangfuse(
   ctx: CliContext,
   options: ImportLangfuseOptions,
@@ -460,6 +499,7 @@ export async function importLangfuse(
     throw langfuseError(error, host);
   }
   ctx.progress(`Read ${read.length} prompt(s) from Langfuse at ${host}.`);
+  read.splice(0, read.length, ...includedFirst(read));
 
   const importer = new PromptImport(admin, project, options.dryRun);
   const outcomes: PromptOutcome[] = [];
