@@ -185,7 +185,7 @@ describe("POST /api/public/v2/prompts", () => {
     });
     expect(created.status).toBe(201);
     // The create answers the version as written, as Langfuse does.
-    expect((await created.json()).prompt).toBe(`${tag} Help {{customer}}.`);
+    expect((await json(created)).prompt).toBe(`${tag} Help {{customer}}.`);
     const pointer = await env.PROMPTS_KV.get<LabelPointer>(
       `p/default/${support}@production`,
       "json",
