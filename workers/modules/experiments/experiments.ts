@@ -611,9 +611,10 @@ async function stopTransition(
   const move = promoted
     ? labelMoveRecords(prompt, row.label, changeId, isRollback, promptTarget(prompt.name))
     : undefined;
-  const includerEvents = move
-    ? await includerEventsOfMove(ctx.db, prompt, row.label, promoted?.version ?? 0, move)
-    : [];
+  const includerEvents =
+    promoted && move
+      ? await includerEventsOfMove(ctx.db, prompt, row.label, promoted.version, move)
+      : [];
   await transition(ctx, loaded, {
     to: "stopped",
     action: isRollback ? "experiment.rollback" : "experiment.stop",

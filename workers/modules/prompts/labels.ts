@@ -122,22 +122,24 @@ function historyRowOf(changeId: string, label: string): InBatchSource {
 
 /**
  * The `prompt.reference.moved` events of moving `label` to `version` (none when no prompt
- * includes the label; a 422 when the move would break what includes it). A version that does
- * not exist is left to the move's own statements to refuse.
+ * includes the label; a 422 when the move would break what includes it).
  */
-export async function includerEventsOfMove(
+export function includerEventsOfMove(
   db: Database,
   prompt: PromptRow,
   label: string,
   version: number,
   records: { event: ChangeEvent },
 ): Promise<ChangeEvent[]> {
-  const row = await db.query.versions.findFirst({
-    where: and(eq(versions.promptId, prompt.id), eq(versions.version, version)),
-  });
-  if (!row) return [];
   return referenceMoveEvents(db, prompt.projectId, prompt, [
-    { label, version: row, inBatch: records.event.inBatch },
+    {
+      label,
+      version: () =>
+        db.query.versions.findFirst({
+          where: and(eq(versions.promptId, prompt.id), eq(versions.version, version)),
+        }),
+      inBatch: records.event.inBatch,
+    },
   ]);
 }
 

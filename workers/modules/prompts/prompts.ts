@@ -268,7 +268,7 @@ export async function createVersion(
     prompt,
     labelsOfNewVersion(labelsToSet).map((label, index) => ({
       label,
-      version: { version, ...prepared },
+      version: async () => ({ version, ...prepared }),
       inBatch: moves.events[index]?.inBatch,
     })),
   );

@@ -429,6 +429,14 @@ export function referenceStatements(
   ];
 }
 
+/** References to `name` from the live (not archived) prompts of the project, joined to them. */
+const liveReferencesTo = (projectId: string, name: string) =>
+  and(
+    eq(prompts.projectId, projectId),
+    isNull(prompts.archivedAt),
+    eq(promptReferences.targetName, name),
+  );
+
 /** A live prompt whose versions include a moved label, directly or through others. */
 export interface Includer {
   prompt: PromptRef & { id: number };
@@ -473,9 +481,7 @@ export async function includersOf(
         .innerJoin(prompts, eq(prompts.id, promptReferences.promptId))
         .where(
           and(
-            eq(prompts.projectId, projectId),
-            isNull(prompts.archivedAt),
-            eq(promptReferences.targetName, target.name),
+            liveReferencesTo(projectId, target.name),
             or(
               target.labels.length
                 ? inArray(promptReferences.targetLabel, target.labels)
@@ -531,7 +537,8 @@ export async function referenceMoveEvents(
   prompt: PromptRow,
   moves: {
     label: string;
-    version: Node["version"] & Pick<VersionRow, "config">;
+    /** The version the label moves to; read only when something includes the label. */
+    version: () => Promise<(Node["version"] & Pick<VersionRow, "config">) | undefined>;
     inBatch?: InBatchSource;
   }[],
 ): Promise<ChangeEvent[]> {
@@ -539,14 +546,17 @@ export async function referenceMoveEvents(
   for (const move of moves) {
     const includers = await includersOf(db, projectId, prompt.name, move.label);
     if (includers.length === 0) continue;
+    // A version that does not exist is left to the move's own statements to refuse.
+    const version = await move.version();
+    if (!version) continue;
     let height = 0;
     try {
       const resolution = await resolveReferences(
         db,
         projectId,
         prompt,
-        move.version,
-        overridesOf(prompt, move.version, [move.label]),
+        version,
+        overridesOf(prompt, version, [move.label]),
       );
       height = resolution ? heightOf(resolution.graph) : 0;
     } catch (error) {
@@ -563,7 +573,7 @@ export async function referenceMoveEvents(
           errors: [
             {
               field: "body.version",
-              message: `'${top?.prompt.name}' includes ${prompt.name}@${move.label} ${deepest} level(s) down, and version ${move.version.version} includes prompts ${height} level(s) deep: at most ${PROMPT_REFERENCE_MAX_DEPTH} in all`,
+              message: `'${top?.prompt.name}' includes ${prompt.name}@${move.label} ${deepest} level(s) down, and version ${version.version} includes prompts ${height} level(s) deep: at most ${PROMPT_REFERENCE_MAX_DEPTH} in all`,
             },
           ],
         },
@@ -612,9 +622,7 @@ export async function refuseIfIncluded(
     .innerJoin(prompts, eq(prompts.id, promptReferences.promptId))
     .where(
       and(
-        eq(prompts.projectId, projectId),
-        isNull(prompts.archivedAt),
-        eq(promptReferences.targetName, name),
+        liveReferencesTo(projectId, name),
         label !== undefined ? eq(promptReferences.targetLabel, label) : undefined,
       ),
     )
