@@ -2,8 +2,8 @@
  * Where an edge isolate hit's time goes, in ns per request inside workerd: each section of
  * bench/workers/hit-loop.ts calls a fetch handler n times in one invocation (the floor, a body,
  * its headers, reading request headers, a Hono route, the edge with and without its fast path,
- * a running experiment). Timed from outside, the empty loop subtracted, fastest of ROUNDS: on a
- * shared machine noise only ever adds time, so the minimum is the figure. What it leaves out is
+ * a running experiment, the Langfuse read). Timed from outside, the empty loop subtracted, fastest
+ * of ROUNDS: on a shared machine noise only ever adds time, so the minimum is the figure. What it leaves out is
  * what every row shares (socket, HTTP parsing, serialization), which `npm run bench` includes.
  *
  *   npx tsx bench/hit-loop.ts     # prints ns per request per section
@@ -27,6 +27,7 @@ const SECTIONS = [
   "edge through hono",
   "edge",
   "edge ?label=",
+  "edge Langfuse read",
   "edge experiment through hono",
   "edge experiment ?unit=",
 ];

@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: serves the edge worker, two floors (a framework-less worker and an empty Hono
- * worker) and a naive D1 worker with Miniflare's API directly (each on its own port; `wrangler
- * dev`'s proxy would dominate), loads them with autocannon for throughput and times every request
+ * `npm run bench`: serves the edge worker, three floors (a framework-less worker, the same sending
+ * an isolate hit's body and headers, and an empty Hono worker) and a naive D1 worker with
+ * Miniflare's API directly (each on its own port; `wrangler dev`'s proxy would dominate), loads them with autocannon for throughput and times every request
  * of a keep-alive client with a high-resolution clock for latency (bench/latency.ts), in one run;
  * prints a markdown table and writes bench/results/latest.json.
  *
@@ -19,7 +19,7 @@
  *
  * Compare ratios to the floor, not absolute numbers: load generator and workerd share the CPU.
  *
- * `BENCH_ONLY=edge npm run bench`: only the goal rows of the edge's hot path (both floors, the
+ * `BENCH_ONLY=edge npm run bench`: only the goal rows of the edge's hot path (the floors, the
  * isolate hit, the running experiment with and without exposures) and their alternated goal
  * ratios; nothing else is seeded or measured, and bench/results/latest.json is not written. For
  * repeating the comparisons that matter while working on the hot path (a full run takes minutes).
@@ -72,7 +72,14 @@ const UNITS = 100_000;
  * read's isolate hit beside the native one. Unset: everything.
  */
 const ONLY_SCENARIOS: ReadonlySet<string> | undefined = {
-  edge: new Set(["bare", "floor", "edge-hit-10", "edge-exp-10", "edge-exp-10-exposures"]),
+  edge: new Set([
+    "bare",
+    "bare-sized",
+    "floor",
+    "edge-hit-10",
+    "edge-exp-10",
+    "edge-exp-10-exposures",
+  ]),
   langfuse: new Set(["edge-hit-10", "edge-langfuse-hit-10"]),
 }[process.env.BENCH_ONLY ?? ""];
 const ONLY_EDGE = ONLY_SCENARIOS !== undefined;
@@ -83,6 +90,7 @@ const PORTS = {
   edgeKv: 8903,
   d1: 8904,
   edgeExposures: 8905,
+  bareSized: 8906,
 };
 
 async function bundle() {
@@ -99,7 +107,7 @@ async function bundle() {
     ],
     { cwd: root, stdio: "ignore", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
-  for (const name of ["bare", "floor", "d1-naive"]) {
+  for (const name of ["bare", "bare-sized", "floor", "d1-naive"]) {
     await build({
       entryPoints: [join(root, "bench/workers", `${name}.ts`)],
       bundle: true,
@@ -286,16 +294,25 @@ async function run(scenario: Scenario, key: string): Promise<Figures> {
 
 /**
  * The goal ratios, measured alternately: `candidate` and `baseline` take turns in short slices,
- * ABBA (neither always goes first), and their requests and latency samples are pooled. Other load
- * on a shared machine drifts within a run by more than the effects these ratios measure; taking
- * turns spreads the drift over both sides.
+ * ABBA (neither always goes first). This machine's speed swings by a third from one second to the
+ * next (other load on shared hardware stalls it for up to 100 ms at a time), more than the effects
+ * these ratios measure. Each round gives the ratio of its two adjacent slices; the figure is the
+ * median of the rounds' ratios, which a round caught by a stall does not move as a mean would.
+ * The mean rates and pooled latency samples of each side are reported beside it.
  */
 interface PairedRatio {
   candidate: string;
   baseline: string;
   rounds: number;
   sliceSeconds: number;
-  requestsPerSecond: { candidate: number; baseline: number; ratio: number };
+  requestsPerSecond: {
+    candidate: number;
+    baseline: number;
+    /** The median of the rounds' ratios. */
+    ratio: number;
+    /** Each round's candidate ÷ baseline, for the spread. */
+    roundRatios: number[];
+  };
   latency: {
     candidate: LatencyFigures;
     baseline: LatencyFigures;
@@ -304,10 +321,18 @@ interface PairedRatio {
   };
 }
 
-const PAIR_ROUNDS = 4;
+const PAIR_ROUNDS = Number(process.env.BENCH_PAIR_ROUNDS ?? 8);
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
 
 async function paired(candidate: Scenario, baseline: Scenario, key: string): Promise<PairedRatio> {
-  const sliceSeconds = Math.max(1, Math.round(DURATION_S / 4));
+  const sliceSeconds = Math.max(1, Math.round(DURATION_S / 8));
   const sides = new Map(
     [candidate, baseline].map((scenario) => [
       scenario,
@@ -335,8 +360,10 @@ async function paired(candidate: Scenario, baseline: Scenario, key: string): Pro
       side.errors += latency.errors;
     }
   }
+  const sideOf = (scenario: Scenario) =>
+    sides.get(scenario) as NonNullable<ReturnType<typeof sides.get>>;
   const figures = (scenario: Scenario) => {
-    const side = sides.get(scenario) as NonNullable<ReturnType<typeof sides.get>>;
+    const side = sideOf(scenario);
     return {
       requestsPerSecond: Math.round(
         side.rates.reduce((sum, rate) => sum + rate, 0) / side.rates.length,
@@ -347,6 +374,10 @@ async function paired(candidate: Scenario, baseline: Scenario, key: string): Pro
   const c = figures(candidate);
   const b = figures(baseline);
   const ratio = (x: number, y: number) => Math.round((x / y) * 1000) / 1000;
+  const baselineRates = sideOf(baseline).rates;
+  const roundRatios = sideOf(candidate).rates.map((rate, round) =>
+    ratio(rate, baselineRates[round] as number),
+  );
   const pair: PairedRatio = {
     candidate: candidate.id,
     baseline: baseline.id,
@@ -355,7 +386,8 @@ async function paired(candidate: Scenario, baseline: Scenario, key: string): Pro
     requestsPerSecond: {
       candidate: c.requestsPerSecond,
       baseline: b.requestsPerSecond,
-      ratio: ratio(c.requestsPerSecond, b.requestsPerSecond),
+      ratio: ratio(median(roundRatios), 1),
+      roundRatios,
     },
     latency: {
       candidate: c.latency,
@@ -365,7 +397,7 @@ async function paired(candidate: Scenario, baseline: Scenario, key: string): Pro
     },
   };
   console.error(
-    `  ${candidate.id} ÷ ${baseline.id}, alternated: req/s ${pair.requestsPerSecond.ratio}×, p99 ${pair.latency.p99Ratio}× (errors ${c.latency.errors}/${b.latency.errors})`,
+    `  ${candidate.id} ÷ ${baseline.id}, alternated: req/s ${pair.requestsPerSecond.ratio}× (rounds ${roundRatios.join(", ")}), p99 ${pair.latency.p99Ratio}× (errors ${c.latency.errors}/${b.latency.errors})`,
   );
   return pair;
 }
@@ -373,6 +405,7 @@ async function paired(candidate: Scenario, baseline: Scenario, key: string): Pro
 /** [candidate, baseline]: the goals of the performance section. */
 const PAIRS = [
   ["edge-hit-10", "bare"],
+  ["edge-hit-10", "bare-sized"],
   ["floor", "bare"],
   ["edge-exp-10", "edge-hit-10"],
   ["edge-exp-10-exposures", "edge-hit-10"],
@@ -409,6 +442,13 @@ async function main() {
         scriptPath: join(buildDir, "bare.js"),
         compatibilityDate: "2026-07-01",
         unsafeDirectSockets: [{ host: "127.0.0.1", port: PORTS.bare }],
+      },
+      {
+        name: "bare-sized",
+        modules: true,
+        scriptPath: join(buildDir, "bare-sized.js"),
+        compatibilityDate: "2026-07-01",
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: PORTS.bareSized }],
       },
       {
         name: "floor",
@@ -462,6 +502,12 @@ async function main() {
       id: "bare",
       title: "floor: framework-less worker, fixed body",
       port: PORTS.bare,
+      paths: ["/"],
+    },
+    {
+      id: "bare-sized",
+      title: "floor: framework-less worker, an isolate hit's body and headers",
+      port: PORTS.bareSized,
       paths: ["/"],
     },
     { id: "floor", title: "floor: empty Hono worker, fixed JSON", port: PORTS.floor, paths: ["/"] },
@@ -603,18 +649,20 @@ async function main() {
   ];
   const byId = Object.fromEntries(results.map((r) => [r.id, r]));
   const rps = (id: string) => (byId[id] as Figures).requestsPerSecond;
-  const pairOf = (candidate: string) => pairs.find((pair) => pair.candidate === candidate);
-  const pairLine = (candidate: string) => {
-    const pair = pairOf(candidate) as PairedRatio;
+  const pairLine = (candidate: string, baseline: string) => {
+    const pair = pairs.find(
+      (pair) => pair.candidate === candidate && pair.baseline === baseline,
+    ) as PairedRatio;
     return `req/s ${pair.requestsPerSecond.ratio.toFixed(2)}× (${pair.requestsPerSecond.candidate} vs ${pair.requestsPerSecond.baseline}), p99 ${pair.latency.p99Ratio.toFixed(2)}× (${pair.latency.candidate.p99Ms} vs ${pair.latency.baseline.p99Ms} ms)`;
   };
   const summary = [
-    `goal ratios, candidate and baseline alternated (${PAIR_ROUNDS} rounds, ABBA):`,
-    `- isolate hit ÷ framework-less floor: ${pairLine("edge-hit-10")} (goal ≥ 0.9× and ≤ 1.2×)`,
-    `- empty Hono worker ÷ framework-less floor: ${pairLine("floor")}`,
-    `- running experiment with ?unit= ÷ the hit without one: ${pairLine("edge-exp-10")} (goal ≥ 0.95×)`,
-    `- … reporting exposures ÷ the hit without one: ${pairLine("edge-exp-10-exposures")}`,
-    `- Langfuse-path isolate hit ÷ the native hit: ${pairLine("edge-langfuse-hit-10")} (goal ≥ 0.9×)`,
+    `goal ratios, candidate and baseline alternated (${PAIR_ROUNDS} rounds, ABBA; req/s: the median of the rounds' ratios):`,
+    `- isolate hit ÷ framework-less floor: ${pairLine("edge-hit-10", "bare")} (goal ≥ 0.9× and ≤ 1.2×)`,
+    `- isolate hit ÷ the same floor sending a hit's body and headers: ${pairLine("edge-hit-10", "bare-sized")}`,
+    `- empty Hono worker ÷ framework-less floor: ${pairLine("floor", "bare")}`,
+    `- running experiment with ?unit= ÷ the hit without one: ${pairLine("edge-exp-10", "edge-hit-10")} (goal ≥ 0.95×)`,
+    `- … reporting exposures ÷ the hit without one: ${pairLine("edge-exp-10-exposures", "edge-hit-10")}`,
+    `- Langfuse-path isolate hit ÷ the native hit: ${pairLine("edge-langfuse-hit-10", "edge-hit-10")} (goal ≥ 0.9×)`,
     `assignment per call: SDK (core assign() in Node) ${assignment.sdkAssignNs} ns, edge (in workerd) ${assignment.edgeAssignNs} ns, the edge's whole experiment step (assign + body + ETag) ${assignment.edgeAssignVersionNs} ns`,
     `SDK cached getPrompt, awaited: ${sdkGetPrompt.cuecardNs} ns vs @langfuse/client ${sdkGetPrompt.langfuseNs} ns = ${sdkGetPrompt.ratio.toFixed(2)}× (goal ≤ 1.0×; alternated, fastest of ${sdkGetPrompt.rounds} rounds each)`,
     `exposure counts over ${exposures.units.toLocaleString("en")} units of one experiment (+ ${exposures.otherUnits.toLocaleString("en")} of another): ${exposures.query.medianMs} ms (median of ${exposures.query.runs}, max ${exposures.query.maxMs} ms, first ${exposures.query.firstMs} ms); inserting them ${exposures.insertSeconds} s; database ${(exposures.databaseBytes / 2 ** 20).toFixed(0)} MiB (${exposures.bytesPerUnit} B per unit)`,

@@ -13,7 +13,9 @@ import { experimentPointer, pointer, published, unitIds } from "../fixtures";
  */
 const PROJECT = "bench";
 const ids = unitIds(10_000);
-let ready: Promise<{ plain: Request[]; experiment: Request[]; pinned: Request[] }> | undefined;
+let ready:
+  | Promise<{ plain: Request[]; experiment: Request[]; pinned: Request[]; langfuse: Request[] }>
+  | undefined;
 
 /** A prompt-sized body, as the edge serves one. */
 const BODY = JSON.stringify({
@@ -81,9 +83,21 @@ async function setUp(env: EdgeEnv, ctx: ExecutionContext) {
     plain: [at("/v1/prompts/small%2Fp-0")],
     pinned: [at("/v1/prompts/small%2Fp-0?label=production")],
     experiment: ids.map((unit) => at(`/v1/prompts/exp%2Fp-0?unit=${encodeURIComponent(unit)}`)),
+    // The key's id is "bench": its Langfuse pair is pk-lf-bench : the key.
+    langfuse: [
+      new Request("https://edge.bench/api/public/v2/prompts/small%2Fp-0", {
+        headers: { authorization: `Basic ${btoa(`pk-lf-bench:${key}`)}` },
+      }),
+    ],
   };
   // Fill the isolate cache (the first reads are misses).
-  for (const request of [requests.plain[0], requests.pinned[0], requests.experiment[0]]) {
+  const first = [
+    requests.plain[0],
+    requests.pinned[0],
+    requests.experiment[0],
+    requests.langfuse[0],
+  ];
+  for (const request of first) {
     const response = await edge.fetch(request as Request, env, ctx);
     if (!response.ok) throw new Error(`warm-up: ${response.status}`);
   }
@@ -133,6 +147,7 @@ export default {
       "edge through hono": [(r) => edgeRouter.fetch(r, env, ctx), requests.plain],
       edge: [(r) => edge.fetch(r, env, ctx), requests.plain],
       "edge ?label=": [(r) => edge.fetch(r, env, ctx), requests.pinned],
+      "edge Langfuse read": [(r) => edge.fetch(r, env, ctx), requests.langfuse],
       "edge experiment ?unit=": [(r) => edge.fetch(r, env, ctx), requests.experiment],
       "edge experiment through hono": [(r) => edgeRouter.fetch(r, env, ctx), requests.experiment],
     };

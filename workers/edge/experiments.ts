@@ -78,6 +78,7 @@ export function assignVersion(
     label: served.label,
     versionHeader: served.versionHeader,
     headers: arm.headers,
+    headersEtag: undefined,
     // The prebuilt head plus the bucket and reason: the same JSON as stringifying `result`
     // (a finite number prints alike in both; a reason is a fixed identifier).
     body: `${arm.bodyHead}${assignment.bucket},"reason":"${assignment.reason}"}}`,

@@ -1,7 +1,7 @@
 import { isOrigin } from "@cuecard/core/origins";
 import { ProblemError, problemResponse, toProblem } from "@cuecard/core/problem";
 import type { Context, Hono } from "hono";
-import { getPath, tryDecodeURIComponent } from "hono/utils/url";
+import { getPath, getQueryParam, tryDecodeURIComponent } from "hono/utils/url";
 import { ORIGIN_AND_UNIT_VARY, ORIGIN_VARY, setCorsHeaders } from "./cors";
 import type { CacheLayer } from "./isolate-cache";
 import type { DeliveryModules } from "./modules";
@@ -64,6 +64,13 @@ export function serverTiming(layer: CacheLayer, startedAt: number): string {
   return `cache;desc="${layer}";dur=${(performance.now() - startedAt).toFixed(1)}`;
 }
 
+/**
+ * An isolate hit's `Server-Timing`, the same for every hit: a hit does no I/O, and a Worker's
+ * clock only advances across I/O (Cloudflare's timer mitigation, which workerd shares), so its
+ * duration is always 0.0. Prebuilt, it lets a hit's response take its headers whole.
+ */
+export const ISOLATE_HIT_TIMING = 'cache;desc="isolate";dur=0.0';
+
 /** `Cuecard-Cache` (hit | miss | stale) and `Server-Timing`. */
 export function setCacheHeaders(headers: Headers, layer: CacheLayer, startedAt: number): void {
   headers.set("cuecard-cache", CACHE_STATUS[layer]);
@@ -82,27 +89,38 @@ export function matchesEtag(ifNoneMatch: string | undefined, etag: string): bool
 }
 
 /**
- * The headers every answer with one version shares, for `ServedVersion.headers`: built once per
- * cache fill. `perUnit`: a label running an experiment answers per unit (the query is in the URL,
- * the header is not), and CORS headers depend on the origin: a cache must not reuse one answer
- * for another. `Cuecard-Cache` says hit, as most answers do; a response corrects it otherwise.
+ * The headers of a version's answer on an isolate hit, for `ServedVersion.headers`: built once per
+ * cache fill, so a hit without CORS copies them whole and sets none (each `set` crosses into
+ * workerd and costs about as much as the rest of a hit: bench/hit-loop.ts). `etag` is left out
+ * where it varies per request (an experiment's arms name the unit's bucket). `perUnit`: a label
+ * running an experiment answers per unit (the query is in the URL, the header is not), and CORS
+ * headers depend on the origin: a cache must not reuse one answer for another.
  */
-export function versionHeaders(versionHeader: string, perUnit: boolean): Headers {
-  return new Headers({
+export function versionHeaders(
+  versionHeader: string,
+  cacheControl: string,
+  etag: string | undefined,
+  perUnit: boolean,
+): Headers {
+  const headers = new Headers({
     "content-type": JSON_CONTENT_TYPE,
     "cuecard-version": versionHeader,
     "cuecard-cache": CACHE_STATUS.isolate,
+    "cache-control": cacheControl,
+    "server-timing": ISOLATE_HIT_TIMING,
     vary: perUnit ? ORIGIN_AND_UNIT_VARY : ORIGIN_VARY,
   });
+  if (etag !== undefined) headers.set("etag", etag);
+  return headers;
 }
 
 /**
- * The hot path's response: the prebuilt body, a copy of the version's prebuilt headers and the
- * few that vary per request. Plain inputs: the fast path and the Hono route share it.
+ * The hot path's response: the prebuilt body and headers, and the few that differ for this
+ * request (an ETag the headers lack, a slower layer, CORS, a 304). Plain inputs: the fast path
+ * and the Hono route share it.
  */
 export function servedVersionResponse(
   served: ServedVersion,
-  cacheControl: string,
   layer: CacheLayer,
   startedAt: number,
   allowOrigin: string | undefined,
@@ -112,14 +130,11 @@ export function servedVersionResponse(
   const response = notModified
     ? new Response(null, { status: 304, headers: served.headers })
     : new Response(served.body, { headers: served.headers });
-  const headers = response.headers;
-  headers.set("etag", served.etag);
-  headers.set("cache-control", cacheControl);
-  headers.set("server-timing", serverTiming(layer, startedAt));
-  if (CACHE_STATUS[layer] !== CACHE_STATUS.isolate)
-    headers.set("cuecard-cache", CACHE_STATUS[layer]);
-  setCorsHeaders(headers, allowOrigin);
-  if (notModified) headers.delete("content-type");
+  // `response.headers` itself crosses into workerd: only touched when something differs.
+  if (served.headersEtag !== served.etag) response.headers.set("etag", served.etag);
+  if (layer !== "isolate") setCacheHeaders(response.headers, layer, startedAt);
+  if (allowOrigin !== undefined) setCorsHeaders(response.headers, allowOrigin);
+  if (notModified) response.headers.delete("content-type");
   return response;
 }
 
@@ -176,3 +191,15 @@ export function promptNameOfGet(request: Request, prefix: string): string | unde
   if (!path.startsWith(prefix) || path.indexOf("/", prefix.length) !== -1) return undefined;
   return tryDecodeURIComponent(path.slice(prefix.length));
 }
+
+/**
+ * A URL's query parameters (the first value of each), parsed once with Hono's own parser, so a
+ * fast path and its Hono route read them alike. Once, not per name: asked for one name that is
+ * absent, Hono's parser parses the whole query whenever the URL holds a `%` (as a prompt name's
+ * `%2F` does), so three names would cost three parses.
+ */
+export function queryParams(url: string): Readonly<Record<string, string | undefined>> {
+  return url.includes("?") ? (getQueryParam(url) as Record<string, string>) : NO_PARAMS;
+}
+
+const NO_PARAMS: Readonly<Record<string, string | undefined>> = Object.freeze(Object.create(null));

@@ -18,7 +18,7 @@ import {
   type WithdrawnRecord,
 } from "@cuecard/core/kv-records";
 import { ProblemError } from "@cuecard/core/problem";
-import { versionHeaders } from "./http";
+import { LABEL_CACHE_CONTROL, PINNED_CACHE_CONTROL, versionHeaders } from "./http";
 import {
   type CacheLayer,
   IsolateCache,
@@ -61,11 +61,13 @@ export interface ServedVersion {
   readonly etag: string;
   readonly versionHeader: string;
   /**
-   * The headers every answer with this version shares (http.ts `versionHeaders`), built once:
-   * a response copies them and sets the few that vary per request, which costs workerd less than
-   * building them all from a literal each time (bench/hit-loop.ts).
+   * The headers of this version's answer on an isolate hit (http.ts `versionHeaders`), built
+   * once: a response copies them and sets only what differs for its request, which costs workerd
+   * far less than building them from a literal each time (bench/hit-loop.ts).
    */
   readonly headers: Headers;
+  /** The ETag `headers` carry; undefined when they carry none, and a response sets `etag`. */
+  readonly headersEtag: string | undefined;
   /** Set when the label runs an experiment: the response then depends on the unit id. */
   readonly experiment?: ExperimentResult;
 }
@@ -159,14 +161,27 @@ export function serveVersion(published: PublishedVersion, label: string | null):
   // `experiment` is last so an assignment can splice its own in (see ServedArm.bodyHead).
   const body = `${json.slice(0, -1)}${NO_EXPERIMENT_TAIL}`;
   const versionHeader = String(published.version);
+  const etag = `"${published.hash}.v${published.version}"`;
   return {
     published,
     label,
     body,
-    etag: `"${published.hash}.v${published.version}"`,
+    etag,
     versionHeader,
-    headers: versionHeaders(versionHeader, false),
+    headers: versionHeaders(versionHeader, cacheControlOf(published, label), etag, false),
+    headersEtag: etag,
   };
+}
+
+/**
+ * A label's answer is revalidated (the label can move at any time); a pinned version's is
+ * immutable, unless it includes a label (prompt references): it then changes when that label
+ * moves.
+ */
+function cacheControlOf(published: PublishedVersion, label: string | null): string {
+  return label !== null || published.resolution?.followsLabels
+    ? LABEL_CACHE_CONTROL
+    : PINNED_CACHE_CONTROL;
 }
 
 export function servePointer(pointer: LabelPointer): ServedPrompt | null {
@@ -201,7 +216,7 @@ function serveExperiment(
       key: variant.key,
       version,
       bodyHead: `${version.body.slice(0, -NO_EXPERIMENT_TAIL.length)},"experiment":${opened.slice(0, -1)},"bucket":`,
-      headers: versionHeaders(version.versionHeader, true),
+      headers: versionHeaders(version.versionHeader, LABEL_CACHE_CONTROL, undefined, true),
       etagHead: `"${version.published.hash}.v${version.published.version}.${definition.id}.${variant.key}.`,
     });
   }

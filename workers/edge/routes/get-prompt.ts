@@ -1,14 +1,12 @@
 import { ProblemError } from "@cuecard/core/problem";
-import { getQueryParam } from "hono/utils/url";
 import { registerPreflight } from "../cors";
 import { parseUnit, UNIT_HEADER, withDefinition } from "../experiments";
 import {
   type EdgeApp,
   type EdgeBindings,
   type EdgeContext,
-  LABEL_CACHE_CONTROL,
-  PINNED_CACHE_CONTROL,
   promptNameOfGet,
+  queryParams,
   servedVersionResponse,
   slowerLayer,
 } from "../http";
@@ -50,20 +48,20 @@ interface PromptQuery {
 /** No query string and no unit (most reads): the default label, nothing else. */
 const PLAIN_READ: PromptQuery = { selector: DEFAULT_SELECTOR, unit: null, definition: undefined };
 
-/** Parses the query with Hono's own parser, so both paths read `?label=` etc. exactly alike. */
+/** The query (http.ts `queryParams`) and the unit header, checked. */
 function parsePromptQuery(url: string, unitHeader: string | undefined): PromptQuery {
   // Most reads carry no query string: skip parsing it at all.
   if (!url.includes("?")) {
     const unit = unitHeader === undefined ? null : parseUnit([["header.cuecard-unit", unitHeader]]);
     return unit === null ? PLAIN_READ : { ...PLAIN_READ, unit };
   }
-  const query = (key: string) => getQueryParam(url, key) as string | undefined;
-  const selector = parseSelector(query("label"), query("version"), "query");
+  const query = queryParams(url);
+  const selector = parseSelector(query.label, query.version, "query");
   const unit = parseUnit([
-    ["query.unit", query("unit")],
+    ["query.unit", query.unit],
     ["header.cuecard-unit", unitHeader],
   ]);
-  const definition = query("definition");
+  const definition = query.definition;
   if (definition !== undefined && definition !== "1" && definition !== "0") {
     throw validationFailed([{ field: "query.definition", message: "must be 1 or 0" }]);
   }
@@ -135,15 +133,8 @@ function promptResponse(
     query.definition === "1" && experiment && unit === null
       ? withDefinition(found.served, experiment)
       : found.served;
-  // A pinned version is immutable unless it includes a label (prompt references): it then
-  // changes when that label moves, and is revalidated like a label read.
-  const cacheControl =
-    selector.version === undefined || served.published.resolution?.followsLabels
-      ? LABEL_CACHE_CONTROL
-      : PINNED_CACHE_CONTROL;
   return servedVersionResponse(
     served,
-    cacheControl,
     found.layer,
     admission.startedAt,
     admission.allowOrigin,

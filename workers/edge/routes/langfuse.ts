@@ -7,15 +7,17 @@ import {
   langfusePublicKey,
 } from "@cuecard/core/langfuse";
 import { ProblemError } from "@cuecard/core/problem";
-import { getPath, getQueryParam, tryDecodeURIComponent } from "hono/utils/url";
+import { getPath, tryDecodeURIComponent } from "hono/utils/url";
 import { setCorsHeaders } from "../cors";
 import {
   type EdgeApp,
   type EdgeBindings,
   type EdgeContext,
+  ISOLATE_HIT_TIMING,
   JSON_CONTENT_TYPE,
   promptNameOfGet,
-  serverTiming,
+  queryParams,
+  setCacheHeaders,
 } from "../http";
 import type { CacheLayer } from "../isolate-cache";
 import { telemetryIngestOf } from "../modules";
@@ -96,8 +98,7 @@ function langfuseAdmission(
 /** `?version=N` or `?label=L` (default production); version 0 or empty counts as absent. */
 function selectorOf(url: string): Selector {
   if (!url.includes("?")) return DEFAULT_SELECTOR;
-  const label = getQueryParam(url, "label") as string | undefined;
-  const version = getQueryParam(url, "version") as string | undefined;
+  const { label, version } = queryParams(url);
   if (version !== undefined && version !== "" && version !== "0") {
     if (label !== undefined) {
       throw new ProblemError("bad_request", "Cannot specify both version and label");
@@ -111,8 +112,7 @@ function selectorOf(url: string): Selector {
 }
 
 /** `?resolve=false`: the prompt as written, its reference tags unresolved. */
-const unresolvedAsked = (url: string) =>
-  url.includes("?") && getQueryParam(url, "resolve") === "false";
+const unresolvedAsked = (url: string) => queryParams(url).resolve === "false";
 
 /** Langfuse's prompt JSON, built once per cached version (the version belongs to one project). */
 const bodies = new WeakMap<ServedVersion, string>();
@@ -148,7 +148,12 @@ function langfuseBody(served: ServedVersion, projectId: string, unresolved: bool
   return body;
 }
 
-const PROMPT_HEADERS = new Headers({ "content-type": JSON_CONTENT_TYPE, "cuecard-cache": "hit" });
+/** An isolate hit's headers, whole: a hit without CORS sets none (see http.ts `versionHeaders`). */
+const PROMPT_HEADERS = new Headers({
+  "content-type": JSON_CONTENT_TYPE,
+  "cuecard-cache": "hit",
+  "server-timing": ISOLATE_HIT_TIMING,
+});
 
 function promptResponse(
   admission: Admission,
@@ -171,9 +176,8 @@ function promptResponse(
     headers: PROMPT_HEADERS,
   });
   const layer: CacheLayer = resolved.layer === "isolate" ? admission.keyLayer : "kv";
-  response.headers.set("server-timing", serverTiming(layer, admission.startedAt));
-  if (layer !== "isolate") response.headers.set("cuecard-cache", "miss");
-  setCorsHeaders(response.headers, admission.allowOrigin);
+  if (layer !== "isolate") setCacheHeaders(response.headers, layer, admission.startedAt);
+  if (admission.allowOrigin !== undefined) setCorsHeaders(response.headers, admission.allowOrigin);
   return response;
 }
 
