@@ -43,6 +43,7 @@ import {
 import autocannon from "autocannon";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { type AlternateTarget, alternate } from "./alternate";
 import { benchAssign } from "./assign";
 import { benchExposures } from "./exposures";
 import { experimentPointer, pointer, published, unitIds } from "./fixtures";
@@ -293,25 +294,24 @@ async function run(scenario: Scenario, key: string): Promise<Figures> {
 }
 
 /**
- * The goal ratios, measured alternately: `candidate` and `baseline` take turns in short slices,
- * ABBA (neither always goes first). This machine's speed swings by a third from one second to the
- * next (other load on shared hardware stalls it for up to 100 ms at a time), more than the effects
- * these ratios measure. Each round gives the ratio of its two adjacent slices; the figure is the
- * median of the rounds' ratios, which a round caught by a stall does not move as a mean would.
- * The mean rates and pooled latency samples of each side are reported beside it.
+ * The goal ratios. Throughput: bench/alternate.ts, the same connections loading candidate and
+ * baseline by turns in 100 ms windows, ABBA, for PAIR_ROUNDS rounds; the figure is the median of
+ * the rounds' ratios (this machine's speed swings from one second to the next by more than the
+ * effects measured, see there). Latency: the high-resolution client on each by turns, ABBA, in
+ * 1 s slices, the samples pooled per side.
  */
 interface PairedRatio {
   candidate: string;
   baseline: string;
   rounds: number;
-  sliceSeconds: number;
+  windowMs: number;
   requestsPerSecond: {
     candidate: number;
     baseline: number;
     /** The median of the rounds' ratios. */
     ratio: number;
-    /** Each round's candidate ÷ baseline, for the spread. */
-    roundRatios: number[];
+    /** The rounds' ratios' 25th and 75th percentiles. */
+    quartiles: [number, number];
   };
   latency: {
     candidate: LatencyFigures;
@@ -321,31 +321,27 @@ interface PairedRatio {
   };
 }
 
-const PAIR_ROUNDS = Number(process.env.BENCH_PAIR_ROUNDS ?? 8);
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
+const PAIR_ROUNDS = Number(process.env.BENCH_PAIR_ROUNDS ?? 100);
+const LATENCY_ROUNDS = 4;
 
 async function paired(candidate: Scenario, baseline: Scenario, key: string): Promise<PairedRatio> {
-  const sliceSeconds = Math.max(1, Math.round(DURATION_S / 8));
+  const target = (scenario: Scenario): AlternateTarget => ({
+    port: scenario.port,
+    paths: scenario.paths,
+    headers: { authorization: authorizationOf(scenario, key) },
+  });
+  const throughput = await alternate(target(candidate), target(baseline), {
+    connections: CONNECTIONS,
+    windowMs: 100,
+    rounds: PAIR_ROUNDS,
+  });
   const sides = new Map(
-    [candidate, baseline].map((scenario) => [
-      scenario,
-      { rates: [] as number[], samples: [] as number[], errors: 0 },
-    ]),
+    [candidate, baseline].map((scenario) => [scenario, { samples: [] as number[], errors: 0 }]),
   );
-  for (let round = 0; round < PAIR_ROUNDS; round++) {
+  for (let round = 0; round < LATENCY_ROUNDS; round++) {
     const order = round % 2 === 0 ? [candidate, baseline] : [baseline, candidate];
     for (const scenario of order) {
       const side = sides.get(scenario) as NonNullable<ReturnType<typeof sides.get>>;
-      const result = await load(scenario, key, sliceSeconds);
-      side.rates.push(result.requests.average);
-      side.errors += result.errors + result.timeouts + result.non2xx;
       const latency = await collectLatency(
         {
           port: scenario.port,
@@ -354,50 +350,39 @@ async function paired(candidate: Scenario, baseline: Scenario, key: string): Pro
           body: scenario.body,
           headers: { authorization: authorizationOf(scenario, key) },
         },
-        { loops: LATENCY_LOOPS, seconds: Math.max(1, sliceSeconds / 2) },
+        { loops: LATENCY_LOOPS, seconds: 1 },
       );
       side.samples.push(...latency.samples);
       side.errors += latency.errors;
     }
   }
-  const sideOf = (scenario: Scenario) =>
-    sides.get(scenario) as NonNullable<ReturnType<typeof sides.get>>;
-  const figures = (scenario: Scenario) => {
-    const side = sideOf(scenario);
-    return {
-      requestsPerSecond: Math.round(
-        side.rates.reduce((sum, rate) => sum + rate, 0) / side.rates.length,
-      ),
-      latency: summarizeLatency(side.samples, LATENCY_LOOPS, side.errors),
-    };
+  const latencyOf = (scenario: Scenario) => {
+    const side = sides.get(scenario) as NonNullable<ReturnType<typeof sides.get>>;
+    return summarizeLatency(side.samples, LATENCY_LOOPS, side.errors);
   };
-  const c = figures(candidate);
-  const b = figures(baseline);
+  const c = latencyOf(candidate);
+  const b = latencyOf(baseline);
   const ratio = (x: number, y: number) => Math.round((x / y) * 1000) / 1000;
-  const baselineRates = sideOf(baseline).rates;
-  const roundRatios = sideOf(candidate).rates.map((rate, round) =>
-    ratio(rate, baselineRates[round] as number),
-  );
   const pair: PairedRatio = {
     candidate: candidate.id,
     baseline: baseline.id,
-    rounds: PAIR_ROUNDS,
-    sliceSeconds,
+    rounds: throughput.rounds,
+    windowMs: throughput.windowMs,
     requestsPerSecond: {
-      candidate: c.requestsPerSecond,
-      baseline: b.requestsPerSecond,
-      ratio: ratio(median(roundRatios), 1),
-      roundRatios,
+      candidate: throughput.candidatePerSecond,
+      baseline: throughput.baselinePerSecond,
+      ratio: throughput.ratio,
+      quartiles: throughput.quartiles,
     },
     latency: {
-      candidate: c.latency,
-      baseline: b.latency,
-      p50Ratio: ratio(c.latency.p50Ms, b.latency.p50Ms),
-      p99Ratio: ratio(c.latency.p99Ms, b.latency.p99Ms),
+      candidate: c,
+      baseline: b,
+      p50Ratio: ratio(c.p50Ms, b.p50Ms),
+      p99Ratio: ratio(c.p99Ms, b.p99Ms),
     },
   };
   console.error(
-    `  ${candidate.id} ÷ ${baseline.id}, alternated: req/s ${pair.requestsPerSecond.ratio}× (rounds ${roundRatios.join(", ")}), p99 ${pair.latency.p99Ratio}× (errors ${c.latency.errors}/${b.latency.errors})`,
+    `  ${candidate.id} ÷ ${baseline.id}: req/s ${throughput.ratio}× (quartiles ${throughput.quartiles.join("–")}; ${throughput.candidatePerSecond} vs ${throughput.baselinePerSecond}), p99 ${pair.latency.p99Ratio}× (errors ${throughput.errors + c.errors}/${b.errors})`,
   );
   return pair;
 }
@@ -612,7 +597,7 @@ async function main() {
       await load(scenario, key, 1);
     }
     for (const scenario of scenarios) results.push(await run(scenario, key));
-    console.error(`goal ratios, alternated: ${PAIR_ROUNDS} rounds per pair`);
+    console.error(`goal ratios, by turns: ${PAIR_ROUNDS} rounds of 100 ms windows per pair`);
     const scenarioOf = (id: string) => scenarios.find((scenario) => scenario.id === id) as Scenario;
     for (const [candidate, baseline] of PAIRS) {
       if (ONLY_SCENARIOS && !(ONLY_SCENARIOS.has(candidate) && ONLY_SCENARIOS.has(baseline))) {
@@ -653,10 +638,10 @@ async function main() {
     const pair = pairs.find(
       (pair) => pair.candidate === candidate && pair.baseline === baseline,
     ) as PairedRatio;
-    return `req/s ${pair.requestsPerSecond.ratio.toFixed(2)}× (${pair.requestsPerSecond.candidate} vs ${pair.requestsPerSecond.baseline}), p99 ${pair.latency.p99Ratio.toFixed(2)}× (${pair.latency.candidate.p99Ms} vs ${pair.latency.baseline.p99Ms} ms)`;
+    return `req/s ${pair.requestsPerSecond.ratio.toFixed(2)}× (rounds' quartiles ${pair.requestsPerSecond.quartiles.join("–")}; ${pair.requestsPerSecond.candidate} vs ${pair.requestsPerSecond.baseline}), p99 ${pair.latency.p99Ratio.toFixed(2)}× (${pair.latency.candidate.p99Ms} vs ${pair.latency.baseline.p99Ms} ms)`;
   };
   const summary = [
-    `goal ratios, candidate and baseline alternated (${PAIR_ROUNDS} rounds, ABBA; req/s: the median of the rounds' ratios):`,
+    `goal ratios, candidate and baseline by turns (req/s: ${PAIR_ROUNDS} ABBA rounds of 100 ms windows, the median of the rounds' ratios; latency: ${LATENCY_ROUNDS} rounds of 1 s):`,
     `- isolate hit ÷ framework-less floor: ${pairLine("edge-hit-10", "bare")} (goal ≥ 0.9× and ≤ 1.2×)`,
     `- isolate hit ÷ the same floor sending a hit's body and headers: ${pairLine("edge-hit-10", "bare-sized")}`,
     `- empty Hono worker ÷ framework-less floor: ${pairLine("floor", "bare")}`,
@@ -709,10 +694,15 @@ function printEdgeOnly(results: Figures[], pairs: PairedRatio[]) {
   );
   const ratios = pairs.map(
     (pair) =>
-      `- ${pair.candidate} ÷ ${pair.baseline}: req/s ${pair.requestsPerSecond.ratio.toFixed(2)}× (${pair.requestsPerSecond.candidate} vs ${pair.requestsPerSecond.baseline}), p99 ${pair.latency.p99Ratio.toFixed(2)}× (${pair.latency.candidate.p99Ms} vs ${pair.latency.baseline.p99Ms} ms)`,
+      `- ${pair.candidate} ÷ ${pair.baseline}: req/s ${pair.requestsPerSecond.ratio.toFixed(2)}× (quartiles ${pair.requestsPerSecond.quartiles.join("–")}; ${pair.requestsPerSecond.candidate} vs ${pair.requestsPerSecond.baseline}), p99 ${pair.latency.p99Ratio.toFixed(2)}× (${pair.latency.candidate.p99Ms} vs ${pair.latency.baseline.p99Ms} ms)`,
   );
   console.log(
-    [...lines, "", `goal ratios, alternated (${PAIR_ROUNDS} rounds, ABBA):`, ...ratios].join("\n"),
+    [
+      ...lines,
+      "",
+      `goal ratios, by turns (${PAIR_ROUNDS} rounds of 100 ms windows):`,
+      ...ratios,
+    ].join("\n"),
   );
 }
 

@@ -266,6 +266,10 @@ describe("the official langfuse-cli against Cuecard", () => {
       prompt: "Hey {{name}}",
       labels: ["beta", "latest", "production"],
     });
+    // `--api-version auto` reads /api/public/health for the contract to use.
+    const detected = await langfuse(["api", "prompts", "get", TEXT, "--api-version", "auto"]);
+    expect(detected.code, detected.stderr).toBe(0);
+    expect(JSON.parse(detected.stdout)).toMatchObject({ name: TEXT, version: 3 });
     const staging = await langfuse(["api", "prompts", "get", TEXT, "--label", "staging"]);
     expect(staging.code, staging.stderr).toBe(0);
     expect(JSON.parse(staging.stdout)).toMatchObject({ version: 2, prompt: "Hi {{name}}!" });

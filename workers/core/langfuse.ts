@@ -10,6 +10,14 @@ import { toProblem } from "./problem";
 
 export const LANGFUSE_PUBLIC_KEY_PREFIX = "pk-lf-";
 
+/**
+ * What `GET /api/public/health` answers as `version`. Langfuse answers its server's version
+ * there, and `langfuse-cli --api-version auto` picks the newest API contract it bundles that is
+ * no newer than it, refusing anything that is not semantic. Cuecard names the contract its
+ * Langfuse API is tested against: langfuse-cli 1.2.4's default (latest) snapshot.
+ */
+export const LANGFUSE_API_VERSION = "4.35.0";
+
 /** The public key of the pair that views the key `keyId`. */
 export function langfusePublicKey(keyId: string): string {
   return `${LANGFUSE_PUBLIC_KEY_PREFIX}${keyId}`;

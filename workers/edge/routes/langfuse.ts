@@ -1,6 +1,7 @@
 import { isWellFormedKey } from "@cuecard/core/keys";
 import {
   basicCredentials,
+  LANGFUSE_API_VERSION,
   langfuseErrorResponse,
   langfuseNotFoundMessage,
   langfuseProblemResponse,
@@ -288,7 +289,9 @@ export function registerLangfuse(app: EdgeApp) {
       return langfuseError(error);
     }
   };
-  app.get("/api/public/health", () => Response.json({ status: "OK", version: "cuecard" }));
+  app.get("/api/public/health", () =>
+    Response.json({ status: "OK", version: LANGFUSE_API_VERSION }),
+  );
   app.get("/api/public/v2/prompts/:name", route(getLangfusePrompt));
   app.get("/api/public/v2/prompts", route(toAdmin));
   app.post("/api/public/v2/prompts", route(toAdmin));
