@@ -139,6 +139,36 @@ describe("when an included label moves", () => {
   });
 });
 
+describe("when a label included by a running experiment's variant moves", () => {
+  it("republishes the label's pointer with the variant resolved anew", async () => {
+    const tone = await created("Be brief.");
+    const support = await created("Help.");
+    expect((await save(support, `${tag(tone, "label=production")} Help.`)).status).toBe(201);
+    const experiment = await api("POST", "/projects/default/experiments", {
+      prompt: support,
+      label: "production",
+      key: uniqueName("ref-exp").replaceAll("/", "-"),
+      unit: "user id",
+      control: { weight: 0.5 },
+      variants: [{ key: "toned", version: 2, weight: 0.5 }],
+      metrics: { primary: { kind: "conversion", name: "resolved" } },
+    });
+    expect(experiment.status, await experiment.clone().text()).toBe(201);
+    const { id } = await json<{ id: string }>(experiment);
+    expect((await api("POST", `/projects/default/experiments/${id}/start`)).status).toBe(200);
+    const variantOf = async () =>
+      (await pointer(support, "production"))?.versions.find((v) => v.version === 2)?.prompt;
+    expect(await variantOf()).toBe("Be brief. Help.");
+
+    expect((await save(tone, "Be thorough.")).status).toBe(201);
+    expect((await move(tone, "production", 2)).status).toBe(200);
+
+    // The control (version 1) includes nothing and is unchanged; the variant serves the move.
+    expect((await pointer(support, "production"))?.versions[0]?.prompt).toBe("Help.");
+    expect(await variantOf()).toBe("Be thorough. Help.");
+  });
+});
+
 describe("a reference that does not resolve is refused when saved (422), and nothing is written", () => {
   it("names what is missing: a prompt, a label, a version", async () => {
     const tone = await created("Be kind.");

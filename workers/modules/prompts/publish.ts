@@ -246,6 +246,16 @@ async function publishLivePrompt(
     // experiment changes what the label serves without moving it).
     const handledRev = new Map<string, string>();
     let allVersions: VersionRow[] | undefined;
+    /** Whether each embedded variant version still resolves to the content the pointer holds. */
+    const variantsServeTheSame = async (embedded: readonly { version: number; hash: string }[]) => {
+      for (const variant of embedded) {
+        allVersions ??= await db.select().from(versions).where(eq(versions.promptId, prompt.id));
+        const row = allVersions.find((v) => v.version === variant.version);
+        const now = row && (await publishedOf(row));
+        if (!now || now.hash !== variant.hash) return false;
+      }
+      return true;
+    };
     for (let round = 0; round < 3; round++) {
       const labelled = await labelledVersions(db, prompt.id);
       const experimentsOf = await experimentsByLabel(db, prompt.id);
@@ -279,6 +289,8 @@ async function publishLivePrompt(
             !isWithdrawn(current) &&
             // What it includes moved: the label's version serves other content.
             current.versions[0]?.hash === published.hash &&
+            // … or a running experiment's variant does.
+            (await variantsServeTheSame(current.versions.slice(1))) &&
             current.rev >= label.rev &&
             (current.experimentRev ?? 0) >= experimentRev &&
             // A pointer at exactly this state is rewritten only when its versions' labels or
