@@ -232,8 +232,10 @@ describe("experiment results end to end", () => {
     const results = await resultsWhen(
       id,
       "?sequential=false",
+      // Complete data, as asserted below: every exposure, in the metric too, and every conversion.
       (r) =>
         sum(r.srm.observed) === UNITS &&
+        (r.metrics[0]?.variants.every((v) => v.units === served.units[v.variant]) ?? false) &&
         (r.metrics[0]?.variants.reduce((n, v) => n + (v.value ?? 0) * v.units, 0) ?? 0) >=
           sum(served.converted) - 0.5,
     );
