@@ -7,6 +7,7 @@
  * what every row shares (socket, HTTP parsing, serialization), which `npm run bench` includes.
  *
  *   npx tsx bench/hit-loop.ts     # prints ns per request per section
+ *   HIT_LOOP_ONLY="floor,edge" npx tsx bench/hit-loop.ts    # only these sections
  */
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -15,7 +16,7 @@ import { repositoryRoot } from "../scripts/platform";
 
 const CALLS = Number(process.env.HIT_LOOP_CALLS ?? 20_000);
 const ROUNDS = Number(process.env.HIT_LOOP_ROUNDS ?? 7);
-const SECTIONS = [
+const ALL_SECTIONS = [
   "floor",
   "body",
   "body+headers",
@@ -31,6 +32,8 @@ const SECTIONS = [
   "edge experiment through hono",
   "edge experiment ?unit=",
 ];
+const only = process.env.HIT_LOOP_ONLY?.split(",");
+const SECTIONS = only ? ALL_SECTIONS.filter((section) => only.includes(section)) : ALL_SECTIONS;
 
 const outfile = join(repositoryRoot, "dist", "bench", "hit-loop.js");
 await build({

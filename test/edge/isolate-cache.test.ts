@@ -130,6 +130,17 @@ describe("IsolateCache", () => {
     expect(cache.fresh("a", 5_000)?.value).toBe("A");
   });
 
+  it("keeps an entry read from the older half past evictions that take its elders", async () => {
+    const { cache } = cacheWithClock({ maxEntries: 10 });
+    for (let i = 0; i < 10; i++) cache.set(`key-${i}`, `v${i}`);
+    expect(cache.fresh("key-1", 5_000)?.value).toBe("v1"); // the second oldest
+    for (let i = 10; i < 19; i++) cache.set(`key-${i}`, `v${i}`); // evicts nine
+    expect(cache.fresh("key-1", 5_000)?.value).toBe("v1");
+    expect(cache.fresh("key-0", 5_000)).toBeUndefined();
+    expect(cache.fresh("key-9", 5_000)).toBeUndefined();
+    expect(cache.fresh("key-10", 5_000)?.value).toBe("v10");
+  });
+
   it("keeps the bytes it holds under its byte bound", async () => {
     const { cache } = cacheWithClock({ maxBytes: 1_000 });
     for (let i = 0; i < 10; i++) cache.set(`key-${i}`, "x".repeat(100));

@@ -181,13 +181,15 @@ export function notFoundResponse(c: Context): Response {
 }
 
 /**
- * The prompt name of a `GET <prefix>{name}` request, the name one URL-encoded path segment,
- * decoded with Hono's own functions so a fast path and its Hono route see the same name;
- * undefined for any other request, which the fast path leaves to Hono.
+ * The prompt name of a GET request to `<prefix>{name}` (`url` is the request's), the name one
+ * URL-encoded path segment, decoded with Hono's own functions so a fast path and its Hono route
+ * see the same name; undefined for any other path, which the fast path leaves to Hono. It takes
+ * the URL, not the request: each read of `request.url` crosses into workerd and copies the URL,
+ * so the fast paths read it once.
  */
-export function promptNameOfGet(request: Request, prefix: string): string | undefined {
-  if (request.method !== "GET") return undefined;
-  const path = getPath(request);
+export function promptNameOf(url: string, prefix: string): string | undefined {
+  // `getPath` reads the request's `url` and nothing else.
+  const path = getPath({ url } as Request);
   if (!path.startsWith(prefix) || path.indexOf("/", prefix.length) !== -1) return undefined;
   return tryDecodeURIComponent(path.slice(prefix.length));
 }

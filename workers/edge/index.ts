@@ -33,10 +33,13 @@ registerLangfuse(app);
 export default {
   /** An isolate hit of a prompt read (native or Langfuse) skips Hono; the rest is Hono's. */
   fetch(request: Request, env: EdgeBindings, ctx: ExecutionContext): Response | Promise<Response> {
-    return (
-      fastGetPrompt(request, env, ctx) ??
-      fastLangfusePrompt(request, env, ctx) ??
-      app.fetch(request, env, ctx)
-    );
+    if (request.method === "GET") {
+      // Read once for both fast paths: each read of `request.url` crosses into workerd.
+      const url = request.url;
+      const hit =
+        fastGetPrompt(request, url, env, ctx) ?? fastLangfusePrompt(request, url, env, ctx);
+      if (hit) return hit;
+    }
+    return app.fetch(request, env, ctx);
   },
 };

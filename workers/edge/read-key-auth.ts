@@ -4,7 +4,13 @@ import { corsOriginFor } from "./cors";
 import type { EdgeContext } from "./http";
 import type { CacheLayer } from "./isolate-cache";
 import { type DeliveryModules, deliveryModulesOf } from "./modules";
-import { findReadKey, type ReadKey, type Resolved, type StoreContext } from "./prompt-store";
+import {
+  cachedReadKey,
+  findReadKey,
+  type ReadKey,
+  type Resolved,
+  type StoreContext,
+} from "./prompt-store";
 
 const ttlByConfig = new Map<string, number>();
 
@@ -50,6 +56,20 @@ export function readKeyToken(authorization: string | undefined): string {
     );
   }
   return token;
+}
+
+/**
+ * The isolate-cached read key of an `Authorization` header, for the fast paths; undefined when
+ * it is not cached or the header is not the canonical `Bearer <token>`, and then `readKeyToken`
+ * decides. Only a well-formed token is ever cached (it is checked before it is looked up), so a
+ * cached one needs neither pattern checked again.
+ */
+export function cachedReadKeyOf(
+  store: StoreContext,
+  authorization: string | null,
+): ReadKey | null | undefined {
+  if (authorization === null || !authorization.startsWith("Bearer ")) return undefined;
+  return cachedReadKey(store, authorization.slice(7));
 }
 
 export function storeOf(

@@ -5,14 +5,13 @@ import {
   type EdgeApp,
   type EdgeBindings,
   type EdgeContext,
-  promptNameOfGet,
+  promptNameOf,
   queryParams,
   servedVersionResponse,
   slowerLayer,
 } from "../http";
 import {
   cachedLabel,
-  cachedReadKey,
   cachedVersion,
   type Resolved,
   resolveLabel,
@@ -24,7 +23,7 @@ import {
   admissionOf,
   admit,
   authorizeReadKey,
-  readKeyToken,
+  cachedReadKeyOf,
   storeOf,
 } from "../read-key-auth";
 import {
@@ -153,21 +152,21 @@ const ROUTE_PREFIX = "/v1/prompts/";
  */
 export function fastGetPrompt(
   request: Request,
+  url: string,
   env: EdgeBindings,
   ctx: ExecutionContext,
 ): Response | undefined {
-  const name = promptNameOfGet(request, ROUTE_PREFIX);
+  const name = promptNameOf(url, ROUTE_PREFIX);
   if (name === undefined) return undefined;
   try {
     const startedAt = performance.now();
     if (promptNameProblem(name) !== undefined) return undefined;
     const headers = request.headers;
-    const token = readKeyToken(headers.get("authorization") ?? undefined);
     const store = storeOf(env, ctx);
-    const readKey = cachedReadKey(store, token);
+    const readKey = cachedReadKeyOf(store, headers.get("authorization"));
     // Unknown (cached as null) and cold keys alike: Hono answers the 401 or reads KV.
     if (!readKey) return undefined;
-    const query = parsePromptQuery(request.url, headers.get(UNIT_HEADER) ?? undefined);
+    const query = parsePromptQuery(url, headers.get(UNIT_HEADER) ?? undefined);
     const { selector } = query;
     const prompt =
       selector.version === undefined

@@ -16,7 +16,7 @@ import {
   type EdgeContext,
   ISOLATE_HIT_TIMING,
   JSON_CONTENT_TYPE,
-  promptNameOfGet,
+  promptNameOf,
   queryParams,
   setCacheHeaders,
 } from "../http";
@@ -193,10 +193,11 @@ const unservable = (name: string, selector: Selector) =>
  */
 export function fastLangfusePrompt(
   request: Request,
+  url: string,
   env: EdgeBindings,
   ctx: ExecutionContext,
 ): Response | undefined {
-  const name = promptNameOfGet(request, PROMPT_PREFIX);
+  const name = promptNameOf(url, PROMPT_PREFIX);
   if (name === undefined) return undefined;
   try {
     const startedAt = performance.now();
@@ -205,7 +206,7 @@ export function fastLangfusePrompt(
     const store = storeOf(env, ctx);
     const readKey = pairKey(cachedReadKey(store, secretKey), publicKey);
     if (!readKey) return undefined;
-    const selector = selectorOf(request.url);
+    const selector = selectorOf(url);
     if (unservable(name, selector)) return undefined;
     const { projectId } = readKey;
     const prompt =
@@ -220,7 +221,7 @@ export function fastLangfusePrompt(
       name,
       selector,
       { value: prompt, layer: "isolate" },
-      unresolvedAsked(request.url),
+      unresolvedAsked(url),
     );
   } catch {
     return undefined;
