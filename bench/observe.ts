@@ -7,7 +7,8 @@
  * flips every pair), so drift in the machine hits both alike; the figures are medians of
  * per-call wall time (performance.now), in microseconds. Events go to the stand-in ingest on
  * the default flush interval, so the background flush is in the figure. No OpenTelemetry SDK is
- * registered (the no-op API, as in an app without one).
+ * registered (the no-op API, as in an app without one). The observed client is the SDK as its
+ * package is built (`publishedObserve`), not its TypeScript source.
  *
  * Streamed, the two sides do not put the same bytes on the wire, and that part of the figure is
  * inherent: the plain side is written as apps write it today (no `stream_options`), while the
@@ -24,12 +25,46 @@
  *
  *   npx tsx bench/observe.ts        # prints the figures as JSON
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { build } from "esbuild";
 import OpenAI from "openai";
-import { linkPrompt, observeOpenAI, Telemetry } from "../sdk/src/observe/index";
+import { repositoryRoot } from "../scripts/platform";
+import type * as ObserveModule from "../sdk/src/observe/index";
 import { startRemoteServices } from "./remote-services";
+
+/**
+ * `@cuecard/sdk/observe` as the package ships it: bundled by esbuild with the options of
+ * sdk/scripts/build.mjs (ES2022, its dependencies and peers left as imports, so `openai` is the
+ * one this bench imports too). Not the TypeScript source through tsx, which keeps function names
+ * by wrapping every function made at run time (`__name`), per call for the wrapper's closures,
+ * a cost the published package does not have and the plain client (never transpiled) does not pay.
+ */
+async function publishedObserve(): Promise<typeof ObserveModule> {
+  const sdkDir = join(repositoryRoot, "sdk");
+  const manifest = JSON.parse(readFileSync(join(sdkDir, "package.json"), "utf8"));
+  const outfile = join(repositoryRoot, "dist", "bench", "observe-sdk.mjs");
+  await build({
+    absWorkingDir: sdkDir,
+    entryPoints: ["src/observe/index.ts"],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    external: [
+      ...Object.keys(manifest.dependencies ?? {}),
+      ...Object.keys(manifest.peerDependencies ?? {}),
+    ],
+    logLevel: "warning",
+  });
+  return (await import(pathToFileURL(outfile).href)) as typeof ObserveModule;
+}
+
+let sdk: typeof ObserveModule | undefined;
 
 export interface OverheadFigures {
   plainUsPerCall: number;
@@ -69,6 +104,8 @@ export async function benchObservedClient(
   options: { pairs?: number } = {},
 ): Promise<ObservedClientBench> {
   const pairs = options.pairs ?? 3000;
+  sdk ??= await publishedObserve();
+  const { linkPrompt, observeOpenAI, Telemetry } = sdk;
   // First, before the calls leave garbage behind.
   const buffer = await measureFullBuffer();
   const services = await startRemoteServices();
@@ -189,6 +226,7 @@ async function overflowWhileIngestDown(): Promise<ObservedClientBench["overflow"
 /** Heap held by a full default buffer of realistic generation events (ingest unreachable). */
 export async function measureFullBuffer(): Promise<ObservedClientBench["buffer"]> {
   const events = 1000;
+  sdk ??= await publishedObserve();
   // Once unmeasured, so compiled code and interned strings are not counted as the buffer's.
   fillBuffer(events);
   const gc = collector();
@@ -213,7 +251,7 @@ function collector(): () => void {
   return runInNewContext("gc") as () => void;
 }
 
-function fillBuffer(events: number): Telemetry {
+function fillBuffer(events: number): ObserveModule.Telemetry {
   const telemetry = unreachableTelemetry({ maxBuffered: events, flushIntervalMs: 0 });
   for (let n = 0; n < events; n++) telemetry.recordGeneration(generation(n));
   return telemetry;
@@ -221,7 +259,11 @@ function fillBuffer(events: number): Telemetry {
 
 /** Port 9 (discard) is closed here: every flush fails fast, as with ingest down. */
 function unreachableTelemetry(options: { maxBuffered?: number; flushIntervalMs?: number } = {}) {
-  return new Telemetry({ baseUrl: "http://127.0.0.1:9", apiKey: "k", ...options });
+  return new (sdk as typeof ObserveModule).Telemetry({
+    baseUrl: "http://127.0.0.1:9",
+    apiKey: "k",
+    ...options,
+  });
 }
 
 const benchPrompt = {
