@@ -148,7 +148,8 @@ const ROUTE_PREFIX = "/v1/prompts/";
  * in the isolate cache; undefined for anything else (another route, a miss, any error), which
  * Hono then serves as ever: it runs the same functions again and answers the miss or the problem.
  * Hono's router, context and middleware cost about a third of a hit's time; this path costs the
- * rules alone. The path is decoded with Hono's own functions, so both see the same name.
+ * rules alone. The path is decoded with Hono's own functions, so both see the same name. Only
+ * for GET requests (index.ts checks the method), `url` being the request's, read once there.
  */
 export function fastGetPrompt(
   request: Request,

@@ -190,6 +190,7 @@ const unservable = (name: string, selector: Selector) =>
 /**
  * `GET /api/public/v2/prompts/{name}` answered before Hono when the key and the prompt are in the
  * isolate cache, like `fastGetPrompt`; undefined for anything else, which the Hono route answers.
+ * Only for GET requests (index.ts checks the method), `url` being the request's.
  */
 export function fastLangfusePrompt(
   request: Request,
