@@ -10,7 +10,14 @@
  *   PACED_EVENTS_PER_SECOND, both workers in ONE Miniflare (one workerd process, whose request
  *   handling is one thread); then flat out with the telemetry worker in a SECOND Miniflare (its
  *   own workerd process, reached by an external service binding), as on Cloudflare, where it
- *   runs in isolates of its own. The load generator shares the machine's cores with them.
+ *   runs in isolates of its own. The load generators share the machine's cores with them.
+ * - then the same two processes on SEPARATE CORES (Linux with taskset and two CPUs or more): the
+ *   telemetry worker's workerd and the ingest load generator (a child process, bench/ingest-load.ts)
+ *   pinned to one CPU, the edge's workerd and the edge's load generator to another, flat out and
+ *   paced at 1,000 events/s. On Cloudflare the telemetry worker, its queue consumer and D1 do not
+ *   run on the CPU serving a prompt hit, and neither do the apps sending events; sharing two cores
+ *   among all of them here measures the machine, not what ingest does to the edge. What stays on
+ *   the edge's CPU is what it does there: forwarding each ingest request to the telemetry worker.
  *
  * The INGEST_LIMITER (600 requests/min per key) is raised for the bench only (the binding is
  * still called on every request, so its cost is in the figures): one key at these rates would be
@@ -18,9 +25,10 @@
  *
  *   npx tsx bench/ingest.ts        # prints the figures as JSON
  */
+import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { generateKey, hashKey } from "@cuecard/core/keys";
 import { labelPointerKey, readKeyRecord, readKeyRecordKey } from "@cuecard/core/kv-records";
 import { EVENTS_PER_BATCH_MAX } from "@cuecard/core/telemetry";
@@ -63,7 +71,7 @@ export interface IngestBench {
 }
 
 export interface EdgeBesideIngest {
-  workerd: "one process" | "two processes";
+  workerd: "one process" | "two processes" | "two processes on separate cores";
   /** "flat out", or the paced rate asked for. */
   ingest: string;
   aloneRequestsPerSecond: number;
@@ -84,17 +92,21 @@ export async function benchIngest(
   const durationS = options.durationS ?? 8;
   const edgeConnections = options.edgeConnections ?? 10;
   const ingestConnections = options.ingestConnections ?? 4;
-  const measureIn = async (mode: Served["mode"], onlyFlatOut: boolean) => {
+  const measureIn = async (mode: Served["mode"], rates: (number | undefined)[]) => {
     const served = await serve(mode);
     try {
-      return await measure(served, { durationS, edgeConnections, ingestConnections, onlyFlatOut });
+      return await measure(served, { durationS, edgeConnections, ingestConnections, rates });
     } finally {
       await served.dispose();
     }
   };
-  const run = await measureIn("one process", false);
+  const run = await measureIn("one process", [undefined, ...PACED_EVENTS_PER_SECOND]);
   // The same ports again, in a second pair of workerd processes.
-  const apart = await measureIn("two processes", true);
+  const apart = await measureIn("two processes", [undefined]);
+  const cores = separateCores();
+  const pinned = cores
+    ? await measureIn("two processes on separate cores", [undefined, 1_000])
+    : undefined;
   const ingest = run.solo;
   const sortedLags = [...ingest.lags].sort((a, b) => a - b);
   return {
@@ -119,8 +131,8 @@ export async function benchIngest(
         max: sortedLags.at(-1) ?? Number.NaN,
       },
     },
-    edgeUnderIngest: [...run.besides, ...apart.besides],
-    errors: run.errors + apart.errors,
+    edgeUnderIngest: [...run.besides, ...apart.besides, ...(pinned?.besides ?? [])],
+    errors: run.errors + apart.errors + (pinned?.errors ?? 0),
   };
 }
 
@@ -131,7 +143,8 @@ async function measure(
     durationS: number;
     edgeConnections: number;
     ingestConnections: number;
-    onlyFlatOut?: boolean;
+    /** Ingest beside the edge: flat out (undefined) or paced at events/s. */
+    rates: (number | undefined)[];
   },
 ) {
   const { durationS } = options;
@@ -160,7 +173,7 @@ async function measure(
     return result;
   };
   const ingestLoad = async (seconds: number, run: string, eventsPerSecond?: number) => {
-    const result = await load({
+    const result = await (served.loadIngest ?? load)({
       key,
       connections: options.ingestConnections,
       seconds,
@@ -197,8 +210,7 @@ async function measure(
   const allVisible = await drained(expected, 120_000);
 
   const besides: EdgeBesideIngest[] = [];
-  const rates = options.onlyFlatOut ? [undefined] : [undefined, ...PACED_EVENTS_PER_SECOND];
-  for (const rate of rates) {
+  for (const rate of options.rates) {
     // Its own "alone" right before: other load on a shared machine drifts within a run.
     const edgeBefore = rate === undefined ? edgeAlone : await edgeLoad(durationS);
     const [edgeMixed, ingestMixed] = await Promise.all([
@@ -230,6 +242,8 @@ interface Served {
   edge: Miniflare;
   /** The Miniflare serving the telemetry worker: the same one, or a second. */
   telemetry: Miniflare;
+  /** Runs the ingest load elsewhere (a pinned child process); in this process when absent. */
+  loadIngest?: (options: IngestLoad) => Promise<LoadFigures>;
   dispose(): Promise<void>;
 }
 
@@ -258,7 +272,7 @@ async function serve(mode: Served["mode"]): Promise<Served> {
     [edge.name, "edge"],
     [telemetry.name, "telemetry"],
   ]);
-  const separate = mode === "two processes";
+  const separate = mode !== "one process";
   const telemetryWorker = miniflareWorker(
     "telemetry",
     telemetry,
@@ -287,14 +301,21 @@ async function serve(mode: Served["mode"]): Promise<Served> {
       ISOLATE_CACHE_TTL_MS: "600000",
     },
   );
+  // Without the static-assets router in front (the /docs files): Miniflare's local emulation of
+  // it cuts a hit's throughput about 5× (1,500–1,900 vs 9,300–9,800 req/s for the same bundle),
+  // so with it this figure measured the emulator. On Cloudflare assets are routed before the
+  // worker runs, and the edge scenarios of bench/run.ts leave it out too.
+  delete edgeWorker.assets;
   const options = { host: "127.0.0.1", port: 0, log: new Log(LogLevel.ERROR) };
   if (!separate) {
     const mf = new Miniflare({ ...options, workers: [edgeWorker, benchTelemetry] });
     await mf.ready;
     return { mode, edge: mf, telemetry: mf, dispose: () => mf.dispose() };
   }
+  const workerdBefore = workerdChildren();
   const telemetryMf = new Miniflare({ ...options, workers: [benchTelemetry] });
   await telemetryMf.ready;
+  const telemetryWorkerd = workerdChildren().filter((pid) => !workerdBefore.includes(pid));
   const edgeMf = new Miniflare({
     ...options,
     workers: [
@@ -307,14 +328,108 @@ async function serve(mode: Served["mode"]): Promise<Served> {
     ],
   });
   await edgeMf.ready;
+  const disposeBoth = async () => {
+    await edgeMf.dispose();
+    await telemetryMf.dispose();
+  };
+  const cores = mode === "two processes on separate cores" ? separateCores() : undefined;
+  if (!cores) return { mode, edge: edgeMf, telemetry: telemetryMf, dispose: disposeBoth };
+  const edgeWorkerd = workerdChildren().filter(
+    (pid) => !workerdBefore.includes(pid) && !telemetryWorkerd.includes(pid),
+  );
+  if (telemetryWorkerd.length !== 1 || edgeWorkerd.length !== 1) {
+    await disposeBoth();
+    throw new Error(`expected one workerd per Miniflare: ${telemetryWorkerd} and ${edgeWorkerd}`);
+  }
+  const generator = await startIngestGenerator();
+  for (const pid of [...telemetryWorkerd, generator.pid]) pin(pid, cores.ingest);
+  for (const pid of [...edgeWorkerd, process.pid]) pin(pid, cores.edge);
   return {
     mode,
     edge: edgeMf,
     telemetry: telemetryMf,
+    loadIngest: generator.load,
     async dispose() {
-      await edgeMf.dispose();
-      await telemetryMf.dispose();
+      pin(process.pid, cores.all);
+      generator.stop();
+      await disposeBoth();
     },
+  };
+}
+
+/**
+ * The CPUs this process may run on (as taskset lists them), split for the separate-cores
+ * serving: the first half for the edge and its load generator, the rest for the telemetry
+ * worker and the ingest load generator. Undefined where that cannot be done (not Linux, no
+ * taskset, a single CPU): the bench then reports the shared-core figures only.
+ */
+function separateCores(): { edge: string; ingest: string; all: string } | undefined {
+  if (process.platform !== "linux") return undefined;
+  let all: string;
+  try {
+    const answer = execFileSync("taskset", ["-c", "-p", String(process.pid)], { encoding: "utf8" });
+    all = answer.slice(answer.lastIndexOf(":") + 1).trim();
+  } catch {
+    return undefined;
+  }
+  const cpus = all.split(",").flatMap((range) => {
+    const [first, last = first] = range.split("-").map(Number) as [number, number?];
+    return Array.from({ length: (last as number) - first + 1 }, (_, i) => first + i);
+  });
+  if (cpus.length < 2) return undefined;
+  const half = Math.ceil(cpus.length / 2);
+  return { edge: cpus.slice(0, half).join(","), ingest: cpus.slice(half).join(","), all };
+}
+
+/** Pins a process, all its threads, to `cpus` (a taskset list); its later children inherit it. */
+function pin(pid: number, cpus: string) {
+  execFileSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
+}
+
+/** The workerd processes this process started (Miniflare spawns one per instance). */
+function workerdChildren(): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      } catch {
+        return [];
+      }
+      // "pid (comm) state ppid …": comm may hold spaces, so split after its last ")".
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      return comm === "workerd" && ppid === process.pid ? [Number(entry)] : [];
+    });
+}
+
+/** bench/ingest-load.ts as a child process: `load` runs there, one IPC message per run. */
+async function startIngestGenerator() {
+  const child: ChildProcess = fork(
+    fileURLToPath(new URL("./ingest-load.ts", import.meta.url)),
+    [],
+    { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  const answers = new Map<number, (figures: LoadFigures) => void>();
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`ingest load generator exited (${code})`)));
+    child.once("message", () => resolve());
+  });
+  child.on("message", (message: { id: number; figures: LoadFigures }) => {
+    answers.get(message.id)?.(message.figures);
+    answers.delete(message.id);
+  });
+  let next = 0;
+  return {
+    pid: child.pid as number,
+    load: (options: IngestLoad) =>
+      new Promise<LoadFigures>((resolve) => {
+        const id = next++;
+        answers.set(id, resolve);
+        child.send({ id, options });
+      }),
+    stop: () => child.disconnect(),
   };
 }
 
@@ -391,7 +506,7 @@ export function batchBody(run: string): string {
   return JSON.stringify({ events });
 }
 
-function load(options: {
+export interface IngestLoad {
   key: string;
   connections: number;
   seconds: number;
@@ -399,7 +514,19 @@ function load(options: {
   body?: string;
   /** Paced: this many requests a second over all connections; flat out when absent. */
   requestsPerSecond?: number;
-}): Promise<autocannon.Result> {
+}
+
+/** What the bench reads of a load's result (all a child process sends back). */
+export interface LoadFigures {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  "2xx": number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+export function load(options: IngestLoad): Promise<autocannon.Result> {
   let next = 0;
   const { body } = options;
   return autocannon({

@@ -47,7 +47,7 @@ import { type AlternateTarget, alternate } from "./alternate";
 import { benchAssign } from "./assign";
 import { benchExposures } from "./exposures";
 import { experimentPointer, pointer, published, unitIds } from "./fixtures";
-import { benchIngest, type IngestBench } from "./ingest";
+import { benchIngest, type EdgeBesideIngest, type IngestBench } from "./ingest";
 import { collectLatency, type LatencyFigures, measureLatency, summarizeLatency } from "./latency";
 import { benchObservedClient, type ObservedClientBench } from "./observe";
 import { benchSdkGetPrompt } from "./sdk-get-prompt";
@@ -618,7 +618,9 @@ async function main() {
   const sdkGetPrompt = await benchSdkGetPrompt();
   console.error("exposure counts over many units in the telemetry D1…");
   const exposures = await benchExposures();
-  console.error("telemetry ingest: edge + telemetry worker in one Miniflare, then in two…");
+  console.error(
+    "telemetry ingest: edge + telemetry worker in one Miniflare, in two, then on separate cores…",
+  );
   const ingest = await benchIngest({ durationS: DURATION_S, edgeConnections: CONNECTIONS });
   console.error("observed OpenAI client against the model stub (child process)…");
   const observe = await benchObservedClient();
@@ -706,6 +708,13 @@ function printEdgeOnly(results: Figures[], pairs: PairedRatio[]) {
   );
 }
 
+const servingOf: Record<EdgeBesideIngest["workerd"], string> = {
+  "one process": "same workerd",
+  "two processes": "telemetry in its own workerd",
+  "two processes on separate cores":
+    "telemetry and the ingest load in their own workerd and process, on a CPU apart from the edge and its load",
+};
+
 function* telemetryTable(ingest: IngestBench, observe: ObservedClientBench) {
   const us = (figures: ObservedClientBench["streaming"]) =>
     `${figures.plainUsPerCall} → ${figures.observedUsPerCall} µs (${((figures.ratio - 1) * 100).toFixed(1)} %)`;
@@ -715,7 +724,7 @@ function* telemetryTable(ingest: IngestBench, observe: ObservedClientBench) {
   yield `| drained into rollups (queue consumer) | ${ingest.drain.eventsPerSecond} events/s | |`;
   yield `| consumer lag, accepted → in the rollups (${ingest.drain.lagMs.probes} probes during load) | p50 ${ingest.drain.lagMs.p50} ms, max ${ingest.drain.lagMs.max} ms; catch-up after load ${ingest.drain.catchUpMs} ms | |`;
   for (const edge of ingest.edgeUnderIngest) {
-    yield `| edge isolate hits beside ingest ${edge.ingest} (${edge.workerd === "one process" ? "same workerd" : "telemetry in its own workerd"}) | ${edge.withIngestRequestsPerSecond} vs ${edge.aloneRequestsPerSecond} req/s alone = ${edge.ratio.toFixed(2)}× (ingest meanwhile ${edge.ingestEventsPerSecondMeanwhile} events/s) | ≥ 0.95× |`;
+    yield `| edge isolate hits beside ingest ${edge.ingest} (${servingOf[edge.workerd]}) | ${edge.withIngestRequestsPerSecond} vs ${edge.aloneRequestsPerSecond} req/s alone = ${edge.ratio.toFixed(2)}× (ingest meanwhile ${edge.ingestEventsPerSecondMeanwhile} events/s) | ≥ 0.95× |`;
   }
   yield `| observed OpenAI call, not streamed (median) | ${us(observe.nonStreaming)} | ≤ 2 % |`;
   yield `| observed OpenAI call, streamed, read to the end (median) | ${us(observe.streaming)} | ≤ 2 % |`;
